@@ -1,0 +1,43 @@
+// capget(2): sys_capget in kernel/capability.c. It never changes the state.
+import { OP_A, OP_B, OP_C, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_TID,
+  RS_VERSION, RS_DATA_EFFECTIVE, RS_DATA_PERMITTED, RS_DATA_INHERITABLE } from "./layout";
+import { wordsOf, VERSION_3 } from "./header";
+import { Rule, EINVAL, ESRCH, NOTE_V1_TRUNCATED, succeed, fail } from "./rules";
+
+export function capget(profile: u32, st: usize, op: usize, res: usize): u32 {
+  const version = load<u32>(op + OP_A);
+  const pid = load<i32>(op + OP_B);
+  const hasData = (load<u32>(op + OP_C) & OPF_DATA) != 0;
+  const words = wordsOf(version);
+  if (words == 0) {
+    // cap_validate_magic rewrote the header; with NULL data this is the version probe
+    // and sys_capget returns 0 ("if (dataptr == NULL) return ret == -EINVAL ? 0 : ret").
+    store<u32>(res + RS_VERSION, VERSION_3);
+    if (!hasData) return succeed(res, 0, Rule.CapgetVersionProbe, 0);
+    return fail(res, EINVAL, Rule.CapgetVersionUnknown, 0);
+  }
+  store<u32>(res + RS_VERSION, version);
+  // A valid version with NULL data returns 0 before the pid is even read.
+  if (!hasData) return succeed(res, 0, Rule.CapgetNullData, 0);
+  if (pid < 0) return fail(res, EINVAL, Rule.CapgetPidNegative, 0);
+  // cap_get_target_pid: pid 0 or our own tid is us; any other tid is looked up, and the
+  // simulated process table holds only this thread.
+  if (pid != 0 && <u32>pid != load<u32>(st + ST_TID)) return fail(res, ESRCH, Rule.CapgetNoSuchThread, 0);
+  let effective = load<u64>(st + ST_EFFECTIVE);
+  let permitted = load<u64>(st + ST_PERMITTED);
+  let inheritable = load<u64>(st + ST_INHERITABLE);
+  let notes: u32 = 0;
+  if (words == 1) {
+    // Only data[0] is copied out: capabilities 32.. are silently not reported.
+    const high = (effective | permitted | inheritable) >> 32;
+    if (high != 0) notes |= NOTE_V1_TRUNCATED;
+    store<u64>(res + 16, high << 32); // RS_FAULT: what the caller did not see
+    effective &= 0xffffffff;
+    permitted &= 0xffffffff;
+    inheritable &= 0xffffffff;
+  }
+  store<u64>(res + RS_DATA_EFFECTIVE, effective);
+  store<u64>(res + RS_DATA_PERMITTED, permitted);
+  store<u64>(res + RS_DATA_INHERITABLE, inheritable);
+  return succeed(res, 0, Rule.CapgetOk, notes);
+}

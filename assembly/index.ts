@@ -1,0 +1,90 @@
+// The engine's exported ABI. Pure: it reads and writes only the records the caller points
+// at in linear memory (no imports, no allocation, no clock, no randomness).
+import { STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL,
+  OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, RS_OK } from "./layout";
+import { Rule, EINVAL, fail, clearResult } from "./rules";
+import { capget } from "./capget";
+import { capset, capsetCheckRecord } from "./capset";
+import { prctl } from "./prctl";
+import { setxuid, setfsuid } from "./setuid";
+import { execve } from "./execve";
+
+// Scratch records for the single-call path: one state, one op, one result, one new state.
+const scratch: usize = memory.data(<i32>(STATE_SIZE + OP_SIZE + RESULT_SIZE + STATE_SIZE), 16);
+export function scratchState(): usize { return scratch; }
+export function scratchOp(): usize { return scratch + STATE_SIZE; }
+export function scratchResult(): usize { return scratch + STATE_SIZE + OP_SIZE; }
+export function scratchOut(): usize { return scratch + STATE_SIZE + OP_SIZE + RESULT_SIZE; }
+// First byte the caller may use for batches (it grows the memory itself as needed).
+export function heapBase(): usize { return (__heap_base + 63) & ~63; }
+
+// Evaluates one op on one state. `out` receives the state after the op (a copy of `st` when
+// the op fails: a failed call never changes the thread). Returns the rule code.
+export function evaluate(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
+  if (out != st) memory.copy(out, st, STATE_SIZE);
+  clearResult(res);
+  const kind = load<u32>(op + OP_KIND);
+  switch (kind) {
+    case OPK_CAPGET: return capget(profile, st, op, res);
+    case OPK_CAPSET: return capset(profile, st, op, res, out);
+    case OPK_PRCTL: return prctl(profile, st, op, res, out);
+    case OPK_SETUID:
+    case OPK_SETEUID:
+    case OPK_SETREUID:
+    case OPK_SETRESUID: return setxuid(kind, st, op, res, out);
+    case OPK_SETFSUID: return setfsuid(st, op, res, out);
+    case OPK_EXECVE: return execve(profile, st, op, res, out);
+  }
+  return fail(res, EINVAL, Rule.OpUnknown, 0);
+}
+
+// The single-call path on the scratch records.
+export function evaluateScratch(profile: u32): u32 {
+  return evaluate(profile, scratch, scratch + STATE_SIZE, scratch + STATE_SIZE + OP_SIZE,
+    scratch + STATE_SIZE + OP_SIZE + RESULT_SIZE);
+}
+
+// Many independent (state, op) records: input records are STATE_SIZE + OP_SIZE bytes,
+// output records RESULT_SIZE + STATE_SIZE bytes. Returns how many ops succeeded.
+export function evaluateBatch(profile: u32, input: usize, output: usize, count: u32): u32 {
+  let ok: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const rec = input + <usize>i * (STATE_SIZE + OP_SIZE);
+    const res = output + <usize>i * (RESULT_SIZE + STATE_SIZE);
+    evaluate(profile, rec, rec + STATE_SIZE, res, res + RESULT_SIZE);
+    ok += load<u32>(res + RS_OK);
+  }
+  return ok;
+}
+
+// A sequence of ops on one thread: state i+1 is the state after op i. `states` receives
+// count records (the state after each op), `results` count result records.
+export function evaluateSequence(profile: u32, start: usize, ops: usize, count: u32, results: usize, states: usize): u32 {
+  let ok: u32 = 0;
+  let st = start;
+  for (let i: u32 = 0; i < count; i++) {
+    const out = states + <usize>i * STATE_SIZE;
+    const res = results + <usize>i * RESULT_SIZE;
+    evaluate(profile, st, ops + <usize>i * OP_SIZE, res, out);
+    ok += load<u32>(res + RS_OK);
+    st = out;
+  }
+  return ok;
+}
+
+// The four capset checks over compact records (CHECK_SIZE bytes each); one rule byte out
+// per record (0 = allowed). Returns how many were allowed.
+export function capsetCheckBatch(input: usize, output: usize, count: u32): u32 {
+  let allowed: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const rule = capsetCheckRecord(input + <usize>i * CHECK_SIZE);
+    store<u8>(output + i, <u8>rule);
+    allowed += u32(rule == 0);
+  }
+  return allowed;
+}
+
+export const ABI_STATE_SIZE = STATE_SIZE;
+export const ABI_OP_SIZE = OP_SIZE;
+export const ABI_RESULT_SIZE = RESULT_SIZE;
+export const ABI_CHECK_SIZE = CHECK_SIZE;

@@ -1,0 +1,60 @@
+import { CapSet } from "./capabilities/set.js";
+import { engine, words, reserve } from "./engine/wasm.js";
+import { CHECK_SIZE, CK } from "./engine/layout.js";
+import { ruleByCode } from "./rules/catalog.js";
+
+/**
+ * The four capset checks of cap_capset over many (state, request) records resident in wasm
+ * memory: fill it once, run it as often as needed. For fuzzers and bulk pre-flight.
+ * Only the checks: no header version, pid or ambient update (use simulateBatch for those).
+ */
+export class CapsetCheckBatch {
+  readonly capacity: number;
+  #base: number;
+  #count = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.#base = reserve(capacity * CHECK_SIZE + capacity);
+  }
+
+  get count(): number { return this.#count; }
+
+  /** Sets record i: the thread's P, E, I, B and the requested E, P, I. */
+  set(i: number, state: { permitted: CapSet; effective: CapSet; inheritable: CapSet; bounding: CapSet },
+    request: { effective: CapSet; permitted: CapSet; inheritable: CapSet }): void {
+    if (i < 0 || i >= this.capacity) throw new RangeError(`record ${i} is outside 0..${this.capacity - 1}`);
+    const w = words();
+    const at = (this.#base >>> 2) + i * (CHECK_SIZE >>> 2);
+    const put = (k: number, s: CapSet) => { w[at + k] = s.lo; w[at + k + 1] = s.hi; };
+    put(CK.permitted, state.permitted); put(CK.effective, state.effective);
+    put(CK.inheritable, state.inheritable); put(CK.bounding, state.bounding);
+    put(CK.newEffective, request.effective); put(CK.newPermitted, request.permitted);
+    put(CK.newInheritable, request.inheritable);
+    if (i >= this.#count) this.#count = i + 1;
+  }
+
+  /** Raw access for bulk fills: the record words start at this index of words(). */
+  get wordOffset(): number { return this.#base >>> 2; }
+  /** Declares how many records are filled (after bulk fills through wordOffset). */
+  setCount(count: number): void {
+    if (count < 0 || count > this.capacity) throw new RangeError(`count ${count} is outside 0..${this.capacity}`);
+    this.#count = count;
+  }
+
+  /** Runs the checks on every record; returns how many would succeed. */
+  run(): number {
+    return engine.capsetCheckBatch(this.#base, this.#base + this.capacity * CHECK_SIZE, this.#count);
+  }
+
+  /** The rule code of record i after run() (0: allowed). */
+  code(i: number): number {
+    return new Uint8Array(engine.memory.buffer, this.#base + this.capacity * CHECK_SIZE, this.capacity)[i]!;
+  }
+  /** The rule id of record i after run(): "capset.ok" or the check that failed. */
+  rule(i: number): string {
+    const code = this.code(i);
+    return code === 0 ? "capset.ok" : ruleByCode(code).id;
+  }
+}

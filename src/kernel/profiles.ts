@@ -1,0 +1,88 @@
+import { CapSet } from "../capabilities/set.js";
+
+/** Feature bits of the engine's profile word (assembly/profile.ts). */
+const FEAT_NO_NEW_PRIVS = 1 << 8;
+const FEAT_AMBIENT = 1 << 9;
+const FEAT_FCAPS_V3 = 1 << 10;
+const FEAT_EXEC_SECUREBITS = 1 << 11;
+const FEAT_EXEC_ID_CHANGED = 1 << 12;
+
+export interface KernelFeatures {
+  /** PR_SET/GET_NO_NEW_PRIVS (3.5). */
+  readonly noNewPrivs: boolean;
+  /** The ambient set, PR_CAP_AMBIENT and SECBIT_NO_CAP_AMBIENT_RAISE (4.3). */
+  readonly ambient: boolean;
+  /** VFS_CAP_REVISION_3 file capabilities with a rootid (4.14). */
+  readonly fileCapsV3: boolean;
+  /** SECBIT_EXEC_RESTRICT_FILE / SECBIT_EXEC_DENY_INTERACTIVE, settable without CAP_SETPCAP (6.14). */
+  readonly execSecurebits: boolean;
+  /**
+   * execve's set-id test compares the new euid with the old *effective* uid (the 2025 fix
+   * "exec: Correct the permission check for unsafe exec"; modelled from 6.16, confirmed on
+   * 6.18 by the differential tests), instead of with the old real uid.
+   */
+  readonly execIdChanged: boolean;
+}
+
+export interface KernelProfile {
+  /** "MAJOR.MINOR" */
+  readonly version: string;
+  readonly major: number;
+  readonly minor: number;
+  /** CAP_LAST_CAP: the highest capability number this kernel knows. */
+  readonly lastCap: number;
+  readonly features: KernelFeatures;
+  /** Every capability of this kernel (CAP_VALID_MASK). */
+  readonly all: CapSet;
+  /** The engine's profile word. */
+  readonly word: number;
+}
+
+/** Releases where something the engine models changed; any other version maps onto these. */
+export const PROFILE_MILESTONES = ["3.0", "3.5", "3.16", "4.3", "4.14", "5.8", "5.9", "6.14", "6.16", "6.18"] as const;
+/** The kernel on which capgate's model was last confirmed by its differential tests. */
+export const DEFAULT_KERNEL = "6.18";
+/** The oldest kernel modelled (V3 headers and per-thread bounding sets exist; CAP_WAKE_ALARM is 35). */
+export const OLDEST_KERNEL = "3.0";
+
+export class ProfileError extends Error {
+  override name = "ProfileError";
+}
+
+const cache = new Map<string, KernelProfile>();
+
+function atLeast(major: number, minor: number, m: number, n: number): boolean {
+  return major > m || (major === m && minor >= n);
+}
+
+/** The profile of a kernel "MAJOR.MINOR" (a patch level is ignored). Default: DEFAULT_KERNEL. */
+export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
+  const cached = cache.get(version);
+  if (cached) return cached;
+  const match = /^(\d{1,2})\.(\d{1,3})(?:\.\d+)?$/.exec(String(version).trim());
+  if (!match) throw new ProfileError(`kernel version must look like "6.18", got ${JSON.stringify(version)}`);
+  const major = Number(match[1]), minor = Number(match[2]);
+  if (!atLeast(major, minor, 3, 0)) {
+    throw new ProfileError(`kernel ${version} is older than the oldest modelled kernel (${OLDEST_KERNEL})`);
+  }
+  const is = (m: number, n: number) => atLeast(major, minor, m, n);
+  const lastCap = is(5, 9) ? 40 : is(5, 8) ? 39 : is(3, 16) ? 37 : is(3, 5) ? 36 : 35;
+  const features: KernelFeatures = Object.freeze({
+    noNewPrivs: is(3, 5),
+    ambient: is(4, 3),
+    fileCapsV3: is(4, 14),
+    execSecurebits: is(6, 14),
+    execIdChanged: is(6, 16),
+  });
+  const word = lastCap |
+    (features.noNewPrivs ? FEAT_NO_NEW_PRIVS : 0) |
+    (features.ambient ? FEAT_AMBIENT : 0) |
+    (features.fileCapsV3 ? FEAT_FCAPS_V3 : 0) |
+    (features.execSecurebits ? FEAT_EXEC_SECUREBITS : 0) |
+    (features.execIdChanged ? FEAT_EXEC_ID_CHANGED : 0);
+  const profile: KernelProfile = Object.freeze({
+    version: `${major}.${minor}`, major, minor, lastCap, features, all: CapSet.upTo(lastCap), word,
+  });
+  cache.set(version, profile);
+  return profile;
+}

@@ -1,0 +1,10 @@
+/** Bad input: names the place (file, step, field) and the problem. Never a stack trace for users. */
+export class InputError extends Error {
+  override name = "InputError";
+  /** Where in the input, e.g. "steps[2].permitted". */
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(path ? `${path}: ${message}` : message);
+    this.path = path;
+  }
+}

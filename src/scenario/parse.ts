@@ -1,0 +1,306 @@
+// Reads a scenario document (../shared/scenario-format.md, version 1) into engine inputs,
+// rejecting anything malformed with an InputError that names the step and field.
+import { CapSet } from "../capabilities/set.js";
+import { kernelProfile, ProfileError, type KernelProfile } from "../kernel/profiles.js";
+import { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, ERRNO_NUMBERS } from "../kernel/constants.js";
+import { capabilityNumber } from "../capabilities/table.js";
+import { InputError } from "../parse/errors.js";
+import { parseSetInput } from "../parse/sets.js";
+import { threadState, stateProblem, type ThreadState } from "../state.js";
+import type { Op, FileCaps } from "../ops.js";
+import { ruleById } from "../rules/catalog.js";
+
+export interface StateExpectation {
+  readonly permitted?: CapSet; readonly effective?: CapSet; readonly inheritable?: CapSet;
+  readonly bounding?: CapSet; readonly ambient?: CapSet; readonly securebits?: number;
+  readonly ruid?: number; readonly euid?: number; readonly suid?: number; readonly fsuid?: number;
+  readonly noNewPrivs?: boolean;
+}
+export interface Expectation {
+  readonly ok?: boolean;
+  readonly errno?: string | null;
+  readonly ret?: number;
+  readonly rule?: string;
+  readonly secureExec?: boolean;
+  readonly state?: StateExpectation;
+}
+export interface ScenarioStep { readonly op: Op; readonly expect?: Expectation; readonly note?: string }
+export interface Scenario {
+  readonly profile: KernelProfile;
+  readonly state: ThreadState;
+  readonly steps: readonly ScenarioStep[];
+  readonly description?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function only(obj: Json, allowed: readonly string[], path: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) throw new InputError(path ? `${path}.${key}` : key, `unknown field (expected one of: ${allowed.join(", ")})`);
+  }
+}
+function int(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new InputError(path, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+function bool(v: unknown, path: string): boolean {
+  if (typeof v !== "boolean") throw new InputError(path, `expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+/** A uid argument: 0..4294967294, or -1 ("unchanged", passed as (uid_t)-1). */
+function uidArg(v: unknown, path: string): number {
+  const n = int(v, path, -1, 0xffffffff);
+  return n === -1 ? 0xffffffff : n;
+}
+
+const SECUREBIT_STATE_FIELDS = ["permitted", "effective", "inheritable", "bounding", "ambient", "securebits", "uid", "noNewPrivs", "tid"] as const;
+
+export function parseSecurebits(v: unknown, path: string): number {
+  if (typeof v === "number") return int(v, path, 0, 0xffffffff);
+  const names = Array.isArray(v) ? v : typeof v === "string" ? (v.trim() === "" ? [] : v.split(/[,|]/)) : null;
+  if (!names) throw new InputError(path, `expected securebit names or a number, got ${JSON.stringify(v)}`);
+  let bits = 0;
+  names.forEach((name, i) => {
+    if (typeof name !== "string") throw new InputError(`${path}[${i}]`, `expected a securebit name, got ${JSON.stringify(name)}`);
+    const upper = name.trim().toUpperCase();
+    const key = (upper.startsWith("SECBIT_") ? upper : `SECBIT_${upper}`) as keyof typeof SECUREBITS;
+    const bit = SECUREBITS[key];
+    if (bit === undefined) throw new InputError(path, `unknown securebit ${JSON.stringify(name)} (known: ${Object.keys(SECUREBITS).join(", ")})`);
+    bits |= bit;
+  });
+  return bits >>> 0;
+}
+
+function parseUids(v: unknown, path: string): { ruid: number; euid: number; suid: number; fsuid: number } {
+  if (typeof v === "number") {
+    const u = int(v, path, 0, 0xfffffffe);
+    return { ruid: u, euid: u, suid: u, fsuid: u };
+  }
+  if (!isObject(v)) throw new InputError(path, `expected a uid number or {"ruid","euid","suid","fsuid"}, got ${JSON.stringify(v)}`);
+  only(v, ["ruid", "euid", "suid", "fsuid"], path);
+  const get = (k: string) => (v[k] === undefined ? 0 : int(v[k], `${path}.${k}`, 0, 0xfffffffe));
+  return { ruid: get("ruid"), euid: get("euid"), suid: get("suid"), fsuid: v["fsuid"] === undefined ? get("euid") : get("fsuid") };
+}
+
+export function parseState(v: unknown, profile: KernelProfile, path = "state"): ThreadState {
+  if (v === undefined) return threadState({}, profile);
+  if (!isObject(v)) throw new InputError(path, "expected an object");
+  only(v, SECUREBIT_STATE_FIELDS, path);
+  const set = (k: string) => (v[k] === undefined ? undefined : parseSetInput(v[k], profile, `${path}.${k}`));
+  const ids = v["uid"] === undefined ? {} : parseUids(v["uid"], `${path}.uid`);
+  const state = threadState({
+    permitted: set("permitted"), effective: set("effective"), inheritable: set("inheritable"),
+    bounding: set("bounding"), ambient: set("ambient"),
+    securebits: v["securebits"] === undefined ? undefined : parseSecurebits(v["securebits"], `${path}.securebits`),
+    ...ids,
+    noNewPrivs: v["noNewPrivs"] === undefined ? undefined : bool(v["noNewPrivs"], `${path}.noNewPrivs`),
+    tid: v["tid"] === undefined ? undefined : int(v["tid"], `${path}.tid`, 1, 0x3fffffff),
+  } as Parameters<typeof threadState>[0], profile);
+  const problem = stateProblem(state, profile);
+  if (problem) throw new InputError(path, `impossible state: ${problem}`);
+  return state;
+}
+
+function parseVersion(v: unknown, path: string): number {
+  if (v === undefined) return CAPABILITY_VERSION.v3;
+  if (typeof v === "string") {
+    const key = v.trim().toLowerCase();
+    if (key === "v1" || key === "v2" || key === "v3") return CAPABILITY_VERSION[key];
+    if (/^0x[0-9a-f]{1,8}$/.test(key)) return parseInt(key, 16);
+    throw new InputError(path, `expected "v1", "v2", "v3" or a number, got ${JSON.stringify(v)}`);
+  }
+  return int(v, path, 0, 0xffffffff);
+}
+
+function parseOption(v: unknown, path: string): number {
+  if (typeof v === "number") return int(v, path, -0x80000000, 0x7fffffff);
+  if (typeof v === "string") {
+    const key = v.trim().toUpperCase();
+    const option = PRCTL[(key.startsWith("PR_") ? key : `PR_${key}`) as keyof typeof PRCTL];
+    if (option !== undefined) return option;
+  }
+  throw new InputError(path, `unknown prctl option ${JSON.stringify(v)} (names: ${Object.keys(PRCTL).join(", ")}, or a number)`);
+}
+
+/** A prctl argument: a number (negative ones as C would pass them), a hex string, or a name. */
+function parseArg(v: unknown, path: string, option: number, profile: KernelProfile): number | bigint {
+  if (v === undefined) return 0;
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v)) throw new InputError(path, `expected an integer, got ${v}`);
+    return v;
+  }
+  if (Array.isArray(v) && option === PRCTL.PR_SET_SECUREBITS) return parseSecurebits(v, path);
+  if (typeof v === "string") {
+    const text = v.trim();
+    if (/^0x[0-9a-f]{1,16}$/i.test(text)) return BigInt(text);
+    const upper = text.toUpperCase();
+    const sub = AMBIENT_SUBOP[(upper.startsWith("PR_CAP_AMBIENT_") ? upper : `PR_CAP_AMBIENT_${upper}`) as keyof typeof AMBIENT_SUBOP];
+    if (option === PRCTL.PR_CAP_AMBIENT && sub !== undefined && path.endsWith("arg2")) return sub;
+    if (option === PRCTL.PR_SET_SECUREBITS) return parseSecurebits(text, path);
+    const cap = capabilityNumber(text);
+    if (cap !== undefined) return cap; // the kernel itself rejects a capability it lacks (EINVAL)
+  }
+  throw new InputError(path, `expected a number or a capability / sub-operation name, got ${JSON.stringify(v)}`);
+}
+
+function parseFileCaps(v: unknown, profile: KernelProfile, path: string): FileCaps {
+  if (!isObject(v)) throw new InputError(path, "expected an object");
+  only(v, ["permitted", "inheritable", "effective", "version", "rootid"], path);
+  const version = v["version"] === undefined ? 2 : int(v["version"], `${path}.version`, 1, 3);
+  return {
+    permitted: v["permitted"] === undefined ? CapSet.EMPTY : parseSetInput(v["permitted"], profile, `${path}.permitted`, { rawMask: true }),
+    inheritable: v["inheritable"] === undefined ? CapSet.EMPTY : parseSetInput(v["inheritable"], profile, `${path}.inheritable`, { rawMask: true }),
+    effective: v["effective"] === undefined ? false : bool(v["effective"], `${path}.effective`),
+    version: version as 1 | 2 | 3,
+    rootid: v["rootid"] === undefined ? 0 : int(v["rootid"], `${path}.rootid`, 0, 0xfffffffe),
+  };
+}
+
+export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
+  const common = ["op", "expect", "note"];
+  const get = (k: string) => v[k];
+  switch (v["op"]) {
+    case "capget":
+      only(v, [...common, "version", "pid", "data"], path);
+      return {
+        op: "capget", version: parseVersion(get("version"), `${path}.version`),
+        pid: get("pid") === undefined ? 0 : int(get("pid"), `${path}.pid`, -0x80000000, 0x7fffffff),
+        data: get("data") === undefined ? true : bool(get("data"), `${path}.data`),
+      };
+    case "capset": {
+      only(v, [...common, "version", "pid", "data", "effective", "permitted", "inheritable"], path);
+      const set = (k: string) => (get(k) === undefined ? undefined : parseSetInput(get(k), profile, `${path}.${k}`, { rawMask: true }));
+      const op: Op = {
+        op: "capset", version: parseVersion(get("version"), `${path}.version`),
+        pid: get("pid") === undefined ? 0 : int(get("pid"), `${path}.pid`, -0x80000000, 0x7fffffff),
+        data: get("data") === undefined ? true : bool(get("data"), `${path}.data`),
+        ...(get("effective") !== undefined && { effective: set("effective") }),
+        ...(get("permitted") !== undefined && { permitted: set("permitted") }),
+        ...(get("inheritable") !== undefined && { inheritable: set("inheritable") }),
+      };
+      return op;
+    }
+    case "prctl": {
+      only(v, [...common, "option", "arg2", "arg3", "arg4", "arg5"], path);
+      if (get("option") === undefined) throw new InputError(`${path}.option`, "missing (a name such as \"PR_CAP_AMBIENT\" or a number)");
+      const option = parseOption(get("option"), `${path}.option`);
+      return {
+        op: "prctl", option,
+        arg2: parseArg(get("arg2"), `${path}.arg2`, option, profile), arg3: parseArg(get("arg3"), `${path}.arg3`, option, profile),
+        arg4: parseArg(get("arg4"), `${path}.arg4`, option, profile), arg5: parseArg(get("arg5"), `${path}.arg5`, option, profile),
+      };
+    }
+    case "setuid":
+      only(v, [...common, "uid"], path);
+      return { op: "setuid", uid: uidArg(required(v, "uid", path), `${path}.uid`) };
+    case "seteuid":
+      only(v, [...common, "euid"], path);
+      return { op: "seteuid", euid: uidArg(required(v, "euid", path), `${path}.euid`) };
+    case "setreuid":
+      only(v, [...common, "ruid", "euid"], path);
+      return { op: "setreuid", ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`), euid: uidArg(get("euid") ?? -1, `${path}.euid`) };
+    case "setresuid":
+      only(v, [...common, "ruid", "euid", "suid"], path);
+      return {
+        op: "setresuid", ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`), euid: uidArg(get("euid") ?? -1, `${path}.euid`),
+        suid: uidArg(get("suid") ?? -1, `${path}.suid`),
+      };
+    case "setfsuid":
+      only(v, [...common, "fsuid"], path);
+      return { op: "setfsuid", fsuid: uidArg(required(v, "fsuid", path), `${path}.fsuid`) };
+    case "execve": {
+      only(v, [...common, "file"], path);
+      const file = get("file") ?? {};
+      if (!isObject(file)) throw new InputError(`${path}.file`, "expected an object");
+      only(file, ["setuid", "owner", "caps", "path"], `${path}.file`);
+      return {
+        op: "execve",
+        file: {
+          setuid: file["setuid"] === undefined ? false : bool(file["setuid"], `${path}.file.setuid`),
+          owner: file["owner"] === undefined ? 0 : int(file["owner"], `${path}.file.owner`, 0, 0xfffffffe),
+          ...(file["caps"] !== undefined && { caps: parseFileCaps(file["caps"], profile, `${path}.file.caps`) }),
+        },
+      };
+    }
+    default:
+      throw new InputError(`${path}.op`, `unknown op ${JSON.stringify(v["op"])} (expected one of: capget, capset, prctl, setuid, seteuid, setreuid, setresuid, setfsuid, execve)`);
+  }
+}
+
+function required(v: Json, key: string, path: string): unknown {
+  if (v[key] === undefined) throw new InputError(`${path}.${key}`, "missing");
+  return v[key];
+}
+
+function parseExpectation(v: unknown, profile: KernelProfile, path: string): Expectation {
+  if (!isObject(v)) throw new InputError(path, "expected an object");
+  only(v, ["ok", "errno", "ret", "rule", "state", "secureExec"], path);
+  const out: { -readonly [K in keyof Expectation]: Expectation[K] } = {};
+  if (v["ok"] !== undefined) out.ok = bool(v["ok"], `${path}.ok`);
+  if (v["errno"] !== undefined) {
+    const e = v["errno"];
+    if (e !== null && (typeof e !== "string" || ERRNO_NUMBERS[e] === undefined)) {
+      throw new InputError(`${path}.errno`, `expected null or one of ${Object.keys(ERRNO_NUMBERS).join(", ")}, got ${JSON.stringify(e)}`);
+    }
+    out.errno = e as string | null;
+  }
+  if (v["ret"] !== undefined) out.ret = int(v["ret"], `${path}.ret`, -0x80000000, 0xffffffff) | 0;
+  if (v["rule"] !== undefined) {
+    if (typeof v["rule"] !== "string" || !ruleById(v["rule"])) throw new InputError(`${path}.rule`, `unknown rule id ${JSON.stringify(v["rule"])} (see "capgate rules")`);
+    out.rule = v["rule"];
+  }
+  if (v["secureExec"] !== undefined) out.secureExec = bool(v["secureExec"], `${path}.secureExec`);
+  if (v["state"] !== undefined) {
+    const s = v["state"];
+    if (!isObject(s)) throw new InputError(`${path}.state`, "expected an object");
+    only(s, ["permitted", "effective", "inheritable", "bounding", "ambient", "securebits", "uid", "ruid", "euid", "suid", "fsuid", "noNewPrivs"], `${path}.state`);
+    const st: { -readonly [K in keyof StateExpectation]: StateExpectation[K] } = {};
+    for (const k of ["permitted", "effective", "inheritable", "bounding", "ambient"] as const) {
+      if (s[k] !== undefined) st[k] = parseSetInput(s[k], profile, `${path}.state.${k}`, { rawMask: true });
+    }
+    if (s["securebits"] !== undefined) st.securebits = parseSecurebits(s["securebits"], `${path}.state.securebits`);
+    if (s["uid"] !== undefined) Object.assign(st, parseUids(s["uid"], `${path}.state.uid`));
+    for (const k of ["ruid", "euid", "suid", "fsuid"] as const) {
+      if (s[k] !== undefined) st[k] = int(s[k], `${path}.state.${k}`, 0, 0xfffffffe);
+    }
+    if (s["noNewPrivs"] !== undefined) st.noNewPrivs = bool(s["noNewPrivs"], `${path}.state.noNewPrivs`);
+    out.state = st;
+  }
+  return out;
+}
+
+/** Parses a scenario document (already JSON-decoded). */
+export function parseScenario(doc: unknown): Scenario {
+  if (!isObject(doc)) throw new InputError("", "a scenario must be a JSON object with \"steps\"");
+  only(doc, ["kernel", "state", "steps", "description", "$schema"], "");
+  let profile: KernelProfile;
+  try {
+    profile = kernelProfile(doc["kernel"] === undefined ? undefined : String(doc["kernel"]));
+  } catch (e) {
+    if (e instanceof ProfileError) throw new InputError("kernel", e.message);
+    throw e;
+  }
+  if (doc["kernel"] !== undefined && typeof doc["kernel"] !== "string") throw new InputError("kernel", "expected a string such as \"6.18\"");
+  const state = parseState(doc["state"], profile);
+  const steps = doc["steps"];
+  if (!Array.isArray(steps)) throw new InputError("steps", "expected a list of steps");
+  return {
+    profile, state,
+    ...(typeof doc["description"] === "string" && { description: doc["description"] }),
+    steps: steps.map((step, i) => {
+      const path = `steps[${i}]`;
+      if (!isObject(step)) throw new InputError(path, "expected an object with \"op\"");
+      const op = parseOp(step, profile, path);
+      return {
+        op,
+        ...(step["expect"] !== undefined && { expect: parseExpectation(step["expect"], profile, `${path}.expect`) }),
+        ...(typeof step["note"] === "string" && { note: step["note"] }),
+      };
+    }),
+  };
+}

@@ -1,0 +1,250 @@
+import { CapSet } from "./capabilities/set.js";
+import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
+import { ERRNO_NAMES } from "./kernel/constants.js";
+import { engine, words, reserve, SCRATCH } from "./engine/wasm.js";
+import { ST, RS, STATE_SIZE, OP_SIZE, RESULT_SIZE, FLAG_NO_NEW_PRIVS } from "./engine/layout.js";
+import { encodeOp, type Op, type CapsetOp } from "./ops.js";
+import type { ThreadState } from "./state.js";
+import { ruleByCode, type RuleInfo, type RuleContext } from "./rules/catalog.js";
+import { notesOf } from "./rules/notes.js";
+
+export interface SimulateOptions {
+  /** Kernel profile or "MAJOR.MINOR"; default the newest modelled kernel. */
+  readonly kernel?: string | KernelProfile;
+}
+
+export interface Note { readonly id: string; readonly message: string }
+
+/** The engine's answer for one call: what the kernel would return, why, and the thread afterwards. */
+export class Verdict {
+  /** Whether the call succeeded. */
+  readonly ok: boolean;
+  /** The return value as the kernel gives it (-1 on failure). */
+  readonly ret: number;
+  /** The errno name on failure, else null. */
+  readonly errno: string | null;
+  /** The stable id of the rule that decided the outcome. */
+  readonly rule: string;
+  /** The thread after the call (the same object as before when the call failed). */
+  readonly state: ThreadState;
+  /** The thread before the call. */
+  readonly before: ThreadState;
+  readonly op: Op;
+  readonly profile: KernelProfile;
+  /** The capabilities the deciding rule is about (e.g. the ones at fault). */
+  readonly fault: CapSet;
+  /** capget/capset: the header version after the call (the kernel rewrites an unknown one). */
+  readonly version: number | undefined;
+  /** capget with data: the sets as copied out. */
+  readonly data: { readonly effective: CapSet; readonly permitted: CapSet; readonly inheritable: CapSet } | undefined;
+  /** execve: whether the new program runs with AT_SECURE. */
+  readonly secureExec: boolean | undefined;
+  readonly noteBits: number;
+  readonly aux: CapSet;
+  #info: RuleInfo;
+  #message: string | undefined;
+  #hint: string | null | undefined;
+
+  constructor(init: {
+    ok: boolean; ret: number; errno: string | null; info: RuleInfo; state: ThreadState; before: ThreadState; op: Op;
+    profile: KernelProfile; fault: CapSet; aux: CapSet; noteBits: number; version?: number | undefined;
+    data?: Verdict["data"]; secureExec?: boolean | undefined;
+  }) {
+    this.ok = init.ok;
+    this.ret = init.ret;
+    this.errno = init.errno;
+    this.#info = init.info;
+    this.rule = init.info.id;
+    this.state = init.state;
+    this.before = init.before;
+    this.op = init.op;
+    this.profile = init.profile;
+    this.fault = init.fault;
+    this.aux = init.aux;
+    this.noteBits = init.noteBits;
+    this.version = init.version;
+    this.data = init.data;
+    this.secureExec = init.secureExec;
+  }
+
+  #context(): RuleContext {
+    return { before: this.before, after: this.state, op: this.op, fault: this.fault, aux: this.aux, ret: this.ret, profile: this.profile };
+  }
+  /** One sentence: why the kernel decided so, naming the capabilities at fault. */
+  get message(): string {
+    return (this.#message ??= this.#info.message(this.#context()));
+  }
+  /** What would make the call succeed (null when there is nothing to fix). */
+  get hint(): string | null {
+    if (this.#hint === undefined) this.#hint = this.#info.hint(this.#context());
+    return this.#hint;
+  }
+  /** The kernel function that applies the deciding rule. */
+  get kernelFunction(): string { return this.#info.kernel; }
+  /** Silent side effects of the call (ambient trimmed, V1 truncation, fix-ups...). */
+  get notes(): Note[] {
+    if (this.noteBits === 0) return [];
+    const ctx = this.#context();
+    return notesOf(this.noteBits).map((note) => ({ id: note.id, message: note.message(ctx) }));
+  }
+  /** Capabilities that entered / left the permitted set. */
+  get gained(): CapSet { return this.state.permitted.difference(this.before.permitted); }
+  get lost(): CapSet { return this.before.permitted.difference(this.state.permitted); }
+}
+
+const defaultProfile = kernelProfile();
+/** Resolves the kernel option (kernelProfile caches, so the hot path does not re-parse). */
+export function profileOf(options?: SimulateOptions): KernelProfile {
+  const kernel = options?.kernel;
+  if (kernel === undefined) return defaultProfile;
+  return typeof kernel === "string" ? kernelProfile(kernel) : kernel;
+}
+
+export function writeState(w: Uint32Array, at: number, s: ThreadState): void {
+  w[at + ST.permitted] = s.permitted.lo; w[at + ST.permitted + 1] = s.permitted.hi;
+  w[at + ST.effective] = s.effective.lo; w[at + ST.effective + 1] = s.effective.hi;
+  w[at + ST.inheritable] = s.inheritable.lo; w[at + ST.inheritable + 1] = s.inheritable.hi;
+  w[at + ST.bounding] = s.bounding.lo; w[at + ST.bounding + 1] = s.bounding.hi;
+  w[at + ST.ambient] = s.ambient.lo; w[at + ST.ambient + 1] = s.ambient.hi;
+  w[at + ST.securebits] = s.securebits;
+  w[at + ST.ruid] = s.ruid; w[at + ST.euid] = s.euid; w[at + ST.suid] = s.suid; w[at + ST.fsuid] = s.fsuid;
+  w[at + ST.flags] = s.noNewPrivs ? FLAG_NO_NEW_PRIVS : 0;
+  w[at + ST.tid] = s.tid;
+}
+
+function setAt(w: Uint32Array, at: number, prev: CapSet): CapSet {
+  const lo = w[at]!, hi = w[at + 1]!;
+  return lo === prev.lo && hi === prev.hi ? prev : new CapSet(lo, hi);
+}
+
+/** Decodes a state record, reusing the sets of `prev` that did not change. */
+export function readState(w: Uint32Array, at: number, prev: ThreadState): ThreadState {
+  return {
+    permitted: setAt(w, at + ST.permitted, prev.permitted),
+    effective: setAt(w, at + ST.effective, prev.effective),
+    inheritable: setAt(w, at + ST.inheritable, prev.inheritable),
+    bounding: setAt(w, at + ST.bounding, prev.bounding),
+    ambient: setAt(w, at + ST.ambient, prev.ambient),
+    securebits: w[at + ST.securebits]!,
+    ruid: w[at + ST.ruid]!, euid: w[at + ST.euid]!, suid: w[at + ST.suid]!, fsuid: w[at + ST.fsuid]!,
+    noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
+    tid: w[at + ST.tid]!,
+  };
+}
+
+function pair(w: Uint32Array, at: number): CapSet {
+  const lo = w[at]!, hi = w[at + 1]!;
+  return (lo | hi) === 0 ? CapSet.EMPTY : new CapSet(lo, hi);
+}
+
+/** Builds the verdict from a result record at `res` and a state record at `out` (word offsets). */
+export function readVerdict(w: Uint32Array, res: number, out: number, before: ThreadState, op: Op, profile: KernelProfile): Verdict {
+  const ok = w[res + RS.ok] === 1;
+  const info = ruleByCode(w[res + RS.rule]!);
+  const noteBits = w[res + RS.notes]!;
+  let version: number | undefined;
+  let data: Verdict["data"];
+  if (op.op === "capget" || op.op === "capset") {
+    version = w[res + RS.version]!;
+    if (op.op === "capget" && ok && info.code === 1) {
+      data = { effective: pair(w, res + RS.dataEffective), permitted: pair(w, res + RS.dataPermitted), inheritable: pair(w, res + RS.dataInheritable) };
+    }
+  }
+  // A failed call never changes the thread, and most successful reads do not either.
+  const changes = ok && (op.op !== "capget" && op.op !== "prctl" || isPrctlWrite(op));
+  return new Verdict({
+    ok, ret: w[res + RS.ret]! | 0, errno: ok ? null : (ERRNO_NAMES[w[res + RS.errno]!] ?? `errno ${w[res + RS.errno]}`),
+    info, state: changes ? readState(w, out, before) : before, before, op, profile,
+    fault: pair(w, res + RS.fault), aux: pair(w, res + RS.aux), noteBits, version, data,
+    secureExec: op.op === "execve" ? ok && (noteBits & (1 << 17)) !== 0 : undefined,
+  });
+}
+
+function isPrctlWrite(op: Op): boolean {
+  if (op.op !== "prctl") return false;
+  // The getters (PR_GET_*, PR_CAPBSET_READ, PR_CAP_AMBIENT_IS_SET) change nothing.
+  if (op.option === 7 || op.option === 23 || op.option === 27 || op.option === 39) return false;
+  if (op.option === 47 && BigInt(op.arg2 ?? 0) === 1n) return false;
+  return true;
+}
+
+/** Simulates one call on one thread: the kernel's verdict, its rule, and the thread afterwards. */
+export function simulate(state: ThreadState, op: Op, options?: SimulateOptions): Verdict {
+  const profile = profileOf(options);
+  const w = words();
+  writeState(w, SCRATCH.state, state);
+  encodeOp(w, SCRATCH.op, op, state);
+  engine.evaluateScratch(profile.word);
+  return readVerdict(w, SCRATCH.result, SCRATCH.out, state, op, profile);
+}
+
+export interface CapsetRequest {
+  readonly effective?: CapSet;
+  readonly permitted?: CapSet;
+  readonly inheritable?: CapSet;
+  readonly version?: number;
+  readonly pid?: number;
+}
+
+/** Pre-flights capset(2): would it succeed from `state`, which rule decides, and what follows. */
+export function preflightCapset(state: ThreadState, request: CapsetRequest, options?: SimulateOptions): Verdict {
+  const op: CapsetOp = { op: "capset", ...request };
+  return simulate(state, op, options);
+}
+
+/** Simulates many independent (state, op) pairs in one engine call. */
+export function simulateBatch(records: ReadonlyArray<{ readonly state: ThreadState; readonly op: Op }>, options?: SimulateOptions): Verdict[] {
+  const profile = profileOf(options);
+  const inBytes = records.length * (STATE_SIZE + OP_SIZE);
+  const base = reserve(inBytes + records.length * (RESULT_SIZE + STATE_SIZE));
+  let w = words();
+  const inWords = base >>> 2, outWords = (base + inBytes) >>> 2;
+  const inStride = (STATE_SIZE + OP_SIZE) >>> 2, outStride = (RESULT_SIZE + STATE_SIZE) >>> 2;
+  records.forEach(({ state, op }, i) => {
+    writeState(w, inWords + i * inStride, state);
+    encodeOp(w, inWords + i * inStride + (STATE_SIZE >>> 2), op, state);
+  });
+  engine.evaluateBatch(profile.word, base, base + inBytes, records.length);
+  w = words();
+  return records.map(({ state, op }, i) => {
+    const res = outWords + i * outStride;
+    return readVerdict(w, res, res + (RESULT_SIZE >>> 2), state, op, profile);
+  });
+}
+
+/** Runs ops in order on one thread (each from the state the previous one left) in one engine call. */
+export function simulateSequence(start: ThreadState, ops: readonly Op[], options?: SimulateOptions): Verdict[] {
+  const profile = profileOf(options);
+  const n = ops.length;
+  const statesBytes = (n + 1) * STATE_SIZE;
+  const base = reserve(statesBytes + n * OP_SIZE + n * RESULT_SIZE);
+  let w = words();
+  const startAt = base >>> 2;
+  const opsAt = (base + statesBytes) >>> 2;
+  const resultsAt = (base + statesBytes + n * OP_SIZE) >>> 2;
+  writeState(w, startAt, start);
+  // capset's omitted sets mean "current": they depend on the state each step starts from,
+  // which only the engine knows, so such sequences run step by step.
+  const needsCurrent = ops.some((op) => op.op === "capset" && (!op.effective || !op.permitted || !op.inheritable));
+  if (needsCurrent) {
+    const verdicts: Verdict[] = [];
+    let state = start;
+    for (const op of ops) {
+      const v = simulate(state, op, { kernel: profile });
+      verdicts.push(v);
+      state = v.state;
+    }
+    return verdicts;
+  }
+  ops.forEach((op, i) => encodeOp(w, opsAt + i * (OP_SIZE >>> 2), op, start));
+  engine.evaluateSequence(profile.word, base, base + statesBytes, n, base + statesBytes + n * OP_SIZE, base + STATE_SIZE);
+  w = words();
+  const verdicts: Verdict[] = [];
+  let state = start;
+  for (let i = 0; i < n; i++) {
+    const v = readVerdict(w, resultsAt + i * (RESULT_SIZE >>> 2), startAt + (i + 1) * (STATE_SIZE >>> 2), state, ops[i]!, profile);
+    verdicts.push(v);
+    state = v.state;
+  }
+  return verdicts;
+}

@@ -1,0 +1,77 @@
+import { CapSet } from "./capabilities/set.js";
+import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
+
+/** The capability state of one thread, as the kernel keeps it (struct cred plus no_new_privs). */
+export interface ThreadState {
+  readonly permitted: CapSet;
+  readonly effective: CapSet;
+  readonly inheritable: CapSet;
+  readonly bounding: CapSet;
+  readonly ambient: CapSet;
+  /** SECBIT_* bits (include/uapi/linux/securebits.h). */
+  readonly securebits: number;
+  readonly ruid: number;
+  readonly euid: number;
+  readonly suid: number;
+  readonly fsuid: number;
+  readonly noNewPrivs: boolean;
+  /** The thread's own id: capget/capset accept it as well as 0. */
+  readonly tid: number;
+}
+
+export type ThreadStateInit = Partial<ThreadState> & { uid?: number };
+
+export const DEFAULT_TID = 1000;
+
+/**
+ * A thread state; unspecified fields default to a root shell with every capability of the
+ * profile (P = E = B = all, I = A = none, uids 0, securebits 0, tid 1000).
+ */
+export function threadState(init: ThreadStateInit = {}, profile: KernelProfile = kernelProfile()): ThreadState {
+  const uid = init.uid ?? 0;
+  return {
+    permitted: init.permitted ?? profile.all,
+    effective: init.effective ?? profile.all,
+    inheritable: init.inheritable ?? CapSet.EMPTY,
+    bounding: init.bounding ?? profile.all,
+    ambient: init.ambient ?? CapSet.EMPTY,
+    securebits: init.securebits ?? 0,
+    ruid: init.ruid ?? uid,
+    euid: init.euid ?? uid,
+    suid: init.suid ?? uid,
+    fsuid: init.fsuid ?? uid,
+    noNewPrivs: init.noNewPrivs ?? false,
+    tid: init.tid ?? DEFAULT_TID,
+  };
+}
+
+/** Why a state cannot exist in the kernel, or null when it can. */
+export function stateProblem(state: ThreadState, profile: KernelProfile): string | null {
+  for (const set of ["permitted", "effective", "inheritable", "bounding", "ambient"] as const) {
+    const beyond = state[set].difference(profile.all);
+    if (!beyond.isEmpty) return `${set} holds ${beyond.names().join(", ")}, beyond CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`;
+  }
+  if (!state.effective.isSubsetOf(state.permitted)) {
+    return `effective holds ${state.effective.difference(state.permitted).names().join(", ")}, not in permitted (the kernel keeps effective within permitted)`;
+  }
+  const pi = state.permitted.intersect(state.inheritable);
+  if (!state.ambient.isSubsetOf(pi)) {
+    return `ambient holds ${state.ambient.difference(pi).names().join(", ")}, not in both permitted and inheritable (the kernel keeps ambient within permitted ∩ inheritable)`;
+  }
+  if (!profile.features.ambient && !state.ambient.isEmpty) return `kernel ${profile.version} has no ambient set (4.3+)`;
+  for (const id of ["ruid", "euid", "suid", "fsuid", "tid"] as const) {
+    const v = state[id];
+    if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) return `${id} must be an integer from 0 to 4294967294, got ${v}`;
+  }
+  if (!Number.isInteger(state.securebits) || state.securebits < 0 || state.securebits > 0xffffffff) {
+    return `securebits must be a 32-bit unsigned integer, got ${state.securebits}`;
+  }
+  return null;
+}
+
+export function statesEqual(a: ThreadState, b: ThreadState): boolean {
+  return a.permitted.equals(b.permitted) && a.effective.equals(b.effective) &&
+    a.inheritable.equals(b.inheritable) && a.bounding.equals(b.bounding) && a.ambient.equals(b.ambient) &&
+    a.securebits === b.securebits && a.ruid === b.ruid && a.euid === b.euid && a.suid === b.suid &&
+    a.fsuid === b.fsuid && a.noNewPrivs === b.noNewPrivs && a.tid === b.tid;
+}
