@@ -1,7 +1,7 @@
 // The rule list shared by the engine (assembly/rules.ts holds the same codes), the
 // explanations, the docs (docs/RULES.md is generated from this file) and the tests.
 import { CapSet } from "../capabilities/set.js";
-import { capabilityName } from "../capabilities/table.js";
+import { capabilityName, LAST_KNOWN_CAP } from "../capabilities/table.js";
 import type { KernelProfile } from "../kernel/profiles.js";
 import { securebitNames, CAPABILITY_VERSION } from "../kernel/constants.js";
 import type { Op } from "../ops.js";
@@ -37,6 +37,12 @@ export interface RuleInfo {
 /** "CAP_A", "CAP_A and CAP_B", "CAP_A, CAP_B and CAP_C". */
 export function listNames(set: CapSet): string {
   const names = set.names();
+  if (names.length > 8) {
+    // Long lists say what is missing instead: "every capability but CAP_NET_RAW".
+    const missing = CapSet.upTo(LAST_KNOWN_CAP).difference(set);
+    if (missing.size <= 3) return missing.isEmpty ? `all ${names.length} capabilities` : `all ${names.length} capabilities but ${missing.names().join(", ")}`;
+    return `${names.length} capabilities (${names.slice(0, 4).join(", ")}, …)`;
+  }
   if (names.length <= 1) return names[0] ?? "nothing";
   return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }

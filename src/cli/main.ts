@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { InputError } from "../parse/errors.js";
+import { ProfileError } from "../kernel/profiles.js";
+import { simulateCommand } from "./simulate.js";
+import { capsCommand, rulesCommand } from "./tables.js";
+
+/** Exit codes: 0 success, 1 an expectation unmet or a call refused, 2 usage or input error. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command("capgate")
+    .description("A kernel-exact model of Linux process capabilities: simulate, pre-flight and explain capset, prctl, setuid and execve.")
+    .version(version())
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .exitOverride();
+
+  program.command("simulate")
+    .description("Run a scenario file (see docs/SCENARIOS.md) on the engine and check its expectations.")
+    .argument("<file>", "scenario JSON file, or - for standard input")
+    .option("--json", "print the result document instead of a table")
+    .addOption(new Option("--kernel <version>", "override the scenario's kernel profile (e.g. 6.12)"))
+    .addHelpText("after", `
+Exit status: 0 every expectation met, 1 one is not, 2 bad input.
+
+Examples:
+  capgate simulate examples/capset-permitted-grows.json
+  capgate simulate examples/ambient-keep-across-setuid.json --json`)
+    .action((file: string, opts: { json?: boolean; kernel?: string }) => {
+      process.exitCode = simulateCommand(file, opts);
+    });
+
+  program.command("caps")
+    .description("List the capability table: number, name, the kernel that added it, what it allows.")
+    .option("--json", "print JSON")
+    .addOption(new Option("--kernel <version>", "only the capabilities of this kernel"))
+    .action((opts: { json?: boolean; kernel?: string }) => capsCommand(opts));
+
+  program.command("rules")
+    .description("List the kernel rules capgate models, with their stable ids.")
+    .option("--json", "print JSON")
+    .action((opts: { json?: boolean }) => rulesCommand(opts));
+
+  return program;
+}
+
+export function main(argv: string[]): number {
+  const program = buildProgram();
+  try {
+    program.parse(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof InputError || e instanceof UsageError || e instanceof ProfileError) {
+      process.stderr.write(`capgate: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`capgate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env["CAPGATE_DEBUG"]) console.error(e);
+    return 70;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
