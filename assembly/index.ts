@@ -1,6 +1,7 @@
 // The engine's exported ABI. Pure: it reads and writes only the records the caller points
 // at in linear memory (no imports, no allocation, no clock, no randomness).
-import { STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL,
+import { ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, OP_A, OP_B, OP_C,
+  OP_X0, OP_X1, OP_X2, OPF_DATA, RS_NOTES, STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL,
   OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, RS_OK } from "./layout";
 import { Rule, EINVAL, fail, clearResult } from "./rules";
 import { capget } from "./capget";
@@ -88,3 +89,31 @@ export const ABI_STATE_SIZE = STATE_SIZE;
 export const ABI_OP_SIZE = OP_SIZE;
 export const ABI_RESULT_SIZE = RESULT_SIZE;
 export const ABI_CHECK_SIZE = CHECK_SIZE;
+
+// The pre-flight fast path: the thread's sets and the request arrive as u32 halves in call
+// arguments (no record for JS to write), the answer leaves in the scratch result and state.
+export function preflightCapset(
+  profile: u32, tid: u32, version: u32, pid: i32,
+  pLo: u32, pHi: u32, eLo: u32, eHi: u32, iLo: u32, iHi: u32, bLo: u32, bHi: u32, aLo: u32, aHi: u32,
+  nELo: u32, nEHi: u32, nPLo: u32, nPHi: u32, nILo: u32, nIHi: u32,
+): u32 {
+  const st = scratch, op = scratch + STATE_SIZE, res = op + OP_SIZE, out = res + RESULT_SIZE;
+  store<u64>(st + ST_PERMITTED, (<u64>pHi << 32) | pLo);
+  store<u64>(st + ST_EFFECTIVE, (<u64>eHi << 32) | eLo);
+  store<u64>(st + ST_INHERITABLE, (<u64>iHi << 32) | iLo);
+  store<u64>(st + ST_BOUNDING, (<u64>bHi << 32) | bLo);
+  store<u64>(st + ST_AMBIENT, (<u64>aHi << 32) | aLo);
+  store<u32>(st + ST_TID, tid);
+  store<u32>(op + OP_A, version);
+  store<i32>(op + OP_B, pid);
+  store<u32>(op + OP_C, OPF_DATA);
+  store<u64>(op + OP_X0, (<u64>nEHi << 32) | nELo);
+  store<u64>(op + OP_X1, (<u64>nPHi << 32) | nPLo);
+  store<u64>(op + OP_X2, (<u64>nIHi << 32) | nILo);
+  clearResult(res);
+  // capset writes only P, E, I and A of `out`, and only on success. The notes ride in bits
+  // 8.. of the answer: when they are 0 the new sets are exactly the request (nothing masked,
+  // ambient untouched), and JS need not read the state back.
+  const rule = capset(profile, st, op, res, out);
+  return rule | (load<u32>(res + RS_NOTES) << 8);
+}

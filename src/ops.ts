@@ -65,7 +65,7 @@ function putSet(words: Uint32Array, at: number, set: CapSet): void {
 
 /** Writes the op record at word offset `at`; capset's omitted sets come from `current`. */
 export function encodeOp(words: Uint32Array, at: number, op: Op, current: { effective: CapSet; permitted: CapSet; inheritable: CapSet }): void {
-  words.fill(0, at, at + 16);
+  for (let k = 0; k < 16; k++) words[at + k] = 0;
   switch (op.op) {
     case "capget":
       words[at + OP.kind] = OPK.capget;

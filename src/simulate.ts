@@ -1,11 +1,11 @@
 import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
-import { ERRNO_NAMES } from "./kernel/constants.js";
+import { ERRNO_NAMES, CAPABILITY_VERSION } from "./kernel/constants.js";
 import { engine, words, reserve, SCRATCH } from "./engine/wasm.js";
 import { ST, RS, STATE_SIZE, OP_SIZE, RESULT_SIZE, FLAG_NO_NEW_PRIVS } from "./engine/layout.js";
 import { encodeOp, type Op, type CapsetOp } from "./ops.js";
 import type { ThreadState } from "./state.js";
-import { ruleByCode, type RuleInfo, type RuleContext } from "./rules/catalog.js";
+import { ruleByCode, type RuleContext } from "./rules/catalog.js";
 import { notesOf } from "./rules/notes.js";
 
 export interface SimulateOptions {
@@ -25,74 +25,132 @@ export class Verdict {
   readonly errno: string | null;
   /** The stable id of the rule that decided the outcome. */
   readonly rule: string;
-  /** The thread after the call (the same object as before when the call failed). */
-  readonly state: ThreadState;
   /** The thread before the call. */
   readonly before: ThreadState;
-  readonly op: Op;
   readonly profile: KernelProfile;
-  /** The capabilities the deciding rule is about (e.g. the ones at fault). */
-  readonly fault: CapSet;
   /** capget/capset: the header version after the call (the kernel rewrites an unknown one). */
   readonly version: number | undefined;
   /** capget with data: the sets as copied out. */
   readonly data: { readonly effective: CapSet; readonly permitted: CapSet; readonly inheritable: CapSet } | undefined;
   /** execve: whether the new program runs with AT_SECURE. */
   readonly secureExec: boolean | undefined;
+  /** Bit set of the notes (see `notes`). */
   readonly noteBits: number;
-  readonly aux: CapSet;
-  #info: RuleInfo;
-  #message: string | undefined;
-  #hint: string | null | undefined;
+  protected readonly code: number;
+  protected opValue: Op | undefined;
+  protected stateValue: ThreadState | undefined;
+  private readonly faultLo: number;
+  private readonly faultHi: number;
+  private readonly auxLo: number;
+  private readonly auxHi: number;
+  private messageValue: string | undefined;
+  private hintValue: string | null | undefined;
 
-  constructor(init: {
-    ok: boolean; ret: number; errno: string | null; info: RuleInfo; state: ThreadState; before: ThreadState; op: Op;
-    profile: KernelProfile; fault: CapSet; aux: CapSet; noteBits: number; version?: number | undefined;
-    data?: Verdict["data"]; secureExec?: boolean | undefined;
-  }) {
-    this.ok = init.ok;
-    this.ret = init.ret;
-    this.errno = init.errno;
-    this.#info = init.info;
-    this.rule = init.info.id;
-    this.state = init.state;
-    this.before = init.before;
-    this.op = init.op;
-    this.profile = init.profile;
-    this.fault = init.fault;
-    this.aux = init.aux;
-    this.noteBits = init.noteBits;
-    this.version = init.version;
-    this.data = init.data;
-    this.secureExec = init.secureExec;
+  constructor(code: number, ok: boolean, ret: number, errno: string | null, before: ThreadState, profile: KernelProfile,
+    op: Op | undefined, state: ThreadState | undefined, faultLo: number, faultHi: number, auxLo: number, auxHi: number,
+    noteBits: number, version: number | undefined, data: Verdict["data"], secureExec: boolean | undefined) {
+    this.code = code;
+    this.ok = ok;
+    this.ret = ret;
+    this.errno = errno;
+    this.rule = ruleByCode(code).id;
+    this.before = before;
+    this.profile = profile;
+    this.opValue = op;
+    this.stateValue = state;
+    this.faultLo = faultLo;
+    this.faultHi = faultHi;
+    this.auxLo = auxLo;
+    this.auxHi = auxHi;
+    this.noteBits = noteBits;
+    this.version = version;
+    this.data = data;
+    this.secureExec = secureExec;
+    this.messageValue = undefined;
+    this.hintValue = undefined;
   }
 
-  #context(): RuleContext {
+  /** The call, as simulated. */
+  get op(): Op { return this.opValue!; }
+  /** The thread after the call (the same object as `before` when nothing changed). */
+  get state(): ThreadState { return this.stateValue!; }
+  /** The capabilities the deciding rule is about (e.g. the ones at fault). */
+  get fault(): CapSet { return (this.faultLo | this.faultHi) === 0 ? CapSet.EMPTY : new CapSet(this.faultLo, this.faultHi); }
+  /** A second set some explanations need (what ambient lost, what a file could not get). */
+  get aux(): CapSet { return (this.auxLo | this.auxHi) === 0 ? CapSet.EMPTY : new CapSet(this.auxLo, this.auxHi); }
+
+  private context(): RuleContext {
     return { before: this.before, after: this.state, op: this.op, fault: this.fault, aux: this.aux, ret: this.ret, profile: this.profile };
   }
   /** One sentence: why the kernel decided so, naming the capabilities at fault. */
   get message(): string {
-    return (this.#message ??= this.#info.message(this.#context()));
+    return (this.messageValue ??= ruleByCode(this.code).message(this.context()));
   }
   /** What would make the call succeed (null when there is nothing to fix). */
   get hint(): string | null {
-    if (this.#hint === undefined) this.#hint = this.#info.hint(this.#context());
-    return this.#hint;
+    if (this.hintValue === undefined) this.hintValue = ruleByCode(this.code).hint(this.context());
+    return this.hintValue;
   }
   /** The kernel function that applies the deciding rule. */
-  get kernelFunction(): string { return this.#info.kernel; }
+  get kernelFunction(): string { return ruleByCode(this.code).kernel; }
   /** Silent side effects of the call (ambient trimmed, V1 truncation, fix-ups...). */
   get notes(): Note[] {
     if (this.noteBits === 0) return [];
-    const ctx = this.#context();
+    const ctx = this.context();
     return notesOf(this.noteBits).map((note) => ({ id: note.id, message: note.message(ctx) }));
   }
   /** Capabilities that entered / left the permitted set. */
   get gained(): CapSet { return this.state.permitted.difference(this.before.permitted); }
   get lost(): CapSet { return this.before.permitted.difference(this.state.permitted); }
+  toJSON(): Record<string, unknown> {
+    return { ok: this.ok, ret: this.ret, errno: this.errno, rule: this.rule, message: this.message, hint: this.hint, notes: this.notes };
+  }
+}
+
+/** A copy of `b` with new P, E, I, A, built as one literal so every state shares one hidden class. */
+function withSets(b: ThreadState, permitted: CapSet, effective: CapSet, inheritable: CapSet, ambient: CapSet): ThreadState {
+  return {
+    permitted, effective, inheritable, bounding: b.bounding, ambient, securebits: b.securebits,
+    ruid: b.ruid, euid: b.euid, suid: b.suid, fsuid: b.fsuid, noNewPrivs: b.noNewPrivs, tid: b.tid,
+  };
+}
+
+/** The pre-flight verdict keeps the engine's raw answer and builds the op and the new state on demand. */
+class CapsetPreflightVerdict extends Verdict {
+  private readonly request: CapsetRequest;
+
+  constructor(code: number, notes: number, before: ThreadState, profile: KernelProfile, request: CapsetRequest, w: Uint32Array) {
+    const ok = code === 10;
+    const res = RESULT_AT;
+    super(code, ok, ok ? 0 : -1, ok ? null : CAPSET_FAILURE_ERRNO[code]!, before, profile, undefined, ok ? undefined : before,
+      ok ? 0 : w[res + RS.fault]!, ok ? 0 : w[res + RS.fault + 1]!, notes === 0 ? 0 : w[res + RS.aux]!, notes === 0 ? 0 : w[res + RS.aux + 1]!,
+      notes, code === 11 ? CAPABILITY_VERSION.v3 : (request.version ?? CAPABILITY_VERSION.v3), undefined, undefined);
+    this.request = request;
+    if (ok && notes !== 0) {
+      // The engine changed the sets beyond the request (V1 or CAP_LAST_CAP masking, ambient
+      // trim): read its answer now, before the scratch record is reused. The rare path.
+      const same = (at: number, prev: CapSet) => (w[at] === prev.lo && w[at + 1] === prev.hi ? prev : new CapSet(w[at]!, w[at + 1]!));
+      this.stateValue = withSets(before, same(OUT_AT + ST.permitted, before.permitted), same(OUT_AT + ST.effective, before.effective),
+        same(OUT_AT + ST.inheritable, before.inheritable), same(OUT_AT + ST.ambient, before.ambient));
+    }
+  }
+  override get op(): Op {
+    const { request: r, before: b } = this;
+    return (this.opValue ??= {
+      op: "capset", version: r.version ?? CAPABILITY_VERSION.v3, pid: r.pid ?? 0,
+      effective: r.effective ?? b.effective, permitted: r.permitted ?? b.permitted, inheritable: r.inheritable ?? b.inheritable,
+    });
+  }
+  override get state(): ThreadState {
+    if (this.stateValue) return this.stateValue;
+    // Nothing was masked or trimmed: the new sets are exactly the request.
+    const b = this.before, r = this.request;
+    return (this.stateValue = withSets(b, r.permitted ?? b.permitted, r.effective ?? b.effective, r.inheritable ?? b.inheritable, b.ambient));
+  }
 }
 
 const defaultProfile = kernelProfile();
+const RESULT_AT = SCRATCH.result, OUT_AT = SCRATCH.out;
 /** Resolves the kernel option (kernelProfile caches, so the hot path does not re-parse). */
 export function profileOf(options?: SimulateOptions): KernelProfile {
   const kernel = options?.kernel;
@@ -140,24 +198,25 @@ function pair(w: Uint32Array, at: number): CapSet {
 /** Builds the verdict from a result record at `res` and a state record at `out` (word offsets). */
 export function readVerdict(w: Uint32Array, res: number, out: number, before: ThreadState, op: Op, profile: KernelProfile): Verdict {
   const ok = w[res + RS.ok] === 1;
-  const info = ruleByCode(w[res + RS.rule]!);
+  const code = w[res + RS.rule]!;
   const noteBits = w[res + RS.notes]!;
   let version: number | undefined;
   let data: Verdict["data"];
   if (op.op === "capget" || op.op === "capset") {
     version = w[res + RS.version]!;
-    if (op.op === "capget" && ok && info.code === 1) {
+    if (op.op === "capget" && ok && code === 1) {
       data = { effective: pair(w, res + RS.dataEffective), permitted: pair(w, res + RS.dataPermitted), inheritable: pair(w, res + RS.dataInheritable) };
     }
   }
-  // A failed call never changes the thread, and most successful reads do not either.
+  // A failed call never changes the thread, and the read-only calls do not either.
   const changes = ok && (op.op !== "capget" && op.op !== "prctl" || isPrctlWrite(op));
-  return new Verdict({
-    ok, ret: w[res + RS.ret]! | 0, errno: ok ? null : (ERRNO_NAMES[w[res + RS.errno]!] ?? `errno ${w[res + RS.errno]}`),
-    info, state: changes ? readState(w, out, before) : before, before, op, profile,
-    fault: pair(w, res + RS.fault), aux: pair(w, res + RS.aux), noteBits, version, data,
-    secureExec: op.op === "execve" ? ok && (noteBits & (1 << 17)) !== 0 : undefined,
-  });
+  return new Verdict(code, ok, w[res + RS.ret]! | 0, ok ? null : errnoName(w[res + RS.errno]!), before, profile, op,
+    changes ? readState(w, out, before) : before, w[res + RS.fault]!, w[res + RS.fault + 1]!, w[res + RS.aux]!, w[res + RS.aux + 1]!,
+    noteBits, version, data, op.op === "execve" ? ok && (noteBits & (1 << 17)) !== 0 : undefined);
+}
+
+function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
 
 function isPrctlWrite(op: Op): boolean {
@@ -186,10 +245,20 @@ export interface CapsetRequest {
   readonly pid?: number;
 }
 
-/** Pre-flights capset(2): would it succeed from `state`, which rule decides, and what follows. */
+const CAPSET_FAILURE_ERRNO: Record<number, string> = { 11: "EINVAL", 12: "EPERM", 13: "EFAULT", 14: "EPERM", 15: "EPERM", 16: "EPERM", 17: "EPERM" };
+
+/**
+ * Pre-flights capset(2): would it succeed from `state`, which rule decides, and what follows.
+ * Omitted sets keep their current value. The hot path: one wasm call, no state record, and the
+ * verdict's op, new state, message and hint are built only when read.
+ */
 export function preflightCapset(state: ThreadState, request: CapsetRequest, options?: SimulateOptions): Verdict {
-  const op: CapsetOp = { op: "capset", ...request };
-  return simulate(state, op, options);
+  const profile = options === undefined ? defaultProfile : profileOf(options);
+  const { permitted: p, effective: e, inheritable: i, bounding: b, ambient: a } = state;
+  const ne = request.effective ?? e, np = request.permitted ?? p, ni = request.inheritable ?? i;
+  const code = engine.preflightCapset(profile.word, state.tid, request.version ?? CAPABILITY_VERSION.v3, request.pid ?? 0,
+    p.lo, p.hi, e.lo, e.hi, i.lo, i.hi, b.lo, b.hi, a.lo, a.hi, ne.lo, ne.hi, np.lo, np.hi, ni.lo, ni.hi);
+  return new CapsetPreflightVerdict(code & 0xff, code >>> 8, state, profile, request, words());
 }
 
 /** Simulates many independent (state, op) pairs in one engine call. */

@@ -65,10 +65,21 @@ export class CapSet implements Iterable<number> {
     return popcount(this.lo) + popcount(this.hi);
   }
 
-  *[Symbol.iterator](): Iterator<number> {
-    for (let cap = 0; cap < 64; cap++) if (this.has(cap)) yield cap;
+  [Symbol.iterator](): Iterator<number> {
+    return this.toArray()[Symbol.iterator]();
   }
-  toArray(): number[] { return [...this]; }
+  /** The capability numbers, ascending. */
+  toArray(): number[] {
+    const out: number[] = [];
+    for (let word = this.lo, base = 0; base < 64; word = this.hi, base += 32) {
+      while (word !== 0) {
+        const low = word & -word; // lowest set bit
+        out.push(base + 31 - Math.clz32(low));
+        word = (word ^ low) >>> 0;
+      }
+    }
+    return out;
+  }
 
   /** Kernel names, in number order; unnamed bits as decimal numbers. */
   names(): string[] { return this.toArray().map(capabilityName); }

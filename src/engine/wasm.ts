@@ -14,6 +14,9 @@ export interface EngineExports {
   evaluateBatch(profile: number, input: number, output: number, count: number): number;
   evaluateSequence(profile: number, start: number, ops: number, count: number, results: number, states: number): number;
   capsetCheckBatch(input: number, output: number, count: number): number;
+  preflightCapset(profile: number, tid: number, version: number, pid: number,
+    pLo: number, pHi: number, eLo: number, eHi: number, iLo: number, iHi: number, bLo: number, bHi: number, aLo: number, aHi: number,
+    nELo: number, nEHi: number, nPLo: number, nPHi: number, nILo: number, nIHi: number): number;
   readonly ABI_STATE_SIZE: WebAssembly.Global;
   readonly ABI_OP_SIZE: WebAssembly.Global;
   readonly ABI_RESULT_SIZE: WebAssembly.Global;

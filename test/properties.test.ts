@@ -1,0 +1,169 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { CapSet, simulate, preflightCapset, simulateBatch, simulateSequence, kernelProfile, CapsetCheckBatch, referenceCapsetCheck, statesEqual, stateProblem, type ThreadState, type Op } from "../src/index.js";
+import { threadStateArb, capsetOpArb, opArb, scenarioArb, capSetArb } from "../src/testing/arbitraries.js";
+
+const profile = kernelProfile();
+const runs = Number(process.env["CAPGATE_PROPERTY_RUNS"] ?? 2000);
+const params = { numRuns: runs, seed: Number(process.env["CAPGATE_SEED"] ?? 0x5eed) };
+
+const stateAndOp = threadStateArb(profile).chain((state) => opArb(state, profile).map((op) => ({ state, op })));
+const stateAndCapset = threadStateArb(profile).chain((state) => capsetOpArb(state, profile).map((op) => ({ state, op })));
+
+/** What execve may add to permitted: B ∪ I (root rules), file caps within B ∪ I, ambient ⊆ P ∩ I. */
+function execAllowance(before: ThreadState): CapSet {
+  return before.bounding.union(before.inheritable);
+}
+
+test("a successful capset never grows permitted", () => {
+  fc.assert(fc.property(stateAndCapset, ({ state, op }) => {
+    const v = simulate(state, op);
+    if (v.ok) assert.ok(v.state.permitted.isSubsetOf(state.permitted));
+  }), params);
+});
+
+test("after every step effective ⊆ permitted and ambient ⊆ permitted ∩ inheritable", () => {
+  fc.assert(fc.property(scenarioArb(profile, 10), ({ state, ops }) => {
+    for (const v of simulateSequence(state, ops)) {
+      assert.equal(stateProblem(v.state, profile), null, `${v.rule}: ${stateProblem(v.state, profile)}`);
+    }
+  }), params);
+});
+
+test("a failed step leaves the state unchanged", () => {
+  fc.assert(fc.property(stateAndOp, ({ state, op }) => {
+    const v = simulate(state, op);
+    if (!v.ok) {
+      assert.equal(v.ret, -1);
+      assert.ok(statesEqual(v.state, state));
+    }
+  }), params);
+});
+
+test("the capset verdict does not depend on bits above CAP_LAST_CAP", () => {
+  const noise = fc.tuple(fc.integer({ min: 0, max: 0x7fffff }), fc.integer({ min: 0, max: 0x7fffff }), fc.integer({ min: 0, max: 0x7fffff }));
+  fc.assert(fc.property(stateAndCapset, noise, ({ state, op }, [a, b, c]) => {
+    if (op.op !== "capset") return;
+    const high = (n: number) => new CapSet(0, n << 9); // bits 41..63
+    const noisy: Op = { ...op, effective: (op.effective ?? state.effective).union(high(a)), permitted: (op.permitted ?? state.permitted).union(high(b)), inheritable: (op.inheritable ?? state.inheritable).union(high(c)) };
+    const clean: Op = { ...op, effective: (op.effective ?? state.effective).intersect(profile.all), permitted: (op.permitted ?? state.permitted).intersect(profile.all), inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all) };
+    const x = simulate(state, noisy), y = simulate(state, clean);
+    assert.equal(x.rule, y.rule);
+    assert.equal(x.errno, y.errno);
+    assert.ok(statesEqual(x.state, y.state));
+  }), params);
+});
+
+test("batch and single-call paths agree on every record", () => {
+  fc.assert(fc.property(fc.array(stateAndOp, { minLength: 1, maxLength: 64 }), (records) => {
+    const batch = simulateBatch(records);
+    records.forEach(({ state, op }, i) => {
+      const single = simulate(state, op);
+      const b = batch[i]!;
+      assert.equal(b.rule, single.rule);
+      assert.equal(b.ret, single.ret);
+      assert.equal(b.errno, single.errno);
+      assert.ok(b.fault.equals(single.fault));
+      assert.equal(b.noteBits, single.noteBits);
+      assert.ok(statesEqual(b.state, single.state));
+    });
+  }), { ...params, numRuns: Math.max(50, runs / 20) });
+});
+
+test("the preflightCapset fast path agrees with simulate on everything observable", () => {
+  fc.assert(fc.property(stateAndCapset, ({ state, op }) => {
+    if (op.op !== "capset" || op.data === false) return;
+    const request = { effective: op.effective, permitted: op.permitted, inheritable: op.inheritable, version: op.version, pid: op.pid };
+    const fast = preflightCapset(state, request);
+    const full = simulate(state, op);
+    assert.equal(fast.rule, full.rule);
+    assert.equal(fast.ok, full.ok);
+    assert.equal(fast.ret, full.ret);
+    assert.equal(fast.errno, full.errno);
+    assert.equal(fast.version, full.version);
+    assert.ok(fast.fault.equals(full.fault));
+    assert.ok(fast.aux.equals(full.aux));
+    assert.equal(fast.noteBits, full.noteBits);
+    assert.ok(statesEqual(fast.state, full.state), "new state");
+    assert.equal(fast.message, full.message);
+    assert.equal(fast.hint, full.hint);
+  }), params);
+});
+
+test("a sequence equals the same steps run one by one", () => {
+  fc.assert(fc.property(scenarioArb(profile, 12), ({ state, ops }) => {
+    const seq = simulateSequence(state, ops);
+    let s = state;
+    ops.forEach((op, i) => {
+      const v = simulate(s, op);
+      assert.equal(seq[i]!.rule, v.rule);
+      assert.ok(statesEqual(seq[i]!.state, v.state));
+      s = v.state;
+    });
+  }), { ...params, numRuns: Math.max(100, runs / 5) });
+});
+
+test("the wasm engine and the plain-TypeScript reference agree on the four capset checks", () => {
+  const batch = new CapsetCheckBatch(256);
+  fc.assert(fc.property(fc.array(stateAndCapset, { minLength: 1, maxLength: 256 }), (records) => {
+    records.forEach(({ state, op }, i) => {
+      if (op.op !== "capset") return;
+      const req = { effective: (op.effective ?? state.effective).intersect(profile.all), permitted: (op.permitted ?? state.permitted).intersect(profile.all), inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all) };
+      batch.set(i, state, req);
+    });
+    batch.setCount(records.length);
+    batch.run();
+    records.forEach(({ state, op }, i) => {
+      if (op.op !== "capset") return;
+      const req = { effective: (op.effective ?? state.effective).intersect(profile.all), permitted: (op.permitted ?? state.permitted).intersect(profile.all), inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all) };
+      const expected = referenceCapsetCheck(state, req);
+      assert.equal(batch.rule(i), expected);
+      // and the full evaluator, for V3 self-targeted calls, says the same
+      const full = simulate(state, { op: "capset", ...req });
+      assert.equal(full.rule, expected);
+    });
+  }), { ...params, numRuns: Math.max(50, runs / 20) });
+});
+
+test("bounding never grows and locked securebits never change, over any sequence", () => {
+  fc.assert(fc.property(scenarioArb(profile, 12), ({ state, ops }) => {
+    let s = state;
+    for (const v of simulateSequence(state, ops)) {
+      assert.ok(v.state.bounding.isSubsetOf(s.bounding), `bounding grew at ${v.rule}`);
+      const locks = s.securebits & 0xaaa;
+      const lockedValues = locks >>> 1;
+      assert.equal(v.state.securebits & locks, locks, `a lock was cleared at ${v.rule}`);
+      // execve clears KEEP_CAPS even when it is locked: the one sanctioned change.
+      const mask = lockedValues & ~(v.op.op === "execve" ? 0x10 : 0);
+      assert.equal(v.state.securebits & mask, s.securebits & mask, `a locked bit changed at ${v.rule}`);
+      s = v.state;
+    }
+  }), params);
+});
+
+test("no sequence grows permitted except through execve, and execve only within bounding ∪ inheritable ∪ permitted", () => {
+  fc.assert(fc.property(scenarioArb(profile, 12), ({ state, ops }) => {
+    let s = state;
+    for (const v of simulateSequence(state, ops)) {
+      const grown = v.state.permitted.difference(s.permitted);
+      if (v.op.op !== "execve") assert.ok(grown.isEmpty, `${v.rule} grew permitted by ${grown}`);
+      else assert.ok(grown.isSubsetOf(execAllowance(s)), `execve granted ${grown} outside B ∪ I`);
+      if (s.noNewPrivs && v.op.op === "execve") assert.ok(grown.isEmpty, "no_new_privs exec grew permitted");
+      s = v.state;
+    }
+  }), params);
+});
+
+test("CapSet set algebra matches BigInt arithmetic", () => {
+  fc.assert(fc.property(capSetArb(profile), capSetArb(profile), (a, b) => {
+    const A = a.toBigInt(), B = b.toBigInt();
+    assert.equal(a.union(b).toBigInt(), A | B);
+    assert.equal(a.intersect(b).toBigInt(), A & B);
+    assert.equal(a.difference(b).toBigInt(), A & ~B);
+    assert.equal(a.isSubsetOf(b), (A & ~B) === 0n);
+    assert.equal(a.size, [...a].length);
+    assert.ok(CapSet.fromHex(a.toHex()).equals(a));
+    assert.ok(CapSet.fromBigInt(A).equals(a));
+  }), params);
+});
