@@ -1,0 +1,287 @@
+// capfuzz: the kernel side of capgate's differential tests. Test-only; not part of the API.
+//
+// Reads trials from stdin and runs each on a fresh thread (a new thread copies the creator's
+// credentials, and the main thread never changes its own), so every trial starts from full
+// capabilities in a user namespace whose uid map covers every id. Records use the engine's
+// own layout (assembly/layout.ts): a trial is a state record and op records; for each op the
+// runner writes what the kernel returned and the thread's state read back from the kernel.
+//
+// Syscalls are made raw: glibc's set*id wrappers broadcast to every thread of the process.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
+
+#define STATE_SIZE 80
+#define OP_SIZE 64
+#define STEP_OUT 120 /* ret, errno, version, flags, data E/P/I (40) + state (80) */
+
+enum { OPK_CAPGET = 1, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE };
+
+static int last_cap;
+
+typedef struct {
+  uint64_t permitted, effective, inheritable, bounding, ambient;
+  uint32_t securebits, ruid, euid, suid, fsuid, flags, tid;
+} state_t;
+
+static void decode_state(const uint8_t *p, state_t *s) {
+  memcpy(&s->permitted, p + 0, 8); memcpy(&s->effective, p + 8, 8); memcpy(&s->inheritable, p + 16, 8);
+  memcpy(&s->bounding, p + 24, 8); memcpy(&s->ambient, p + 32, 8); memcpy(&s->securebits, p + 40, 4);
+  memcpy(&s->ruid, p + 44, 4); memcpy(&s->euid, p + 48, 4); memcpy(&s->suid, p + 52, 4);
+  memcpy(&s->fsuid, p + 56, 4); memcpy(&s->flags, p + 60, 4); memcpy(&s->tid, p + 64, 4);
+}
+static void encode_state(uint8_t *p, const state_t *s) {
+  memset(p, 0, STATE_SIZE);
+  memcpy(p + 0, &s->permitted, 8); memcpy(p + 8, &s->effective, 8); memcpy(p + 16, &s->inheritable, 8);
+  memcpy(p + 24, &s->bounding, 8); memcpy(p + 32, &s->ambient, 8); memcpy(p + 40, &s->securebits, 4);
+  memcpy(p + 44, &s->ruid, 4); memcpy(p + 48, &s->euid, 4); memcpy(p + 52, &s->suid, 4);
+  memcpy(p + 56, &s->fsuid, 4); memcpy(p + 60, &s->flags, 4); memcpy(p + 64, &s->tid, 4);
+}
+
+static long raw_capget(uint32_t version, int pid, struct __user_cap_data_struct *data, uint32_t *version_out) {
+  struct __user_cap_header_struct h = { version, pid };
+  long r = syscall(SYS_capget, &h, data);
+  *version_out = h.version;
+  return r;
+}
+static long raw_capset(uint32_t version, int pid, struct __user_cap_data_struct *data, uint32_t *version_out) {
+  struct __user_cap_header_struct h = { version, pid };
+  long r = syscall(SYS_capset, &h, data);
+  *version_out = h.version;
+  return r;
+}
+
+/* The calling thread's state, from the kernel: /proc/thread-self/status holds the five sets,
+   no_new_privs and the four uids in one read (the per-thread fd is opened by the trial thread
+   itself); securebits come from prctl. */
+static __thread int status_fd = -1;
+
+static uint64_t field_hex(const char *buf, const char *name) {
+  const char *p = strstr(buf, name);
+  return p ? strtoull(p + strlen(name), NULL, 16) : ~0ULL;
+}
+
+static void read_state(state_t *s, uint32_t model_tid) {
+  char buf[4096];
+  if (status_fd < 0) status_fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+  ssize_t n = status_fd < 0 ? -1 : pread(status_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) { fprintf(stderr, "capfuzz: cannot read /proc/thread-self/status\n"); exit(11); }
+  buf[n] = 0;
+  s->inheritable = field_hex(buf, "\nCapInh:");
+  s->permitted = field_hex(buf, "\nCapPrm:");
+  s->effective = field_hex(buf, "\nCapEff:");
+  s->bounding = field_hex(buf, "\nCapBnd:");
+  s->ambient = field_hex(buf, "\nCapAmb:");
+  const char *nnp = strstr(buf, "\nNoNewPrivs:");
+  s->flags = nnp && strtoul(nnp + 12, NULL, 10) == 1 ? 1 : 0;
+  const char *uid = strstr(buf, "\nUid:");
+  if (!uid) exit(12);
+  char *q;
+  s->ruid = (uint32_t)strtoul(uid + 5, &q, 10);
+  s->euid = (uint32_t)strtoul(q, &q, 10);
+  s->suid = (uint32_t)strtoul(q, &q, 10);
+  s->fsuid = (uint32_t)strtoul(q, &q, 10);
+  s->securebits = (uint32_t)syscall(SYS_prctl, PR_GET_SECUREBITS, 0UL, 0UL, 0UL, 0UL);
+  s->tid = model_tid;
+}
+
+static int set_sets(uint64_t e, uint64_t p, uint64_t i) {
+  struct __user_cap_data_struct d[2] = {
+    { (uint32_t)e, (uint32_t)p, (uint32_t)i }, { (uint32_t)(e >> 32), (uint32_t)(p >> 32), (uint32_t)(i >> 32) } };
+  uint32_t v;
+  return (int)raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v);
+}
+
+/* From full root in the namespace to the trial's start state; 0 on success. */
+static int setup(const state_t *s) {
+  uint64_t full = last_cap >= 63 ? ~0ULL : ((1ULL << (last_cap + 1)) - 1);
+  if (set_sets(full, full, s->inheritable)) return 1;
+  for (int c = 0; c <= last_cap; c++)
+    if ((s->ambient >> c) & 1)
+      if (syscall(SYS_prctl, PR_CAP_AMBIENT, (unsigned long)PR_CAP_AMBIENT_RAISE, (unsigned long)c, 0UL, 0UL)) return 2;
+  /* No fix-up while the ids move, so the sets stay as they are. */
+  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)SECBIT_NO_SETUID_FIXUP, 0UL, 0UL, 0UL)) return 3;
+  if (syscall(SYS_setresuid, s->ruid, s->euid, s->suid)) return 4;
+  syscall(SYS_setfsuid, s->fsuid);
+  for (int c = 0; c <= last_cap; c++)
+    if (!((s->bounding >> c) & 1))
+      if (syscall(SYS_prctl, PR_CAPBSET_DROP, (unsigned long)c, 0UL, 0UL, 0UL)) return 5;
+  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)s->securebits, 0UL, 0UL, 0UL)) return 6;
+  if ((s->flags & 1) && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL)) return 7;
+  if (set_sets(s->effective, s->permitted, s->inheritable)) return 8;
+  state_t check;
+  read_state(&check, s->tid);
+  if (check.permitted != s->permitted || check.effective != s->effective || check.inheritable != s->inheritable ||
+      check.bounding != s->bounding || check.ambient != s->ambient || check.securebits != s->securebits ||
+      check.ruid != s->ruid || check.euid != s->euid || check.suid != s->suid || check.fsuid != s->fsuid ||
+      check.flags != (s->flags & 1))
+    return 9;
+  return 0;
+}
+
+typedef struct {
+  const uint8_t *state;
+  const uint8_t *ops;
+  uint32_t nops;
+  uint8_t *out; /* 8-byte trial header + nops * STEP_OUT */
+} trial_t;
+
+static uint64_t u64at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t u32at(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
+  uint32_t kind = u32at(op), a = u32at(op + 4), b = u32at(op + 8), c = u32at(op + 12);
+  uint64_t x0 = u64at(op + 16), x1 = u64at(op + 24), x2 = u64at(op + 32), x3 = u64at(op + 40);
+  long ret = -1;
+  int err = 0;
+  uint32_t version = 0, flags = 0;
+  uint64_t de = 0, dp = 0, di = 0;
+  int self = (int)syscall(SYS_gettid);
+  int pid = (int)b == (int)model_tid ? self : (int)b; /* the model's tid stands for the thread's own */
+  errno = 0;
+  switch (kind) {
+    case OPK_CAPGET: {
+      struct __user_cap_data_struct d[2];
+      memset(d, 0xa5, sizeof d);
+      ret = raw_capget(a, pid, (c & 1) ? d : NULL, &version);
+      if (ret == 0 && (c & 1)) {
+        int words = a == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
+        de = d[0].effective; dp = d[0].permitted; di = d[0].inheritable;
+        if (words == 2) { de |= (uint64_t)d[1].effective << 32; dp |= (uint64_t)d[1].permitted << 32; di |= (uint64_t)d[1].inheritable << 32; }
+        flags = words == 1 && d[1].effective == 0xa5a5a5a5 ? 2 : 0; /* V1 left data[1] untouched */
+      }
+      break;
+    }
+    case OPK_CAPSET: {
+      struct __user_cap_data_struct d[2] = {
+        { (uint32_t)x0, (uint32_t)x1, (uint32_t)x2 }, { (uint32_t)(x0 >> 32), (uint32_t)(x1 >> 32), (uint32_t)(x2 >> 32) } };
+      ret = raw_capset(a, pid, (c & 1) ? d : NULL, &version);
+      break;
+    }
+    case OPK_PRCTL: ret = syscall(SYS_prctl, (int)a, (unsigned long)x0, (unsigned long)x1, (unsigned long)x2, (unsigned long)x3); break;
+    case OPK_SETUID: ret = syscall(SYS_setuid, a); break;
+    case OPK_SETEUID: /* glibc: seteuid(-1) is EINVAL, else setresuid(-1, euid, -1) */
+      if (a == (uint32_t)-1) { ret = -1; errno = EINVAL; } else ret = syscall(SYS_setresuid, (uid_t)-1, a, (uid_t)-1);
+      break;
+    case OPK_SETREUID: ret = syscall(SYS_setreuid, a, b); break;
+    case OPK_SETRESUID: ret = syscall(SYS_setresuid, a, b, c); break;
+    case OPK_SETFSUID: ret = syscall(SYS_setfsuid, a); break;
+    default: ret = -1; errno = ENOSYS;
+  }
+  if (ret == -1) err = errno;
+  int32_t r32 = (int32_t)ret;
+  memcpy(out, &r32, 4); memcpy(out + 4, &err, 4); memcpy(out + 8, &version, 4); memcpy(out + 12, &flags, 4);
+  memcpy(out + 16, &de, 8); memcpy(out + 24, &dp, 8); memcpy(out + 32, &di, 8);
+  state_t s;
+  read_state(&s, model_tid);
+  encode_state(out + 40, &s);
+}
+
+static void *trial_thread(void *arg) {
+  trial_t *t = arg;
+  state_t s;
+  decode_state(t->state, &s);
+  uint32_t status = (uint32_t)setup(&s);
+  memcpy(t->out, &status, 4);
+  memcpy(t->out + 4, &t->nops, 4);
+  if (status == 0)
+    for (uint32_t i = 0; i < t->nops; i++) run_op(t->ops + (size_t)i * OP_SIZE, s.tid, t->out + 8 + (size_t)i * STEP_OUT);
+  if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+  return NULL;
+}
+
+static int read_all(void *buf, size_t n) {
+  uint8_t *p = buf;
+  while (n) { ssize_t r = read(0, p, n); if (r <= 0) return -1; p += r; n -= (size_t)r; }
+  return 0;
+}
+static void write_all(const void *buf, size_t n) {
+  const uint8_t *p = buf;
+  while (n) { ssize_t r = write(1, p, n); if (r <= 0) exit(3); p += r; n -= (size_t)r; }
+}
+
+/* Input: u32 count, then per trial: u32 nops, state, nops ops. Output: per trial, 8 + nops*STEP_OUT. */
+static int serve(void) {
+  FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+  if (!f || fscanf(f, "%d", &last_cap) != 1) return 4;
+  fclose(f);
+  uint32_t count;
+  if (read_all(&count, 4)) return 2;
+  enum { PARALLEL = 2 };
+  trial_t trials[PARALLEL];
+  uint8_t *bufs[PARALLEL];
+  for (int k = 0; k < PARALLEL; k++) bufs[k] = NULL;
+  for (uint32_t done = 0; done < count;) {
+    int n = 0;
+    for (; n < PARALLEL && done + n < count; n++) {
+      uint32_t nops;
+      if (read_all(&nops, 4)) return 2;
+      size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
+      free(bufs[n]);
+      bufs[n] = malloc(in + 8 + (size_t)nops * STEP_OUT);
+      if (read_all(bufs[n], in)) return 2;
+      trials[n] = (trial_t){ bufs[n], bufs[n] + STATE_SIZE, nops, bufs[n] + in };
+    }
+    pthread_t th[PARALLEL];
+    for (int k = 0; k < n; k++) if (pthread_create(&th[k], NULL, trial_thread, &trials[k])) return 5;
+    for (int k = 0; k < n; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < n; k++) write_all(trials[k].out, 8 + (size_t)trials[k].nops * STEP_OUT);
+    done += (uint32_t)n;
+  }
+  return 0;
+}
+
+/* --userns: serve inside a new user namespace whose uid and gid maps cover every id. Real root
+   writes the maps of a child from outside, as newuidmap would; others get uid 0 alone. */
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--userns") == 0) {
+    int go[2], ready[2];
+    if (pipe(go) || pipe(ready)) return 6;
+    pid_t child = fork();
+    if (child < 0) return 6;
+    if (child == 0) {
+      char c;
+      if (unshare(CLONE_NEWUSER)) { perror("capfuzz: unshare(CLONE_NEWUSER)"); _exit(7); }
+      if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 || c != 'g') _exit(8);
+      _exit(serve());
+    }
+    char c;
+    if (read(ready[0], &c, 1) != 1) return 8;
+    char path[64], line[64];
+    int full = geteuid() == 0;
+    snprintf(line, sizeof line, full ? "0 0 4294967295\n" : "0 %u 1\n", (unsigned)geteuid());
+    snprintf(path, sizeof path, "/proc/%d/uid_map", child);
+    int fd = open(path, O_WRONLY);
+    int ok = fd >= 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line);
+    if (fd >= 0) close(fd);
+    if (!full) {
+      snprintf(path, sizeof path, "/proc/%d/setgroups", child);
+      fd = open(path, O_WRONLY);
+      if (fd >= 0) { ok = ok && write(fd, "deny", 4) == 4; close(fd); }
+    }
+    snprintf(line, sizeof line, full ? "0 0 4294967295\n" : "0 %u 1\n", (unsigned)getegid());
+    snprintf(path, sizeof path, "/proc/%d/gid_map", child);
+    fd = open(path, O_WRONLY);
+    ok = ok && fd >= 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line);
+    if (fd >= 0) close(fd);
+    if (!ok) { fprintf(stderr, "capfuzz: cannot write the id maps of the namespace\n"); kill(child, 9); return 9; }
+    if (write(go[1], "g", 1) != 1) return 8;
+    int status;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 10;
+  }
+  return serve();
+}

@@ -1,0 +1,81 @@
+// Differential verification: the same trials on the engine and on the kernel, step by step.
+import { simulateSequence, type Verdict } from "../src/simulate.js";
+import { ERRNO_NUMBERS, ERRNO_NAMES } from "../src/kernel/constants.js";
+import type { KernelProfile } from "../src/kernel/profiles.js";
+import { describeOp } from "../src/cli/describe.js";
+import { toScenario } from "../src/scenario/emit.js";
+import type { ThreadState } from "../src/state.js";
+import { runOnKernel, type Trial, type KernelStep } from "./kernel-runner.js";
+
+export interface Divergence {
+  readonly trial: Trial;
+  /** The first step where engine and kernel disagree. */
+  readonly step: number;
+  readonly differences: readonly string[];
+  readonly engine: Verdict;
+  readonly kernel: KernelStep;
+}
+
+const fields = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
+const ids = ["securebits", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const;
+
+/** What differs between the engine's verdict and the kernel's answer for one step. */
+export function compareStep(v: Verdict, k: KernelStep): string[] {
+  const d: string[] = [];
+  if (v.ret !== k.ret) d.push(`ret: engine ${v.ret}, kernel ${k.ret}`);
+  const errno = v.errno === null ? 0 : ERRNO_NUMBERS[v.errno]!;
+  if (errno !== k.errno) d.push(`errno: engine ${v.errno ?? "none"}, kernel ${k.errno === 0 ? "none" : (ERRNO_NAMES[k.errno] ?? k.errno)}`);
+  if ((v.op.op === "capget" || v.op.op === "capset") && v.version !== k.version) {
+    d.push(`header version: engine 0x${v.version?.toString(16)}, kernel 0x${k.version.toString(16)}`);
+  }
+  if (v.data && k.data) {
+    for (const f of ["effective", "permitted", "inheritable"] as const) {
+      if (!v.data[f].equals(k.data[f])) d.push(`capget data.${f}: engine ${v.data[f].toHex()}, kernel ${k.data[f].toHex()}`);
+    }
+  } else if (Boolean(v.data) !== Boolean(k.data)) d.push(`capget data: engine ${v.data ? "copied" : "none"}, kernel ${k.data ? "copied" : "none"}`);
+  for (const f of fields) if (!v.state[f].equals(k.state[f])) d.push(`${f}: engine ${v.state[f].toHex()}, kernel ${k.state[f].toHex()}`);
+  for (const f of ids) if (v.state[f] !== k.state[f]) d.push(`${f}: engine ${v.state[f]}, kernel ${k.state[f]}`);
+  return d;
+}
+
+export interface CampaignResult {
+  readonly trials: number;
+  readonly steps: number;
+  readonly divergences: readonly Divergence[];
+  /** Trials whose start state the kernel could not be brought to (a runner defect if not 0). */
+  readonly setupFailures: readonly { trial: Trial; stage: number }[];
+  readonly kernelMs: number;
+}
+
+/** Runs the trials on both and collects every divergence (the first step of each trial). */
+export function runCampaign(trials: readonly Trial[], profile: KernelProfile): CampaignResult {
+  const start = process.hrtime.bigint();
+  const kernel = runOnKernel(trials);
+  const kernelMs = Number(process.hrtime.bigint() - start) / 1e6;
+  const divergences: Divergence[] = [];
+  const setupFailures: { trial: Trial; stage: number }[] = [];
+  let steps = 0;
+  trials.forEach((trial, i) => {
+    const k = kernel[i]!;
+    if (k.setup !== 0) { setupFailures.push({ trial, stage: k.setup }); return; }
+    const verdicts = simulateSequence(trial.state, trial.ops, { kernel: profile });
+    for (let s = 0; s < verdicts.length; s++) {
+      steps++;
+      const differences = compareStep(verdicts[s]!, k.steps[s]!);
+      if (differences.length) { divergences.push({ trial, step: s, differences, engine: verdicts[s]!, kernel: k.steps[s]! }); break; }
+    }
+  });
+  return { trials: trials.length, steps, divergences, setupFailures, kernelMs };
+}
+
+/** A human report of one divergence, with a scenario that reproduces it. */
+export function describeDivergence(d: Divergence, profile: KernelProfile): string {
+  const ops = d.trial.ops.slice(0, d.step + 1);
+  const scenario = toScenario(profile.version, d.trial.state as ThreadState, ops, "reproducer found by capgate's differential test");
+  return [
+    `engine and kernel disagree at step ${d.step + 1} (${describeOp(d.trial.ops[d.step]!)}); engine rule ${d.engine.rule}:`,
+    ...d.differences.map((x) => `  ${x}`),
+    "reproduce with `capgate simulate FILE` on:",
+    JSON.stringify(scenario, null, 2),
+  ].join("\n");
+}

@@ -1,0 +1,110 @@
+// Runs trials (a start state and ops) on the real kernel through native/capfuzz, each on a
+// fresh thread in a throwaway user namespace, and reads every step back. Test and `capgate
+// verify` tooling: the kernel's answers, for comparison with the engine's.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { CapSet } from "../src/capabilities/set.js";
+import { writeState } from "../src/simulate.js";
+import { encodeOp, type Op } from "../src/ops.js";
+import { STATE_SIZE, OP_SIZE, ST, FLAG_NO_NEW_PRIVS } from "../src/engine/layout.js";
+import type { ThreadState } from "../src/state.js";
+
+export const RUNNER_PATH = fileURLToPath(new URL("../../build/capfuzz", import.meta.url));
+const STEP_OUT = 120;
+
+export interface KernelStep {
+  readonly ret: number;
+  /** errno number, 0 on success. */
+  readonly errno: number;
+  /** The header version after capget/capset. */
+  readonly version: number;
+  readonly data: { effective: CapSet; permitted: CapSet; inheritable: CapSet } | undefined;
+  readonly state: ThreadState;
+}
+export interface KernelTrial {
+  /** 0 when the start state was reached; otherwise the setup stage that failed. */
+  readonly setup: number;
+  readonly steps: readonly KernelStep[];
+}
+export interface Trial { readonly state: ThreadState; readonly ops: readonly Op[] }
+
+export class KernelRunnerError extends Error {
+  override name = "KernelRunnerError";
+}
+
+/** Why the kernel runner cannot run here, or null when it can. */
+export function runnerUnavailable(): string | null {
+  if (process.platform !== "linux") return "not Linux";
+  if (!existsSync(RUNNER_PATH) || !statSync(RUNNER_PATH).isFile()) return `${RUNNER_PATH} is not built (needs a C compiler: npm run build:native)`;
+  return null;
+}
+
+/** Ops the runner can execute (execve needs files and a fork, see shim/exec-runner). */
+export function runnerSupports(op: Op): boolean {
+  return op.op !== "execve";
+}
+
+function encodeTrials(trials: readonly Trial[]): Buffer {
+  let bytes = 4;
+  for (const t of trials) bytes += 4 + STATE_SIZE + t.ops.length * OP_SIZE;
+  const buf = Buffer.alloc(bytes);
+  const w = new Uint32Array(buf.buffer, buf.byteOffset, bytes >>> 2);
+  w[0] = trials.length;
+  let at = 1;
+  for (const t of trials) {
+    w[at++] = t.ops.length;
+    writeState(w, at, t.state);
+    at += STATE_SIZE >>> 2;
+    for (const op of t.ops) {
+      encodeOp(w, at, op, t.state);
+      at += OP_SIZE >>> 2;
+    }
+  }
+  return buf;
+}
+
+function pair(w: Uint32Array, at: number): CapSet {
+  return new CapSet(w[at]!, w[at + 1]!);
+}
+
+function decodeState(w: Uint32Array, at: number): ThreadState {
+  return {
+    permitted: pair(w, at + ST.permitted), effective: pair(w, at + ST.effective), inheritable: pair(w, at + ST.inheritable),
+    bounding: pair(w, at + ST.bounding), ambient: pair(w, at + ST.ambient), securebits: w[at + ST.securebits]!,
+    ruid: w[at + ST.ruid]!, euid: w[at + ST.euid]!, suid: w[at + ST.suid]!, fsuid: w[at + ST.fsuid]!,
+    noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0, tid: w[at + ST.tid]!,
+  };
+}
+
+/** Runs the trials on the kernel (one runner process, two trial threads at a time). */
+export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
+  const why = runnerUnavailable();
+  if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
+  for (const t of trials) for (const op of t.ops) if (!runnerSupports(op)) throw new KernelRunnerError(`the kernel runner does not run ${op.op}`);
+  const input = encodeTrials(trials);
+  const r = spawnSync(RUNNER_PATH, ["--userns"], { input, maxBuffer: 1 << 30 });
+  if (r.error) throw new KernelRunnerError(`cannot start ${RUNNER_PATH}: ${r.error.message}`);
+  if (r.status !== 0) throw new KernelRunnerError(`${RUNNER_PATH} exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
+  const out = r.stdout;
+  const w = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
+  const result: KernelTrial[] = [];
+  let at = 0;
+  for (const t of trials) {
+    const setup = w[at]!, n = w[at + 1]!;
+    at += 2;
+    const steps: KernelStep[] = [];
+    if (setup === 0) {
+      for (let i = 0; i < n; i++) {
+        const ret = w[at]! | 0, errno = w[at + 1]!, version = w[at + 2]!;
+        const op = t.ops[i]!;
+        const data = op.op === "capget" && ret === 0 && op.data !== false
+          ? { effective: pair(w, at + 4), permitted: pair(w, at + 6), inheritable: pair(w, at + 8) } : undefined;
+        steps.push({ ret, errno, version, data, state: decodeState(w, at + 10) });
+        at += STEP_OUT >>> 2;
+      }
+    }
+    result.push({ setup, steps });
+  }
+  return result;
+}

@@ -1,0 +1,38 @@
+// fast-check arbitraries for trials the kernel runner can execute (no execve), with capget
+// pids that cannot name another live thread (the model's process table holds only the caller).
+import fc from "fast-check";
+import type { KernelProfile } from "../src/kernel/profiles.js";
+import type { Op } from "../src/ops.js";
+import { threadStateArb, opArb } from "../src/testing/arbitraries.js";
+import type { Trial } from "./kernel-runner.js";
+
+const NO_SUCH_PID = 0x3fffffff; // above any pid_max
+
+function kernelSafe(op: Op, tid: number): Op {
+  if ((op.op === "capget" || op.op === "capset") && op.pid !== undefined && op.pid > 0 && op.pid !== tid) return { ...op, pid: NO_SUCH_PID };
+  return op;
+}
+
+export interface TrialOptions {
+  readonly maxSteps?: number;
+  /**
+   * Whether ids other than 0 exist in the runner's namespace: true when the runner runs as
+   * real root (it maps every id); otherwise only uid 0 is mapped and uid changes are left out.
+   */
+  readonly uids?: boolean;
+}
+
+const UID_OPS = new Set(["setuid", "seteuid", "setreuid", "setresuid", "setfsuid"]);
+
+export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc.Arbitrary<Trial> {
+  const uids = options.uids ?? true;
+  const states = uids ? threadStateArb(profile) : threadStateArb(profile).map((s) => ({ ...s, ruid: 0, euid: 0, suid: 0, fsuid: 0 }));
+  return states.chain((state) =>
+    fc.array(opArb(state, profile).filter((op) => op.op !== "execve" && (uids || !UID_OPS.has(op.op))), { minLength: 1, maxLength: options.maxSteps ?? 8 })
+      .map((ops) => ({ state, ops: ops.map((op) => kernelSafe(op, state.tid)) })));
+}
+
+/** Whether the runner will map every id (it does when started by real root). */
+export function runnerMapsAllIds(): boolean {
+  return typeof process.geteuid === "function" && process.geteuid() === 0;
+}

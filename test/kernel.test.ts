@@ -1,0 +1,51 @@
+// Differential tests against the real kernel: the engine's verdict for every step must be the
+// kernel's. They run in throwaway threads of native/capfuzz inside a new user namespace; the
+// test runner's own capabilities are never touched. Under CI=true they must run, not skip.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { kernelProfile } from "../src/kernel/profiles.js";
+import { runnerUnavailable } from "../shim/kernel-runner.js";
+import { runCampaign, describeDivergence } from "../shim/differential.js";
+import { trialArb, runnerMapsAllIds } from "../shim/trials.js";
+import { readFileSync } from "node:fs";
+
+const inCI = process.env["CI"] === "true";
+const why = runnerUnavailable();
+const skip = why && !inCI ? `kernel runner unavailable: ${why}` : false;
+const profile = kernelProfile(process.env["CAPGATE_KERNEL"] ?? "6.18");
+const TRIALS = Number(process.env["CAPGATE_KERNEL_TRIALS"] ?? 30000);
+const BATCH = 500;
+const uids = runnerMapsAllIds();
+
+test("this machine's kernel is the one the default profile models", { skip }, () => {
+  const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+  assert.equal(lastCap, profile.lastCap, "CAP_LAST_CAP of this kernel");
+});
+
+test(`engine and kernel agree on every step of ~${TRIALS} random trials (seeded, shrinking)`, { skip, timeout: 240_000 }, () => {
+  assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+  let trials = 0, steps = 0, kernelMs = 0;
+  fc.assert(
+    fc.property(fc.array(trialArb(profile, { maxSteps: 12, uids }), { minLength: 1, maxLength: BATCH, size: "max" }), (batch) => {
+      const r = runCampaign(batch, profile);
+      trials += r.trials; steps += r.steps; kernelMs += r.kernelMs;
+      if (r.setupFailures.length) throw new Error(`the runner could not reach a start state (stage ${r.setupFailures[0]!.stage}): ${JSON.stringify(r.setupFailures[0]!.trial.state)}`);
+      if (r.divergences.length) throw new Error(describeDivergence(r.divergences[0]!, profile));
+    }),
+    { numRuns: Math.ceil((2 * TRIALS) / BATCH), seed: Number(process.env["CAPGATE_SEED"] ?? 20261122), endOnFailure: false },
+  );
+  console.log(`# kernel differential: ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}`);
+  assert.ok(trials >= TRIALS / 2);
+});
+
+test("the differential notices a wrong model (the 4.2 profile, which has no ambient set)", { skip }, () => {
+  assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+  const trials = fc.sample(trialArb(profile, { uids }), { numRuns: 400, seed: 7 });
+  const right = runCampaign(trials, profile);
+  assert.equal(right.divergences.length, 0);
+  const wrong = runCampaign(trials, kernelProfile("4.2"));
+  assert.ok(wrong.divergences.length > 0, "a model without ambient must disagree with this kernel");
+  assert.ok(wrong.divergences.some((d) => d.engine.rule === "prctl.option-unknown"));
+  assert.match(describeDivergence(wrong.divergences[0]!, kernelProfile("4.2")), /reproduce with `capgate simulate FILE`/);
+});
