@@ -21,6 +21,10 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,6 +35,13 @@
 enum { OPK_CAPGET = 1, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE };
 
 static int last_cap;
+static const char *exec_dir;      /* where execve trials put their files (--dir) */
+static uint8_t *exe_bytes;        /* this program, copied into every exec'd file */
+static size_t exe_len;
+static atomic_uint file_counter;
+/* Held while an exec file is open for writing and across fork(): otherwise a child forked by
+   the other trial thread could inherit the write fd and the exec would fail with ETXTBSY. */
+static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct {
   uint64_t permitted, effective, inheritable, bounding, ambient;
@@ -142,7 +153,7 @@ typedef struct {
 static uint64_t u64at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static uint32_t u32at(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
-static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
+static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out, const char *exec_path) {
   uint32_t kind = u32at(op), a = u32at(op + 4), b = u32at(op + 8), c = u32at(op + 12);
   uint64_t x0 = u64at(op + 16), x1 = u64at(op + 24), x2 = u64at(op + 32), x3 = u64at(op + 40);
   long ret = -1;
@@ -179,6 +190,46 @@ static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
     case OPK_SETREUID: ret = syscall(SYS_setreuid, a, b); break;
     case OPK_SETRESUID: ret = syscall(SYS_setresuid, a, b, c); break;
     case OPK_SETFSUID: ret = syscall(SYS_setfsuid, a); break;
+    case OPK_EXECVE: {
+      /* The exec happens in a forked child (this thread keeps running the campaign); the new
+         program reports its state and AT_SECURE through fd 3. */
+      int p[2];
+      pthread_mutex_lock(&fd_lock);
+      if (!exec_path || pipe2(p, O_CLOEXEC)) { pthread_mutex_unlock(&fd_lock); ret = -1; errno = ENOSYS; break; }
+      pid_t child = fork();
+      if (child != 0) pthread_mutex_unlock(&fd_lock);
+      if (child == 0) {
+        if (dup2(p[1], 3) < 0) _exit(126);
+        char *argv[] = { (char *)exec_path, "--report", NULL };
+        char *envp[] = { NULL };
+        execve(exec_path, argv, envp);
+        uint32_t failed[2] = { 0xeeeeeeeeu, (uint32_t)errno };
+        if (write(3, failed, sizeof failed) < 0) _exit(125);
+        _exit(127);
+      }
+      close(p[1]);
+      uint8_t report[4 + STATE_SIZE];
+      size_t got = 0;
+      ssize_t r;
+      while (got < sizeof report && (r = read(p[0], report + got, sizeof report - got)) > 0) got += (size_t)r;
+      close(p[0]);
+      int status;
+      waitpid(child, &status, 0);
+      unlink(exec_path);
+      uint32_t first;
+      memcpy(&first, report, 4);
+      if (got == 8 && first == 0xeeeeeeeeu) { ret = -1; memcpy(&err, report + 4, 4); errno = err; }
+      else if (got == sizeof report) {
+        ret = 0;
+        flags = first; /* AT_SECURE */
+        int32_t r32 = 0;
+        memcpy(out, &r32, 4); memset(out + 4, 0, 4); memcpy(out + 8, &version, 4); memcpy(out + 12, &flags, 4);
+        memset(out + 16, 0, 24);
+        memcpy(out + 40, report + 4, STATE_SIZE);
+        return;
+      } else { ret = -1; errno = EIO; }
+      break;
+    }
     default: ret = -1; errno = ENOSYS;
   }
   if (ret == -1) err = errno;
@@ -190,15 +241,41 @@ static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
   encode_state(out + 40, &s);
 }
 
+/* The file an execve op runs: a copy of this program with the op's owner, setuid bit and
+   security.capability xattr. Made while the trial thread still has every capability; chown
+   first, as it clears file capabilities and the setuid bit. Returns a malloc'd path. */
+static char *prepare_file(const uint8_t *op) {
+  uint32_t owner = u32at(op + 4), xver = u32at(op + 8), flags = u32at(op + 12), rootid = u32at(op + 48);
+  uint64_t fp = u64at(op + 16), fi = u64at(op + 24);
+  char *path = malloc(strlen(exec_dir) + 32);
+  sprintf(path, "%s/x%u", exec_dir, atomic_fetch_add(&file_counter, 1));
+  pthread_mutex_lock(&fd_lock);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+  if (fd < 0 || write(fd, exe_bytes, exe_len) != (ssize_t)exe_len) { perror("capfuzz: exec file"); exit(13); }
+  if (fchown(fd, owner, 0) || fchmod(fd, (flags & 1) ? 04755 : 0755)) { perror("capfuzz: chown/chmod"); exit(13); }
+  if (flags & 2) {
+    uint32_t v[6];
+    uint32_t magic = (xver == 3 ? 0x03000000u : 0x02000000u) | ((flags & 4) ? 1u : 0u);
+    v[0] = magic; v[1] = (uint32_t)fp; v[2] = (uint32_t)fi; v[3] = (uint32_t)(fp >> 32); v[4] = (uint32_t)(fi >> 32); v[5] = rootid;
+    if (fsetxattr(fd, "security.capability", v, xver == 3 ? 24 : 20, 0)) { perror("capfuzz: setxattr security.capability"); exit(14); }
+  }
+  close(fd);
+  pthread_mutex_unlock(&fd_lock);
+  return path;
+}
+
 static void *trial_thread(void *arg) {
   trial_t *t = arg;
   state_t s;
   decode_state(t->state, &s);
+  char *exec_path = NULL;
+  if (t->nops && u32at(t->ops + (size_t)(t->nops - 1) * OP_SIZE) == OPK_EXECVE) exec_path = prepare_file(t->ops + (size_t)(t->nops - 1) * OP_SIZE);
   uint32_t status = (uint32_t)setup(&s);
   memcpy(t->out, &status, 4);
   memcpy(t->out + 4, &t->nops, 4);
   if (status == 0)
-    for (uint32_t i = 0; i < t->nops; i++) run_op(t->ops + (size_t)i * OP_SIZE, s.tid, t->out + 8 + (size_t)i * STEP_OUT);
+    for (uint32_t i = 0; i < t->nops; i++) run_op(t->ops + (size_t)i * OP_SIZE, s.tid, t->out + 8 + (size_t)i * STEP_OUT, i + 1 == t->nops ? exec_path : NULL);
+  if (exec_path) { unlink(exec_path); free(exec_path); }
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
   return NULL;
 }
@@ -214,7 +291,20 @@ static void write_all(const void *buf, size_t n) {
 }
 
 /* Input: u32 count, then per trial: u32 nops, state, nops ops. Output: per trial, 8 + nops*STEP_OUT. */
+static int load_self(void) {
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st)) return -1;
+  exe_len = (size_t)st.st_size;
+  exe_bytes = malloc(exe_len);
+  size_t got = 0;
+  while (got < exe_len) { ssize_t r = read(fd, exe_bytes + got, exe_len - got); if (r <= 0) return -1; got += (size_t)r; }
+  close(fd);
+  return 0;
+}
+
 static int serve(void) {
+  if (exec_dir && load_self()) return 15;
   FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
   if (!f || fscanf(f, "%d", &last_cap) != 1) return 4;
   fclose(f);
@@ -247,6 +337,20 @@ static int serve(void) {
 /* --userns: serve inside a new user namespace whose uid and gid maps cover every id. Real root
    writes the maps of a child from outside, as newuidmap would; others get uid 0 alone. */
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--report") == 0) {
+    /* Run by an execve trial: report this program's state as it starts. */
+    state_t s;
+    FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+    if (!f || fscanf(f, "%d", &last_cap) != 1) return 4;
+    fclose(f);
+    read_state(&s, 0);
+    uint8_t out[4 + STATE_SIZE];
+    uint32_t secure = (uint32_t)getauxval(AT_SECURE);
+    memcpy(out, &secure, 4);
+    encode_state(out + 4, &s);
+    return write(3, out, sizeof out) == (ssize_t)sizeof out ? 0 : 1;
+  }
+  for (int i = 1; i + 1 < argc; i++) if (strcmp(argv[i], "--dir") == 0) exec_dir = argv[i + 1];
   if (argc > 1 && strcmp(argv[1], "--userns") == 0) {
     int go[2], ready[2];
     if (pipe(go) || pipe(ready)) return 6;

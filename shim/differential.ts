@@ -33,6 +33,7 @@ export function compareStep(v: Verdict, k: KernelStep): string[] {
       if (!v.data[f].equals(k.data[f])) d.push(`capget data.${f}: engine ${v.data[f].toHex()}, kernel ${k.data[f].toHex()}`);
     }
   } else if (Boolean(v.data) !== Boolean(k.data)) d.push(`capget data: engine ${v.data ? "copied" : "none"}, kernel ${k.data ? "copied" : "none"}`);
+  if (v.op.op === "execve" && v.ok && k.secure !== undefined && v.secureExec !== k.secure) d.push(`AT_SECURE: engine ${v.secureExec}, kernel ${k.secure}`);
   for (const f of fields) if (!v.state[f].equals(k.state[f])) d.push(`${f}: engine ${v.state[f].toHex()}, kernel ${k.state[f].toHex()}`);
   for (const f of ids) if (v.state[f] !== k.state[f]) d.push(`${f}: engine ${v.state[f]}, kernel ${k.state[f]}`);
   return d;

@@ -2,7 +2,9 @@
 // fresh thread in a throwaway user namespace, and reads every step back. Test and `capgate
 // verify` tooling: the kernel's answers, for comparison with the engine's.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, statSync, mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapSet } from "../src/capabilities/set.js";
 import { writeState } from "../src/simulate.js";
@@ -20,6 +22,8 @@ export interface KernelStep {
   /** The header version after capget/capset. */
   readonly version: number;
   readonly data: { effective: CapSet; permitted: CapSet; inheritable: CapSet } | undefined;
+  /** execve: the new program's AT_SECURE. */
+  readonly secure: boolean | undefined;
   readonly state: ThreadState;
 }
 export interface KernelTrial {
@@ -40,9 +44,13 @@ export function runnerUnavailable(): string | null {
   return null;
 }
 
-/** Ops the runner can execute (execve needs files and a fork, see shim/exec-runner). */
-export function runnerSupports(op: Op): boolean {
-  return op.op !== "execve";
+/**
+ * Whether the runner can execute op at position i of n: execve only as the last op (it runs in
+ * a forked child, so the trial ends there) and with a v2/v3 xattr (v1 cannot be written).
+ */
+export function runnerSupports(op: Op, i: number, n: number): boolean {
+  if (op.op !== "execve") return true;
+  return i === n - 1 && (op.file.caps === undefined || op.file.caps.version !== 1);
 }
 
 function encodeTrials(trials: readonly Trial[]): Buffer {
@@ -81,9 +89,19 @@ function decodeState(w: Uint32Array, at: number): ThreadState {
 export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
   const why = runnerUnavailable();
   if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
-  for (const t of trials) for (const op of t.ops) if (!runnerSupports(op)) throw new KernelRunnerError(`the kernel runner does not run ${op.op}`);
+  for (const t of trials) t.ops.forEach((op, i) => {
+    if (!runnerSupports(op, i, t.ops.length)) throw new KernelRunnerError(`the kernel runner cannot run ${op.op} as step ${i + 1} of ${t.ops.length}`);
+  });
   const input = encodeTrials(trials);
-  const r = spawnSync(RUNNER_PATH, ["--userns"], { input, maxBuffer: 1 << 30 });
+  // execve trials put their files here: a real filesystem (xattrs, no nosuid), removed after.
+  const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));
+  chmodSync(dir, 0o755); // trial threads run as other uids without CAP_DAC_OVERRIDE
+  let r;
+  try {
+    r = spawnSync(RUNNER_PATH, ["--userns", "--dir", dir], { input, maxBuffer: 1 << 30 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (r.error) throw new KernelRunnerError(`cannot start ${RUNNER_PATH}: ${r.error.message}`);
   if (r.status !== 0) throw new KernelRunnerError(`${RUNNER_PATH} exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
   const out = r.stdout;
@@ -100,7 +118,8 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
         const op = t.ops[i]!;
         const data = op.op === "capget" && ret === 0 && op.data !== false
           ? { effective: pair(w, at + 4), permitted: pair(w, at + 6), inheritable: pair(w, at + 8) } : undefined;
-        steps.push({ ret, errno, version, data, state: decodeState(w, at + 10) });
+        const secure = op.op === "execve" && ret === 0 ? w[at + 3] !== 0 : undefined;
+        steps.push({ ret, errno, version, data, secure, state: decodeState(w, at + 10) });
         at += STEP_OUT >>> 2;
       }
     }

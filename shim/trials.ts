@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import type { Op } from "../src/ops.js";
-import { threadStateArb, opArb } from "../src/testing/arbitraries.js";
+import { threadStateArb, opArb, execveOpArb } from "../src/testing/arbitraries.js";
 import type { Trial } from "./kernel-runner.js";
 
 const NO_SUCH_PID = 0x3fffffff; // above any pid_max
@@ -20,6 +20,8 @@ export interface TrialOptions {
    * real root (it maps every id); otherwise only uid 0 is mapped and uid changes are left out.
    */
   readonly uids?: boolean;
+  /** How often a trial ends with an execve (0..1; default 0.25). */
+  readonly execRate?: number;
 }
 
 const UID_OPS = new Set(["setuid", "seteuid", "setreuid", "setresuid", "setfsuid"]);
@@ -27,9 +29,19 @@ const UID_OPS = new Set(["setuid", "seteuid", "setreuid", "setresuid", "setfsuid
 export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc.Arbitrary<Trial> {
   const uids = options.uids ?? true;
   const states = uids ? threadStateArb(profile) : threadStateArb(profile).map((s) => ({ ...s, ruid: 0, euid: 0, suid: 0, fsuid: 0 }));
+  const rate = options.execRate ?? 0.25;
+  // The file of a final execve: v2/v3 xattrs only (v1 cannot be written), owners that exist.
+  const exec = execveOpArb(profile).map((op) => {
+    if (op.op !== "execve") return op;
+    const caps = op.file.caps && op.file.caps.version === 1 ? { ...op.file.caps, version: 2 as const } : op.file.caps;
+    const file = { ...op.file, owner: uids ? (op.file.owner ?? 0) : 0, ...(caps && { caps }) };
+    return { op: "execve" as const, file };
+  });
+  const tail = fc.oneof({ weight: Math.round(rate * 100), arbitrary: exec.map((op) => [op]) }, { weight: Math.round((1 - rate) * 100), arbitrary: fc.constant([] as Op[]) });
   return states.chain((state) =>
-    fc.array(opArb(state, profile).filter((op) => op.op !== "execve" && (uids || !UID_OPS.has(op.op))), { minLength: 1, maxLength: options.maxSteps ?? 8 })
-      .map((ops) => ({ state, ops: ops.map((op) => kernelSafe(op, state.tid)) })));
+    fc.tuple(fc.array(opArb(state, profile).filter((op) => op.op !== "execve" && (uids || !UID_OPS.has(op.op))), { minLength: 0, maxLength: options.maxSteps ?? 8 }), tail)
+      .filter(([ops, end]) => ops.length + end.length > 0)
+      .map(([ops, end]) => ({ state, ops: [...ops.map((op) => kernelSafe(op, state.tid)), ...end] })));
 }
 
 /** Whether the runner will map every id (it does when started by real root). */
