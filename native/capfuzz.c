@@ -360,6 +360,13 @@ int main(int argc, char **argv) {
       char c;
       if (unshare(CLONE_NEWUSER)) { perror("capfuzz: unshare(CLONE_NEWUSER)"); _exit(7); }
       if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 || c != 'g') _exit(8);
+      /* --userns -- CMD ARGS: run a command in the namespace instead of serving trials. */
+      for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {
+          execvp(argv[i + 1], argv + i + 1);
+          perror("capfuzz: exec");
+          _exit(127);
+        }
       _exit(serve());
     }
     char c;

@@ -1,0 +1,10 @@
+// capgate's kernel shim: the only code that makes capability system calls. Everything the
+// engine can answer is answered by the engine (import "capgate"); this applies a change to the
+// real kernel after pre-flighting it, and proves the model right by reading the kernel back.
+//
+// Capabilities are per thread: every function here acts on, or reads, the calling thread.
+// Load the shim (loadShim) on the main thread before starting any Worker.
+export { apply, RefusedByModel, ModelDivergence, type ApplyOptions, type Applied } from "./apply.js";
+export { readThreadState, currentProfile, parseStatus, type StatusFields } from "./thread-state.js";
+export { threadsDifferingFromCaller, type ThreadDifference } from "./threads.js";
+export { syscall, prctl, gettid, loadShim, ShimUnavailable, type SyscallResult } from "./libc.js";

@@ -1,0 +1,70 @@
+// Reads the calling thread's capability state from the kernel.
+import { readFileSync } from "node:fs";
+import { CapSet } from "../src/capabilities/set.js";
+import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
+import type { ThreadState } from "../src/state.js";
+import { syscall, prctl, gettid } from "./libc.js";
+
+const PR_GET_SECUREBITS = 27;
+
+/** The fields of a /proc/PID/status (or task/TID/status) file that capgate reads. */
+export interface StatusFields {
+  readonly inheritable: CapSet; readonly permitted: CapSet; readonly effective: CapSet;
+  readonly bounding: CapSet; readonly ambient: CapSet;
+  readonly ruid: number; readonly euid: number; readonly suid: number; readonly fsuid: number;
+  readonly noNewPrivs: boolean;
+  readonly name: string;
+}
+
+function field(text: string, key: string): string | undefined {
+  const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text);
+  return m?.[1]?.trim();
+}
+
+/** Parses the capability lines of a status file (a kernel without CapAmb reads it as empty). */
+export function parseStatus(text: string): StatusFields {
+  const set = (key: string) => {
+    const v = field(text, key);
+    return v === undefined ? CapSet.EMPTY : CapSet.fromHex(v);
+  };
+  const uids = (field(text, "Uid") ?? "0 0 0 0").split(/\s+/).map(Number);
+  return {
+    inheritable: set("CapInh"), permitted: set("CapPrm"), effective: set("CapEff"), bounding: set("CapBnd"), ambient: set("CapAmb"),
+    ruid: uids[0]!, euid: uids[1]!, suid: uids[2]!, fsuid: uids[3]!,
+    noNewPrivs: field(text, "NoNewPrivs") === "1", name: field(text, "Name") ?? "",
+  };
+}
+
+/** The running kernel as a profile: its release, with CAP_LAST_CAP checked against /proc. */
+export function currentProfile(): KernelProfile {
+  const release = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  const profile = kernelProfile(m ? `${m[1]}.${m[2]}` : undefined);
+  const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+  if (lastCap !== profile.lastCap) {
+    throw new Error(`kernel ${release} reports CAP_LAST_CAP ${lastCap}, but capgate's profile for ${profile.version} has ${profile.lastCap}`);
+  }
+  return profile;
+}
+
+/**
+ * The calling thread's state: E, P, I from capget(2), bounding, ambient, uids and no_new_privs
+ * from /proc/thread-self/status, securebits from prctl. Capabilities are per thread: this is
+ * the thread that calls, not the process.
+ */
+export function readThreadState(): ThreadState {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(0x20080522, 0);
+  const data = Buffer.alloc(24);
+  const r = syscall("capget", header, data);
+  if (r.ret !== 0) throw new Error(`capget failed with errno ${r.errno}`);
+  const status = parseStatus(readFileSync("/proc/thread-self/status", "utf8"));
+  const pair = (at: number) => new CapSet(data.readUInt32LE(at), data.readUInt32LE(at + 12));
+  return {
+    effective: pair(0), permitted: pair(4), inheritable: pair(8),
+    bounding: status.bounding, ambient: status.ambient,
+    securebits: prctl(PR_GET_SECUREBITS).ret >>> 0,
+    ruid: status.ruid, euid: status.euid, suid: status.suid, fsuid: status.fsuid,
+    noNewPrivs: status.noNewPrivs, tid: gettid(),
+  };
+}

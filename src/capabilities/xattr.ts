@@ -1,0 +1,52 @@
+// The security.capability xattr (include/uapi/linux/capability.h, vfs_cap_data and
+// vfs_ns_cap_data): pure encode and decode, no file access. Little-endian u32 words:
+// magic_etc (revision in bits 24..31, VFS_CAP_FLAGS_EFFECTIVE in bit 0), then per 32-bit word
+// {permitted, inheritable}, then (v3) rootid.
+import { CapSet } from "./set.js";
+import type { FileCaps } from "../ops.js";
+
+export const VFS_CAP_REVISION_1 = 0x01000000;
+export const VFS_CAP_REVISION_2 = 0x02000000;
+export const VFS_CAP_REVISION_3 = 0x03000000;
+export const VFS_CAP_FLAGS_EFFECTIVE = 0x000001;
+const SIZES: Record<number, number> = { 1: 12, 2: 20, 3: 24 };
+
+export class XattrError extends Error {
+  override name = "XattrError";
+}
+
+/** Decodes an xattr value as get_vfs_caps_from_disk reads it (flag bits other than bit 0 ignored). */
+export function decodeFileCaps(bytes: Uint8Array): Required<FileCaps> {
+  if (bytes.length < 4) throw new XattrError(`security.capability is ${bytes.length} bytes, shorter than its magic word (the kernel answers EINVAL)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0, true);
+  const version = magic >>> 24;
+  const size = SIZES[version];
+  if (size === undefined) throw new XattrError(`security.capability revision 0x${version.toString(16)} is unknown (the kernel answers EINVAL)`);
+  if (bytes.length !== size) throw new XattrError(`a revision ${version} security.capability is ${size} bytes, not ${bytes.length} (the kernel answers EINVAL)`);
+  const permitted = new CapSet(view.getUint32(4, true), version === 1 ? 0 : view.getUint32(12, true));
+  const inheritable = new CapSet(view.getUint32(8, true), version === 1 ? 0 : view.getUint32(16, true));
+  return {
+    permitted, inheritable, effective: (magic & VFS_CAP_FLAGS_EFFECTIVE) !== 0,
+    version: version as 1 | 2 | 3, rootid: version === 3 ? view.getUint32(20, true) : 0,
+  };
+}
+
+/** Encodes file capabilities; v1 only holds capabilities 0..31. */
+export function encodeFileCaps(caps: FileCaps): Uint8Array {
+  const version = caps.version ?? 2;
+  if (version === 1 && (caps.permitted.hi | caps.inheritable.hi) !== 0) {
+    throw new XattrError("a revision 1 security.capability holds only capabilities 0..31");
+  }
+  const bytes = new Uint8Array(SIZES[version]!);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, (version << 24) | (caps.effective ? VFS_CAP_FLAGS_EFFECTIVE : 0), true);
+  view.setUint32(4, caps.permitted.lo, true);
+  view.setUint32(8, caps.inheritable.lo, true);
+  if (version >= 2) {
+    view.setUint32(12, caps.permitted.hi, true);
+    view.setUint32(16, caps.inheritable.hi, true);
+  }
+  if (version === 3) view.setUint32(20, caps.rootid ?? 0, true);
+  return bytes;
+}
