@@ -124,6 +124,27 @@ for (const [kind, arb] of kinds) {
   record(`batch ${kind} (in wasm)`, measure(N, () => { engine.evaluateBatch(profile.word, base, base + inBytes, N); }), "full evaluation: result + new state per record");
 }
 
+// 5. The kernel side of the differential tests: trials (sequences) and steps per second.
+{
+  const { runnerUnavailable, runOnKernel } = await import("../shim/kernel-runner.js");
+  const { trialArb, runnerMapsAllIds } = await import("../shim/trials.js");
+  const why = runnerUnavailable();
+  if (why) console.log(`(kernel figures skipped: ${why})`);
+  else {
+    for (const [label, execRate, maxSteps] of [["no execve, up to 12 steps", 0, 12], ["execve ends 25% of trials", 0.25, 12], ["one step per trial", 0, 1]] as const) {
+      const sample = fc.sample(trialArb(profile, { uids: runnerMapsAllIds(), execRate, maxSteps }), { numRuns: quick ? 2000 : 8000, seed: 9 });
+      const steps = sample.reduce((n, t) => n + t.ops.length, 0);
+      let best = Infinity;
+      for (let r = 0; r < (quick ? 1 : 3); r++) {
+        const t0 = process.hrtime.bigint();
+        runOnKernel(sample);
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      record(`kernel trials (${label})`, { nsPerOp: (best * 1e6) / sample.length, opsPerSec: sample.length / (best / 1000) }, `${(steps / (best / 1000) / 1000).toFixed(1)} k steps/s; each step read back from the kernel`);
+    }
+  }
+}
+
 const rows = Object.entries(results).map(([name, r]) => [name, r.nsPerOp.toFixed(r.nsPerOp < 10 ? 2 : 1), (r.opsPerSec / 1e6).toFixed(r.opsPerSec < 1e7 ? 2 : 1), r.note]);
 const width = rows.reduce((m, r) => r.map((c, i) => Math.max(m[i] ?? 0, c.length)), [] as number[]);
 const header = ["benchmark", "ns/op", "M ops/s", "what"];

@@ -6,10 +6,9 @@ import { ProfileError } from "../kernel/profiles.js";
 import { simulateCommand } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
-/** Exit codes: 0 success, 1 an expectation unmet or a call refused, 2 usage or input error. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+import { UsageError } from "./errors.js";
+import { showCommand, verifyCommand } from "./kernel.js";
+// Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
 
 function version(): string {
   try {
@@ -53,20 +52,46 @@ Examples:
     .option("--json", "print JSON")
     .action((opts: { json?: boolean }) => rulesCommand(opts));
 
+  program.command("show")
+    .description("Show a process's capabilities (default: capgate itself), like getpcaps and capsh --print.")
+    .argument("[pid]", "process id")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  capgate show\n  capgate show 1 --json")
+    .action(async (pid: string | undefined, opts: { json?: boolean }) => { process.exitCode = await showCommand(pid, opts); });
+
+  program.command("verify")
+    .description("Run a scenario (or a random campaign) on the real kernel in a throwaway user namespace and compare with the engine.")
+    .argument("[file]", "scenario JSON file")
+    .option("--fuzz", "run random operation sequences instead of a file")
+    .option("--trials <n>", "how many random sequences (with --fuzz)", undefined)
+    .option("--seed <s>", "random seed (with --fuzz)", undefined)
+    .addOption(new Option("--kernel <version>", "the profile to compare with (default: the running kernel's)"))
+    .option("--json", "print JSON")
+    .addHelpText("after", `
+Exit status: 0 the engine and the kernel agree, 1 they disagree somewhere, 2 bad input.
+A disagreement prints a scenario that reproduces it with capgate simulate.
+
+Examples:
+  capgate verify examples/ambient-keep-across-setuid.json
+  capgate verify --fuzz --trials 20000 --seed 7`)
+    .action(async (file: string | undefined, opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string }) => {
+      process.exitCode = await verifyCommand(file, opts);
+    });
+
   return program;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    program.parse(argv, { from: "user" });
+    await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof InputError || e instanceof UsageError || e instanceof ProfileError) {
+    if (e instanceof InputError || e instanceof UsageError || e instanceof ProfileError || (e instanceof Error && e.name === "ShimUnavailable")) {
       process.stderr.write(`capgate: ${e.message}\n`);
       return 2;
     }
@@ -76,4 +101,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
