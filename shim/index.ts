@@ -7,4 +7,5 @@
 export { apply, RefusedByModel, ModelDivergence, type ApplyOptions, type Applied } from "./apply.js";
 export { readThreadState, currentProfile, parseStatus, type StatusFields } from "./thread-state.js";
 export { threadsDifferingFromCaller, type ThreadDifference } from "./threads.js";
-export { syscall, prctl, gettid, loadShim, ShimUnavailable, type SyscallResult } from "./libc.js";
+export { syscall, prctl, gettid, setresgid, loadShim, ShimUnavailable, type SyscallResult } from "./libc.js";
+export { getFileCaps, setFileCaps, removeFileCaps, FileCapsError } from "./files.js";

@@ -6,8 +6,8 @@
 import { open, load, DataType } from "ffi-rs";
 
 const SYSCALLS: Record<string, Record<string, number>> = {
-  x64: { capget: 125, capset: 126, prctl: 157, setuid: 105, setreuid: 113, setresuid: 117, getresuid: 118, setfsuid: 122, gettid: 186 },
-  arm64: { capget: 90, capset: 91, prctl: 167, setuid: 146, setreuid: 145, setresuid: 147, getresuid: 148, setfsuid: 151, gettid: 178 },
+  x64: { capget: 125, capset: 126, prctl: 157, setuid: 105, setreuid: 113, setresuid: 117, getresuid: 118, setfsuid: 122, gettid: 186, setresgid: 119 },
+  arm64: { capget: 90, capset: 91, prctl: 167, setuid: 146, setreuid: 145, setresuid: 147, getresuid: 148, setfsuid: 151, gettid: 178, setresgid: 149 },
 };
 
 export class ShimUnavailable extends Error {
@@ -60,4 +60,12 @@ export function gettid(): number {
 /** Loads libc through ffi-rs now. Call it on the main thread before starting any Worker. */
 export function loadShim(): void {
   ensureOpen();
+}
+
+/**
+ * setresgid(2) on the calling thread only (-1 leaves an id unchanged). The gids carry no
+ * capability fix-ups (commoncap has no setgid hook), so the engine does not model them.
+ */
+export function setresgid(rgid: number, egid: number, sgid: number): SyscallResult {
+  return syscall("setresgid", rgid | 0, egid | 0, sgid | 0);
 }

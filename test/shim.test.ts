@@ -18,7 +18,8 @@ test("apply() pre-flights, refuses what would fail, applies what would not, and 
   assert.equal(why, null, `must run under CI: ${why}`);
   const r = spawnSync(RUNNER_PATH, ["--userns", "--", process.execPath, child], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { steps: Step[]; threads: Array<{ tid: number; differs: string[] }>; workerTid: number };
+  const out = JSON.parse(r.stdout) as { steps: Step[]; threads: Array<{ tid: number; differs: string[] }>; workerTid: number;
+    fcaps: { permitted: string; effective: boolean; version: number; rootid: number; getcap: string | null; afterRemove: unknown } };
   const step = (name: string) => out.steps.find((s) => s.name === name)!;
 
   assert.deepEqual(step("drop sys_module"), { ...step("drop sys_module"), ok: true, rule: "capset.ok", permitted: "0x1fffffeffff" });
@@ -37,6 +38,11 @@ test("apply() pre-flights, refuses what would fail, applies what would not, and 
   assert.ok(forced.divergence, "a wrong prediction is a ModelDivergence, never accepted");
   assert.ok(forced.divergence!.some((d) => d.startsWith("return value: predicted -1, kernel 0")));
   assert.equal((forced.reproducer as { kernel: string }).kernel, "4.2");
+
+  // File capabilities through the shim: written, read back (the namespace's reader sees v2),
+  // the same as libcap's getcap prints, and removed.
+  assert.deepEqual({ ...out.fcaps, getcap: undefined }, { permitted: "0x2400", effective: true, version: 2, rootid: 0, getcap: undefined, afterRemove: null });
+  if (inCI || out.fcaps.getcap !== null) assert.equal(out.fcaps.getcap, "FILE cap_net_bind_service,cap_net_raw=ep");
 
   // Per-thread honesty: threads made before the change keep full capabilities and uid 0; a
   // Worker made afterwards by the main thread copies the main thread's reduced state.
