@@ -2,11 +2,10 @@
 // lazily, so the engine-only commands never load ffi-rs.
 import { readFileSync } from "node:fs";
 import { InputError } from "../parse/errors.js";
-import { parseScenario } from "../scenario/parse.js";
 import { kernelProfile } from "../kernel/profiles.js";
 import { CapSet } from "../capabilities/set.js";
 import { securebitNames } from "../kernel/constants.js";
-import { readJsonFile } from "./simulate.js";
+import { loadScenario } from "./simulate.js";
 import { describeOp } from "./describe.js";
 import { style, table } from "./style.js";
 import { UsageError } from "./errors.js";
@@ -69,9 +68,8 @@ export async function verifyCommand(file: string | undefined, opts: { json?: boo
   const { currentProfile } = await import("../../shim/thread-state.js");
   const why = runnerUnavailable();
   if (why) throw new UsageError(`cannot run on the kernel here: ${why}`);
-  const profile = opts.kernel ? kernelProfile(opts.kernel) : currentProfile();
-
   if (opts.fuzz) {
+    const profile = opts.kernel ? kernelProfile(opts.kernel) : currentProfile();
     if (file) throw new UsageError("give either a scenario FILE or --fuzz, not both");
     const trials = opts.trials === undefined ? 5000 : Number(opts.trials);
     const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
@@ -105,24 +103,15 @@ export async function verifyCommand(file: string | undefined, opts: { json?: boo
   }
 
   if (!file) throw new UsageError("verify needs a scenario FILE, or --fuzz");
-  const doc = readJsonFile(file);
-  let scenario;
-  try {
-    scenario = parseScenario(doc);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${file}: ${e.path}`, e.message.slice(e.path.length + 2));
-    throw e;
-  }
-  const { runnerSupports } = await import("../../shim/kernel-runner.js");
+  const scenario = loadScenario(file, opts.kernel);
+  const { runnerSupports, runOnKernel } = await import("../../shim/kernel-runner.js");
   const ops = scenario.steps.map((s) => s.op);
   const cut = ops.findIndex((op, i) => !runnerSupports(op, i, ops.length));
   if (cut >= 0) throw new UsageError(`${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel here: an execve must be the last step, with a v2 or v3 xattr`);
-  const r = runCampaign([{ state: scenario.state, ops }], scenario.profile);
-  if (r.setupFailures.length) throw new UsageError(`${file}: the kernel could not be brought to the scenario's start state (stage ${r.setupFailures[0]!.stage})`);
-  const { simulateSequence } = await import("../simulate.js");
-  const { runOnKernel } = await import("../../shim/kernel-runner.js");
-  const verdicts = simulateSequence(scenario.state, ops, { kernel: scenario.profile });
   const kernel = runOnKernel([{ state: scenario.state, ops }])[0]!;
+  if (kernel.setup !== 0) throw new UsageError(`${file}: the kernel could not be brought to the scenario's start state (stage ${kernel.setup})`);
+  const { simulateSequence } = await import("../simulate.js");
+  const verdicts = simulateSequence(scenario.state, ops, { kernel: scenario.profile });
   const rows: string[][] = [[style.dim("#"), style.dim("call"), style.dim("engine"), style.dim("kernel"), style.dim("agree")]];
   const report: unknown[] = [];
   let disagree = 0;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "../parse/errors.js";
-import { parseScenario } from "../scenario/parse.js";
+import { parseScenario, type Scenario } from "../scenario/parse.js";
 import { runScenario, scenarioResultJson, type ScenarioResult } from "../scenario/run.js";
 import { describeOp, describeChange } from "./describe.js";
 import { style, table } from "./style.js";
@@ -21,16 +21,19 @@ export function readJsonFile(file: string): unknown {
   }
 }
 
-export function simulateCommand(file: string, opts: { json?: boolean; kernel?: string }): number {
+/** Reads and parses a scenario file; errors name the file, then the step and field. */
+export function loadScenario(file: string, kernel?: string): Scenario {
   const doc = readJsonFile(file);
-  let result: ScenarioResult;
   try {
-    const scenario = parseScenario(opts.kernel && typeof doc === "object" && doc ? { ...doc, kernel: opts.kernel } : doc);
-    result = runScenario(scenario);
+    return parseScenario(kernel && typeof doc === "object" && doc ? { ...doc, kernel } : doc);
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${file}: ${e.path}`, e.message.slice(e.path.length + 2));
     throw e;
   }
+}
+
+export function simulateCommand(file: string, opts: { json?: boolean; kernel?: string }): number {
+  const result: ScenarioResult = runScenario(loadScenario(file, opts.kernel));
   if (opts.json) process.stdout.write(JSON.stringify(scenarioResultJson(result), null, 2) + "\n");
   else process.stdout.write(formatResult(file, result));
   return result.passed ? 0 : 1;
