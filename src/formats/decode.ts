@@ -1,0 +1,20 @@
+// Hex masks as /proc/PID/status and `capsh --decode=` show them.
+import { CapSet } from "../capabilities/set.js";
+import { FormatError } from "./errors.js";
+import { libcapName } from "./libcap-text.js";
+
+/** Parses "0x1ffffffffff", "000001ffffffffff" or "1ffffffffff" (at most 16 hex digits). */
+export function parseMask(text: string): CapSet {
+  const t = text.trim();
+  const digits = t.replace(/^0x/i, "");
+  if (!/^[0-9a-f]{1,16}$/i.test(digits)) {
+    const bad = digits.search(/[^0-9a-f]/i);
+    throw new FormatError("hex mask", text, bad >= 0 ? bad + (t.length - digits.length) : 0, bad >= 0 ? digits[bad]! : digits, digits.length > 16 ? "more than 16 hex digits (64 bits)" : digits.length === 0 ? "no hex digits" : "not a hex digit");
+  }
+  return CapSet.fromHex(digits);
+}
+
+/** What `capsh --decode=MASK` prints: "0x000001ffffffffff=cap_chown,...". */
+export function formatDecode(mask: CapSet): string {
+  return `0x${mask.toStatusHex()}=${mask.toArray().map(libcapName).join(",")}`;
+}
