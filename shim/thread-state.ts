@@ -1,39 +1,14 @@
 // Reads the calling thread's capability state from the kernel.
 import { readFileSync } from "node:fs";
 import { CapSet } from "../src/capabilities/set.js";
+import { parseStatus } from "../src/formats/proc-status.js";
 import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
 import type { ThreadState } from "../src/state.js";
 import { syscall, prctl, gettid } from "./libc.js";
 
 const PR_GET_SECUREBITS = 27;
 
-/** The fields of a /proc/PID/status (or task/TID/status) file that capgate reads. */
-export interface StatusFields {
-  readonly inheritable: CapSet; readonly permitted: CapSet; readonly effective: CapSet;
-  readonly bounding: CapSet; readonly ambient: CapSet;
-  readonly ruid: number; readonly euid: number; readonly suid: number; readonly fsuid: number;
-  readonly noNewPrivs: boolean;
-  readonly name: string;
-}
-
-function field(text: string, key: string): string | undefined {
-  const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text);
-  return m?.[1]?.trim();
-}
-
-/** Parses the capability lines of a status file (a kernel without CapAmb reads it as empty). */
-export function parseStatus(text: string): StatusFields {
-  const set = (key: string) => {
-    const v = field(text, key);
-    return v === undefined ? CapSet.EMPTY : CapSet.fromHex(v);
-  };
-  const uids = (field(text, "Uid") ?? "0 0 0 0").split(/\s+/).map(Number);
-  return {
-    inheritable: set("CapInh"), permitted: set("CapPrm"), effective: set("CapEff"), bounding: set("CapBnd"), ambient: set("CapAmb"),
-    ruid: uids[0]!, euid: uids[1]!, suid: uids[2]!, fsuid: uids[3]!,
-    noNewPrivs: field(text, "NoNewPrivs") === "1", name: field(text, "Name") ?? "",
-  };
-}
+export { parseStatus, type StatusFields } from "../src/formats/proc-status.js";
 
 /** The running kernel as a profile: its release, with CAP_LAST_CAP checked against /proc. */
 export function currentProfile(): KernelProfile {

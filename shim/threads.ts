@@ -1,7 +1,7 @@
 // Capabilities are per thread. These read every thread of this process, so a caller can see
 // which threads still hold what the calling thread gave up.
 import { readdirSync, readFileSync } from "node:fs";
-import { parseStatus, type StatusFields } from "./thread-state.js";
+import { parseStatus, type StatusFields } from "../src/formats/proc-status.js";
 import { gettid } from "./libc.js";
 
 export interface ThreadDifference {
@@ -12,7 +12,7 @@ export interface ThreadDifference {
   readonly differs: readonly string[];
 }
 
-const KEYS = ["permitted", "effective", "inheritable", "bounding", "ambient", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const;
+const KEYS = ["permitted", "effective", "inheritable", "bounding", "ambient", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const satisfies ReadonlyArray<keyof StatusFields>;
 
 function differs(a: StatusFields, b: StatusFields): string[] {
   return KEYS.filter((k) => {

@@ -69,3 +69,68 @@ test("capgate verify usage errors exit 2", () => {
   assert.equal(mid.code, 2);
   assert.match(mid.stderr, /an execve must be the last step/);
 });
+
+test("capgate decode names masks like capsh --decode; bad masks exit 2 naming the digit", () => {
+  const r = capgate(["decode", "0x3000", "20000000000"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, "0x0000000000003000=cap_net_admin,cap_net_raw\n0x0000020000000000=41\n");
+  const j = JSON.parse(capgate(["decode", "0x3000", "--json"]).stdout);
+  assert.deepEqual(j[0].numbers, [12, 13]);
+  const bad = capgate(["decode", "0x30g0"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /not a hex digit at position 5 \("g"\)/);
+});
+
+test("capgate show prints libcap text and IAB; --all lists processes like pscap; --cap filters", () => {
+  const me = JSON.parse(capgate(["show", "--json"]).stdout);
+  const status = readFileSync("/proc/self/status", "utf8"); // the same process tree, same sets
+  assert.match(me.caps, /^(=|cap_)/);
+  assert.equal(typeof me.iab, "string");
+  const all = JSON.parse(capgate(["show", "--all", "--json"]).stdout) as Array<{ pid: number; caps: string }>;
+  assert.ok(all.some((p) => p.pid === 1));
+  const withAdmin = JSON.parse(capgate(["show", "--all", "--cap", "sys_admin", "--json"]).stdout) as Array<{ permitted: string }>;
+  assert.ok(withAdmin.every((p) => (BigInt(p.permitted) & (1n << 21n)) !== 0n));
+  assert.equal(capgate(["show", "--all", "--cap", "sys_admn"]).code, 2);
+  assert.ok(status.length > 0);
+});
+
+test("capgate explain: the verdict, the rule and the fix; exit 1 when a step would fail", () => {
+  const fail = capgate(["explain", "--from", "=ep", "--uid", "1000", "--ambient-raise", "net_bind_service"]);
+  assert.equal(fail.code, 1);
+  assert.match(fail.stdout, /ambient\.raise-not-inheritable/);
+  assert.match(fail.stdout, /fix: add CAP_NET_BIND_SERVICE to inheritable with capset first/);
+  const ok = capgate(["explain", "--from", "cap_net_bind_service,cap_setuid,cap_setpcap=eip", "--keep-caps", "--setresuid", "1000,1000,1000",
+    "--capset", "cap_net_bind_service,cap_setuid=eip", "--json"]);
+  // --capset runs first (launch order): it must keep CAP_SETUID for the uid change after it
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  const doc = JSON.parse(ok.stdout);
+  assert.equal(doc.ok, true);
+  assert.deepEqual(doc.steps.map((s: { rule: string }) => s.rule), ["capset.ok", "keepcaps.set", "setuid.ok"]);
+  assert.equal(doc.final.text, "cap_setuid,cap_net_bind_service=ip");
+  // the bounding drop without CAP_SETPCAP: a silent no-op in some tools, a named refusal here
+  const bnd = capgate(["explain", "--from", "cap_net_raw=ep", "--bounding-drop", "net_raw", "--json"]);
+  assert.equal(bnd.code, 1);
+  assert.equal(JSON.parse(bnd.stdout).steps[0].rule, "bounding.drop-needs-setpcap");
+  // execve of a file described by its setcap text, from a /proc status file
+  const exec = capgate(["explain", "--from", "/proc/self/status", "--exec-caps", "cap_net_raw+ep", "--json"]);
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.equal(JSON.parse(exec.stdout).steps[0].op, "execve");
+});
+
+test("capgate explain: usage errors exit 2 with the option and the token", () => {
+  const cases: Array<[string[], RegExp]> = [
+    [["explain"], /explain needs a change/],
+    [["explain", "--from", "cap_foo=ep", "--drop", "chown"], /--from: libcap text: unknown capability name/],
+    [["explain", "--drop", "chwn"], /--drop: unknown capability name \("CAP_chwn"\)/],
+    [["explain", "--setresuid", "1,2", "--from", "=ep"], /--setresuid: expected RUID,EUID,SUID/],
+    [["explain", "--from", "=ep", "--setuid", "abc"], /--setuid: expected a uid/],
+    [["explain", "--from", "=ep", "--exec", "/nonexistent/bin"], /\/nonexistent\/bin: no such file/],
+    [["explain", "--from", "cap_chown=e", "--drop", "chown"], /impossible state/],
+  ];
+  for (const [args, message] of cases) {
+    const r = capgate(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message, args.join(" "));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});

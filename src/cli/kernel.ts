@@ -1,6 +1,13 @@
 // CLI commands that read or run on the real kernel: show and verify. They import the shim
 // lazily, so the engine-only commands never load ffi-rs.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+import { formatCapText } from "../formats/libcap-text.js";
+import { formatIab, iabOf } from "../formats/iab.js";
+import { formatDecode, parseMask } from "../formats/decode.js";
+import { parseName } from "../formats/names.js";
+import { parseStatus } from "../formats/proc-status.js";
+import { FormatError } from "../formats/errors.js";
+import type { KernelProfile } from "../kernel/profiles.js";
 import { InputError } from "../parse/errors.js";
 import { kernelProfile } from "../kernel/profiles.js";
 import { CapSet } from "../capabilities/set.js";
@@ -10,54 +17,102 @@ import { describeOp } from "./describe.js";
 import { style, table } from "./style.js";
 import { UsageError } from "./errors.js";
 
-/** The libcap text of a thread's three sets, as getpcaps and capsh --print show it. */
-export function capText(permitted: CapSet, effective: CapSet, inheritable: CapSet): string {
-  // Group capabilities by their flag combination, libcap-style ("cap_a,cap_b=ep cap_c+i").
-  const groups = new Map<string, number[]>();
-  for (let cap = 0; cap < 64; cap++) {
-    const flags = (effective.has(cap) ? "e" : "") + (inheritable.has(cap) ? "i" : "") + (permitted.has(cap) ? "p" : "");
-    if (!flags) continue;
-    groups.set(flags, [...(groups.get(flags) ?? []), cap]);
-  }
-  if (!groups.size) return "=";
-  return [...groups.entries()].map(([flags, caps]) => `${new CapSet(0, 0).with(...caps).names().map((n) => n.toLowerCase()).join(",")}=${flags}`).join(" ");
+interface ProcessRow {
+  pid: number; name: string; ruid: number; euid: number; caps: string; iab: string; permitted: string; effective: string;
+  inheritable: string; bounding: string; ambient: string; securebits: number | null; noNewPrivs: boolean; flags: string[];
 }
 
-export async function showCommand(pid: string | undefined, opts: { json?: boolean }): Promise<number> {
-  const { parseStatus } = await import("../../shim/thread-state.js");
-  const target = pid ?? "self";
-  if (pid !== undefined && !/^\d+$/.test(pid)) throw new UsageError(`PID must be a number, got ${JSON.stringify(pid)}`);
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${target}/status`, "utf8");
-  } catch {
-    throw new InputError(`/proc/${target}/status`, pid ? `no process ${pid}` : "cannot read");
-  }
+function processRow(pid: number, text: string, securebits: number | null, profile: KernelProfile): ProcessRow {
   const s = parseStatus(text);
-  let securebits: number | null = null;
-  if (pid === undefined) {
-    const { prctl } = await import("../../shim/libc.js");
-    securebits = prctl(27).ret >>> 0;
+  const flags: string[] = [];
+  if (!s.ambient.isEmpty) flags.push("ambient");
+  if (s.euid !== 0 && s.ruid !== 0 && !s.permitted.isEmpty) flags.push("non-root with capabilities");
+  if (s.noNewPrivs) flags.push("no_new_privs");
+  return {
+    pid, name: s.name, ruid: s.ruid, euid: s.euid, caps: formatCapText(s, profile), iab: formatIab(iabOf(s, profile), profile),
+    permitted: s.permitted.toHex(), effective: s.effective.toHex(), inheritable: s.inheritable.toHex(), bounding: s.bounding.toHex(),
+    ambient: s.ambient.toHex(), securebits, noNewPrivs: s.noNewPrivs, flags,
+  };
+}
+
+export async function showCommand(pid: string | undefined, opts: { json?: boolean; all?: boolean; cap?: string }): Promise<number> {
+  const profile = kernelProfile();
+  if (pid !== undefined && !/^\d+$/.test(pid)) throw new UsageError(`PID must be a number, got ${JSON.stringify(pid)}`);
+  if (pid !== undefined && opts.all) throw new UsageError("give a PID or --all, not both");
+  let filter: number | undefined;
+  if (opts.cap !== undefined) {
+    try {
+      filter = parseName(/^cap_/i.test(opts.cap) || /^\d+$/.test(opts.cap) ? opts.cap : `CAP_${opts.cap}`, "kernel", profile);
+    } catch (e) {
+      if (e instanceof FormatError) throw new UsageError(`--cap: ${e.problem} (${JSON.stringify(e.token)})`);
+      throw e;
+    }
   }
-  const caps = capText(s.permitted, s.effective, s.inheritable);
+  const rows: ProcessRow[] = [];
+  if (opts.all) {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${entry}/status`, "utf8");
+      } catch {
+        continue; // gone meanwhile
+      }
+      rows.push(processRow(Number(entry), text, null, profile));
+    }
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid ?? "self"}/status`, "utf8");
+    } catch {
+      throw new InputError(`/proc/${pid ?? "self"}/status`, pid ? `no process ${pid}` : "cannot read");
+    }
+    let securebits: number | null = null;
+    if (pid === undefined) {
+      const { prctl } = await import("../../shim/libc.js");
+      securebits = prctl(27).ret >>> 0;
+    }
+    rows.push(processRow(pid === undefined ? process.pid : Number(pid), text, securebits, profile));
+  }
+  const shown = filter === undefined ? rows : rows.filter((r) => CapSet.fromHex(r.permitted).has(filter!) || CapSet.fromHex(r.effective).has(filter!));
   if (opts.json) {
-    process.stdout.write(JSON.stringify({
-      pid: pid === undefined ? process.pid : Number(pid), name: s.name, caps, permitted: s.permitted.toHex(), effective: s.effective.toHex(),
-      inheritable: s.inheritable.toHex(), bounding: s.bounding.toHex(), ambient: s.ambient.toHex(), securebits,
-      noNewPrivs: s.noNewPrivs, ruid: s.ruid, euid: s.euid, suid: s.suid, fsuid: s.fsuid,
-    }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(opts.all ? shown : shown[0] ?? null, null, 2) + "\n");
     return 0;
   }
-  const rows = [
-    ["pid", `${pid ?? process.pid} (${s.name})`],
-    ["capabilities", caps],
-    ["bounding", s.bounding.size === 41 ? "all" : s.bounding.names().map((n) => n.toLowerCase()).join(",") || "none"],
-    ["ambient", s.ambient.names().map((n) => n.toLowerCase()).join(",") || "none"],
-    ["securebits", securebits === null ? "(only for the calling process)" : `0x${securebits.toString(16)}${securebits ? ` (${securebitNames(securebits).join(", ")})` : ""}`],
-    ["no_new_privs", s.noNewPrivs ? "1" : "0"],
-    ["uid", `${s.ruid} ${s.euid} ${s.suid} ${s.fsuid} (real, effective, saved, fs)`],
+  if (opts.all) {
+    const t = [[style.dim("pid"), style.dim("command"), style.dim("uid"), style.dim("capabilities"), style.dim("flags")]];
+    for (const r of shown) t.push([String(r.pid), r.name, r.ruid === r.euid ? String(r.ruid) : `${r.ruid}/${r.euid}`, r.caps, r.flags.join(", ")]);
+    process.stdout.write(table(t) + "\n");
+    return 0;
+  }
+  const r = shown[0];
+  if (!r) return 0;
+  const b = CapSet.fromHex(r.bounding);
+  const lines = [
+    ["pid", `${r.pid} (${r.name})`],
+    ["capabilities", r.caps],
+    ["IAB", r.iab || "(none)"],
+    ["bounding", b.equals(profile.all) ? "all" : b.names().map((n) => n.toLowerCase()).join(",") || "none"],
+    ["ambient", CapSet.fromHex(r.ambient).names().map((n) => n.toLowerCase()).join(",") || "none"],
+    ["securebits", r.securebits === null ? "(only for the calling process)" : `0x${r.securebits.toString(16)}${r.securebits ? ` (${securebitNames(r.securebits).join(", ")})` : ""}`],
+    ["no_new_privs", r.noNewPrivs ? "1" : "0"],
+    ["uid", `${r.ruid} ${r.euid} (real, effective)`],
   ];
-  process.stdout.write(table(rows.map(([k, v]) => [style.dim(k!), v!])) + "\n");
+  process.stdout.write(table(lines.map(([k, v]) => [style.dim(k!), v!])) + "\n");
+  return 0;
+}
+
+export function decodeCommand(masks: string[], opts: { json?: boolean }): number {
+  const decoded = masks.map((m) => {
+    try {
+      return { mask: m, set: parseMask(m) };
+    } catch (e) {
+      if (e instanceof FormatError) throw new UsageError(e.message);
+      throw e;
+    }
+  });
+  if (opts.json) process.stdout.write(JSON.stringify(decoded.map(({ mask, set }) => ({ mask, hex: `0x${set.toStatusHex()}`, names: set.names().map((n) => n.toLowerCase()), numbers: set.toArray() })), null, 2) + "\n");
+  else for (const { set } of decoded) process.stdout.write(formatDecode(set) + "\n");
   return 0;
 }
 

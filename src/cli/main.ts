@@ -7,7 +7,8 @@ import { simulateCommand } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
 import { UsageError } from "./errors.js";
-import { showCommand, verifyCommand } from "./kernel.js";
+import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
+import { explainCommand, type ExplainOptions } from "./explain.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
 
 function version(): string {
@@ -53,11 +54,51 @@ Examples:
     .action((opts: { json?: boolean }) => rulesCommand(opts));
 
   program.command("show")
-    .description("Show a process's capabilities (default: capgate itself), like getpcaps and capsh --print.")
+    .description("Show a process's capabilities (default: capgate itself) like getpcaps and capsh --print, or every process like pscap.")
     .argument("[pid]", "process id")
+    .option("--all", "every process: pid, command, uid, capabilities in libcap text, flags")
+    .option("--cap <name>", "only processes holding this capability (permitted or effective)")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  capgate show\n  capgate show 1 --json")
-    .action(async (pid: string | undefined, opts: { json?: boolean }) => { process.exitCode = await showCommand(pid, opts); });
+    .addHelpText("after", "\nExamples:\n  capgate show\n  capgate show 1 --json\n  capgate show --all --cap net_raw")
+    .action(async (pid: string | undefined, opts: { json?: boolean; all?: boolean; cap?: string }) => { process.exitCode = await showCommand(pid, opts); });
+
+  program.command("decode")
+    .description("Name the capabilities of hex masks, like capsh --decode (the CapEff lines of /proc/PID/status).")
+    .argument("<mask...>", "hex masks, e.g. 0x1ffffffffff or 000001ffffffffff")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  capgate decode 0x3000\n  capgate decode $(awk '/CapEff/ {print $2}' /proc/self/status)")
+    .action((masks: string[], opts: { json?: boolean }) => { process.exitCode = decodeCommand(masks, opts); });
+
+  program.command("explain")
+    .description("Pre-flight a change: would it succeed from this process (or --from), which kernel rule decides, and how to fix it.")
+    .option("--from <state>", "start state: libcap text (\"=ep cap_sys_admin-e\"), a hex mask, or a /proc/PID/status file (default: this process)")
+    .option("--uid <uid>", "the start state's uid (all four ids)")
+    .addOption(new Option("--kernel <version>", "kernel profile (default: the newest modelled)"))
+    .option("--capset <text>", "capset to these sets (libcap text, like capsh --caps)")
+    .option("--drop <caps>", "drop from effective, permitted and inheritable")
+    .option("--bounding-drop <caps>", "PR_CAPBSET_DROP each (like capsh --drop)")
+    .option("--ambient-raise <caps>", "PR_CAP_AMBIENT_RAISE each")
+    .option("--ambient-lower <caps>", "PR_CAP_AMBIENT_LOWER each")
+    .option("--securebits <bits>", "PR_SET_SECUREBITS: names (SECBIT_NOROOT,...) or a number")
+    .option("--keep-caps", "PR_SET_KEEPCAPS 1")
+    .option("--setuid <uid>", "setuid(uid)")
+    .option("--setresuid <r,e,s>", "setresuid(r, e, s); -1 leaves an id")
+    .option("--no-new-privs", "PR_SET_NO_NEW_PRIVS 1")
+    .option("--exec <path>", "execve of this file (its setuid bit, owner and file capabilities)")
+    .option("--exec-caps <text>", "execve of a file with these file capabilities (setcap text, e.g. cap_net_raw+ep)")
+    .option("--exec-setuid <owner>", "execve of a setuid file owned by this uid")
+    .option("--json", "print JSON")
+    .addHelpText("after", `
+The changes run in the order a launcher makes them: capset, drop, bounding drops, ambient,
+securebits, keep-caps, uid change, no_new_privs, exec. Names may be written cap_net_raw,
+net_raw, NET_RAW or 13. Exit status: 0 every step would succeed, 1 one would fail (the rule and
+the fix are printed; later steps are not evaluated), 2 bad input.
+
+Examples:
+  capgate explain --ambient-raise net_bind_service
+  capgate explain --from "cap_net_bind_service,cap_setuid,cap_setpcap=ep" --keep-caps --setresuid 1000,1000,1000 --exec-caps cap_net_raw+ep
+  capgate explain --from /proc/1/status --bounding-drop sys_admin --json`)
+    .action(async (opts: ExplainOptions) => { process.exitCode = await explainCommand(opts); });
 
   program.command("verify")
     .description("Run a scenario (or a random campaign) on the real kernel in a throwaway user namespace and compare with the engine.")

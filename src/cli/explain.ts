@@ -1,0 +1,194 @@
+// capgate explain: the pre-flight tool for shell scripts and CI. A starting state, a change in
+// any accepted form, and the kernel's verdict for every step, with its rule and fix.
+import { readFileSync, statSync } from "node:fs";
+import { CapSet } from "../capabilities/set.js";
+import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
+import { PRCTL, AMBIENT_SUBOP } from "../kernel/constants.js";
+import { threadState, stateProblem, type ThreadState } from "../state.js";
+import { simulateSequence } from "../simulate.js";
+import type { Op, FileCaps } from "../ops.js";
+import { parseCapText, formatCapText } from "../formats/libcap-text.js";
+import { parseMask } from "../formats/decode.js";
+import { parseNames } from "../formats/names.js";
+import { stateFromStatus } from "../formats/proc-status.js";
+import { FormatError } from "../formats/errors.js";
+import { parseSecurebits } from "../scenario/parse.js";
+import { verdictJson } from "../scenario/run.js";
+import { InputError } from "../parse/errors.js";
+import { UsageError } from "./errors.js";
+import { describeOp, describeChange } from "./describe.js";
+import { style, table } from "./style.js";
+
+export interface ExplainOptions {
+  from?: string; uid?: string; kernel?: string; json?: boolean;
+  capset?: string; drop?: string; boundingDrop?: string; ambientRaise?: string; ambientLower?: string;
+  keepCaps?: boolean; securebits?: string; setuid?: string; setresuid?: string; noNewPrivs?: boolean;
+  exec?: string; execCaps?: string; execSetuid?: string;
+}
+
+/** Capability names in any spelling capgate knows (libcap, bare, Docker, CAP_X, numbers). */
+function caps(text: string, profile: KernelProfile, option: string): CapSet {
+  try {
+    return parseNames(text.split(/[\s,]+/).filter(Boolean).map((t) => (/^\d+$/.test(t) || /^cap_/i.test(t) ? t : `CAP_${t}`)), "kernel", profile);
+  } catch (e) {
+    if (e instanceof FormatError) throw new UsageError(`${option}: ${e.problem} (${JSON.stringify(e.token)})`);
+    throw e;
+  }
+}
+
+function uidArg(text: string, option: string): number {
+  if (!/^(-1|\d+)$/.test(text.trim()) || Number(text) > 0xfffffffe) throw new UsageError(`${option}: expected a uid from 0 to 4294967294 (or -1), got ${JSON.stringify(text)}`);
+  return Number(text) === -1 ? 0xffffffff : Number(text);
+}
+
+async function startState(opts: ExplainOptions, profile: KernelProfile): Promise<{ state: ThreadState; source: string }> {
+  const from = opts.from;
+  let state: ThreadState;
+  let source: string;
+  if (from === undefined) {
+    // The calling process: its status file, and securebits from the kernel (the shim).
+    const { prctl } = await import("../../shim/libc.js");
+    state = stateFromStatus(readFileSync("/proc/thread-self/status", "utf8"), prctl(27).ret >>> 0, profile);
+    source = "this process";
+  } else if (/^(0x)?[0-9a-f]{1,16}$/i.test(from.trim()) && !existsAsFile(from)) {
+    const mask = parseMask(from);
+    state = threadState({ permitted: mask, effective: mask }, profile);
+    source = `mask ${from} (permitted and effective)`;
+  } else if (existsAsFile(from)) {
+    try {
+      state = stateFromStatus(readFileSync(from, "utf8"), 0, profile);
+    } catch (e) {
+      if (e instanceof FormatError) throw new InputError(from, e.message);
+      throw e;
+    }
+    source = from;
+  } else {
+    try {
+      const t = parseCapText(from, profile);
+      state = threadState({ permitted: t.permitted, effective: t.effective, inheritable: t.inheritable }, profile);
+    } catch (e) {
+      if (e instanceof FormatError) throw new UsageError(`--from: ${e.message}`);
+      throw e;
+    }
+    source = `"${from}"`;
+  }
+  if (opts.uid !== undefined) {
+    const u = uidArg(opts.uid, "--uid");
+    state = { ...state, ruid: u, euid: u, suid: u, fsuid: u };
+  }
+  const problem = stateProblem(state, profile);
+  if (problem) throw new UsageError(`--from: impossible state: ${problem}`);
+  return { state, source };
+}
+
+function existsAsFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function execFile(opts: ExplainOptions, profile: KernelProfile): Promise<Op> {
+  let setuid = false, owner = 0;
+  let fileCaps: FileCaps | undefined;
+  if (opts.exec) {
+    let st;
+    try {
+      st = statSync(opts.exec);
+    } catch {
+      throw new InputError(opts.exec, "no such file");
+    }
+    setuid = (st.mode & 0o4000) !== 0;
+    owner = st.uid;
+    const { getFileCaps } = await import("../../shim/files.js");
+    fileCaps = getFileCaps(opts.exec) ?? undefined;
+  }
+  if (opts.execCaps !== undefined) {
+    // "cap_net_raw+ep" as setcap writes it: p is the file permitted set, i inheritable, e the bit.
+    try {
+      const t = parseCapText(opts.execCaps, profile);
+      fileCaps = { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 };
+    } catch (e) {
+      if (e instanceof FormatError) throw new UsageError(`--exec-caps: ${e.message}`);
+      throw e;
+    }
+  }
+  if (opts.execSetuid !== undefined) { setuid = true; owner = uidArg(opts.execSetuid, "--exec-setuid"); }
+  return { op: "execve", file: { setuid, owner, ...(fileCaps && { caps: fileCaps }) } };
+}
+
+/** The changes, in the order a launcher makes them (capset, bounding, ambient, keep-caps, ids, nnp, exec). */
+async function changes(opts: ExplainOptions, state: ThreadState, profile: KernelProfile): Promise<Op[]> {
+  const ops: Op[] = [];
+  if (opts.capset !== undefined) {
+    try {
+      const t = parseCapText(opts.capset, profile);
+      ops.push({ op: "capset", effective: t.effective, permitted: t.permitted, inheritable: t.inheritable });
+    } catch (e) {
+      if (e instanceof FormatError) throw new UsageError(`--capset: ${e.message}`);
+      throw e;
+    }
+  }
+  if (opts.drop !== undefined) {
+    const d = caps(opts.drop, profile, "--drop");
+    const base = ops.length ? (ops[ops.length - 1] as Extract<Op, { op: "capset" }>) : state;
+    ops.push({ op: "capset", effective: base.effective!.difference(d), permitted: base.permitted!.difference(d), inheritable: base.inheritable!.difference(d) });
+  }
+  for (const cap of opts.boundingDrop ? caps(opts.boundingDrop, profile, "--bounding-drop") : []) ops.push({ op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2: cap });
+  for (const cap of opts.ambientRaise ? caps(opts.ambientRaise, profile, "--ambient-raise") : []) ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_RAISE, arg3: cap });
+  for (const cap of opts.ambientLower ? caps(opts.ambientLower, profile, "--ambient-lower") : []) ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_LOWER, arg3: cap });
+  if (opts.securebits !== undefined) {
+    let bits: number;
+    try {
+      bits = /^\d+$|^0x[0-9a-f]+$/i.test(opts.securebits) ? Number(opts.securebits) : parseSecurebits(opts.securebits, "--securebits");
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+    ops.push({ op: "prctl", option: PRCTL.PR_SET_SECUREBITS, arg2: bits });
+  }
+  if (opts.keepCaps) ops.push({ op: "prctl", option: PRCTL.PR_SET_KEEPCAPS, arg2: 1 });
+  if (opts.setuid !== undefined) ops.push({ op: "setuid", uid: uidArg(opts.setuid, "--setuid") });
+  if (opts.setresuid !== undefined) {
+    const ids = opts.setresuid.split(",");
+    if (ids.length !== 3) throw new UsageError(`--setresuid: expected RUID,EUID,SUID, got ${JSON.stringify(opts.setresuid)}`);
+    ops.push({ op: "setresuid", ruid: uidArg(ids[0]!, "--setresuid"), euid: uidArg(ids[1]!, "--setresuid"), suid: uidArg(ids[2]!, "--setresuid") });
+  }
+  if (opts.noNewPrivs) ops.push({ op: "prctl", option: PRCTL.PR_SET_NO_NEW_PRIVS, arg2: 1 });
+  if (opts.exec !== undefined || opts.execCaps !== undefined || opts.execSetuid !== undefined) ops.push(await execFile(opts, profile));
+  if (!ops.length) throw new UsageError("explain needs a change: --capset, --drop, --bounding-drop, --ambient-raise, --ambient-lower, --securebits, --keep-caps, --setuid, --setresuid, --no-new-privs or --exec (see --help)");
+  return ops;
+}
+
+export async function explainCommand(opts: ExplainOptions): Promise<number> {
+  const profile = opts.kernel ? kernelProfile(opts.kernel) : kernelProfile();
+  const { state, source } = await startState(opts, profile);
+  const ops = await changes(opts, state, profile);
+  const verdicts = simulateSequence(state, ops, { kernel: profile });
+  // Stop at the first refusal: a script would not go on either.
+  const firstFail = verdicts.findIndex((v) => !v.ok);
+  const shown = firstFail === -1 ? verdicts : verdicts.slice(0, firstFail + 1);
+  const final = shown[shown.length - 1]!.state;
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({
+      kernel: profile.version, from: source, ok: firstFail === -1, steps: shown.map(verdictJson),
+      final: { text: formatCapText(final, profile), ...Object.fromEntries(Object.entries(verdictJson(shown[shown.length - 1]!)["state"] as object)) },
+    }, null, 2) + "\n");
+    return firstFail === -1 ? 0 : 1;
+  }
+  const out: string[] = [`${style.bold("from")} ${source}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profile.version})`, ""];
+  const rows = [[style.dim("#"), style.dim("call"), style.dim("result"), style.dim("rule"), style.dim("changed")]];
+  shown.forEach((v, i) => rows.push([String(i + 1), describeOp(v.op), v.ok ? style.green("ok") : style.red(v.errno!), v.rule, describeChange(v.before, v.state) || style.dim("—")]));
+  out.push(table(rows), "");
+  shown.forEach((v, i) => {
+    const lines = [v.message];
+    if (!v.ok && v.hint) lines.push(`${style.yellow("fix:")} ${v.hint}`);
+    for (const n of v.notes) lines.push(`${style.cyan("note:")} ${n.message}`);
+    out.push(`${style.bold(`${i + 1}.`)} ${lines.join("\n   ")}`);
+  });
+  out.push("");
+  if (firstFail === -1) out.push(style.green(`would succeed: ${formatCapText(final, profile)}${final.ambient.isEmpty ? "" : `, ambient ${final.ambient.names().map((n) => n.toLowerCase()).join(",")}`}`));
+  else out.push(style.red(`step ${firstFail + 1} would fail with ${verdicts[firstFail]!.errno} (${verdicts[firstFail]!.rule})${firstFail + 1 < verdicts.length ? `; ${verdicts.length - firstFail - 1} later step(s) not evaluated` : ""}`));
+  process.stdout.write(out.join("\n") + "\n");
+  return firstFail === -1 ? 0 : 1;
+}

@@ -1,0 +1,51 @@
+// The capability block of /proc/PID/status (or /proc/PID/task/TID/status) as a thread state.
+import { CapSet } from "../capabilities/set.js";
+import { threadState, type ThreadState } from "../state.js";
+import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
+import { FormatError } from "./errors.js";
+
+/** The fields of a status file that capgate reads. */
+export interface StatusFields {
+  readonly inheritable: CapSet; readonly permitted: CapSet; readonly effective: CapSet;
+  readonly bounding: CapSet; readonly ambient: CapSet;
+  readonly ruid: number; readonly euid: number; readonly suid: number; readonly fsuid: number;
+  readonly noNewPrivs: boolean;
+  readonly name: string;
+  /** The "Pid:" line: the thread id for a task's status file. */
+  readonly pid: number;
+}
+
+function field(text: string, key: string): { value: string; at: number } | undefined {
+  const m = new RegExp(`^${key}:[ \\t]*(.*)$`, "m").exec(text);
+  return m ? { value: m[1]!.trim(), at: m.index + m[0].length - m[1]!.length } : undefined;
+}
+
+/** Parses a status file; CapInh/CapPrm/CapEff/CapBnd are required, CapAmb (4.3+) optional. */
+export function parseStatus(text: string): StatusFields {
+  const set = (key: string, required: boolean) => {
+    const f = field(text, key);
+    if (!f) {
+      if (required) throw new FormatError("/proc status", text.length > 60 ? `${text.slice(0, 60)}…` : text, 0, key, `no ${key}: line`);
+      return CapSet.EMPTY;
+    }
+    if (!/^[0-9a-f]{1,16}$/i.test(f.value)) throw new FormatError("/proc status", `${key}:\t${f.value}`, key.length + 2, f.value, "not a hex mask");
+    return CapSet.fromHex(f.value);
+  };
+  const uidLine = field(text, "Uid");
+  const uids = (uidLine?.value ?? "0 0 0 0").split(/\s+/).map(Number);
+  if (uids.length !== 4 || uids.some((u) => !Number.isInteger(u) || u < 0)) throw new FormatError("/proc status", `Uid:\t${uidLine?.value}`, 5, uidLine?.value ?? "", "expected four uids");
+  return {
+    inheritable: set("CapInh", true), permitted: set("CapPrm", true), effective: set("CapEff", true), bounding: set("CapBnd", true),
+    ambient: set("CapAmb", false), ruid: uids[0]!, euid: uids[1]!, suid: uids[2]!, fsuid: uids[3]!,
+    noNewPrivs: field(text, "NoNewPrivs")?.value === "1", name: field(text, "Name")?.value ?? "", pid: Number(field(text, "Pid")?.value ?? 0),
+  };
+}
+
+/** The thread state a status file shows (securebits are not in it: pass them if known). */
+export function stateFromStatus(text: string, securebits = 0, profile: KernelProfile = kernelProfile()): ThreadState {
+  const s = parseStatus(text);
+  return threadState({
+    permitted: s.permitted, effective: s.effective, inheritable: s.inheritable, bounding: s.bounding, ambient: s.ambient,
+    ruid: s.ruid, euid: s.euid, suid: s.suid, fsuid: s.fsuid, noNewPrivs: s.noNewPrivs, securebits, tid: s.pid || 1000,
+  }, profile);
+}
