@@ -2,10 +2,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runnerUnavailable } from "../shim/kernel-runner.js";
+import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
@@ -133,4 +134,35 @@ test("capgate explain: usage errors exit 2 with the option and the token", () =>
     assert.match(r.stderr, message, args.join(" "));
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
+});
+
+test("capgate file reads and writes file capabilities like getcap and setcap (in a throwaway namespace)", { skip }, () => {
+  assert.equal(why, null, `must run under CI: ${why}`);
+  const dir = mkdtempSync(join(tmpdir(), "capgate-file-"));
+  const target = join(dir, "prog");
+  copyFileSync("/bin/true", target);
+  const script = [
+    `node ${bin} file --set cap_net_raw,cap_net_admin+ep ${target}`,
+    `getcap ${target}`,
+    `node ${bin} file ${target} --json`,
+    `node ${bin} file --set 'cap_net_raw+ep cap_chown+i' ${target}; echo "mixed=$?"`,
+    `node ${bin} file --remove ${target}; node ${bin} file ${target}; echo "removed=$?"`,
+  ].join("\n");
+  writeFileSync(join(dir, "run.sh"), script);
+  const r = spawnSync(RUNNER_PATH, ["--userns", "--", "sh", join(dir, "run.sh")], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const lines = r.stdout.split("\n");
+  assert.equal(lines[0], `${target} cap_net_admin,cap_net_raw=ep`, "capgate's own listing after --set");
+  if (inCI || !/not found/.test(r.stderr)) assert.equal(lines[1], `${target} cap_net_admin,cap_net_raw=ep`, "libcap's getcap agrees");
+  assert.match(r.stdout, /"permitted": "0x3000"/);
+  assert.match(r.stdout, /mixed=2/);
+  assert.match(r.stderr, /a file has a single effective bit/);
+  assert.match(r.stdout, /removed=0/);
+  assert.ok(!r.stdout.includes(`${target} cap_net_admin,cap_net_raw=ep\nremoved`), "nothing listed after --remove");
+});
+
+test("capgate file --set without CAP_SETFCAP is refused before any syscall (exit 1)", () => {
+  const r = spawnSync("unshare", ["-r", "--map-user=1000", process.execPath, bin, "file", "--set", "cap_net_raw+ep", "/bin/true"], { encoding: "utf8" });
+  if (r.error && !inCI) return; // no unshare(1) here
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /CAP_SETFCAP is not in the effective set/);
 });

@@ -9,6 +9,7 @@ import { capsCommand, rulesCommand } from "./tables.js";
 import { UsageError } from "./errors.js";
 import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
 import { explainCommand, type ExplainOptions } from "./explain.js";
+import { fileCommand } from "./file.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
 
 function version(): string {
@@ -68,6 +69,15 @@ Examples:
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  capgate decode 0x3000\n  capgate decode $(awk '/CapEff/ {print $2}' /proc/self/status)")
     .action((masks: string[], opts: { json?: boolean }) => { process.exitCode = decodeCommand(masks, opts); });
+
+  program.command("file")
+    .description("File capabilities (the security.capability xattr), like getcap; --set like setcap, pre-flighted.")
+    .argument("<path...>", "files")
+    .option("--set <text>", "write these capabilities (setcap text, e.g. cap_net_raw+ep); needs CAP_SETFCAP")
+    .option("--remove", "remove the file capabilities (setcap -r)")
+    .option("--json", "print JSON (also for files without capabilities)")
+    .addHelpText("after", "\nExamples:\n  capgate file /usr/bin/ping\n  capgate file --set cap_net_bind_service+ep ./server")
+    .action(async (paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }) => { process.exitCode = await fileCommand(paths, opts); });
 
   program.command("explain")
     .description("Pre-flight a change: would it succeed from this process (or --from), which kernel rule decides, and how to fix it.")

@@ -1,0 +1,51 @@
+// capgate file: file capabilities, like getcap and setcap (through the shim).
+import { CapSet } from "../capabilities/set.js";
+import { kernelProfile } from "../kernel/profiles.js";
+import type { FileCaps } from "../ops.js";
+import { formatCapText, parseCapText } from "../formats/libcap-text.js";
+import { FormatError } from "../formats/errors.js";
+import { InputError } from "../parse/errors.js";
+import { UsageError } from "./errors.js";
+
+/** File capabilities as libcap shows them: effective is fP ∪ fI when the effective bit is set. */
+export function fileCapsText(caps: FileCaps): string {
+  const effective = caps.effective ? caps.permitted.union(caps.inheritable) : CapSet.EMPTY;
+  return formatCapText({ permitted: caps.permitted, inheritable: caps.inheritable, effective });
+}
+
+export async function fileCommand(paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }): Promise<number> {
+  const { getFileCaps, setFileCaps, removeFileCaps, FileCapsError } = await import("../../shim/files.js");
+  const { existsSync } = await import("node:fs");
+  for (const p of paths) if (!existsSync(p)) throw new InputError(p, "no such file");
+  if (opts.set !== undefined && opts.remove) throw new UsageError("give --set or --remove, not both");
+  try {
+    if (opts.set !== undefined) {
+      let t;
+      try {
+        t = parseCapText(opts.set, kernelProfile());
+      } catch (e) {
+        if (e instanceof FormatError) throw new UsageError(`--set: ${e.message}`);
+        throw e;
+      }
+      // A file has one effective bit: it applies to every permitted and inheritable capability.
+      const all = t.permitted.union(t.inheritable);
+      if (!t.effective.isEmpty && !t.effective.equals(all)) {
+        throw new UsageError(`--set: a file has a single effective bit, so "e" must cover all of its capabilities (${formatCapText({ ...t, effective: all })}) or none`);
+      }
+      for (const p of paths) setFileCaps(p, { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 });
+    } else if (opts.remove) {
+      for (const p of paths) removeFileCaps(p);
+    }
+  } catch (e) {
+    if (e instanceof FileCapsError) { process.stderr.write(`capgate: ${e.message}\n`); return 1; }
+    throw e;
+  }
+  const rows = paths.map((p) => {
+    const caps = getFileCaps(p);
+    return { path: p, caps: caps ? fileCapsText(caps) : null, version: caps?.version ?? null, rootid: caps?.rootid ?? null,
+      permitted: caps?.permitted.toHex() ?? null, inheritable: caps?.inheritable.toHex() ?? null, effective: caps?.effective ?? null };
+  });
+  if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
+  else for (const r of rows) if (r.caps !== null) process.stdout.write(`${r.path} ${r.caps}${r.version === 3 ? ` [rootid=${r.rootid}]` : ""}\n`);
+  return 0;
+}
