@@ -10,6 +10,7 @@ import { UsageError } from "./errors.js";
 import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
 import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
+import { lintCommand } from "./lint.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
 
 function version(): string {
@@ -78,6 +79,23 @@ Examples:
     .option("--json", "print JSON (also for files without capabilities)")
     .addHelpText("after", "\nExamples:\n  capgate file /usr/bin/ping\n  capgate file --set cap_net_bind_service+ep ./server")
     .action(async (paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }) => { process.exitCode = await fileCommand(paths, opts); });
+
+  program.command("lint")
+    .description("Check the capability lists of Kubernetes manifests, Compose files and systemd units.")
+    .argument("<file...>", "files to check")
+    .option("--kind <kind>", "kubernetes, compose or systemd (default: detected)")
+    .addOption(new Option("--kernel <version>", "the kernel the workload runs on (default: the newest modelled)"))
+    .option("--json", "print JSON")
+    .addHelpText("after", `
+Finds names the kernel lacks, the CAP_ prefix Kubernetes doubles (CAP_CAP_X), ALL where a short
+list would do, added capabilities without drop: [ALL], and systemd ambient capabilities outside
+the bounding set. Each finding has its line, a rule id and a fix. Exit status 1 when there are
+findings, 0 when none, 2 for unreadable input.
+
+Examples:
+  capgate lint deploy.yaml
+  capgate lint docker-compose.yml /etc/systemd/system/web.service --json`)
+    .action((files: string[], opts: { json?: boolean; kernel?: string; kind?: string }) => { process.exitCode = lintCommand(files, opts); });
 
   program.command("explain")
     .description("Pre-flight a change: would it succeed from this process (or --from), which kernel rule decides, and how to fix it.")
