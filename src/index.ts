@@ -15,3 +15,11 @@ export { runScenario, scenarioResultJson, verdictJson, stateJson, type ScenarioR
 export { parseSetInput, parseCapability } from "./parse/sets.js";
 export { InputError } from "./parse/errors.js";
 export { referenceCapsetCheck } from "./reference.js";
+export { formatCapText, parseCapText, libcapName, type CapText } from "./formats/libcap-text.js";
+export { formatIab, parseIab, iabOf, type Iab } from "./formats/iab.js";
+export { parseMask, formatDecode } from "./formats/decode.js";
+export { formatName, formatNames, parseName, parseNames, containerCapabilities, CONTAINER_DEFAULT_CAPS, NAME_STYLES, type NameStyle, type ContainerCapRequest } from "./formats/names.js";
+export { parseStatus, stateFromStatus, type StatusFields } from "./formats/proc-status.js";
+export { FormatError } from "./formats/errors.js";
+export { encodeFileCaps, decodeFileCaps, XattrError } from "./capabilities/xattr.js";
+export { lintText, type Finding, type LintResult, type LintKind } from "./lint/lint.js";

@@ -33,7 +33,7 @@ test("capgate show reads the calling process like getpcaps; --json parses; a bad
   assert.match(gone.stderr, /no process 999999999/);
 });
 
-const verifiable = readdirSync(join(root, "examples")).filter((f) => {
+const verifiable = readdirSync(join(root, "examples")).filter((f) => f.endsWith(".json")).filter((f) => {
   const doc = JSON.parse(readFileSync(join(root, "examples", f), "utf8")) as { steps: Array<{ op: string }> };
   const exec = doc.steps.findIndex((s) => s.op === "execve");
   return exec === -1 || exec === doc.steps.length - 1;

@@ -12,6 +12,7 @@ import { formatDecode, parseMask } from "../src/formats/decode.js";
 import { FormatError } from "../src/formats/errors.js";
 import { capSetArb } from "../src/testing/arbitraries.js";
 import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
+import { fileURLToPath } from "node:url";
 
 const profile = kernelProfile();
 const all = profile.all;
@@ -134,5 +135,36 @@ test("decode: capsh --decode prints what capgate prints", { skip: capsh.error &&
     const r = spawnSync("capsh", [`--decode=0x${mask.toStatusHex()}`], { encoding: "utf8" });
     assert.equal(r.stdout.trim(), formatDecode(mask));
     assert.ok(parseMask(mask.toStatusHex()).equals(mask));
+  }
+});
+
+test("the names and /proc status parsers fail only with FormatError, and round-trip what they format", async () => {
+  const { parseNames, formatNames, NAME_STYLES } = await import("../src/formats/names.js");
+  const { parseStatus } = await import("../src/formats/proc-status.js");
+  const tokens = fc.constantFrom("NET_ADMIN", "cap_chown", "CAP_CAP_X", "chown", "cap_41", "41", "ALL", "~", ",", " ", "x", "CAP_BPF", "");
+  fc.assert(fc.property(fc.array(tokens, { maxLength: 8 }).map((t) => t.join(" ")), fc.constantFrom(...NAME_STYLES), (text, style) => {
+    try {
+      const set = parseNames(text, style);
+      if (style !== "docker" && style !== "kubernetes") assert.ok(parseNames(formatNames(set, style), style).equals(set));
+    } catch (e) {
+      assert.ok(e instanceof FormatError, String(e));
+    }
+  }), { numRuns: 2000 });
+  const lines = fc.constantFrom("CapInh:\t0000000000000000", "CapPrm:\t000001ffffffffff", "CapEff:\tzz", "CapBnd:\t000001ffffffffff", "CapAmb:\t0000000000000400", "Uid:\t0\t0\t0\t0", "Uid:\t1 2", "NoNewPrivs:\t1", "junk");
+  fc.assert(fc.property(fc.array(lines, { maxLength: 8 }), (ls) => {
+    try {
+      parseStatus(ls.join("\n"));
+    } catch (e) {
+      assert.ok(e instanceof FormatError, String(e));
+    }
+  }), { numRuns: 2000 });
+});
+
+test("getpcaps prints for a live process what capgate show prints", { skip: capsh.error && !inCI ? "libcap2-bin is not installed" : false }, () => {
+  const bin = join(fileURLToPath(new URL("../../", import.meta.url)), "dist/src/cli/main.js");
+  for (const pid of ["1", String(process.pid)]) {
+    const getpcaps = spawnSync("getpcaps", [pid], { encoding: "utf8" });
+    const ours = JSON.parse(spawnSync(process.execPath, [bin, "show", pid, "--json"], { encoding: "utf8" }).stdout) as { caps: string };
+    assert.equal(getpcaps.stdout.trim() || getpcaps.stderr.trim(), `${pid}: ${ours.caps}`);
   }
 });

@@ -48,11 +48,13 @@ Examples:
     .description("List the capability table: number, name, the kernel that added it, what it allows.")
     .option("--json", "print JSON")
     .addOption(new Option("--kernel <version>", "only the capabilities of this kernel"))
+    .addHelpText("after", "\nExamples:\n  capgate caps\n  capgate caps --kernel 5.4 --json")
     .action((opts: { json?: boolean; kernel?: string }) => capsCommand(opts));
 
   program.command("rules")
     .description("List the kernel rules capgate models, with their stable ids.")
     .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  capgate rules\n  capgate rules --json | jq -r '.[] | select(.errno == \"EPERM\") | .id'")
     .action((opts: { json?: boolean }) => rulesCommand(opts));
 
   program.command("show")
