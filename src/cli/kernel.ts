@@ -17,10 +17,24 @@ import { describeOp } from "./describe.js";
 import { style, table } from "./style.js";
 import { UsageError } from "./errors.js";
 
+/** uid -> user name from /etc/passwd (numbers for ids it does not list). */
+function userNames(): (uid: number) => string {
+  const names = new Map<number, string>();
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f.length > 2 && /^\d+$/.test(f[2]!)) names.set(Number(f[2]), f[0]!);
+    }
+  } catch { /* no passwd file: numbers only */ }
+  return (uid) => names.get(uid) ?? String(uid);
+}
+
 interface ProcessRow {
-  pid: number; name: string; ruid: number; euid: number; caps: string; iab: string; permitted: string; effective: string;
+  pid: number; name: string; user: string; ruid: number; euid: number; caps: string; iab: string; permitted: string; effective: string;
   inheritable: string; bounding: string; ambient: string; securebits: number | null; noNewPrivs: boolean; flags: string[];
 }
+
+const userOf = userNames();
 
 function processRow(pid: number, text: string, securebits: number | null, profile: KernelProfile): ProcessRow {
   const s = parseStatus(text);
@@ -29,7 +43,7 @@ function processRow(pid: number, text: string, securebits: number | null, profil
   if (s.euid !== 0 && s.ruid !== 0 && !s.permitted.isEmpty) flags.push("non-root with capabilities");
   if (s.noNewPrivs) flags.push("no_new_privs");
   return {
-    pid, name: s.name, ruid: s.ruid, euid: s.euid, caps: formatCapText(s, profile), iab: formatIab(iabOf(s, profile), profile),
+    pid, name: s.name, user: s.ruid === s.euid ? userOf(s.ruid) : `${userOf(s.ruid)}/${userOf(s.euid)}`, ruid: s.ruid, euid: s.euid, caps: formatCapText(s, profile), iab: formatIab(iabOf(s, profile), profile),
     permitted: s.permitted.toHex(), effective: s.effective.toHex(), inheritable: s.inheritable.toHex(), bounding: s.bounding.toHex(),
     ambient: s.ambient.toHex(), securebits, noNewPrivs: s.noNewPrivs, flags,
   };
@@ -80,8 +94,8 @@ export async function showCommand(pid: string | undefined, opts: { json?: boolea
     return 0;
   }
   if (opts.all) {
-    const t = [[style.dim("pid"), style.dim("command"), style.dim("uid"), style.dim("capabilities"), style.dim("flags")]];
-    for (const r of shown) t.push([String(r.pid), r.name, r.ruid === r.euid ? String(r.ruid) : `${r.ruid}/${r.euid}`, r.caps, r.flags.join(", ")]);
+    const t = [[style.dim("pid"), style.dim("command"), style.dim("user"), style.dim("capabilities"), style.dim("flags")]];
+    for (const r of shown) t.push([String(r.pid), r.name, r.user, r.caps, r.flags.join(", ")]);
     process.stdout.write(table(t) + "\n");
     return 0;
   }
@@ -96,7 +110,7 @@ export async function showCommand(pid: string | undefined, opts: { json?: boolea
     ["ambient", CapSet.fromHex(r.ambient).names().map((n) => n.toLowerCase()).join(",") || "none"],
     ["securebits", r.securebits === null ? "(only for the calling process)" : `0x${r.securebits.toString(16)}${r.securebits ? ` (${securebitNames(r.securebits).join(", ")})` : ""}`],
     ["no_new_privs", r.noNewPrivs ? "1" : "0"],
-    ["uid", `${r.ruid} ${r.euid} (real, effective)`],
+    ["user", `${r.user} (uid ${r.ruid}, euid ${r.euid})`],
   ];
   process.stdout.write(table(lines.map(([k, v]) => [style.dim(k!), v!])) + "\n");
   return 0;
