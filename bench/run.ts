@@ -127,12 +127,17 @@ for (const [kind, arb] of kinds) {
 // 5. The kernel side of the differential tests: trials (sequences) and steps per second.
 {
   const { runnerUnavailable, runOnKernel } = await import("../shim/kernel-runner.js");
-  const { trialArb, runnerMapsAllIds } = await import("../shim/trials.js");
+  const { trialGroupArb, runnerMapsAllIds } = await import("../shim/trials.js");
   const why = runnerUnavailable();
   if (why) console.log(`(kernel figures skipped: ${why})`);
   else {
-    for (const [label, execRate, maxSteps] of [["no execve, up to 12 steps", 0, 12], ["execve ends 25% of trials", 0.25, 12], ["one step per trial", 0, 1]] as const) {
-      const sample = fc.sample(trialArb(profile, { uids: runnerMapsAllIds(), execRate, maxSteps }), { numRuns: quick ? 2000 : 8000, seed: 9 });
+    const cases = [
+      ["no execve, up to 12 steps, 4 per start state", 0, 12, 4], ["execve ends 25% of trials, 4 per start state", 0.25, 12, 4],
+      ["one step per trial, 8 per start state", 0, 1, 8], ["one step per trial, a fresh start state each", 0, 1, 1],
+    ] as const;
+    for (const [label, execRate, maxSteps, perState] of cases) {
+      const groups = fc.sample(trialGroupArb(profile, { uids: runnerMapsAllIds(), execRate, maxSteps, perState }), { numRuns: (quick ? 2000 : 8000) / perState, seed: 9 });
+      const sample = groups.flat();
       const steps = sample.reduce((n, t) => n + t.ops.length, 0);
       let best = Infinity;
       for (let r = 0; r < (quick ? 1 : 3); r++) {

@@ -148,6 +148,7 @@ typedef struct {
   const uint8_t *ops;
   uint32_t nops;
   uint8_t *out; /* 8-byte trial header + nops * STEP_OUT */
+  char *exec_path;
 } trial_t;
 
 static uint64_t u64at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -264,18 +265,44 @@ static char *prepare_file(const uint8_t *op) {
   return path;
 }
 
+/* A trial thread starts where its creator, the group's template thread, stands: a new thread
+   copies its creator's credentials, so the start state is set up once per group. */
 static void *trial_thread(void *arg) {
   trial_t *t = arg;
   state_t s;
   decode_state(t->state, &s);
-  char *exec_path = NULL;
-  if (t->nops && u32at(t->ops + (size_t)(t->nops - 1) * OP_SIZE) == OPK_EXECVE) exec_path = prepare_file(t->ops + (size_t)(t->nops - 1) * OP_SIZE);
+  for (uint32_t i = 0; i < t->nops; i++)
+    run_op(t->ops + (size_t)i * OP_SIZE, s.tid, t->out + 8 + (size_t)i * STEP_OUT, i + 1 == t->nops ? t->exec_path : NULL);
+  if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+  return NULL;
+}
+
+typedef struct { trial_t *trials; uint32_t count; } group_t;
+
+/* One start state: prepare the exec files (while every capability is still here), bring this
+   thread to the state, then run each trial of the group on a fresh thread made from this one. */
+static void *template_thread(void *arg) {
+  group_t *g = arg;
+  for (uint32_t k = 0; k < g->count; k++) {
+    trial_t *t = &g->trials[k];
+    t->exec_path = NULL;
+    if (t->nops && u32at(t->ops + (size_t)(t->nops - 1) * OP_SIZE) == OPK_EXECVE)
+      t->exec_path = prepare_file(t->ops + (size_t)(t->nops - 1) * OP_SIZE);
+  }
+  state_t s;
+  decode_state(g->trials[0].state, &s);
   uint32_t status = (uint32_t)setup(&s);
-  memcpy(t->out, &status, 4);
-  memcpy(t->out + 4, &t->nops, 4);
-  if (status == 0)
-    for (uint32_t i = 0; i < t->nops; i++) run_op(t->ops + (size_t)i * OP_SIZE, s.tid, t->out + 8 + (size_t)i * STEP_OUT, i + 1 == t->nops ? exec_path : NULL);
-  if (exec_path) { unlink(exec_path); free(exec_path); }
+  for (uint32_t k = 0; k < g->count; k++) {
+    trial_t *t = &g->trials[k];
+    memcpy(t->out, &status, 4);
+    memcpy(t->out + 4, &t->nops, 4);
+    if (status == 0) {
+      pthread_t th;
+      if (pthread_create(&th, NULL, trial_thread, t)) exit(5);
+      pthread_join(th, NULL);
+    }
+    if (t->exec_path) { unlink(t->exec_path); free(t->exec_path); t->exec_path = NULL; }
+  }
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
   return NULL;
 }
@@ -310,27 +337,35 @@ static int serve(void) {
   fclose(f);
   uint32_t count;
   if (read_all(&count, 4)) return 2;
-  enum { PARALLEL = 2 };
-  trial_t trials[PARALLEL];
-  uint8_t *bufs[PARALLEL];
-  for (int k = 0; k < PARALLEL; k++) bufs[k] = NULL;
-  for (uint32_t done = 0; done < count;) {
-    int n = 0;
-    for (; n < PARALLEL && done + n < count; n++) {
-      uint32_t nops;
-      if (read_all(&nops, 4)) return 2;
-      size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
-      free(bufs[n]);
-      bufs[n] = malloc(in + 8 + (size_t)nops * STEP_OUT);
-      if (read_all(bufs[n], in)) return 2;
-      trials[n] = (trial_t){ bufs[n], bufs[n] + STATE_SIZE, nops, bufs[n] + in };
-    }
-    pthread_t th[PARALLEL];
-    for (int k = 0; k < n; k++) if (pthread_create(&th[k], NULL, trial_thread, &trials[k])) return 5;
-    for (int k = 0; k < n; k++) pthread_join(th[k], NULL);
-    for (int k = 0; k < n; k++) write_all(trials[k].out, 8 + (size_t)trials[k].nops * STEP_OUT);
-    done += (uint32_t)n;
+  trial_t *trials = calloc(count ? count : 1, sizeof *trials);
+  for (uint32_t k = 0; k < count; k++) {
+    uint32_t nops;
+    if (read_all(&nops, 4)) return 2;
+    size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
+    uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_OUT);
+    if (read_all(buf, in)) return 2;
+    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL };
   }
+  /* Consecutive trials with the same start state form a group, set up once. */
+  group_t *groups = calloc(count ? count : 1, sizeof *groups);
+  uint32_t ngroups = 0;
+  for (uint32_t k = 0; k < count; k++) {
+    if (ngroups && memcmp(groups[ngroups - 1].trials[0].state, trials[k].state, STATE_SIZE) == 0) groups[ngroups - 1].count++;
+    else groups[ngroups++] = (group_t){ &trials[k], 1 };
+  }
+  enum { MAX_PARALLEL = 16 };
+  /* Template threads at a time (CAPFUZZ_PARALLEL, default 2: this project's machines have 2 cores). */
+  const char *par = getenv("CAPFUZZ_PARALLEL");
+  int parallel = par ? atoi(par) : 2;
+  if (parallel < 1) parallel = 1;
+  if (parallel > MAX_PARALLEL) parallel = MAX_PARALLEL;
+  for (uint32_t g = 0; g < ngroups; g += (uint32_t)parallel) {
+    pthread_t th[MAX_PARALLEL];
+    uint32_t n = ngroups - g < (uint32_t)parallel ? ngroups - g : (uint32_t)parallel;
+    for (uint32_t k = 0; k < n; k++) if (pthread_create(&th[k], NULL, template_thread, &groups[g + k])) return 5;
+    for (uint32_t k = 0; k < n; k++) pthread_join(th[k], NULL);
+  }
+  for (uint32_t k = 0; k < count; k++) write_all(trials[k].out, 8 + (size_t)trials[k].nops * STEP_OUT);
   return 0;
 }
 

@@ -48,3 +48,14 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
 export function runnerMapsAllIds(): boolean {
   return typeof process.geteuid === "function" && process.geteuid() === 0;
 }
+
+/**
+ * Several trials from one start state: the runner sets the state up once (a template thread)
+ * and runs each trial on a thread made from it, which is what makes ~20k trials/s possible.
+ */
+export function trialGroupArb(profile: KernelProfile, options: TrialOptions & { perState?: number } = {}): fc.Arbitrary<Trial[]> {
+  const k = options.perState ?? 4;
+  return trialArb(profile, options).chain((first) =>
+    fc.array(trialArb(profile, options).map((t) => ({ state: first.state, ops: t.ops.map((op) => kernelSafe(op, first.state.tid)) })), { minLength: k - 1, maxLength: k - 1 })
+      .map((rest) => [first, ...rest]));
+}
