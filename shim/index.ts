@@ -9,3 +9,4 @@ export { readThreadState, currentProfile, parseStatus, type StatusFields } from 
 export { threadsDifferingFromCaller, type ThreadDifference } from "./threads.js";
 export { syscall, prctl, gettid, setresgid, loadShim, ShimUnavailable, type SyscallResult } from "./libc.js";
 export { getFileCaps, setFileCaps, removeFileCaps, FileCapsError } from "./files.js";
+export { execProgram, ExecError } from "./launch.js";

@@ -1,10 +1,18 @@
-import type { CapSet } from "../capabilities/set.js";
+import { CapSet } from "../capabilities/set.js";
+import { LAST_KNOWN_CAP } from "../capabilities/table.js";
 import { PRCTL, AMBIENT_SUBOP, CAPABILITY_VERSION } from "../kernel/constants.js";
 import { capabilityName } from "../capabilities/table.js";
 import type { Op } from "../ops.js";
 import type { ThreadState } from "../state.js";
 
-const names = (s: CapSet) => (s.isEmpty ? "{}" : s.names().map((n) => n.replace(/^CAP_/, "").toLowerCase()).join(","));
+const ALL = CapSet.upTo(LAST_KNOWN_CAP);
+const names = (s: CapSet) => {
+  if (s.isEmpty) return "{}";
+  const short = (x: CapSet) => x.names().map((n) => n.replace(/^CAP_/, "").toLowerCase()).join(",");
+  if (s.size <= 8) return short(s);
+  const missing = ALL.difference(s);
+  return missing.isEmpty ? "all" : missing.size <= 4 ? `all-${short(missing)}` : `${s.size} caps`;
+};
 const uid = (u: number) => (u === 0xffffffff ? "-1" : String(u));
 const versionLabel = (v: number | undefined) =>
   v === undefined || v === CAPABILITY_VERSION.v3 ? "" : v === CAPABILITY_VERSION.v1 ? " v1" : v === CAPABILITY_VERSION.v2 ? " v2" : ` version=0x${v.toString(16)}`;

@@ -11,6 +11,7 @@ import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
 import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
 import { lintCommand } from "./lint.js";
+import { execCommand, type ExecOptions } from "./exec.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
 
 function version(): string {
@@ -27,7 +28,8 @@ export function buildProgram(): Command {
     .version(version())
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .exitOverride();
+    .exitOverride()
+    .enablePositionalOptions();
 
   program.command("simulate")
     .description("Run a scenario file (see docs/SCENARIOS.md) on the engine and check its expectations.")
@@ -98,6 +100,43 @@ Examples:
   capgate lint deploy.yaml
   capgate lint docker-compose.yml /etc/systemd/system/web.service --json`)
     .action((files: string[], opts: { json?: boolean; kernel?: string; kind?: string }) => { process.exitCode = lintCommand(files, opts); });
+
+  program.command("exec")
+    .description("Run PROGRAM with exactly the asked-for capabilities: plan the calls, pre-flight and apply them on this thread, then execve.")
+    .argument("<program>", "the program (a path, or a name on PATH)")
+    .argument("[args...]", "its arguments (after --)")
+    .option("--user <user>", "run as this user (name or uid); capabilities are kept across the change")
+    .option("--keep <caps>", "capabilities the program holds, permitted and effective")
+    .option("--ambient <caps>", "capabilities the program holds as ambient too (so its own children keep them)")
+    .option("--bounding <caps>", "the program's bounding set, exactly")
+    .option("--drop <caps>", "capabilities out of the program's bounding set")
+    .option("--no-new-privs", "set no_new_privs")
+    .option("--secbits <bits>", "securebits to set (SECBIT_NOROOT,...)")
+    .option("--no-regain", "make sure no later exec can grant the program anything more")
+    .option("--dry-run", "print the plan and the program's predicted state; run nothing")
+    .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
+    .option("--json", "print the plan as JSON (and run it unless --dry-run)")
+    .passThroughOptions()
+    .addHelpText("after", `
+The planner finds the shortest sequence of calls (capset, bounding drops, keep-caps, setresuid,
+ambient raises, securebits, no_new_privs) after which execve gives PROGRAM exactly --keep and
+--ambient, and nothing more; it refuses, with the reason, when no sequence can. Each call is
+pre-flighted and verified by reading the kernel back. Like capsh/setpriv:
+  setpriv --reuid U / capsh --user=U      ->  --user U
+  setpriv --ambient-caps +X / capsh --addamb=X  ->  --ambient X
+  setpriv --bounding-set -X / capsh --drop=X    ->  --drop X
+  setpriv --no-new-privs                  ->  --no-new-privs
+  capsh --secbits=N                       ->  --secbits NAMES
+
+Examples:
+  capgate exec --dry-run --user 1000 --keep net_bind_service -- ./server --port 80
+  capgate exec --user backup --keep dac_read_search -- tar czf /backup/etc.tgz /etc
+  capgate exec --keep net_admin,bpf,perfmon --bounding net_admin,bpf,perfmon --no-regain --dry-run -- ./tracer`)
+    .action(async (program: string, args: string[], opts: ExecOptions & { newPrivs?: boolean; regain?: boolean }) => {
+      // commander turns --no-X into X: false
+      const o: ExecOptions = { ...opts, noNewPrivs: opts.newPrivs === false, noRegain: opts.regain === false };
+      process.exitCode = await execCommand(program, args, o);
+    });
 
   program.command("explain")
     .description("Pre-flight a change: would it succeed from this process (or --from), which kernel rule decides, and how to fix it.")

@@ -1,0 +1,135 @@
+// capgate exec: plan the calls that give PROGRAM exactly the asked-for state, pre-flight and
+// apply them on this (main) thread through the shim, then execve the program.
+import { statSync, readFileSync, accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { CapSet } from "../capabilities/set.js";
+import { capabilityNumber } from "../capabilities/table.js";
+import type { KernelProfile } from "../kernel/profiles.js";
+import type { ExecFile, Op } from "../ops.js";
+import { plan } from "../plan/planner.js";
+import type { PlanTarget } from "../plan/target.js";
+import { formatCapText } from "../formats/libcap-text.js";
+import { parseSecurebits } from "../scenario/parse.js";
+import { stateJson, verdictJson } from "../scenario/run.js";
+import { toScenario, stateToScenario } from "../scenario/emit.js";
+import { InputError } from "../parse/errors.js";
+import { UsageError } from "./errors.js";
+import { describeOp } from "./describe.js";
+import { style, table } from "./style.js";
+
+/** A set for a one-line summary: "all", "all but cap_x", a short list, or a count. */
+export function shortSet(set: CapSet, profile: KernelProfile): string {
+  if (set.equals(profile.all)) return "all";
+  const missing = profile.all.difference(set);
+  if (missing.size <= 3) return `all but ${missing.names().map((n) => n.toLowerCase()).join(",")}`;
+  if (set.size <= 6) return set.names().map((n) => n.toLowerCase()).join(",") || "empty";
+  return `${set.size} capabilities`;
+}
+
+export interface ExecOptions {
+  user?: string; keep?: string; drop?: string; ambient?: string; bounding?: string; noNewPrivs?: boolean; secbits?: string;
+  noRegain?: boolean; dryRun?: boolean; json?: boolean; scenario?: boolean;
+}
+
+function caps(text: string | undefined, option: string): CapSet {
+  let set = CapSet.EMPTY;
+  for (const token of (text ?? "").split(/[\s,]+/).filter(Boolean)) {
+    const n = /^\d+$/.test(token) ? Number(token) : capabilityNumber(token);
+    if (n === undefined || n > 63) throw new UsageError(`${option}: unknown capability ${JSON.stringify(token)}`);
+    set = set.with(n);
+  }
+  return set;
+}
+
+function uidOf(user: string): number {
+  if (/^\d+$/.test(user)) return Number(user);
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f[0] === user && f[2] !== undefined) return Number(f[2]);
+    }
+  } catch { /* fall through */ }
+  throw new UsageError(`--user: no user ${JSON.stringify(user)}`);
+}
+
+/** PROGRAM as execve will find it: a path, or the first executable on PATH. */
+function resolveProgram(program: string): string {
+  const candidates = program.includes("/") ? [program] : (process.env["PATH"] ?? "/usr/bin:/bin").split(delimiter).map((d) => join(d, program));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch { /* next */ }
+  }
+  throw new InputError(program, "no such program (not a path, and not found on PATH)");
+}
+
+export async function execCommand(program: string, args: string[], opts: ExecOptions): Promise<number> {
+  const { readThreadState, currentProfile } = await import("../../shim/thread-state.js");
+  const { getFileCaps } = await import("../../shim/files.js");
+  const profile: KernelProfile = currentProfile();
+  const path = resolveProgram(program);
+  const st = statSync(path);
+  const fileCaps = getFileCaps(path);
+  const file: ExecFile = { setuid: (st.mode & 0o4000) !== 0, owner: st.uid, ...(fileCaps && { caps: fileCaps }) };
+  const keep = caps(opts.keep, "--keep"), ambient = caps(opts.ambient, "--ambient"), drop = caps(opts.drop, "--drop");
+  const want = keep.union(ambient);
+  if (!want.intersect(drop).isEmpty) throw new UsageError(`--keep/--ambient and --drop both name ${want.intersect(drop).names().join(", ")}`);
+  let securebits: number | undefined;
+  if (opts.secbits !== undefined) {
+    try {
+      securebits = parseSecurebits(opts.secbits, "--secbits");
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+  }
+  const start = readThreadState();
+  const target: PlanTarget = {
+    uid: opts.user !== undefined ? uidOf(opts.user) : start.euid,
+    // never more than asked: the program's permitted and effective sets are exactly these
+    permitted: { exactly: want }, effective: { exactly: want },
+    ...(!ambient.isEmpty && { ambient: { include: ambient } }),
+    bounding: opts.bounding !== undefined ? { exactly: caps(opts.bounding, "--bounding") } : { exclude: drop },
+    ...(opts.noNewPrivs && { noNewPrivs: true }),
+    ...(securebits !== undefined && { securebits: { set: securebits } }),
+    ...(opts.noRegain && { cannotRegain: true }),
+    file,
+  };
+  const p = plan(start, target, { kernel: profile });
+  if (!p.ok) {
+    if (opts.json) process.stdout.write(JSON.stringify({ ok: false, reasons: p.reasons, searched: p.searched }, null, 2) + "\n");
+    else process.stderr.write(`capgate: cannot run ${program} as asked:\n${p.reasons.map((r) => `  - ${r}`).join("\n")}\n`);
+    return 1;
+  }
+  const predicted = p.final;
+  if (opts.scenario) {
+    const doc = toScenario(profile.version, start, p.steps.map((s) => s.verdict.op), `capgate exec plan for ${program}`) as { steps: Array<Record<string, unknown>> };
+    doc.steps.forEach((step, i) => {
+      const v = p.steps[i]!.verdict;
+      step["note"] = p.steps[i]!.why;
+      step["expect"] = i === p.steps.length - 1 ? { ok: true, state: { ...stateToScenario(predicted), tid: undefined } } : { ok: true, rule: v.rule };
+      delete (step["expect"] as { state?: { tid?: unknown } }).state?.tid;
+    });
+    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+    return 0;
+  }
+  if (opts.dryRun || opts.json) {
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ ok: true, program: path, steps: p.steps.map((s) => ({ ...verdictJson(s.verdict), why: s.why })),
+        predicted: { text: formatCapText(predicted, profile), ...stateJson(predicted) }, searched: p.searched }, null, 2) + "\n");
+    } else {
+      const rows = [[style.dim("#"), style.dim("call"), style.dim("rule"), style.dim("why")]];
+      p.steps.forEach((s, i) => rows.push([String(i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]));
+      process.stdout.write(`${table(rows)}\n\n${program} would run as uid ${predicted.ruid} with ${formatCapText(predicted, profile)}` +
+        `${predicted.ambient.isEmpty ? "" : `, ambient ${predicted.ambient.names().map((n) => n.toLowerCase()).join(",")}`}` +
+        `, bounding ${shortSet(predicted.bounding, profile)}` +
+        `${predicted.noNewPrivs ? ", no_new_privs" : ""}${predicted.securebits ? `, securebits 0x${predicted.securebits.toString(16)}` : ""}\n`);
+    }
+    if (opts.dryRun) return 0;
+  }
+  // For real: each call pre-flighted from the live state and read back (shim.apply), then exec.
+  const { apply } = await import("../../shim/apply.js");
+  const { execProgram } = await import("../../shim/launch.js");
+  for (const step of p.steps.slice(0, -1)) apply(step.verdict.op as Op, { profile });
+  return execProgram(path, [program, ...args], process.env);
+}
