@@ -28,7 +28,7 @@ export function shortSet(set: CapSet, profile: KernelProfile): string {
 
 export interface ExecOptions {
   user?: string; keep?: string; drop?: string; ambient?: string; bounding?: string; noNewPrivs?: boolean; secbits?: string;
-  noRegain?: boolean; dryRun?: boolean; json?: boolean; scenario?: boolean;
+  noRegain?: boolean; dryRun?: boolean; json?: boolean; scenario?: boolean; quiet?: boolean;
 }
 
 function caps(text: string | undefined, option: string): CapSet {
@@ -126,6 +126,11 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
         `${predicted.noNewPrivs ? ", no_new_privs" : ""}${predicted.securebits ? `, securebits 0x${predicted.securebits.toString(16)}` : ""}\n`);
     }
     if (opts.dryRun) return 0;
+  }
+  else if (!opts.quiet) {
+    // The plan goes to stderr, so the program's own output stays clean.
+    process.stderr.write(`capgate: ${p.steps.map((s) => describeOp(s.verdict.op)).join("; ")}\n` +
+      `capgate: ${program} runs as uid ${predicted.ruid} with ${formatCapText(predicted, profile)}${predicted.ambient.isEmpty ? "" : `, ambient ${predicted.ambient.names().map((n) => n.toLowerCase()).join(",")}`}\n`);
   }
   // For real: each call pre-flighted from the live state and read back (shim.apply), then exec.
   const { apply } = await import("../../shim/apply.js");

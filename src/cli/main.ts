@@ -116,6 +116,7 @@ Examples:
     .option("--dry-run", "print the plan and the program's predicted state; run nothing")
     .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
     .option("--json", "print the plan as JSON (and run it unless --dry-run)")
+    .option("--quiet", "do not print the plan on stderr before running")
     .passThroughOptions()
     .addHelpText("after", `
 The planner finds the shortest sequence of calls (capset, bounding drops, keep-caps, setresuid,
