@@ -10,3 +10,4 @@ export { threadsDifferingFromCaller, type ThreadDifference } from "./threads.js"
 export { syscall, prctl, gettid, setresgid, loadShim, ShimUnavailable, type SyscallResult } from "./libc.js";
 export { getFileCaps, setFileCaps, removeFileCaps, FileCapsError } from "./files.js";
 export { execProgram, ExecError } from "./launch.js";
+export { Rings, RingError, type Ring, type RingsOptions } from "./rings.js";

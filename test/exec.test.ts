@@ -89,3 +89,18 @@ test("capgate exec: usage errors exit 2", () => {
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /no such program/);
 });
+
+test("Tracee's --capabilities form: add=/drop= lists over commas, repeatable, bypass", async () => {
+  const { parseTraceeCapabilities } = await import("../src/cli/exec.js");
+  assert.deepEqual(parseTraceeCapabilities(["drop=cap_sys_admin,add=cap_net_raw,cap_kill", "bypass=false"]), { add: ["cap_net_raw", "cap_kill"], drop: ["cap_sys_admin"], bypass: false });
+  assert.equal(parseTraceeCapabilities(["bypass=true"]).bypass, true);
+  assert.throws(() => parseTraceeCapabilities(["cap_kill"]), /expected add=, drop= or bypass=/);
+  assert.throws(() => parseTraceeCapabilities(["bypass=maybe"]), /bypass takes true or false/);
+  const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, "exec", "--dry-run", ...args, "--", "/bin/true"], { encoding: "utf8", env: { ...process.env, ...env } });
+  assert.match(run(["--capabilities", "bypass=true"]).stdout, /^bypass: /);
+  assert.match(run([], { CAPABILITIES_BYPASS: "1" }).stdout, /^bypass: /);
+  const planned = run(["--json", "--capabilities", "add=cap_net_raw", "--capabilities", "drop=cap_sys_admin"]);
+  const doc = JSON.parse(planned.stdout) as { predicted: { permitted: string; bounding: string } };
+  assert.equal(doc.predicted.permitted, "0x2000");
+  assert.equal(BigInt(doc.predicted.bounding) & (1n << 21n), 0n);
+});

@@ -29,6 +29,27 @@ export function shortSet(set: CapSet, profile: KernelProfile): string {
 export interface ExecOptions {
   user?: string; keep?: string; drop?: string; ambient?: string; bounding?: string; noNewPrivs?: boolean; secbits?: string;
   noRegain?: boolean; dryRun?: boolean; json?: boolean; scenario?: boolean; quiet?: boolean;
+  /** Tracee's form, repeatable: "add=cap_net_raw,cap_kill", "drop=cap_sys_admin", "bypass=true". */
+  capabilities?: string[];
+}
+
+/** Parses Tracee's --capabilities values: key=value pairs, a value running on over commas. */
+export function parseTraceeCapabilities(values: readonly string[]): { add: string[]; drop: string[]; bypass: boolean } {
+  const out = { add: [] as string[], drop: [] as string[], bypass: false };
+  for (const value of values) {
+    let key: "add" | "drop" | "bypass" | undefined;
+    for (const token of value.split(",").map((t) => t.trim()).filter(Boolean)) {
+      const m = /^(add|drop|bypass)=(.*)$/.exec(token);
+      if (m) { key = m[1] as typeof key; if (!m[2]) continue; }
+      const item = m ? m[2]! : token;
+      if (key === undefined) throw new UsageError(`--capabilities: expected add=, drop= or bypass=, got ${JSON.stringify(token)}`);
+      if (key === "bypass") {
+        if (!/^(true|false|1|0)$/.test(item)) throw new UsageError(`--capabilities: bypass takes true or false, got ${JSON.stringify(item)}`);
+        out.bypass = item === "true" || item === "1";
+      } else out[key].push(item);
+    }
+  }
+  return out;
 }
 
 function caps(text: string | undefined, option: string): CapSet {
@@ -72,7 +93,15 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const st = statSync(path);
   const fileCaps = getFileCaps(path);
   const file: ExecFile = { setuid: (st.mode & 0o4000) !== 0, owner: st.uid, ...(fileCaps && { caps: fileCaps }) };
-  const keep = caps(opts.keep, "--keep"), ambient = caps(opts.ambient, "--ambient"), drop = caps(opts.drop, "--drop");
+  const tracee = parseTraceeCapabilities(opts.capabilities ?? []);
+  if (tracee.bypass || process.env["CAPABILITIES_BYPASS"] === "1") {
+    // Tracee's bypass: change nothing, run the program with what this process has.
+    if (opts.dryRun) { process.stdout.write(`bypass: ${program} would run with this process's capabilities, unchanged\n`); return 0; }
+    const { execProgram } = await import("../../shim/launch.js");
+    return execProgram(path, [program, ...args], process.env);
+  }
+  const keep = caps([opts.keep, ...tracee.add].filter(Boolean).join(","), "--keep"), ambient = caps(opts.ambient, "--ambient");
+  const drop = caps([opts.drop, ...tracee.drop].filter(Boolean).join(","), "--drop");
   const want = keep.union(ambient);
   if (!want.intersect(drop).isEmpty) throw new UsageError(`--keep/--ambient and --drop both name ${want.intersect(drop).names().join(", ")}`);
   let securebits: number | undefined;

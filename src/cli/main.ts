@@ -117,6 +117,7 @@ Examples:
     .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
     .option("--json", "print the plan as JSON (and run it unless --dry-run)")
     .option("--quiet", "do not print the plan on stderr before running")
+    .option("--capabilities <spec>", "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable; CAPABILITIES_BYPASS=1 also bypasses)", (v: string, prev: string[] = []) => [...prev, v])
     .passThroughOptions()
     .addHelpText("after", `
 The planner finds the shortest sequence of calls (capset, bounding drops, keep-caps, setresuid,
