@@ -12,6 +12,7 @@ import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
 import { lintCommand } from "./lint.js";
 import { execCommand, type ExecOptions } from "./exec.js";
+import { watchCommand } from "./watch.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
 
 function version(): string {
@@ -139,6 +140,29 @@ Examples:
       const o: ExecOptions = { ...opts, noNewPrivs: opts.newPrivs === false, noRegain: opts.regain === false };
       process.exitCode = await execCommand(program, args, o);
     });
+
+  program.command("watch")
+    .description("Follow the capabilities of every thread (or --pid) and judge each change with the kernel's rules; or judge a Tracee event stream.")
+    .option("--pid <pid>", "watch this process's threads (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--all", "watch every process (the default)")
+    .option("--interval <ms>", "polling interval", "200")
+    .option("--duration <ms>", "stop after this long (default: run until interrupted)")
+    .option("--fail-on-anomaly", "exit 1 at the first change no kernel operation explains")
+    .option("--tracee <file>", "judge the commit_creds events of Tracee's JSON output (a file, or - for stdin) instead")
+    .option("--json", "one JSON event per line")
+    .addHelpText("after", `
+Each change is explained by capset/prctl/setuid (nothing gained), by execve (gains within what
+the exec rules allow from the old state), or flagged as a possible privilege escalation:
+permitted or bounding grown with no exec, ambient outside permitted ∩ inheritable, an exec
+that gave more than bounding ∪ inheritable, a uid change that kept what the fix-up clears.
+Polling sees states, not calls: an exec of the same executable is not recognised as one
+(Tracee's events name the syscall and are exact).
+
+Examples:
+  capgate watch --pid 1234 --json
+  capgate watch --duration 60000 --fail-on-anomaly
+  tracee --events commit_creds --output json | capgate watch --tracee - --fail-on-anomaly`)
+    .action(async (opts) => { process.exitCode = await watchCommand(opts); });
 
   program.command("explain")
     .description("Pre-flight a change: would it succeed from this process (or --from), which kernel rule decides, and how to fix it.")

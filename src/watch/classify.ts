@@ -1,0 +1,77 @@
+// Which kernel operation can explain an observed change of a thread's capabilities, and which
+// changes no operation can: the monitor's judgement, from the rules the engine models.
+import { CapSet } from "../capabilities/set.js";
+import { listNames } from "../rules/catalog.js";
+import { SECUREBITS } from "../kernel/constants.js";
+
+/** A thread's credentials as observed (from /proc, or from Tracee's SlimCred). */
+export interface Observed {
+  readonly permitted: CapSet; readonly effective: CapSet; readonly inheritable: CapSet;
+  readonly bounding: CapSet; readonly ambient: CapSet;
+  readonly ruid: number; readonly euid: number; readonly suid: number; readonly fsuid: number;
+  /** Unknown from /proc (only the thread itself can read it); Tracee reports it. */
+  readonly securebits?: number;
+  readonly noNewPrivs?: boolean;
+}
+
+export type Cause = "capset/prctl/setuid" | "execve" | "unexplained";
+export interface Classification {
+  readonly cause: Cause;
+  readonly anomaly: boolean;
+  /** Why it is an anomaly (empty when explained). */
+  readonly reasons: readonly string[];
+  /** Which sets or ids changed. */
+  readonly changed: readonly string[];
+  readonly gained: CapSet;
+}
+
+const SETPCAP = 8;
+const SETS = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
+
+export function changedFields(a: Observed, b: Observed): string[] {
+  const out: string[] = SETS.filter((k) => !a[k].equals(b[k]));
+  for (const k of ["ruid", "euid", "suid", "fsuid"] as const) if (a[k] !== b[k]) out.push(k);
+  if (a.securebits !== undefined && b.securebits !== undefined && a.securebits !== b.securebits) out.push("securebits");
+  if (a.noNewPrivs !== undefined && b.noNewPrivs !== undefined && a.noNewPrivs !== b.noNewPrivs) out.push("noNewPrivs");
+  return out;
+}
+
+/**
+ * Classifies a change. `exec`: the thread ran execve in between (the executable changed, or
+ * Tracee says so). Without an exec, permitted and bounding can only shrink (capset, prctl,
+ * set*uid); with one, permitted may gain at most bounding ∪ inheritable of before (the root
+ * rules and file capabilities; ambient lies within inheritable), and nothing under no_new_privs.
+ */
+export function classifyChange(before: Observed, after: Observed, exec: boolean): Classification {
+  const reasons: string[] = [];
+  const grew = (k: (typeof SETS)[number]) => after[k].difference(before[k]);
+  // Invariants the kernel always keeps.
+  if (!after.effective.isSubsetOf(after.permitted)) reasons.push(`effective holds ${listNames(after.effective.difference(after.permitted))} outside permitted`);
+  const pi = after.permitted.intersect(after.inheritable);
+  if (!after.ambient.isSubsetOf(pi)) reasons.push(`ambient holds ${listNames(after.ambient.difference(pi))} outside permitted ∩ inheritable`);
+  if (!grew("bounding").isEmpty) reasons.push(`the bounding set grew by ${listNames(grew("bounding"))}: nothing but a new user namespace can do that`);
+  if (!exec) {
+    if (!grew("permitted").isEmpty) reasons.push(`permitted grew by ${listNames(grew("permitted"))} with no exec`);
+    // capset: new I ⊆ I ∪ P without CAP_SETPCAP, ⊆ I ∪ B always.
+    const allowedI = before.inheritable.union(before.effective.has(SETPCAP) ? before.bounding : before.permitted.intersect(before.bounding));
+    if (!after.inheritable.isSubsetOf(allowedI.union(before.inheritable))) reasons.push(`inheritable gained ${listNames(after.inheritable.difference(allowedI))}, which capset allows only from permitted (or, with CAP_SETPCAP, the bounding set)`);
+    // The set*uid fix-ups, when the securebits are known.
+    const sb = before.securebits;
+    const wasRoot = before.ruid === 0 || before.euid === 0 || before.suid === 0;
+    const isRoot = after.ruid === 0 || after.euid === 0 || after.suid === 0;
+    if (sb !== undefined && !(sb & SECUREBITS.SECBIT_NO_SETUID_FIXUP)) {
+      if (wasRoot && !isRoot) {
+        if (!after.ambient.isEmpty) reasons.push(`the uids left 0 but ambient kept ${listNames(after.ambient)} (the kernel clears it)`);
+        if (!(sb & SECUREBITS.SECBIT_KEEP_CAPS) && !after.permitted.isEmpty) reasons.push(`the uids left 0 without SECBIT_KEEP_CAPS but permitted kept ${listNames(after.permitted)}`);
+      }
+      if (before.euid === 0 && after.euid !== 0 && !after.effective.isEmpty) reasons.push(`euid left 0 but effective kept ${listNames(after.effective)}`);
+    }
+  } else {
+    const most = before.noNewPrivs ? before.permitted : before.bounding.union(before.inheritable).union(before.permitted.intersect(before.ambient));
+    if (!after.permitted.isSubsetOf(most.union(before.permitted.intersect(after.permitted)))) {
+      reasons.push(`execve gave permitted ${listNames(after.permitted.difference(most))}, beyond ${before.noNewPrivs ? "the old permitted set (no_new_privs)" : "the old bounding ∪ inheritable sets"}`);
+    }
+  }
+  const gained = grew("permitted").union(grew("bounding"));
+  return { cause: reasons.length ? "unexplained" : exec ? "execve" : "capset/prctl/setuid", anomaly: reasons.length > 0, reasons, changed: changedFields(before, after), gained };
+}
