@@ -117,3 +117,15 @@ export function preflightCapset(
   const rule = capset(profile, st, op, res, out);
   return rule | (load<u32>(res + RS_NOTES) << 8);
 }
+
+// Many independent sequences in one call: `table` holds n descriptors of five u32 each
+// (start state, ops, op count, results, states), each evaluated like evaluateSequence.
+// The planner expands a search node with it: every candidate move's calls, in one crossing.
+export function evaluateSequences(profile: u32, table: usize, n: u32): u32 {
+  let ok: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const d = table + <usize>i * 20;
+    ok += evaluateSequence(profile, load<u32>(d), load<u32>(d + 4), load<u32>(d + 8), load<u32>(d + 12), load<u32>(d + 16));
+  }
+  return ok;
+}

@@ -6,7 +6,7 @@ export { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, securebitNames } 
 export { threadState, stateProblem, statesEqual, DEFAULT_TID, type ThreadState, type ThreadStateInit } from "./state.js";
 export type { Op, OpName, CapgetOp, CapsetOp, PrctlOp, SetuidOp, SeteuidOp, SetreuidOp, SetresuidOp, SetfsuidOp, ExecveOp, ExecFile, FileCaps } from "./ops.js";
 export { OP_NAMES } from "./ops.js";
-export { simulate, preflightCapset, simulateBatch, simulateSequence, Verdict, type SimulateOptions, type CapsetRequest, type Note } from "./simulate.js";
+export { simulate, preflightCapset, simulateBatch, simulateSequence, simulateSequences, Verdict, type SimulateOptions, type CapsetRequest, type Note } from "./simulate.js";
 export { CapsetCheckBatch } from "./check-batch.js";
 export { RULES, ruleById, type RuleInfo } from "./rules/catalog.js";
 export { NOTES } from "./rules/notes.js";

@@ -317,3 +317,44 @@ export function simulateSequence(start: ThreadState, ops: readonly Op[], options
   }
   return verdicts;
 }
+
+/**
+ * Many independent sequences (each from its own start state) in one engine call. Sequences
+ * whose capset steps omit a set ("keep the current one") are evaluated one by one.
+ */
+export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadState; readonly ops: readonly Op[] }>, options?: SimulateOptions): Verdict[][] {
+  const profile = profileOf(options);
+  const needsCurrent = (ops: readonly Op[]) => ops.some((op) => op.op === "capset" && (!op.effective || !op.permitted || !op.inheritable));
+  if (items.some((it) => needsCurrent(it.ops))) return items.map((it) => simulateSequence(it.state, it.ops, { kernel: profile }));
+  // Layout: descriptors, then per item: start state, ops, results, states.
+  let bytes = items.length * 20;
+  const offsets = items.map((it) => {
+    const start = bytes;
+    bytes += STATE_SIZE + it.ops.length * (OP_SIZE + RESULT_SIZE + STATE_SIZE);
+    return start;
+  });
+  const base = reserve(bytes);
+  let w = words();
+  items.forEach((it, i) => {
+    const n = it.ops.length;
+    const start = base + offsets[i]!, ops = start + STATE_SIZE, results = ops + n * OP_SIZE, states = results + n * RESULT_SIZE;
+    const d = (base >>> 2) + i * 5;
+    w[d] = start; w[d + 1] = ops; w[d + 2] = n; w[d + 3] = results; w[d + 4] = states;
+    writeState(w, start >>> 2, it.state);
+    it.ops.forEach((op, k) => encodeOp(w, (ops >>> 2) + k * (OP_SIZE >>> 2), op, it.state));
+  });
+  engine.evaluateSequences(profile.word, base, items.length);
+  w = words();
+  return items.map((it, i) => {
+    const n = it.ops.length;
+    const start = base + offsets[i]!, results = start + STATE_SIZE + n * OP_SIZE, states = results + n * RESULT_SIZE;
+    const verdicts: Verdict[] = [];
+    let state = it.state;
+    for (let k = 0; k < n; k++) {
+      const v = readVerdict(w, (results >>> 2) + k * (RESULT_SIZE >>> 2), (states >>> 2) + k * (STATE_SIZE >>> 2), state, it.ops[k]!, profile);
+      verdicts.push(v);
+      state = v.state;
+    }
+    return verdicts;
+  });
+}

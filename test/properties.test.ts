@@ -167,3 +167,18 @@ test("CapSet set algebra matches BigInt arithmetic", () => {
     assert.ok(CapSet.fromBigInt(A).equals(a));
   }), params);
 });
+
+test("simulateSequences (one engine call) equals simulateSequence on each item", async () => {
+  const { simulateSequences } = await import("../src/simulate.js");
+  const full = scenarioArb(profile, 6).map(({ state, ops }) => ({
+    state, ops: ops.map((op): Op => (op.op === "capset" ? { ...op, effective: op.effective ?? state.effective, permitted: op.permitted ?? state.permitted, inheritable: op.inheritable ?? state.inheritable } : op)),
+  }));
+  fc.assert(fc.property(fc.array(full, { minLength: 1, maxLength: 20 }), (items) => {
+    const batched = simulateSequences(items);
+    items.forEach((it, i) => {
+      const one = simulateSequence(it.state, it.ops);
+      assert.deepEqual(batched[i]!.map((v) => v.rule), one.map((v) => v.rule));
+      batched[i]!.forEach((v, k) => assert.ok(statesEqual(v.state, one[k]!.state)));
+    });
+  }), { ...params, numRuns: Math.max(50, runs / 20) });
+});

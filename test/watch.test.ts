@@ -58,7 +58,12 @@ test("capgate watch follows a real process: a capset drop, a uid change and an e
   const dir = mkdtempSync(join(tmpdir(), "capgate-watch-"));
   chmodSync(dir, 0o755);
   const child = fileURLToPath(new URL("../fixtures/watch-child.js", import.meta.url));
-  writeFileSync(join(dir, "run.sh"), `${process.execPath} ${child} ${dir} &\nCHILD=$!\n${process.execPath} ${bin} watch --pid $CHILD --interval 40 --duration 3000 --json --fail-on-anomaly\necho "watch=$?"\nwait $CHILD\n`);
+  // The child changes only after DIR/go exists, which appears once the watcher is running.
+  writeFileSync(join(dir, "run.sh"), [
+    `${process.execPath} ${child} ${dir} &`, "CHILD=$!",
+    `${process.execPath} ${bin} watch --pid $CHILD --interval 40 --duration 4000 --json --fail-on-anomaly > ${dir}/events &`, "WATCH=$!",
+    "sleep 0.5", `touch ${dir}/go`, "wait $WATCH", 'echo "watch=$?" >> ' + `${dir}/events`, "wait $CHILD", `cat ${dir}/events`, "",
+  ].join("\n"));
   const r = spawnSync(RUNNER_PATH, ["--userns", "--", "sh", join(dir, "run.sh")], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");

@@ -13,6 +13,7 @@ export interface EngineExports {
   evaluateScratch(profile: number): number;
   evaluateBatch(profile: number, input: number, output: number, count: number): number;
   evaluateSequence(profile: number, start: number, ops: number, count: number, results: number, states: number): number;
+  evaluateSequences(profile: number, table: number, count: number): number;
   capsetCheckBatch(input: number, output: number, count: number): number;
   preflightCapset(profile: number, tid: number, version: number, pid: number,
     pLo: number, pHi: number, eLo: number, eHi: number, iLo: number, iHi: number, bLo: number, bHi: number, aLo: number, aHi: number,

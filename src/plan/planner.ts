@@ -6,7 +6,7 @@ import { CapSet } from "../capabilities/set.js";
 import { capabilityName } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { PRCTL, AMBIENT_SUBOP, SECUREBITS } from "../kernel/constants.js";
-import { simulate, simulateSequence, type Verdict } from "../simulate.js";
+import { simulate, simulateSequence, simulateSequences, type Verdict } from "../simulate.js";
 import type { Op, ExecFile } from "../ops.js";
 import type { ThreadState } from "../state.js";
 import { listNames } from "../rules/catalog.js";
@@ -113,11 +113,11 @@ export function plan(start: ThreadState, target: PlanTarget, options: { kernel?:
       if (!misses.length) return finish(start, node, execOp, profile, searched);
       if (!best || misses.length < best.misses.length) best = { node, misses };
     }
-    moves.forEach((move, m) => {
-      if (node.used & (1 << m)) return;
-      const ops = move.ops(node.state);
-      if (!ops.length) return;
-      const verdicts = simulateSequence(node.state, ops, { kernel: profile });
+    // Every candidate move from this node, evaluated in one engine call.
+    const candidates = moves.map((move, m) => ({ move, m, ops: node.used & (1 << m) ? [] : move.ops(node.state) })).filter((c) => c.ops.length);
+    const results = simulateSequences(candidates.map((c) => ({ state: node.state, ops: c.ops })), { kernel: profile });
+    candidates.forEach(({ move, m, ops }, i) => {
+      const verdicts = results[i]!;
       if (!verdicts.every((v) => v.ok)) return;
       const state = verdicts[verdicts.length - 1]!.state;
       const used = node.used | (1 << m);
