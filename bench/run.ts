@@ -2,7 +2,7 @@
 // Not a test: numbers, not pass/fail. Each figure is the best of several timed rounds.
 import { mkdirSync, writeFileSync } from "node:fs";
 import fc from "fast-check";
-import { CapSet, preflightCapset, simulate, kernelProfile, CapsetCheckBatch, referenceCapsetCheck, type Op, type ThreadState } from "../src/index.js";
+import { preflightCapset, simulate, kernelProfile, CapsetCheckBatch, referenceCapsetCheck, type Op, type ThreadState } from "../src/index.js";
 import { referenceCapsetCheckWords } from "../src/reference.js";
 import { engine, words, reserve } from "../src/engine/wasm.js";
 import { writeState } from "../src/simulate.js";

@@ -3,7 +3,7 @@ import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
 import { ERRNO_NAMES, CAPABILITY_VERSION } from "./kernel/constants.js";
 import { engine, words, reserve, SCRATCH } from "./engine/wasm.js";
 import { ST, RS, STATE_SIZE, OP_SIZE, RESULT_SIZE, FLAG_NO_NEW_PRIVS } from "./engine/layout.js";
-import { encodeOp, type Op, type CapsetOp } from "./ops.js";
+import { encodeOp, type Op } from "./ops.js";
 import type { ThreadState } from "./state.js";
 import { ruleByCode, type RuleContext } from "./rules/catalog.js";
 import { notesOf } from "./rules/notes.js";

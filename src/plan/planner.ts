@@ -30,7 +30,7 @@ function execFileOf(target: PlanTarget): ExecFile {
 }
 
 /** The moves worth trying for this target, from this start. */
-function movesFor(start: ThreadState, target: PlanTarget, profile: KernelProfile): Move[] {
+function movesFor(start: ThreadState, target: PlanTarget): Move[] {
   const file = execFileOf(target);
   const plainFile = !file.caps && !file.setuid;
   const uid = target.uid ?? start.euid;
@@ -95,7 +95,7 @@ interface Node { state: ThreadState; used: number; cost: number; path: Array<{ m
 /** Plans from `start` to `target`. */
 export function plan(start: ThreadState, target: PlanTarget, options: { kernel?: KernelProfile; maxStates?: number } = {}): Plan {
   const profile = options.kernel ?? kernelProfile();
-  const moves = movesFor(start, target, profile);
+  const moves = movesFor(start, target);
   const execOp: Op = { op: "execve", file: execFileOf(target) };
   const frontier: Node[] = [{ state: start, used: 0, cost: 0, path: [] }];
   const seen = new Set<string>([key(start, 0)]);
@@ -127,7 +127,7 @@ export function plan(start: ThreadState, target: PlanTarget, options: { kernel?:
       frontier.push({ state, used, cost: node.cost + ops.length, path: [...node.path, { move, ops }] });
     });
   }
-  return { ok: false, reasons: explainImpossible(start, target, profile, best?.misses ?? []), searched };
+  return { ok: false, reasons: explainImpossible(start, target, best?.misses ?? []), searched };
 }
 
 function finish(start: ThreadState, node: Node, execOp: Op, profile: KernelProfile, searched: number): Plan {
@@ -138,7 +138,7 @@ function finish(start: ThreadState, node: Node, execOp: Op, profile: KernelProfi
 }
 
 /** Why no plan exists, from what the kernel's rules make necessary. */
-function explainImpossible(start: ThreadState, target: PlanTarget, profile: KernelProfile, closest: string[]): string[] {
+function explainImpossible(start: ThreadState, target: PlanTarget, closest: string[]): string[] {
   const reasons: string[] = [];
   const file = execFileOf(target);
   const uid = target.uid ?? start.euid;

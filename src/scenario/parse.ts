@@ -128,7 +128,7 @@ function parseOption(v: unknown, path: string): number {
 }
 
 /** A prctl argument: a number (negative ones as C would pass them), a hex string, or a name. */
-function parseArg(v: unknown, path: string, option: number, profile: KernelProfile): number | bigint {
+function parseArg(v: unknown, path: string, option: number): number | bigint {
   if (v === undefined) return 0;
   if (typeof v === "number") {
     if (!Number.isSafeInteger(v)) throw new InputError(path, `expected an integer, got ${v}`);
@@ -191,8 +191,8 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
       const option = parseOption(get("option"), `${path}.option`);
       return {
         op: "prctl", option,
-        arg2: parseArg(get("arg2"), `${path}.arg2`, option, profile), arg3: parseArg(get("arg3"), `${path}.arg3`, option, profile),
-        arg4: parseArg(get("arg4"), `${path}.arg4`, option, profile), arg5: parseArg(get("arg5"), `${path}.arg5`, option, profile),
+        arg2: parseArg(get("arg2"), `${path}.arg2`, option), arg3: parseArg(get("arg3"), `${path}.arg3`, option),
+        arg4: parseArg(get("arg4"), `${path}.arg4`, option), arg5: parseArg(get("arg5"), `${path}.arg5`, option),
       };
     }
     case "setuid":
