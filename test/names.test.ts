@@ -59,3 +59,10 @@ test("container cap-add / cap-drop give moby's sets", () => {
   assert.ok(containerCapabilities({ privileged: true, drop: ["ALL"] }).bounding.equals(kernelProfile().all));
   assert.throws(() => containerCapabilities({ add: ["CAP_NET_ADMIN"], style: "kubernetes" }), /CAP_CAP_X/);
 });
+
+test("parseAnyNames takes what people type: any spelling, commas or spaces, numbers", async () => {
+  const { parseAnyNames } = await import("../src/formats/names.js");
+  assert.ok(parseAnyNames("cap_net_raw, NET_ADMIN sys_admin 0").equals(CapSet.of(13, 12, 21, 0)));
+  assert.throws(() => parseAnyNames("net_raw,net_admn"), (e: unknown) => e instanceof FormatError && e.position === 8 && /unknown capability name/.test(e.message));
+  assert.throws(() => parseAnyNames("bpf", kernelProfile("5.4")), /CAP_BPF does not exist in kernel 5\.4/);
+});

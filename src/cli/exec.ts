@@ -3,7 +3,8 @@
 import { statSync, readFileSync, accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { CapSet } from "../capabilities/set.js";
-import { capabilityNumber } from "../capabilities/table.js";
+import { parseAnyNames } from "../formats/names.js";
+import { FormatError } from "../formats/errors.js";
 import type { KernelProfile } from "../kernel/profiles.js";
 import type { ExecFile, Op } from "../ops.js";
 import { plan } from "../plan/planner.js";
@@ -52,14 +53,13 @@ export function parseTraceeCapabilities(values: readonly string[]): { add: strin
   return out;
 }
 
-function caps(text: string | undefined, option: string): CapSet {
-  let set = CapSet.EMPTY;
-  for (const token of (text ?? "").split(/[\s,]+/).filter(Boolean)) {
-    const n = /^\d+$/.test(token) ? Number(token) : capabilityNumber(token);
-    if (n === undefined || n > 63) throw new UsageError(`${option}: unknown capability ${JSON.stringify(token)}`);
-    set = set.with(n);
+function caps(text: string | undefined, option: string, profile: KernelProfile): CapSet {
+  try {
+    return parseAnyNames(text ?? "", profile);
+  } catch (e) {
+    if (e instanceof FormatError) throw new UsageError(`${option}: ${e.problem} (${JSON.stringify(e.token)})`);
+    throw e;
   }
-  return set;
 }
 
 function uidOf(user: string): number {
@@ -100,8 +100,8 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     const { execProgram } = await import("../../shim/launch.js");
     return execProgram(path, [program, ...args], process.env);
   }
-  const keep = caps([opts.keep, ...tracee.add].filter(Boolean).join(","), "--keep"), ambient = caps(opts.ambient, "--ambient");
-  const drop = caps([opts.drop, ...tracee.drop].filter(Boolean).join(","), "--drop");
+  const keep = caps([opts.keep, ...tracee.add].filter(Boolean).join(","), "--keep", profile), ambient = caps(opts.ambient, "--ambient", profile);
+  const drop = caps([opts.drop, ...tracee.drop].filter(Boolean).join(","), "--drop", profile);
   const want = keep.union(ambient);
   if (!want.intersect(drop).isEmpty) throw new UsageError(`--keep/--ambient and --drop both name ${want.intersect(drop).names().join(", ")}`);
   let securebits: number | undefined;
@@ -118,7 +118,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     // never more than asked: the program's permitted and effective sets are exactly these
     permitted: { exactly: want }, effective: { exactly: want },
     ...(!ambient.isEmpty && { ambient: { include: ambient } }),
-    bounding: opts.bounding !== undefined ? { exactly: caps(opts.bounding, "--bounding") } : { exclude: drop },
+    bounding: opts.bounding !== undefined ? { exactly: caps(opts.bounding, "--bounding", profile) } : { exclude: drop },
     ...(opts.noNewPrivs && { noNewPrivs: true }),
     ...(securebits !== undefined && { securebits: { set: securebits } }),
     ...(opts.noRegain && { cannotRegain: true }),

@@ -9,7 +9,7 @@ import { simulateSequence } from "../simulate.js";
 import type { Op, FileCaps } from "../ops.js";
 import { parseCapText, formatCapText } from "../formats/libcap-text.js";
 import { parseMask } from "../formats/decode.js";
-import { parseNames } from "../formats/names.js";
+import { parseAnyNames } from "../formats/names.js";
 import { stateFromStatus } from "../formats/proc-status.js";
 import { FormatError } from "../formats/errors.js";
 import { parseSecurebits } from "../scenario/parse.js";
@@ -29,7 +29,7 @@ export interface ExplainOptions {
 /** Capability names in any spelling capgate knows (libcap, bare, Docker, CAP_X, numbers). */
 function caps(text: string, profile: KernelProfile, option: string): CapSet {
   try {
-    return parseNames(text.split(/[\s,]+/).filter(Boolean).map((t) => (/^\d+$/.test(t) || /^cap_/i.test(t) ? t : `CAP_${t}`)), "kernel", profile);
+    return parseAnyNames(text, profile);
   } catch (e) {
     if (e instanceof FormatError) throw new UsageError(`${option}: ${e.problem} (${JSON.stringify(e.token)})`);
     throw e;

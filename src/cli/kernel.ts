@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { formatCapText } from "../formats/libcap-text.js";
 import { formatIab, iabOf } from "../formats/iab.js";
 import { formatDecode, parseMask } from "../formats/decode.js";
-import { parseName } from "../formats/names.js";
+import { parseAnyNames } from "../formats/names.js";
 import { parseStatus } from "../formats/proc-status.js";
 import { FormatError } from "../formats/errors.js";
 import type { KernelProfile } from "../kernel/profiles.js";
@@ -56,7 +56,9 @@ export async function showCommand(pid: string | undefined, opts: { json?: boolea
   let filter: number | undefined;
   if (opts.cap !== undefined) {
     try {
-      filter = parseName(/^cap_/i.test(opts.cap) || /^\d+$/.test(opts.cap) ? opts.cap : `CAP_${opts.cap}`, "kernel", profile);
+      const one = parseAnyNames(opts.cap, profile);
+      if (one.size !== 1) throw new UsageError(`--cap takes one capability, got ${JSON.stringify(opts.cap)}`);
+      filter = one.toArray()[0]!;
     } catch (e) {
       if (e instanceof FormatError) throw new UsageError(`--cap: ${e.problem} (${JSON.stringify(e.token)})`);
       throw e;

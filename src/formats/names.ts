@@ -113,3 +113,18 @@ export function containerCapabilities(req: ContainerCapRequest, profile: KernelP
     inheritable: CapSet.EMPTY, ambient: CapSet.EMPTY,
   };
 }
+
+/**
+ * Capability names as a person types them on a command line, in any ecosystem's spelling:
+ * cap_net_raw, CAP_NET_RAW, net_raw, NET_RAW or 13 (comma- or space-separated).
+ */
+export function parseAnyNames(text: string, profile: KernelProfile = kernelProfile()): CapSet {
+  let set = CapSet.EMPTY;
+  const re = /[^\s,]+/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const token = m[0];
+    const spelled = /^\d+$/.test(token) || /^cap_/i.test(token) ? token : `CAP_${token}`;
+    set = set.with(parseName(spelled, "kernel", profile, text, m.index));
+  }
+  return set;
+}
