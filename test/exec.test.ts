@@ -73,9 +73,10 @@ test("capgate exec on a copy of cat with file capabilities: the file grants CAP_
 
 test("capgate exec refuses, with the reason and exit 1, what cannot be reached; nothing is run", { skip, timeout: 60_000 }, () => {
   assert.equal(why, null, `must run under CI: ${why}`);
-  // an unprivileged capgate (run by capgate exec as uid 1000 with nothing) asking for CAP_NET_ADMIN
-  const r = inNamespace(`node ${bin} exec --user 1000 -- ${process.execPath} ${bin} exec --keep net_admin -- /bin/echo SHOULD-NOT-RUN; echo "exit=$?"\n`);
-  assert.match(r.stderr, /cannot run \/bin\/echo as asked:\n  - CAP_NET_ADMIN is not permitted now/);
+  // a capgate that holds only CAP_NET_RAW, bounding included (run by capgate exec; it stays
+  // root, so it can read the checkout wherever CI put it), asking for CAP_NET_ADMIN
+  const r = inNamespace(`node ${bin} exec --quiet --user 0 --bounding net_raw --keep net_raw -- ${process.execPath} ${bin} exec --keep net_admin -- /bin/echo SHOULD-NOT-RUN; echo "exit=$?"\n`);
+  assert.match(r.stderr, /cannot run \/bin\/echo as asked:\n  - CAP_NET_ADMIN is not permitted and not in the bounding set/);
   assert.match(r.stdout, /exit=1/);
   assert.doesNotMatch(r.stdout, /SHOULD-NOT-RUN/);
 });
