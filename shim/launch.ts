@@ -33,12 +33,11 @@ export class ExecError extends Error {
  * ignored across exec), a non-empty signal mask. Returns only by throwing ExecError.
  */
 export function execProgram(path: string, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): never {
-  const F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000;
+  const F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000;
   for (const fd of [0, 1, 2]) {
     c("fcntl", DataType.I32, [DataType.I32, DataType.I32, DataType.I32], [fd, F_SETFD, 0]);
     const flags = c("fcntl", DataType.I32, [DataType.I32, DataType.I32, DataType.I32], [fd, F_GETFL, 0]).value;
     if (flags >= 0 && (flags & O_NONBLOCK)) c("fcntl", DataType.I32, [DataType.I32, DataType.I32, DataType.I32], [fd, F_SETFL, flags & ~O_NONBLOCK]);
-    void F_GETFD;
   }
   for (let sig = 1; sig < 32; sig++) if (sig !== 9 && sig !== 19) c("signal", DataType.I64, [DataType.I32, DataType.I64], [sig, 0]); // SIG_DFL
   c("sigprocmask", DataType.I32, [DataType.I32, DataType.U8Array, DataType.I64], [2 /* SIG_SETMASK */, Buffer.alloc(128), 0]);

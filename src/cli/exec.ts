@@ -133,11 +133,11 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const predicted = p.final;
   if (opts.scenario) {
     const doc = toScenario(profile.version, start, p.steps.map((s) => s.verdict.op), `capgate exec plan for ${program}`) as { steps: Array<Record<string, unknown>> };
+    // Every step is expected to succeed with its rule; the last (the execve) with the predicted state.
+    const { tid: _tid, ...final } = stateToScenario(predicted);
     doc.steps.forEach((step, i) => {
-      const v = p.steps[i]!.verdict;
       step["note"] = p.steps[i]!.why;
-      step["expect"] = i === p.steps.length - 1 ? { ok: true, state: { ...stateToScenario(predicted), tid: undefined } } : { ok: true, rule: v.rule };
-      delete (step["expect"] as { state?: { tid?: unknown } }).state?.tid;
+      step["expect"] = i === p.steps.length - 1 ? { ok: true, state: final } : { ok: true, rule: p.steps[i]!.verdict.rule };
     });
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
     return 0;
