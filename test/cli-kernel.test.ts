@@ -6,13 +6,11 @@ import { readdirSync, readFileSync, mkdtempSync, copyFileSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
+import { RUNNER_PATH } from "../shim/kernel-runner.js";
+import { inCI, why, skip } from "../fixtures/kernel-gate.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
-const inCI = process.env["CI"] === "true";
-const why = runnerUnavailable();
-const skip = why && !inCI ? `kernel runner unavailable: ${why}` : false;
 const capgate = (args: string[]) => {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -8,14 +8,12 @@ import { mkdtempSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
+import { RUNNER_PATH } from "../shim/kernel-runner.js";
+import { why, skip } from "../fixtures/kernel-gate.js";
 import { parseStatus } from "../src/formats/proc-status.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
-const inCI = process.env["CI"] === "true";
-const why = runnerUnavailable();
-const skip = why && !inCI ? `namespace helper unavailable: ${why}` : false;
 
 /** Runs a shell script as root in a fresh user namespace with every uid mapped. */
 function inNamespace(script: string) {

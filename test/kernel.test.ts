@@ -5,14 +5,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { kernelProfile } from "../src/kernel/profiles.js";
-import { runnerUnavailable } from "../shim/kernel-runner.js";
+import { why, skip } from "../fixtures/kernel-gate.js";
 import { runCampaign, describeDivergence } from "../shim/differential.js";
 import { trialArb, trialGroupArb, runnerMapsAllIds } from "../shim/trials.js";
 import { readFileSync } from "node:fs";
 
-const inCI = process.env["CI"] === "true";
-const why = runnerUnavailable();
-const skip = why && !inCI ? `kernel runner unavailable: ${why}` : false;
 const profile = kernelProfile(process.env["CAPGATE_KERNEL"] ?? "6.18");
 const TRIALS = Number(process.env["CAPGATE_KERNEL_TRIALS"] ?? 20000);
 const BATCH = 500;

@@ -5,12 +5,10 @@ import { mkdtempSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
+import { RUNNER_PATH } from "../shim/kernel-runner.js";
+import { why, skip } from "../fixtures/kernel-gate.js";
 import { CapSet } from "../src/index.js";
 
-const inCI = process.env["CI"] === "true";
-const why = runnerUnavailable();
-const skip = why && !inCI ? `namespace helper unavailable: ${why}` : false;
 const child = fileURLToPath(new URL("../fixtures/rings-child.js", import.meta.url));
 
 test("rings on the main thread: init, nesting, throw, refusal, async serialization, and what they do not cover", { skip, timeout: 60_000 }, () => {

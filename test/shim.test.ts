@@ -4,12 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
+import { RUNNER_PATH } from "../shim/kernel-runner.js";
+import { inCI, why, skip } from "../fixtures/kernel-gate.js";
 import { parseStatus } from "../shim/thread-state.js";
 
-const inCI = process.env["CI"] === "true";
-const why = runnerUnavailable();
-const skip = why && !inCI ? `namespace helper unavailable: ${why}` : false;
 const child = fileURLToPath(new URL("../fixtures/shim-child.js", import.meta.url));
 
 interface Step { name: string; ok: boolean; rule?: string; refused?: string; errno?: string; divergence?: string[]; reproducer?: unknown; permitted?: string; effective?: string; ambient?: string; bounding?: string; inheritable?: string; unchanged?: string; euid?: number }

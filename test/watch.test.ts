@@ -7,13 +7,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapSet, kernelProfile } from "../src/index.js";
 import { classifyChange, type Observed } from "../src/watch/classify.js";
-import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
+import { RUNNER_PATH } from "../shim/kernel-runner.js";
+import { why, skip } from "../fixtures/kernel-gate.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
-const inCI = process.env["CI"] === "true";
-const why = runnerUnavailable();
-const skip = why && !inCI ? `namespace helper unavailable: ${why}` : false;
 const ALL = kernelProfile().all;
 const st = (o: Partial<Observed> = {}): Observed => ({ permitted: ALL, effective: ALL, inheritable: CapSet.EMPTY, bounding: ALL, ambient: CapSet.EMPTY, ruid: 0, euid: 0, suid: 0, fsuid: 0, ...o });
 
