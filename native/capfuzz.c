@@ -148,13 +148,13 @@ typedef struct {
   const uint8_t *ops;
   uint32_t nops;
   uint8_t *out; /* 8-byte trial header + nops * STEP_OUT */
-  char *exec_path;
+  char **paths; /* per op: the file of an execve op, else NULL */
 } trial_t;
 
 static uint64_t u64at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static uint32_t u32at(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
-static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out, const char *exec_path) {
+static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
   uint32_t kind = u32at(op), a = u32at(op + 4), b = u32at(op + 8), c = u32at(op + 12);
   uint64_t x0 = u64at(op + 16), x1 = u64at(op + 24), x2 = u64at(op + 32), x3 = u64at(op + 40);
   long ret = -1;
@@ -191,46 +191,6 @@ static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out, const ch
     case OPK_SETREUID: ret = syscall(SYS_setreuid, a, b); break;
     case OPK_SETRESUID: ret = syscall(SYS_setresuid, a, b, c); break;
     case OPK_SETFSUID: ret = syscall(SYS_setfsuid, a); break;
-    case OPK_EXECVE: {
-      /* The exec happens in a forked child (this thread keeps running the campaign); the new
-         program reports its state and AT_SECURE through fd 3. */
-      int p[2];
-      pthread_mutex_lock(&fd_lock);
-      if (!exec_path || pipe2(p, O_CLOEXEC)) { pthread_mutex_unlock(&fd_lock); ret = -1; errno = ENOSYS; break; }
-      pid_t child = fork();
-      if (child != 0) pthread_mutex_unlock(&fd_lock);
-      if (child == 0) {
-        if (dup2(p[1], 3) < 0) _exit(126);
-        char *argv[] = { (char *)exec_path, "--report", NULL };
-        char *envp[] = { NULL };
-        execve(exec_path, argv, envp);
-        uint32_t failed[2] = { 0xeeeeeeeeu, (uint32_t)errno };
-        if (write(3, failed, sizeof failed) < 0) _exit(125);
-        _exit(127);
-      }
-      close(p[1]);
-      uint8_t report[4 + STATE_SIZE];
-      size_t got = 0;
-      ssize_t r;
-      while (got < sizeof report && (r = read(p[0], report + got, sizeof report - got)) > 0) got += (size_t)r;
-      close(p[0]);
-      int status;
-      waitpid(child, &status, 0);
-      unlink(exec_path);
-      uint32_t first;
-      memcpy(&first, report, 4);
-      if (got == 8 && first == 0xeeeeeeeeu) { ret = -1; memcpy(&err, report + 4, 4); errno = err; }
-      else if (got == sizeof report) {
-        ret = 0;
-        flags = first; /* AT_SECURE */
-        int32_t r32 = 0;
-        memcpy(out, &r32, 4); memset(out + 4, 0, 4); memcpy(out + 8, &version, 4); memcpy(out + 12, &flags, 4);
-        memset(out + 16, 0, 24);
-        memcpy(out + 40, report + 4, STATE_SIZE);
-        return;
-      } else { ret = -1; errno = EIO; }
-      break;
-    }
     default: ret = -1; errno = ENOSYS;
   }
   if (ret == -1) err = errno;
@@ -240,6 +200,96 @@ static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out, const ch
   state_t s;
   read_state(&s, model_tid);
   encode_state(out + 40, &s);
+}
+
+/* Where step records go: the trial's buffer, or (in an exec'd reporter) fd 3. */
+typedef struct { uint8_t *mem; int fd; } sink_t;
+
+static void write_fd(int fd, const void *buf, size_t n) {
+  const uint8_t *p = buf;
+  while (n) { ssize_t r = write(fd, p, n); if (r <= 0) _exit(3); p += r; n -= (size_t)r; }
+}
+/* The continuation may find its reader gone (the exec failed and the child exited): not an error. */
+static void write_soft(int fd, const void *buf, size_t n) {
+  const uint8_t *p = buf;
+  while (n) { ssize_t r = write(fd, p, n); if (r <= 0) return; p += r; n -= (size_t)r; }
+}
+static void sink_put(sink_t *sk, const uint8_t *rec) {
+  if (sk->mem) { memcpy(sk->mem, rec, STEP_OUT); sk->mem += STEP_OUT; }
+  else write_fd(sk->fd, rec, STEP_OUT);
+}
+
+/* The record of an execve step as the new program sees itself (or, ret -1, as the exec failed). */
+static void exec_record(uint8_t *rec, int32_t ret, int32_t err, uint32_t secure, uint32_t model_tid) {
+  memset(rec, 0, STEP_OUT);
+  memcpy(rec, &ret, 4); memcpy(rec + 4, &err, 4); memcpy(rec + 12, &secure, 4);
+  state_t s;
+  read_state(&s, model_tid);
+  encode_state(rec + 40, &s);
+}
+
+/* Runs ops in order. An execve runs in a forked child; the new program (this runner, in its
+   --report mode) reports the exec step and runs the remaining ops itself, so a sequence can go
+   on after an exec, through further execs. If the exec fails, the child reports the failure
+   and this process goes on with the remaining ops. */
+static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **paths, sink_t *sk) {
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *op = ops + (size_t)i * OP_SIZE;
+    uint8_t rec[STEP_OUT];
+    if (u32at(op) != OPK_EXECVE) { run_op(op, model_tid, rec); sink_put(sk, rec); continue; }
+    if (!paths || !paths[i]) { memset(rec, 0, STEP_OUT); int32_t r = -1, e = ENOSYS; memcpy(rec, &r, 4); memcpy(rec + 4, &e, 4); sink_put(sk, rec); continue; }
+    int res[2] = { -1, -1 }, cont[2];
+    pthread_mutex_lock(&fd_lock);
+    if (pipe2(cont, O_CLOEXEC) || (sk->mem && pipe2(res, O_CLOEXEC))) exit(16);
+    pid_t child = fork();
+    if (child == 0) {
+      status_fd = -1; /* the inherited fd names the parent thread's status file */
+      if (dup2(sk->mem ? res[1] : sk->fd, 3) < 0 || dup2(cont[0], 4) < 0) _exit(126);
+      char *argv[] = { paths[i], "--report", NULL };
+      char *envp[] = { NULL };
+      execve(paths[i], argv, envp);
+      int e = errno;
+      exec_record(rec, -1, e, 0, model_tid); /* a failed exec leaves the state as it was */
+      write_fd(3, rec, STEP_OUT);
+      _exit(127);
+    }
+    pthread_mutex_unlock(&fd_lock);
+    if (child < 0) exit(17);
+    close(cont[0]);
+    /* The continuation: the model's tid, the remaining ops, the paths of their exec files. */
+    uint32_t rest = n - i - 1;
+    write_soft(cont[1], &model_tid, 4);
+    write_soft(cont[1], &rest, 4);
+    write_soft(cont[1], ops + (size_t)(i + 1) * OP_SIZE, (size_t)rest * OP_SIZE);
+    for (uint32_t k = i + 1; k < n; k++) {
+      uint32_t len = paths[k] ? (uint32_t)strlen(paths[k]) : 0;
+      write_soft(cont[1], &len, 4);
+      if (len) write_soft(cont[1], paths[k], len);
+    }
+    close(cont[1]);
+    int status;
+    if (sk->mem) {
+      close(res[1]);
+      uint8_t *start = sk->mem;
+      size_t room = (size_t)(n - i) * STEP_OUT, got = 0;
+      ssize_t r;
+      while (got < room && (r = read(res[0], start + got, room - got)) > 0) got += (size_t)r;
+      close(res[0]);
+      waitpid(child, &status, 0);
+      if (got < STEP_OUT) exit(18);
+      int32_t first;
+      memcpy(&first, start, 4);
+      sk->mem = start + got;
+      if (first != -1) {
+        if (got != room) exit(19); /* the descendants ran every remaining op */
+        return;
+      }
+    } else {
+      waitpid(child, &status, 0);
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 127)) return;
+    }
+    /* the exec failed: its record is written; go on here */
+  }
 }
 
 /* The file an execve op runs: a copy of this program with the op's owner, setuid bit and
@@ -271,8 +321,8 @@ static void *trial_thread(void *arg) {
   trial_t *t = arg;
   state_t s;
   decode_state(t->state, &s);
-  for (uint32_t i = 0; i < t->nops; i++)
-    run_op(t->ops + (size_t)i * OP_SIZE, s.tid, t->out + 8 + (size_t)i * STEP_OUT, i + 1 == t->nops ? t->exec_path : NULL);
+  sink_t sk = { t->out + 8, -1 };
+  run_ops(t->ops, t->nops, s.tid, t->paths, &sk);
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
   return NULL;
 }
@@ -285,9 +335,9 @@ static void *template_thread(void *arg) {
   group_t *g = arg;
   for (uint32_t k = 0; k < g->count; k++) {
     trial_t *t = &g->trials[k];
-    t->exec_path = NULL;
-    if (t->nops && u32at(t->ops + (size_t)(t->nops - 1) * OP_SIZE) == OPK_EXECVE)
-      t->exec_path = prepare_file(t->ops + (size_t)(t->nops - 1) * OP_SIZE);
+    t->paths = calloc(t->nops ? t->nops : 1, sizeof *t->paths);
+    for (uint32_t i = 0; i < t->nops; i++)
+      if (u32at(t->ops + (size_t)i * OP_SIZE) == OPK_EXECVE) t->paths[i] = prepare_file(t->ops + (size_t)i * OP_SIZE);
   }
   state_t s;
   decode_state(g->trials[0].state, &s);
@@ -301,7 +351,9 @@ static void *template_thread(void *arg) {
       if (pthread_create(&th, NULL, trial_thread, t)) exit(5);
       pthread_join(th, NULL);
     }
-    if (t->exec_path) { unlink(t->exec_path); free(t->exec_path); t->exec_path = NULL; }
+    for (uint32_t i = 0; i < t->nops; i++) if (t->paths[i]) { unlink(t->paths[i]); free(t->paths[i]); }
+    free(t->paths);
+    t->paths = NULL;
   }
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
   return NULL;
@@ -372,18 +424,33 @@ static int serve(void) {
 /* --userns: serve inside a new user namespace whose uid and gid maps cover every id. Real root
    writes the maps of a child from outside, as newuidmap would; others get uid 0 alone. */
 int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN); /* a pipe whose reader is gone is an error to handle, not a reason to die */
   if (argc > 1 && strcmp(argv[1], "--report") == 0) {
-    /* Run by an execve trial: report this program's state as it starts. */
-    state_t s;
+    /* Exec'd by an execve step: report this program's state as it starts (fd 3), then run the
+       rest of the sequence, read from fd 4, reporting each step on fd 3 too. */
     FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
     if (!f || fscanf(f, "%d", &last_cap) != 1) return 4;
     fclose(f);
-    read_state(&s, 0);
-    uint8_t out[4 + STATE_SIZE];
-    uint32_t secure = (uint32_t)getauxval(AT_SECURE);
-    memcpy(out, &secure, 4);
-    encode_state(out + 4, &s);
-    return write(3, out, sizeof out) == (ssize_t)sizeof out ? 0 : 1;
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *in = malloc(cap);
+    ssize_t r;
+    while ((r = read(4, in + len, cap - len)) > 0) { len += (size_t)r; if (len == cap) in = realloc(in, cap *= 2); }
+    close(4);
+    if (len < 8) return 20;
+    uint32_t model_tid = u32at(in), rest = u32at(in + 4);
+    const uint8_t *ops = in + 8;
+    const uint8_t *q = ops + (size_t)rest * OP_SIZE;
+    char **paths = calloc(rest ? rest : 1, sizeof *paths);
+    for (uint32_t k = 0; k < rest; k++) {
+      uint32_t plen = u32at(q); q += 4;
+      if (plen) { paths[k] = strndup((const char *)q, plen); q += plen; }
+    }
+    uint8_t rec[STEP_OUT];
+    exec_record(rec, 0, 0, (uint32_t)getauxval(AT_SECURE), model_tid);
+    write_fd(3, rec, STEP_OUT);
+    sink_t sk = { NULL, 3 };
+    run_ops(ops, rest, model_tid, paths, &sk);
+    return 0;
   }
   for (int i = 1; i + 1 < argc; i++) if (strcmp(argv[i], "--dir") == 0) exec_dir = argv[i + 1];
   if (argc > 1 && strcmp(argv[1], "--userns") == 0) {

@@ -45,12 +45,11 @@ export function runnerUnavailable(): string | null {
 }
 
 /**
- * Whether the runner can execute op at position i of n: execve only as the last op (it runs in
- * a forked child, so the trial ends there) and with a v2/v3 xattr (v1 cannot be written).
+ * Whether the runner can execute op: an execve's file must carry a v2 or v3 xattr (v1 cannot be
+ * written). An execve may stand anywhere: the exec'd program (the runner itself) runs the rest.
  */
-export function runnerSupports(op: Op, i: number, n: number): boolean {
-  if (op.op !== "execve") return true;
-  return i === n - 1 && (op.file.caps === undefined || op.file.caps.version !== 1);
+export function runnerSupports(op: Op): boolean {
+  return op.op !== "execve" || op.file.caps === undefined || op.file.caps.version !== 1;
 }
 
 function encodeTrials(trials: readonly Trial[]): Buffer {
@@ -90,7 +89,7 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
   const why = runnerUnavailable();
   if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
   for (const t of trials) t.ops.forEach((op, i) => {
-    if (!runnerSupports(op, i, t.ops.length)) throw new KernelRunnerError(`the kernel runner cannot run ${op.op} as step ${i + 1} of ${t.ops.length}`);
+    if (!runnerSupports(op)) throw new KernelRunnerError(`the kernel runner cannot run step ${i + 1}: a v1 security.capability cannot be written`);
   });
   const input = encodeTrials(trials);
   // execve trials put their files here: a real filesystem (xattrs, no nosuid), removed after.

@@ -30,18 +30,19 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
   const uids = options.uids ?? true;
   const states = uids ? threadStateArb(profile) : threadStateArb(profile).map((s) => ({ ...s, ruid: 0, euid: 0, suid: 0, fsuid: 0 }));
   const rate = options.execRate ?? 0.25;
-  // The file of a final execve: v2/v3 xattrs only (v1 cannot be written), owners that exist.
-  const exec = execveOpArb(profile).map((op) => {
+  // Exec files the runner can make: v2/v3 xattrs only (v1 cannot be written), owners that exist.
+  const runnable = (op: Op): Op => {
     if (op.op !== "execve") return op;
     const caps = op.file.caps && op.file.caps.version === 1 ? { ...op.file.caps, version: 2 as const } : op.file.caps;
-    const file = { ...op.file, owner: uids ? (op.file.owner ?? 0) : 0, ...(caps && { caps }) };
-    return { op: "execve" as const, file };
-  });
+    return { op: "execve", file: { ...op.file, owner: uids ? (op.file.owner ?? 0) : 0, ...(caps && { caps }) } };
+  };
+  const exec = execveOpArb(profile).map(runnable);
   const tail = fc.oneof({ weight: Math.round(rate * 100), arbitrary: exec.map((op) => [op]) }, { weight: Math.round((1 - rate) * 100), arbitrary: fc.constant([] as Op[]) });
+  // execve may also stand in the middle (opArb draws it now and then), when execs are wanted at all.
   return states.chain((state) =>
-    fc.tuple(fc.array(opArb(state, profile).filter((op) => op.op !== "execve" && (uids || !UID_OPS.has(op.op))), { minLength: 0, maxLength: options.maxSteps ?? 8 }), tail)
+    fc.tuple(fc.array(opArb(state, profile).filter((op) => (rate > 0 || op.op !== "execve") && (uids || !UID_OPS.has(op.op))), { minLength: 0, maxLength: options.maxSteps ?? 8 }), tail)
       .filter(([ops, end]) => ops.length + end.length > 0)
-      .map(([ops, end]) => ({ state, ops: [...ops.map((op) => kernelSafe(op, state.tid)), ...end] })));
+      .map(([ops, end]) => ({ state, ops: [...ops.map((op) => runnable(kernelSafe(op, state.tid))), ...end] })));
 }
 
 /** Whether the runner will map every id (it does when started by real root). */

@@ -32,7 +32,7 @@ test(`engine and kernel agree on every step of ~${TRIALS} random trials (seeded,
     }),
     { numRuns: Math.ceil((2 * TRIALS) / BATCH), seed: Number(process.env["CAPGATE_SEED"] ?? 20261122), endOnFailure: false },
   );
-  console.log(`# kernel differential (execve in ~25% of trials): ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}`);
+  console.log(`# kernel differential (an execve ends ~25% of trials, and stands mid-sequence in others): ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}`);
   assert.ok(trials >= TRIALS / 2);
 });
 

@@ -177,8 +177,8 @@ export async function verifyCommand(file: string | undefined, opts: { json?: boo
   const scenario = loadScenario(file, opts.kernel);
   const { runnerSupports, runOnKernel } = await import("../../shim/kernel-runner.js");
   const ops = scenario.steps.map((s) => s.op);
-  const cut = ops.findIndex((op, i) => !runnerSupports(op, i, ops.length));
-  if (cut >= 0) throw new UsageError(`${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel here: an execve must be the last step, with a v2 or v3 xattr`);
+  const cut = ops.findIndex((op) => !runnerSupports(op));
+  if (cut >= 0) throw new UsageError(`${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`);
   const kernel = runOnKernel([{ state: scenario.state, ops }])[0]!;
   if (kernel.setup !== 0) throw new UsageError(`${file}: the kernel could not be brought to the scenario's start state (stage ${kernel.setup})`);
   const { simulateSequence } = await import("../simulate.js");
