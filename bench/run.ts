@@ -132,7 +132,7 @@ for (const [kind, arb] of kinds) {
   if (why) console.log(`(kernel figures skipped: ${why})`);
   else {
     const cases = [
-      ["no execve, up to 12 steps, 4 per start state", 0, 12, 4], ["execve ends 25% of trials, 4 per start state", 0.25, 12, 4],
+      ["no execve, up to 12 steps, 4 per start state", 0, 12, 4], ["execve: ends 25% of trials, mid-sequence in ~35%, 4 per start state", 0.25, 12, 4],
       ["one step per trial, 8 per start state", 0, 1, 8], ["one step per trial, a fresh start state each", 0, 1, 1],
     ] as const;
     for (const [label, execRate, maxSteps, perState] of cases) {
