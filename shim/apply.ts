@@ -3,8 +3,9 @@
 // what the engine predicted.
 import { simulate, type Verdict } from "../src/simulate.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
-import { ERRNO_NAMES, CAPABILITY_VERSION } from "../src/kernel/constants.js";
-import { statesEqual, type ThreadState } from "../src/state.js";
+import { CAPABILITY_VERSION } from "../src/kernel/constants.js";
+import type { ThreadState } from "../src/state.js";
+import { compareStep } from "./differential.js";
 import type { Op } from "../src/ops.js";
 import { toScenario } from "../src/scenario/emit.js";
 import { syscall, prctl, type SyscallResult } from "./libc.js";
@@ -83,21 +84,6 @@ function call(op: Op, before: ThreadState): SyscallResult {
   }
 }
 
-function differences(v: Verdict, k: SyscallResult, actual: ThreadState): string[] {
-  const d: string[] = [];
-  if (v.ret !== k.ret) d.push(`return value: predicted ${v.ret}, kernel ${k.ret}`);
-  const errno = k.ret === -1 ? (ERRNO_NAMES[k.errno] ?? `errno ${k.errno}`) : null;
-  if (v.errno !== errno) d.push(`errno: predicted ${v.errno ?? "none"}, kernel ${errno ?? "none"}`);
-  if (!statesEqual(v.state, actual)) {
-    for (const f of ["permitted", "effective", "inheritable", "bounding", "ambient"] as const) {
-      if (!v.state[f].equals(actual[f])) d.push(`${f}: predicted ${v.state[f]}, kernel ${actual[f]}`);
-    }
-    for (const f of ["securebits", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const) {
-      if (v.state[f] !== actual[f]) d.push(`${f}: predicted ${v.state[f]}, kernel ${actual[f]}`);
-    }
-  }
-  return d;
-}
 
 /**
  * Applies op to the calling thread: pre-flight on the engine (refused with RefusedByModel when
@@ -112,7 +98,7 @@ export function apply(op: Op, options: ApplyOptions = {}): Applied {
   if (!verdict.ok && !options.force) throw new RefusedByModel(verdict);
   const kernel = call(op, before);
   const after = readThreadState();
-  const diff = differences(verdict, kernel, after);
+  const diff = compareStep(verdict, { ret: kernel.ret, errno: kernel.errno, state: after }, "predicted");
   if (diff.length) {
     throw new ModelDivergence(op, verdict, kernel, before, verdict.state, after, diff,
       toScenario(profile.version, before, [op], "a call on which the kernel disagreed with capgate's model"));

@@ -19,23 +19,30 @@ export interface Divergence {
 const fields = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
 const ids = ["securebits", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const;
 
-/** What differs between the engine's verdict and the kernel's answer for one step. */
-export function compareStep(v: Verdict, k: KernelStep): string[] {
+/**
+ * What differs between the engine's verdict and the kernel's answer for one step. The header
+ * version and capget data are compared when the kernel side supplies them (the runner does;
+ * shim.apply reads back only the return value, errno and state). `engine` names the engine's
+ * side in the messages.
+ */
+export function compareStep(v: Verdict, k: Pick<KernelStep, "ret" | "errno" | "state"> & Partial<Pick<KernelStep, "version" | "data" | "secure">>, engine = "engine"): string[] {
   const d: string[] = [];
-  if (v.ret !== k.ret) d.push(`ret: engine ${v.ret}, kernel ${k.ret}`);
+  if (v.ret !== k.ret) d.push(`return value: ${engine} ${v.ret}, kernel ${k.ret}`);
   const errno = v.errno === null ? 0 : ERRNO_NUMBERS[v.errno]!;
-  if (errno !== k.errno) d.push(`errno: engine ${v.errno ?? "none"}, kernel ${k.errno === 0 ? "none" : (ERRNO_NAMES[k.errno] ?? k.errno)}`);
-  if ((v.op.op === "capget" || v.op.op === "capset") && v.version !== k.version) {
-    d.push(`header version: engine 0x${v.version?.toString(16)}, kernel 0x${k.version.toString(16)}`);
+  if (errno !== k.errno) d.push(`errno: ${engine} ${v.errno ?? "none"}, kernel ${k.errno === 0 ? "none" : (ERRNO_NAMES[k.errno] ?? k.errno)}`);
+  if ((v.op.op === "capget" || v.op.op === "capset") && k.version !== undefined && v.version !== k.version) {
+    d.push(`header version: ${engine} 0x${v.version?.toString(16)}, kernel 0x${k.version.toString(16)}`);
   }
-  if (v.data && k.data) {
-    for (const f of ["effective", "permitted", "inheritable"] as const) {
-      if (!v.data[f].equals(k.data[f])) d.push(`capget data.${f}: engine ${v.data[f].toHex()}, kernel ${k.data[f].toHex()}`);
-    }
-  } else if (Boolean(v.data) !== Boolean(k.data)) d.push(`capget data: engine ${v.data ? "copied" : "none"}, kernel ${k.data ? "copied" : "none"}`);
-  if (v.op.op === "execve" && v.ok && k.secure !== undefined && v.secureExec !== k.secure) d.push(`AT_SECURE: engine ${v.secureExec}, kernel ${k.secure}`);
-  for (const f of fields) if (!v.state[f].equals(k.state[f])) d.push(`${f}: engine ${v.state[f].toHex()}, kernel ${k.state[f].toHex()}`);
-  for (const f of ids) if (v.state[f] !== k.state[f]) d.push(`${f}: engine ${v.state[f]}, kernel ${k.state[f]}`);
+  if ("data" in k) {
+    if (v.data && k.data) {
+      for (const f of ["effective", "permitted", "inheritable"] as const) {
+        if (!v.data[f].equals(k.data[f])) d.push(`capget data.${f}: ${engine} ${v.data[f].toHex()}, kernel ${k.data[f].toHex()}`);
+      }
+    } else if (Boolean(v.data) !== Boolean(k.data)) d.push(`capget data: ${engine} ${v.data ? "copied" : "none"}, kernel ${k.data ? "copied" : "none"}`);
+  }
+  if (v.op.op === "execve" && v.ok && k.secure !== undefined && v.secureExec !== k.secure) d.push(`AT_SECURE: ${engine} ${v.secureExec}, kernel ${k.secure}`);
+  for (const f of fields) if (!v.state[f].equals(k.state[f])) d.push(`${f}: ${engine} ${v.state[f].toHex()}, kernel ${k.state[f].toHex()}`);
+  for (const f of ids) if (v.state[f] !== k.state[f]) d.push(`${f}: ${engine} ${v.state[f]}, kernel ${k.state[f]}`);
   return d;
 }
 

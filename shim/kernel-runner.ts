@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapSet } from "../src/capabilities/set.js";
-import { writeState } from "../src/simulate.js";
+import { writeState, readState } from "../src/simulate.js";
 import { encodeOp, type Op } from "../src/ops.js";
-import { STATE_SIZE, OP_SIZE, ST, FLAG_NO_NEW_PRIVS } from "../src/engine/layout.js";
+import { STATE_SIZE, OP_SIZE } from "../src/engine/layout.js";
 import type { ThreadState } from "../src/state.js";
 
 export const RUNNER_PATH = fileURLToPath(new URL("../../build/capfuzz", import.meta.url));
@@ -75,15 +75,6 @@ function pair(w: Uint32Array, at: number): CapSet {
   return new CapSet(w[at]!, w[at + 1]!);
 }
 
-function decodeState(w: Uint32Array, at: number): ThreadState {
-  return {
-    permitted: pair(w, at + ST.permitted), effective: pair(w, at + ST.effective), inheritable: pair(w, at + ST.inheritable),
-    bounding: pair(w, at + ST.bounding), ambient: pair(w, at + ST.ambient), securebits: w[at + ST.securebits]!,
-    ruid: w[at + ST.ruid]!, euid: w[at + ST.euid]!, suid: w[at + ST.suid]!, fsuid: w[at + ST.fsuid]!,
-    noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0, tid: w[at + ST.tid]!,
-  };
-}
-
 /** Runs the trials on the kernel (one runner process, two trial threads at a time). */
 export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
   const why = runnerUnavailable();
@@ -118,7 +109,7 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
         const data = op.op === "capget" && ret === 0 && op.data !== false
           ? { effective: pair(w, at + 4), permitted: pair(w, at + 6), inheritable: pair(w, at + 8) } : undefined;
         const secure = op.op === "execve" && ret === 0 ? w[at + 3] !== 0 : undefined;
-        steps.push({ ret, errno, version, data, secure, state: decodeState(w, at + 10) });
+        steps.push({ ret, errno, version, data, secure, state: readState(w, at + 10) });
         at += STEP_OUT >>> 2;
       }
     }

@@ -170,19 +170,19 @@ export function writeState(w: Uint32Array, at: number, s: ThreadState): void {
   w[at + ST.tid] = s.tid;
 }
 
-function setAt(w: Uint32Array, at: number, prev: CapSet): CapSet {
+function setAt(w: Uint32Array, at: number, prev: CapSet | undefined): CapSet {
   const lo = w[at]!, hi = w[at + 1]!;
-  return lo === prev.lo && hi === prev.hi ? prev : new CapSet(lo, hi);
+  return prev && lo === prev.lo && hi === prev.hi ? prev : new CapSet(lo, hi);
 }
 
-/** Decodes a state record, reusing the sets of `prev` that did not change. */
-export function readState(w: Uint32Array, at: number, prev: ThreadState): ThreadState {
+/** Decodes a state record (word offset `at`), reusing the sets of `prev` that did not change. */
+export function readState(w: Uint32Array, at: number, prev?: ThreadState): ThreadState {
   return {
-    permitted: setAt(w, at + ST.permitted, prev.permitted),
-    effective: setAt(w, at + ST.effective, prev.effective),
-    inheritable: setAt(w, at + ST.inheritable, prev.inheritable),
-    bounding: setAt(w, at + ST.bounding, prev.bounding),
-    ambient: setAt(w, at + ST.ambient, prev.ambient),
+    permitted: setAt(w, at + ST.permitted, prev?.permitted),
+    effective: setAt(w, at + ST.effective, prev?.effective),
+    inheritable: setAt(w, at + ST.inheritable, prev?.inheritable),
+    bounding: setAt(w, at + ST.bounding, prev?.bounding),
+    ambient: setAt(w, at + ST.ambient, prev?.ambient),
     securebits: w[at + ST.securebits]!,
     ruid: w[at + ST.ruid]!, euid: w[at + ST.euid]!, suid: w[at + ST.suid]!, fsuid: w[at + ST.fsuid]!,
     noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
@@ -283,35 +283,20 @@ export function simulateBatch(records: ReadonlyArray<{ readonly state: ThreadSta
 
 /** Runs ops in order on one thread (each from the state the previous one left) in one engine call. */
 export function simulateSequence(start: ThreadState, ops: readonly Op[], options?: SimulateOptions): Verdict[] {
-  const profile = profileOf(options);
-  const n = ops.length;
-  const statesBytes = (n + 1) * STATE_SIZE;
-  const base = reserve(statesBytes + n * OP_SIZE + n * RESULT_SIZE);
-  let w = words();
-  const startAt = base >>> 2;
-  const opsAt = (base + statesBytes) >>> 2;
-  const resultsAt = (base + statesBytes + n * OP_SIZE) >>> 2;
-  writeState(w, startAt, start);
-  // capset's omitted sets mean "current": they depend on the state each step starts from,
-  // which only the engine knows, so such sequences run step by step.
-  const needsCurrent = ops.some((op) => op.op === "capset" && (!op.effective || !op.permitted || !op.inheritable));
-  if (needsCurrent) {
-    const verdicts: Verdict[] = [];
-    let state = start;
-    for (const op of ops) {
-      const v = simulate(state, op, { kernel: profile });
-      verdicts.push(v);
-      state = v.state;
-    }
-    return verdicts;
-  }
-  ops.forEach((op, i) => encodeOp(w, opsAt + i * (OP_SIZE >>> 2), op, start));
-  engine.evaluateSequence(profile.word, base, base + statesBytes, n, base + statesBytes + n * OP_SIZE, base + STATE_SIZE);
-  w = words();
+  return simulateSequences([{ state: start, ops }], options)[0]!;
+}
+
+/** capset's omitted sets mean "current": they depend on the state each step starts from. */
+function needsCurrent(ops: readonly Op[]): boolean {
+  return ops.some((op) => op.op === "capset" && (!op.effective || !op.permitted || !op.inheritable));
+}
+
+/** A sequence with such a capset runs step by step, each step from the state the last one left. */
+function stepByStep(start: ThreadState, ops: readonly Op[], profile: KernelProfile): Verdict[] {
   const verdicts: Verdict[] = [];
   let state = start;
-  for (let i = 0; i < n; i++) {
-    const v = readVerdict(w, resultsAt + i * (RESULT_SIZE >>> 2), startAt + (i + 1) * (STATE_SIZE >>> 2), state, ops[i]!, profile);
+  for (const op of ops) {
+    const v = simulate(state, op, { kernel: profile });
     verdicts.push(v);
     state = v.state;
   }
@@ -319,35 +304,37 @@ export function simulateSequence(start: ThreadState, ops: readonly Op[], options
 }
 
 /**
- * Many independent sequences (each from its own start state) in one engine call. Sequences
- * whose capset steps omit a set ("keep the current one") are evaluated one by one.
+ * Many independent sequences (each from its own start state) in one engine call; a sequence
+ * whose capset steps omit a set ("keep the current one") runs step by step instead.
  */
 export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadState; readonly ops: readonly Op[] }>, options?: SimulateOptions): Verdict[][] {
   const profile = profileOf(options);
-  const needsCurrent = (ops: readonly Op[]) => ops.some((op) => op.op === "capset" && (!op.effective || !op.permitted || !op.inheritable));
-  if (items.some((it) => needsCurrent(it.ops))) return items.map((it) => simulateSequence(it.state, it.ops, { kernel: profile }));
+  const out: Verdict[][] = new Array(items.length);
+  const batch: number[] = [];
+  items.forEach((it, i) => { if (needsCurrent(it.ops)) out[i] = stepByStep(it.state, it.ops, profile); else batch.push(i); });
+  if (!batch.length) return out;
   // Layout: descriptors, then per item: start state, ops, results, states.
-  let bytes = items.length * 20;
-  const offsets = items.map((it) => {
+  let bytes = batch.length * 20;
+  const offsets = batch.map((i) => {
     const start = bytes;
-    bytes += STATE_SIZE + it.ops.length * (OP_SIZE + RESULT_SIZE + STATE_SIZE);
+    bytes += STATE_SIZE + items[i]!.ops.length * (OP_SIZE + RESULT_SIZE + STATE_SIZE);
     return start;
   });
   const base = reserve(bytes);
   let w = words();
-  items.forEach((it, i) => {
-    const n = it.ops.length;
-    const start = base + offsets[i]!, ops = start + STATE_SIZE, results = ops + n * OP_SIZE, states = results + n * RESULT_SIZE;
-    const d = (base >>> 2) + i * 5;
+  batch.forEach((i, j) => {
+    const it = items[i]!, n = it.ops.length;
+    const start = base + offsets[j]!, ops = start + STATE_SIZE, results = ops + n * OP_SIZE, states = results + n * RESULT_SIZE;
+    const d = (base >>> 2) + j * 5;
     w[d] = start; w[d + 1] = ops; w[d + 2] = n; w[d + 3] = results; w[d + 4] = states;
     writeState(w, start >>> 2, it.state);
     it.ops.forEach((op, k) => encodeOp(w, (ops >>> 2) + k * (OP_SIZE >>> 2), op, it.state));
   });
-  engine.evaluateSequences(profile.word, base, items.length);
+  engine.evaluateSequences(profile.word, base, batch.length);
   w = words();
-  return items.map((it, i) => {
-    const n = it.ops.length;
-    const start = base + offsets[i]!, results = start + STATE_SIZE + n * OP_SIZE, states = results + n * RESULT_SIZE;
+  batch.forEach((i, j) => {
+    const it = items[i]!, n = it.ops.length;
+    const results = base + offsets[j]! + STATE_SIZE + n * OP_SIZE, states = results + n * RESULT_SIZE;
     const verdicts: Verdict[] = [];
     let state = it.state;
     for (let k = 0; k < n; k++) {
@@ -355,6 +342,7 @@ export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadS
       verdicts.push(v);
       state = v.state;
     }
-    return verdicts;
+    out[i] = verdicts;
   });
+  return out;
 }
