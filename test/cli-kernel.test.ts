@@ -6,8 +6,7 @@ import { readdirSync, readFileSync, mkdtempSync, copyFileSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RUNNER_PATH } from "../shim/kernel-runner.js";
-import { inCI, why, skip } from "../fixtures/kernel-gate.js";
+import { inCI, why, skip, inNamespace } from "../fixtures/kernel-gate.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
@@ -145,8 +144,7 @@ test("capgate file reads and writes file capabilities like getcap and setcap (in
     `node ${bin} file --set 'cap_net_raw+ep cap_chown+i' ${target}; echo "mixed=$?"`,
     `node ${bin} file --remove ${target}; node ${bin} file ${target}; echo "removed=$?"`,
   ].join("\n");
-  writeFileSync(join(dir, "run.sh"), script);
-  const r = spawnSync(RUNNER_PATH, ["--userns", "--", "sh", join(dir, "run.sh")], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const r = inNamespace(script, dir);
   const lines = r.stdout.split("\n");
   assert.equal(lines[0], `${target} cap_net_admin,cap_net_raw=ep`, "capgate's own listing after --set");
   if (inCI || !/not found/.test(r.stderr)) assert.equal(lines[1], `${target} cap_net_admin,cap_net_raw=ep`, "libcap's getcap agrees");

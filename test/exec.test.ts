@@ -4,24 +4,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
+import { mkdtempSync, copyFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RUNNER_PATH } from "../shim/kernel-runner.js";
-import { why, skip } from "../fixtures/kernel-gate.js";
+import { why, skip, inNamespace } from "../fixtures/kernel-gate.js";
 import { parseStatus } from "../src/formats/proc-status.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
 
-/** Runs a shell script as root in a fresh user namespace with every uid mapped. */
-function inNamespace(script: string) {
-  const dir = mkdtempSync(join(tmpdir(), "capgate-exec-"));
-  chmodSync(dir, 0o755);
-  writeFileSync(join(dir, "run.sh"), script);
-  return { dir, ...spawnSync(RUNNER_PATH, ["--userns", "--", "sh", join(dir, "run.sh")], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } }) };
-}
 
 interface Prediction { ok: boolean; predicted: { permitted: string; effective: string; inheritable: string; bounding: string; ambient: string; ruid: number; euid: number; noNewPrivs: boolean }; steps: Array<{ rule: string }> }
 

@@ -1,8 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { CapSet, kernelProfile } from "../src/index.js";
@@ -11,7 +9,8 @@ import { formatIab, parseIab } from "../src/formats/iab.js";
 import { formatDecode, parseMask } from "../src/formats/decode.js";
 import { FormatError } from "../src/formats/errors.js";
 import { capSetArb } from "../src/testing/arbitraries.js";
-import { runnerUnavailable, RUNNER_PATH } from "../shim/kernel-runner.js";
+import { runnerUnavailable } from "../shim/kernel-runner.js";
+import { inNamespace } from "../fixtures/kernel-gate.js";
 import { fileURLToPath } from "node:url";
 
 const profile = kernelProfile();
@@ -99,11 +98,8 @@ test("the parsers never throw anything but FormatError, and format(parse(x)) is 
   }), { numRuns: 3000 });
 });
 
-function inNamespace(script: string): string[] {
-  const dir = mkdtempSync(join(tmpdir(), "capgate-capsh-"));
-  const file = join(dir, "run.sh");
-  writeFileSync(file, script);
-  const r = spawnSync(RUNNER_PATH, ["--userns", "--", "sh", file], { encoding: "utf8", maxBuffer: 1 << 26 });
+function linesInNamespace(script: string): string[] {
+  const r = inNamespace(script);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trimEnd().split("\n");
 }
@@ -112,7 +108,7 @@ test("libcap text: capsh prints exactly what capgate prints, for 200 random thre
   assert.equal(noCapsh, null, `must run under CI: ${noCapsh}`);
   const samples = fc.sample(setsArb, { numRuns: 200, seed: 42 });
   const texts = samples.map((s) => formatCapText(s));
-  const lines = inNamespace(texts.map((t) => `capsh --caps='${t}' --print | sed -n 's/^Current: //p'\n`).join(""));
+  const lines = linesInNamespace(texts.map((t) => `capsh --caps='${t}' --print | sed -n 's/^Current: //p'\n`).join(""));
   assert.equal(lines.length, texts.length);
   lines.forEach((line, k) => {
     assert.equal(line, texts[k], "libcap's cap_to_text of the same sets");
@@ -125,7 +121,7 @@ test("IAB text: capsh --iab sets and prints what capgate prints", { skip }, () =
   assert.equal(noCapsh, null, `must run under CI: ${noCapsh}`);
   const samples = fc.sample(fc.tuple(capSetArb(profile), capSetArb(profile), capSetArb(profile)).map(([i, a, nb]) => ({ inheritable: i.union(a), ambient: a, notBounding: nb })), { numRuns: 100, seed: 5 });
   const texts = samples.map((s) => formatIab(s));
-  const lines = inNamespace(texts.map((t) => `capsh --iab='${t}' --print | sed -n 's/^Current IAB: //p'\n`).join(""));
+  const lines = linesInNamespace(texts.map((t) => `capsh --iab='${t}' --print | sed -n 's/^Current IAB: //p'\n`).join(""));
   lines.forEach((line, k) => assert.equal(line, texts[k]));
 });
 

@@ -1,14 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, chmodSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapSet, kernelProfile } from "../src/index.js";
 import { classifyChange, type Observed } from "../src/watch/classify.js";
-import { RUNNER_PATH } from "../shim/kernel-runner.js";
-import { why, skip } from "../fixtures/kernel-gate.js";
+import { why, skip, inNamespace } from "../fixtures/kernel-gate.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
@@ -54,15 +53,13 @@ test("capgate watch --tracee judges commit_creds events and flags the impossible
 test("capgate watch follows a real process: a capset drop, a uid change and an exec with file caps, each explained", { skip, timeout: 60_000 }, () => {
   assert.equal(why, null, `must run under CI: ${why}`);
   const dir = mkdtempSync(join(tmpdir(), "capgate-watch-"));
-  chmodSync(dir, 0o755);
   const child = fileURLToPath(new URL("../fixtures/watch-child.js", import.meta.url));
   // The child changes only after DIR/go exists, which appears once the watcher is running.
-  writeFileSync(join(dir, "run.sh"), [
+  const r = inNamespace([
     `${process.execPath} ${child} ${dir} &`, "CHILD=$!",
     `${process.execPath} ${bin} watch --pid $CHILD --interval 40 --duration 4000 --json --fail-on-anomaly > ${dir}/events &`, "WATCH=$!",
     "sleep 0.5", `touch ${dir}/go`, "wait $WATCH", 'echo "watch=$?" >> ' + `${dir}/events`, "wait $CHILD", `cat ${dir}/events`, "",
-  ].join("\n"));
-  const r = spawnSync(RUNNER_PATH, ["--userns", "--", "sh", join(dir, "run.sh")], { encoding: "utf8" });
+  ].join("\n"), dir);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
   assert.equal(lines.pop(), "watch=0", "no anomaly in a legitimate life");
