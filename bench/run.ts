@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import fc from "fast-check";
 import { preflightCapset, simulate, kernelProfile, CapsetCheckBatch, referenceCapsetCheck, type Op, type ThreadState } from "../src/index.js";
 import { referenceCapsetCheckWords } from "../src/reference.js";
-import { engine, words, reserve } from "../src/engine/wasm.js";
+import { engine, words, allocate, release } from "../src/engine/wasm.js";
 import { writeState } from "../src/simulate.js";
 import { encodeOp } from "../src/ops.js";
 import { STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE } from "../src/engine/layout.js";
@@ -114,7 +114,7 @@ for (const [kind, arb] of kinds) {
   if (sink === 0.5) console.log(sink);
   // the general batch entry point, records resident in wasm memory
   const inBytes = N * (STATE_SIZE + OP_SIZE);
-  const base = reserve(inBytes + N * (RESULT_SIZE + STATE_SIZE));
+  const base = allocate(inBytes + N * (RESULT_SIZE + STATE_SIZE));
   const w = words();
   states.forEach((s, j) => {
     const at = (base >>> 2) + j * ((STATE_SIZE + OP_SIZE) >>> 2);
@@ -122,6 +122,7 @@ for (const [kind, arb] of kinds) {
     encodeOp(w, at + (STATE_SIZE >>> 2), ops[j]!, s);
   });
   record(`batch ${kind} (in wasm)`, measure(N, () => { engine.evaluateBatch(profile.word, base, base + inBytes, N); }), "full evaluation: result + new state per record");
+  release(base);
 }
 
 // 5. The kernel side of the differential tests: trials (sequences) and steps per second.

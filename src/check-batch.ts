@@ -1,12 +1,18 @@
 import { CapSet } from "./capabilities/set.js";
-import { engine, words, reserve } from "./engine/wasm.js";
+import { engine, words, allocate, release } from "./engine/wasm.js";
 import { CHECK_SIZE, CK } from "./engine/layout.js";
 import { ruleByCode } from "./rules/catalog.js";
+
+const regions = new FinalizationRegistry<number>((at) => release(at));
 
 /**
  * The four capset checks of cap_capset over many (state, request) records resident in wasm
  * memory: fill it once, run it as often as needed. For fuzzers and bulk pre-flight.
  * Only the checks: no header version, pid or ambient update (use simulateBatch for those).
+ *
+ * Each batch owns its region of engine memory (records and answers): another batch, or any
+ * other engine call, never reads or overwrites them. The region is given back by dispose()
+ * (or `using`), or when the batch is garbage-collected.
  */
 export class CapsetCheckBatch {
   readonly capacity: number;
@@ -16,7 +22,22 @@ export class CapsetCheckBatch {
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
-    this.#base = reserve(capacity * CHECK_SIZE + capacity);
+    this.#base = allocate(capacity * CHECK_SIZE + capacity);
+    regions.register(this, this.#base, this);
+  }
+
+  /** Gives the batch's engine memory back; the batch cannot be used afterwards. */
+  dispose(): void {
+    if (this.#base < 0) return;
+    regions.unregister(this);
+    release(this.#base);
+    this.#base = -1;
+  }
+  [Symbol.dispose](): void { this.dispose(); }
+
+  #live(): number {
+    if (this.#base < 0) throw new RangeError("this CapsetCheckBatch was disposed");
+    return this.#base;
   }
 
   get count(): number { return this.#count; }
@@ -26,7 +47,7 @@ export class CapsetCheckBatch {
     request: { effective: CapSet; permitted: CapSet; inheritable: CapSet }): void {
     if (i < 0 || i >= this.capacity) throw new RangeError(`record ${i} is outside 0..${this.capacity - 1}`);
     const w = words();
-    const at = (this.#base >>> 2) + i * (CHECK_SIZE >>> 2);
+    const at = (this.#live() >>> 2) + i * (CHECK_SIZE >>> 2);
     const put = (k: number, s: CapSet) => { w[at + k] = s.lo; w[at + k + 1] = s.hi; };
     put(CK.permitted, state.permitted); put(CK.effective, state.effective);
     put(CK.inheritable, state.inheritable); put(CK.bounding, state.bounding);
@@ -36,7 +57,7 @@ export class CapsetCheckBatch {
   }
 
   /** Raw access for bulk fills: the record words start at this index of words(). */
-  get wordOffset(): number { return this.#base >>> 2; }
+  get wordOffset(): number { return this.#live() >>> 2; }
   /** Declares how many records are filled (after bulk fills through wordOffset). */
   setCount(count: number): void {
     if (count < 0 || count > this.capacity) throw new RangeError(`count ${count} is outside 0..${this.capacity}`);
@@ -45,12 +66,14 @@ export class CapsetCheckBatch {
 
   /** Runs the checks on every record; returns how many would succeed. */
   run(): number {
-    return engine.capsetCheckBatch(this.#base, this.#base + this.capacity * CHECK_SIZE, this.#count);
+    const base = this.#live();
+    return engine.capsetCheckBatch(base, base + this.capacity * CHECK_SIZE, this.#count);
   }
 
   /** The rule code of record i after run() (0: allowed). */
   code(i: number): number {
-    return new Uint8Array(engine.memory.buffer, this.#base + this.capacity * CHECK_SIZE, this.capacity)[i]!;
+    if (i < 0 || i >= this.#count) throw new RangeError(`record ${i} is outside 0..${this.#count - 1}`);
+    return new Uint8Array(engine.memory.buffer, this.#live() + this.capacity * CHECK_SIZE, this.capacity)[i]!;
   }
   /** The rule id of record i after run(): "capset.ok" or the check that failed. */
   rule(i: number): string {

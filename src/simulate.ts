@@ -1,7 +1,7 @@
 import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
 import { ERRNO_NAMES, CAPABILITY_VERSION } from "./kernel/constants.js";
-import { engine, words, reserve, SCRATCH } from "./engine/wasm.js";
+import { engine, words, withRegion, SCRATCH } from "./engine/wasm.js";
 import { ST, RS, STATE_SIZE, OP_SIZE, RESULT_SIZE, FLAG_NO_NEW_PRIVS } from "./engine/layout.js";
 import { encodeOp, type Op } from "./ops.js";
 import type { ThreadState } from "./state.js";
@@ -265,19 +265,20 @@ export function preflightCapset(state: ThreadState, request: CapsetRequest, opti
 export function simulateBatch(records: ReadonlyArray<{ readonly state: ThreadState; readonly op: Op }>, options?: SimulateOptions): Verdict[] {
   const profile = profileOf(options);
   const inBytes = records.length * (STATE_SIZE + OP_SIZE);
-  const base = reserve(inBytes + records.length * (RESULT_SIZE + STATE_SIZE));
-  let w = words();
-  const inWords = base >>> 2, outWords = (base + inBytes) >>> 2;
-  const inStride = (STATE_SIZE + OP_SIZE) >>> 2, outStride = (RESULT_SIZE + STATE_SIZE) >>> 2;
-  records.forEach(({ state, op }, i) => {
-    writeState(w, inWords + i * inStride, state);
-    encodeOp(w, inWords + i * inStride + (STATE_SIZE >>> 2), op, state);
-  });
-  engine.evaluateBatch(profile.word, base, base + inBytes, records.length);
-  w = words();
-  return records.map(({ state, op }, i) => {
-    const res = outWords + i * outStride;
-    return readVerdict(w, res, res + (RESULT_SIZE >>> 2), state, op, profile);
+  return withRegion(inBytes + records.length * (RESULT_SIZE + STATE_SIZE), (base) => {
+    let w = words();
+    const inWords = base >>> 2, outWords = (base + inBytes) >>> 2;
+    const inStride = (STATE_SIZE + OP_SIZE) >>> 2, outStride = (RESULT_SIZE + STATE_SIZE) >>> 2;
+    records.forEach(({ state, op }, i) => {
+      writeState(w, inWords + i * inStride, state);
+      encodeOp(w, inWords + i * inStride + (STATE_SIZE >>> 2), op, state);
+    });
+    engine.evaluateBatch(profile.word, base, base + inBytes, records.length);
+    w = words();
+    return records.map(({ state, op }, i) => {
+      const res = outWords + i * outStride;
+      return readVerdict(w, res, res + (RESULT_SIZE >>> 2), state, op, profile);
+    });
   });
 }
 
@@ -320,29 +321,30 @@ export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadS
     bytes += STATE_SIZE + items[i]!.ops.length * (OP_SIZE + RESULT_SIZE + STATE_SIZE);
     return start;
   });
-  const base = reserve(bytes);
-  let w = words();
-  batch.forEach((i, j) => {
-    const it = items[i]!, n = it.ops.length;
-    const start = base + offsets[j]!, ops = start + STATE_SIZE, results = ops + n * OP_SIZE, states = results + n * RESULT_SIZE;
-    const d = (base >>> 2) + j * 5;
-    w[d] = start; w[d + 1] = ops; w[d + 2] = n; w[d + 3] = results; w[d + 4] = states;
-    writeState(w, start >>> 2, it.state);
-    it.ops.forEach((op, k) => encodeOp(w, (ops >>> 2) + k * (OP_SIZE >>> 2), op, it.state));
-  });
-  engine.evaluateSequences(profile.word, base, batch.length);
-  w = words();
-  batch.forEach((i, j) => {
-    const it = items[i]!, n = it.ops.length;
-    const results = base + offsets[j]! + STATE_SIZE + n * OP_SIZE, states = results + n * RESULT_SIZE;
-    const verdicts: Verdict[] = [];
-    let state = it.state;
-    for (let k = 0; k < n; k++) {
-      const v = readVerdict(w, (results >>> 2) + k * (RESULT_SIZE >>> 2), (states >>> 2) + k * (STATE_SIZE >>> 2), state, it.ops[k]!, profile);
-      verdicts.push(v);
-      state = v.state;
-    }
-    out[i] = verdicts;
+  withRegion(bytes, (base) => {
+    let w = words();
+    batch.forEach((i, j) => {
+      const it = items[i]!, n = it.ops.length;
+      const start = base + offsets[j]!, ops = start + STATE_SIZE, results = ops + n * OP_SIZE, states = results + n * RESULT_SIZE;
+      const d = (base >>> 2) + j * 5;
+      w[d] = start; w[d + 1] = ops; w[d + 2] = n; w[d + 3] = results; w[d + 4] = states;
+      writeState(w, start >>> 2, it.state);
+      it.ops.forEach((op, k) => encodeOp(w, (ops >>> 2) + k * (OP_SIZE >>> 2), op, it.state));
+    });
+    engine.evaluateSequences(profile.word, base, batch.length);
+    w = words();
+    batch.forEach((i, j) => {
+      const it = items[i]!, n = it.ops.length;
+      const results = base + offsets[j]! + STATE_SIZE + n * OP_SIZE, states = results + n * RESULT_SIZE;
+      const verdicts: Verdict[] = [];
+      let state = it.state;
+      for (let k = 0; k < n; k++) {
+        const v = readVerdict(w, (results >>> 2) + k * (RESULT_SIZE >>> 2), (states >>> 2) + k * (STATE_SIZE >>> 2), state, it.ops[k]!, profile);
+        verdicts.push(v);
+        state = v.state;
+      }
+      out[i] = verdicts;
+    });
   });
   return out;
 }

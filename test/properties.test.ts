@@ -126,6 +126,45 @@ test("the wasm engine and the plain-TypeScript reference agree on the four capse
   }), { ...params, numRuns: Math.max(50, runs / 20) });
 });
 
+test("every CapsetCheckBatch owns its records: two batches filled and run interleaved, with simulateBatch between, agree with the single-call pre-flight", async () => {
+  const { regionBytesInUse } = await import("../src/engine/wasm.js");
+  const inUse = regionBytesInUse();
+  const request = (state: ThreadState, op: Op) => op.op !== "capset" ? null : {
+    effective: (op.effective ?? state.effective).intersect(profile.all), permitted: (op.permitted ?? state.permitted).intersect(profile.all),
+    inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all) };
+  fc.assert(fc.property(fc.array(stateAndCapset, { minLength: 1, maxLength: 64 }), fc.array(stateAndCapset, { minLength: 1, maxLength: 64 }),
+    (left, right) => {
+      const a = new CapsetCheckBatch(64), b = new CapsetCheckBatch(64);
+      try {
+        const fill = (batch: CapsetCheckBatch, records: typeof left, i: number) => {
+          const r = records[i]!, req = request(r.state, r.op) ?? { effective: r.state.effective, permitted: r.state.permitted, inheritable: r.state.inheritable };
+          batch.set(i, r.state, req);
+        };
+        for (let i = 0; i < Math.max(left.length, right.length); i++) {
+          if (i < left.length) fill(a, left, i);
+          if (i < right.length) fill(b, right, i);
+        }
+        a.run();
+        simulateBatch(right.map(({ state, op }) => ({ state, op })));
+        b.run();
+        a.run();
+        for (const [batch, records] of [[a, left], [b, right]] as const) {
+          records.forEach(({ state, op }, i) => {
+            const req = request(state, op) ?? { effective: state.effective, permitted: state.permitted, inheritable: state.inheritable };
+            assert.equal(batch.rule(i), preflightCapset(state, req).rule, `record ${i}`);
+          });
+        }
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    }), { ...params, numRuns: Math.max(50, runs / 20) });
+  assert.equal(regionBytesInUse(), inUse, "every region is given back");
+  const gone = new CapsetCheckBatch(1);
+  gone.dispose();
+  assert.throws(() => gone.run(), /disposed/);
+});
+
 test("bounding never grows and locked securebits never change, over any sequence", () => {
   fc.assert(fc.property(scenarioArb(profile, 12), ({ state, ops }) => {
     let s = state;
