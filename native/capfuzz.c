@@ -27,6 +27,10 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <unistd.h>
+#include <stddef.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #define STATE_SIZE 80
 #define OP_SIZE 64
@@ -421,6 +425,50 @@ static int serve(void) {
   return 0;
 }
 
+/* --seccomp-deny NAME[:ARG0] -- CMD ARGS: fault injection for the launcher's tests. Installs a
+   seccomp filter under which the named syscall (only with that first argument, for prctl's
+   options) fails with EPERM, then execs CMD. Everything else is allowed. */
+static int seccomp_deny(const char *spec, char **cmd) {
+  static const struct { const char *name; long nr; } calls[] = {
+    { "setresuid", SYS_setresuid }, { "setresgid", SYS_setresgid }, { "setgroups", SYS_setgroups },
+    { "capset", SYS_capset }, { "prctl", SYS_prctl }, { "setuid", SYS_setuid }, { "setxattr", SYS_setxattr },
+  };
+  char name[32];
+  const char *colon = strchr(spec, ':');
+  size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+  if (n >= sizeof name) return 2;
+  memcpy(name, spec, n);
+  name[n] = 0;
+  long nr = -1;
+  for (size_t k = 0; k < sizeof calls / sizeof calls[0]; k++) if (strcmp(calls[k].name, name) == 0) nr = calls[k].nr;
+  if (nr < 0) { fprintf(stderr, "capfuzz: --seccomp-deny: unknown syscall %s\n", name); return 2; }
+  uint32_t arg0 = colon ? (uint32_t)strtoul(colon + 1, NULL, 0) : 0;
+#if defined(__x86_64__)
+  const uint32_t arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+  const uint32_t arch = AUDIT_ARCH_AARCH64;
+#endif
+  struct sock_filter filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arg0, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, colon ? SECCOMP_RET_ALLOW : SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+  };
+  struct sock_fprog prog = { .len = sizeof filter / sizeof filter[0], .filter = filter };
+  /* No no_new_privs: the filter is installed with CAP_SYS_ADMIN (in the namespace), so the
+     command's own exec rules stay what they would be without the filter. */
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) { perror("capfuzz: PR_SET_SECCOMP"); return 11; }
+  execvp(cmd[0], cmd);
+  perror("capfuzz: exec");
+  return 127;
+}
+
 /* --userns: serve inside a new user namespace whose uid and gid maps cover every id. Real root
    writes the maps of a child from outside, as newuidmap would; others get uid 0 alone. */
 int main(int argc, char **argv) {
@@ -452,6 +500,7 @@ int main(int argc, char **argv) {
     run_ops(ops, rest, model_tid, paths, &sk);
     return 0;
   }
+  if (argc > 4 && strcmp(argv[1], "--seccomp-deny") == 0 && strcmp(argv[3], "--") == 0) return seccomp_deny(argv[2], argv + 4);
   for (int i = 1; i + 1 < argc; i++) if (strcmp(argv[i], "--dir") == 0) exec_dir = argv[i + 1];
   if (argc > 1 && strcmp(argv[1], "--userns") == 0) {
     int go[2], ready[2];

@@ -1,47 +1,69 @@
-// execve(2) from Node through ffi-rs: the end of `capgate exec`. After it, nothing of Node
-// remains: the program replaces the process, with the calling (main) thread's credentials.
-import { load, DataType } from "ffi-rs";
-import { loadShim } from "./libc.js";
+// execve(2) from Node, the end of `capgate exec`. After it nothing of Node remains: the program
+// replaces the process, with the calling (main) thread's credentials; Node's other threads end.
+import { readdirSync } from "node:fs";
+import { libcCall, errnoText } from "./libc.js";
 
-type Ret = { value: number; errnoCode: number };
-function c(funcName: string, retType: DataType, paramsType: DataType[], paramsValue: unknown[]): Ret {
-  loadShim();
-  return load({ library: "libc", funcName, retType, paramsType, paramsValue, errno: true } as Parameters<typeof load>[0]) as unknown as Ret;
-}
+const F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1, O_NONBLOCK = 0o4000;
+const SIG = { KILL: 9, STOP: 19, LAST_STANDARD: 31 } as const;
+const SIG_DFL = 0, SIG_IGN = 1, SIG_SETMASK = 2;
+const ERRNO_ENOENT = 2;
 
 /** A NULL-terminated array of C strings in libc's heap (ffi-rs string arrays are not NULL-terminated). */
 function stringTable(strings: readonly string[]): number {
-  const pointers = strings.map((s) => Number(c("strdup", DataType.I64, [DataType.String], [s]).value));
-  const table = Number(c("calloc", DataType.I64, [DataType.I64, DataType.I64], [strings.length + 1, 8]).value);
-  if (!table || pointers.some((p) => !p)) throw new Error("out of memory building execve's arguments");
+  const pointers = strings.map((s) => libcCall("strdup", "i64", [["string", s]]).ret);
+  const table = libcCall("calloc", "i64", [["i64", strings.length + 1], ["i64", 8]]).ret;
+  if (!table || pointers.some((p) => !p)) throw new ExecError("", 12, "out of memory building execve's arguments");
   const bytes = Buffer.alloc((strings.length + 1) * 8);
   pointers.forEach((p, i) => bytes.writeBigUInt64LE(BigInt(p), i * 8));
-  c("memcpy", DataType.I64, [DataType.I64, DataType.U8Array, DataType.I64], [table, bytes, bytes.length]);
+  libcCall("memcpy", "i64", [["i64", table], ["bytes", bytes], ["i64", bytes.length]]);
   return table;
 }
 
+/** execve failed: the program did not start. `notFound`: exit 127 as a shell would, else 126. */
 export class ExecError extends Error {
   override name = "ExecError";
-  constructor(readonly path: string, readonly errno: number) {
-    super(`execve(${path}) failed with errno ${errno}${errno === 2 ? " (no such file)" : errno === 13 ? " (permission denied)" : errno === 1 ? " (EPERM: e.g. a capability-dumb file)" : ""}`);
+  constructor(readonly path: string, readonly errno: number, message = `execve(${path}) failed: ${errnoText(errno)}`) {
+    super(message);
   }
+  get notFound(): boolean { return this.errno === ERRNO_ENOENT; }
+}
+
+export interface ExecSetup {
+  /** File descriptors above 2 that the program inherits (socket activation); every other one is closed by the exec. */
+  readonly keepFds?: readonly number[];
+  /** Signals the program starts with ignored (the caller's, e.g. SIGHUP under nohup); every other one starts at its default. */
+  readonly ignoredSignals?: readonly number[];
+}
+
+/** The open file descriptors of this process. */
+export function openFds(): number[] {
+  return readdirSync("/proc/self/fd").map(Number).filter((n) => Number.isInteger(n));
 }
 
 /**
  * Replaces this process with the program. Undoes what Node sets up and a program does not
- * expect: stdio marked close-on-exec and non-blocking, signals ignored (an ignored signal stays
- * ignored across exec), a non-empty signal mask. Returns only by throwing ExecError.
+ * expect: stdio marked close-on-exec and non-blocking, signals ignored or blocked by Node. Every
+ * descriptor above 2 is closed by the exec unless kept. Returns only by throwing ExecError.
  */
-export function execProgram(path: string, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): never {
-  const F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000;
-  for (const fd of [0, 1, 2]) {
-    c("fcntl", DataType.I32, [DataType.I32, DataType.I32, DataType.I32], [fd, F_SETFD, 0]);
-    const flags = c("fcntl", DataType.I32, [DataType.I32, DataType.I32, DataType.I32], [fd, F_GETFL, 0]).value;
-    if (flags >= 0 && (flags & O_NONBLOCK)) c("fcntl", DataType.I32, [DataType.I32, DataType.I32, DataType.I32], [fd, F_SETFL, flags & ~O_NONBLOCK]);
+export function execProgram(path: string, argv: readonly string[], env: Readonly<Record<string, string | undefined>>, setup: ExecSetup = {}): never {
+  const keep = new Set(setup.keepFds ?? []);
+  for (const fd of openFds()) {
+    if (fd <= 2 || keep.has(fd)) {
+      libcCall("fcntl", "i32", [["i32", fd], ["i32", F_SETFD], ["i32", 0]]);
+      if (fd > 2) continue;
+      const flags = libcCall("fcntl", "i32", [["i32", fd], ["i32", F_GETFL], ["i32", 0]]).ret;
+      if (flags >= 0 && (flags & O_NONBLOCK)) libcCall("fcntl", "i32", [["i32", fd], ["i32", F_SETFL], ["i32", flags & ~O_NONBLOCK]]);
+    } else {
+      libcCall("fcntl", "i32", [["i32", fd], ["i32", F_SETFD], ["i32", FD_CLOEXEC]]);
+    }
   }
-  for (let sig = 1; sig < 32; sig++) if (sig !== 9 && sig !== 19) c("signal", DataType.I64, [DataType.I32, DataType.I64], [sig, 0]); // SIG_DFL
-  c("sigprocmask", DataType.I32, [DataType.I32, DataType.U8Array, DataType.I64], [2 /* SIG_SETMASK */, Buffer.alloc(128), 0]);
+  const ignored = new Set(setup.ignoredSignals ?? []);
+  for (let sig = 1; sig <= SIG.LAST_STANDARD; sig++) {
+    if (sig === SIG.KILL || sig === SIG.STOP) continue;
+    libcCall("signal", "i64", [["i32", sig], ["i64", ignored.has(sig) ? SIG_IGN : SIG_DFL]]);
+  }
+  libcCall("sigprocmask", "i32", [["i32", SIG_SETMASK], ["bytes", Buffer.alloc(128)], ["i64", 0]]);
   const envList = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-  const r = c("execve", DataType.I32, [DataType.String, DataType.I64, DataType.I64], [path, stringTable(argv), stringTable(envList)]);
-  throw new ExecError(path, r.errnoCode);
+  const r = libcCall("execve", "i32", [["string", path], ["i64", stringTable(argv)], ["i64", stringTable(envList)]]);
+  throw new ExecError(path, r.errno);
 }

@@ -10,7 +10,7 @@ export interface CapabilityInfo {
   readonly description: string;
 }
 
-const rows: Array<[string, string, string]> = [
+const rows = [
   ["CHOWN", "2.2", "Make arbitrary changes to file UIDs and GIDs."],
   ["DAC_OVERRIDE", "2.2", "Bypass file read, write and execute permission checks."],
   ["DAC_READ_SEARCH", "2.2", "Bypass file read and directory read/search permission checks."],
@@ -52,7 +52,10 @@ const rows: Array<[string, string, string]> = [
   ["PERFMON", "5.8", "Use performance monitoring: perf_event_open(2) and related BPF operations."],
   ["BPF", "5.8", "Use privileged BPF operations: create maps, load programs, and more."],
   ["CHECKPOINT_RESTORE", "5.9", "Checkpoint/restore: set_tid in clone3, ns_last_pid, read map_files."],
-];
+] as const satisfies ReadonlyArray<readonly [string, string, string]>;
+
+/** Capability numbers by kernel name without the CAP_ prefix: CAP.SETFCAP is 31. */
+export const CAP = Object.freeze(Object.fromEntries(rows.map(([short], number) => [short, number]))) as { readonly [K in (typeof rows)[number][0]]: number };
 
 export const CAPABILITIES: readonly CapabilityInfo[] = Object.freeze(
   rows.map(([short, since, description], number) =>

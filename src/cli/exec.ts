@@ -1,6 +1,8 @@
 // capgate exec: plan the calls that give PROGRAM exactly the asked-for state, pre-flight and
 // apply them on this (main) thread through the shim, then execve the program.
 import { statSync, readFileSync, accessSync, constants } from "node:fs";
+import type { ExecError } from "../../shim/launch.js";
+import type { LaunchCall } from "../../shim/launcher.js";
 import { delimiter, join } from "node:path";
 import { CapSet } from "../capabilities/set.js";
 import { parseAnyNames } from "../formats/names.js";
@@ -13,8 +15,17 @@ import { formatCapText } from "../formats/libcap-text.js";
 import { parseSecurebits } from "../scenario/parse.js";
 import { stateJson, verdictJson } from "../scenario/run.js";
 import { toScenario, stateToScenario } from "../scenario/emit.js";
-import { InputError } from "../parse/errors.js";
-import { UsageError } from "./errors.js";
+import { ExitError, UsageError } from "./errors.js";
+import { terminalSafe, jsonSafe } from "./escape.js";
+import { lookupGroup, lookupUser, parseId, userGroups, type UserEntry } from "./users.js";
+import { CAP } from "../capabilities/table.js";
+import { errnoText } from "../kernel/constants.js";
+
+/** Set by bin/capgate: the signals the caller ignored, before Node reset them (hex, as /proc shows SigIgn). */
+export const CALLER_SIGIGN = "CAPGATE_CALLER_SIGIGN";
+const S_ISUID = 0o4000, S_ISGID = 0o2000, S_IXGRP = 0o010;
+const ERRNO = { ENOENT: 2, EACCES: 13, ENOEXEC: 8 } as const;
+
 import { describeOp } from "./describe.js";
 import { style, table } from "./style.js";
 
@@ -28,8 +39,10 @@ export function shortSet(set: CapSet, profile: KernelProfile): string {
 }
 
 export interface ExecOptions {
-  user?: string; keep?: string; drop?: string; ambient?: string; bounding?: string; noNewPrivs?: boolean; secbits?: string;
+  user?: string; group?: string; groups?: string; clearGroups?: boolean; keepGroups?: boolean;
+  keep?: string; drop?: string; ambient?: string; bounding?: string; noNewPrivs?: boolean; secbits?: string;
   noRegain?: boolean; dryRun?: boolean; json?: boolean; scenario?: boolean; quiet?: boolean;
+  resetEnv?: boolean; keepFds?: string;
   /** Tracee's form, repeatable: "add=cap_net_raw,cap_kill", "drop=cap_sys_admin", "bypass=true". */
   capabilities?: string[];
 }
@@ -62,43 +75,141 @@ function caps(text: string | undefined, option: string, profile: KernelProfile):
   }
 }
 
-function uidOf(user: string): number {
-  if (/^\d+$/.test(user)) return Number(user);
-  try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = line.split(":");
-      if (f[0] === user && f[2] !== undefined) return Number(f[2]);
-    }
-  } catch { /* fall through */ }
-  throw new UsageError(`--user: no user ${JSON.stringify(user)}`);
+/** The gids the program runs with: null fields stay as they are. */
+interface GidTarget { readonly gid: number | null; readonly groups: number[] | null }
+
+/**
+ * Like setpriv and capsh --user: a uid change takes the user's primary gid and groups from the
+ * user database (--init-groups), unless --group, --groups, --clear-groups or --keep-groups say
+ * otherwise. Never gid 0 or this process's groups behind a uid change unless asked.
+ */
+function gidTarget(opts: ExecOptions, user: UserEntry | null, uid: number | undefined): GidTarget | null {
+  const groupOptions = [opts.groups !== undefined && "--groups", opts.clearGroups && "--clear-groups", opts.keepGroups && "--keep-groups"].filter(Boolean);
+  if (groupOptions.length > 1) throw new UsageError(`give one of --groups, --clear-groups and --keep-groups, not ${groupOptions.join(" and ")}`);
+  if (uid === undefined && opts.group === undefined && !groupOptions.length) return null;
+  const gid = opts.group !== undefined ? lookupGroup(opts.group, "--group") : user ? user.gid : uid === undefined ? null : undefined;
+  if (gid === undefined) {
+    throw new UsageError(`--user ${opts.user}: uid ${uid} has no entry in the user database, so its group is unknown: give --group G (and --groups, --clear-groups or --keep-groups)`);
+  }
+  let groups: number[] | null;
+  if (opts.groups !== undefined) {
+    groups = [...new Set(opts.groups.split(",").map((g) => g.trim()).filter(Boolean).map((g) => lookupGroup(g, "--groups")))].sort((a, b) => a - b);
+  } else if (opts.clearGroups) groups = [];
+  else if (opts.keepGroups || uid === undefined) groups = null;
+  else if (user) groups = userGroups(user);
+  else throw new UsageError(`--user ${opts.user}: uid ${uid} has no entry in the user database: give --groups, --clear-groups or --keep-groups`);
+  return { gid, groups };
 }
 
-/** PROGRAM as execve will find it: a path, or the first executable on PATH. */
+/** Signals the caller ignored (nohup's SIGHUP), as bin/capgate noted them before Node reset them. */
+function callerIgnoredSignals(): number[] {
+  const mask = process.env[CALLER_SIGIGN];
+  if (!mask || !/^[0-9a-f]{1,16}$/i.test(mask)) return [];
+  const bits = BigInt(`0x${mask}`);
+  const out: number[] = [];
+  for (let sig = 1; sig <= 31; sig++) if ((bits >> BigInt(sig - 1)) & 1n) out.push(sig);
+  return out;
+}
+
+/** The environment variables the dynamic loader honours unless AT_SECURE is set. */
+const LOADER_VARIABLES = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"];
+/** setpriv --reset-env's PATH for root and for other users (_PATH_DEFPATH_ROOT, _PATH_DEFPATH). */
+const ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin", USER_PATH = "/usr/local/bin:/bin:/usr/bin";
+const SOCKET_ACTIVATION = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"];
+
+/** The program's environment: this one, or with --reset-env a clean one for the target user (setpriv's). */
+function programEnv(opts: ExecOptions, user: UserEntry | null, uid: number, passListen: boolean): Record<string, string | undefined> {
+  const { [CALLER_SIGIGN]: _noted, ...env } = process.env;
+  if (!opts.resetEnv) return env;
+  const entry = user ?? lookupUser(String(uid), "--reset-env");
+  if (!entry) throw new UsageError(`--reset-env: uid ${uid} has no entry in the user database (HOME, SHELL and USER come from it)`);
+  return {
+    ...(env["TERM"] !== undefined && { TERM: env["TERM"] }),
+    HOME: entry.home, USER: entry.name, LOGNAME: entry.name, SHELL: entry.shell, PATH: entry.uid === 0 ? ROOT_PATH : USER_PATH,
+    ...(passListen && Object.fromEntries(SOCKET_ACTIVATION.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]))),
+  };
+}
+
+/** --keep-fds N,M, plus systemd's socket-activation descriptors when LISTEN_PID names this process. */
+function keptFds(opts: ExecOptions, open: readonly number[]): { fds: number[]; listen: boolean } {
+  const fds = new Set<number>();
+  for (const t of (opts.keepFds ?? "").split(",").map((x) => x.trim()).filter(Boolean)) {
+    const n = /^\d{1,9}$/.test(t) ? Number(t) : NaN;
+    if (!(n >= 3)) throw new UsageError(`--keep-fds: expected descriptor numbers from 3 up, got ${JSON.stringify(t)}`);
+    if (!open.includes(n)) throw new UsageError(`--keep-fds: descriptor ${n} is not open`);
+    fds.add(n);
+  }
+  const listen = process.env["LISTEN_PID"] === String(process.pid) && /^\d{1,4}$/.test(process.env["LISTEN_FDS"] ?? "");
+  if (listen) for (let k = 0; k < Number(process.env["LISTEN_FDS"]); k++) if (open.includes(3 + k)) fds.add(3 + k);
+  return { fds: [...fds].sort((a, b) => a - b), listen };
+}
+
+/** PROGRAM as execve will find it: a path, or the first executable on PATH. 127 when there is none, 126 when it cannot run. */
 function resolveProgram(program: string): string {
-  const candidates = program.includes("/") ? [program] : (process.env["PATH"] ?? "/usr/bin:/bin").split(delimiter).map((d) => join(d, program));
+  const candidates = program.includes("/") ? [program] : (process.env["PATH"] ?? "/usr/bin:/bin").split(delimiter).filter(Boolean).map((d) => join(d, program));
+  let found: string | undefined;
   for (const c of candidates) {
+    let st;
+    try { st = statSync(c); } catch { continue; }
+    found ??= c;
+    if (!st.isFile()) continue;
     try {
       accessSync(c, constants.X_OK);
-      if (statSync(c).isFile()) return c;
+      return c;
     } catch { /* next */ }
   }
-  throw new InputError(program, "no such program (not a path, and not found on PATH)");
+  const shown = terminalSafe(program);
+  if (found === undefined) throw new ExitError(127, `${shown}: not found${program.includes("/") ? "" : " on PATH"}; nothing was run`);
+  throw new ExitError(126, `${shown}: ${statSync(found).isDirectory() ? "is a directory" : statSync(found).isFile() ? "permission denied (not executable)" : "not a regular file"}; nothing was run`);
+}
+
+/** Why execve failed, in a shell's words: exit 127 when the program (not its interpreter) is missing. */
+function execFailure(e: ExecError, program: string, path: string, applied: number): ExitError {
+  const shown = terminalSafe(program);
+  const after = applied ? `; the ${applied} planned call${applied === 1 ? " had" : "s had"} been applied to capgate's own process, which exits` : "";
+  if (e.errno === ERRNO.ENOENT) {
+    let interpreter: string | undefined;
+    try { interpreter = /^#!\s*(\S+)/.exec(readFileSync(path, "latin1").slice(0, 256))?.[1]; } catch { /* gone */ }
+    if (interpreter) return new ExitError(126, `${shown}: bad interpreter ${terminalSafe(interpreter)}: not found; the program was not run${after}`);
+    return new ExitError(127, `${shown}: not found; the program was not run${after}`);
+  }
+  const why = e.errno === ERRNO.ENOEXEC ? "not an executable format (a script needs a #! line)" : e.errno === ERRNO.EACCES ? "permission denied" : errnoText(e.errno);
+  return new ExitError(126, `${shown}: cannot execute: ${why}; the program was not run${after}`);
 }
 
 export async function execCommand(program: string, args: string[], opts: ExecOptions): Promise<number> {
   const { readThreadState, currentProfile } = await import("../../shim/thread-state.js");
-  const { getFileCaps } = await import("../../shim/files.js");
+  const { getFileCaps, onNosuidMount } = await import("../../shim/files.js");
+  const { readGids } = await import("../../shim/libc.js");
+  const { openFds } = await import("../../shim/launch.js");
   const profile: KernelProfile = currentProfile();
-  const path = resolveProgram(program);
-  const st = statSync(path);
-  const fileCaps = getFileCaps(path);
-  const file: ExecFile = { setuid: (st.mode & 0o4000) !== 0, owner: st.uid, ...(fileCaps && { caps: fileCaps }) };
+  const warn = (line: string) => { if (!opts.quiet) process.stderr.write(`capgate: ${line}\n`); };
   const tracee = parseTraceeCapabilities(opts.capabilities ?? []);
-  if (tracee.bypass || process.env["CAPABILITIES_BYPASS"] === "1") {
-    // Tracee's bypass: change nothing, run the program with what this process has.
-    if (opts.dryRun) { process.stdout.write(`bypass: ${program} would run with this process's capabilities, unchanged\n`); return 0; }
-    const { execProgram } = await import("../../shim/launch.js");
-    return execProgram(path, [program, ...args], process.env);
+  const envBypass = process.env["CAPABILITIES_BYPASS"];
+  if (envBypass !== undefined && envBypass !== "" && envBypass !== "0") {
+    process.stderr.write("capgate: CAPABILITIES_BYPASS is ignored by exec: an environment variable never widens what the command line asks (use --capabilities bypass=true)\n");
+  }
+  const path = resolveProgram(program);
+  const open = openFds();
+  if (tracee.bypass) {
+    // Tracee's bypass: change nothing, run the program with this process's credentials. Only
+    // ever explicit, and never together with anything that asks for less.
+    const asked = [["--user", opts.user], ["--group", opts.group], ["--groups", opts.groups], ["--clear-groups", opts.clearGroups], ["--keep", opts.keep],
+      ["--ambient", opts.ambient], ["--bounding", opts.bounding], ["--drop", opts.drop], ["--no-new-privs", opts.noNewPrivs], ["--secbits", opts.secbits],
+      ["--no-regain", opts.noRegain], ["--capabilities add=", tracee.add.length || undefined], ["--capabilities drop=", tracee.drop.length || undefined]]
+      .filter(([, v]) => v !== undefined && v !== false).map(([k]) => k);
+    if (asked.length) throw new UsageError(`--capabilities bypass=true runs the program with this process's credentials unchanged, so it cannot be combined with ${asked.join(", ")}`);
+    if (opts.dryRun) { process.stdout.write(`bypass: ${terminalSafe(program)} would run with this process's capabilities, unchanged\n`); return 0; }
+    const { execProgram, ExecError } = await import("../../shim/launch.js");
+    const start = readThreadState();
+    const { fds, listen } = keptFds(opts, open);
+    warn(`bypass: ${terminalSafe(program)} runs with this process's capabilities, unchanged`);
+    try {
+      return execProgram(path, [program, ...args], programEnv(opts, null, start.euid, listen), { keepFds: fds, ignoredSignals: callerIgnoredSignals() });
+    } catch (e) {
+      if (e instanceof ExecError) throw execFailure(e, program, path, 0);
+      throw e;
+    }
   }
   const keep = caps([opts.keep, ...tracee.add].filter(Boolean).join(","), "--keep", profile), ambient = caps(opts.ambient, "--ambient", profile);
   const drop = caps([opts.drop, ...tracee.drop].filter(Boolean).join(","), "--drop", profile);
@@ -112,9 +223,33 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
   }
+  const user = opts.user !== undefined ? lookupUser(opts.user) : null;
+  const uid = opts.user !== undefined ? (user?.uid ?? parseId(opts.user, "--user")!) : undefined;
+  const gids = gidTarget(opts, user, uid);
+  const { fds, listen } = keptFds(opts, open);
   const start = readThreadState();
+  const startGids = readGids();
+  const finalGid = gids?.gid ?? startGids.egid;
+  // The file as execve will see it: set-id bits and file capabilities do nothing on a nosuid mount.
+  const st = statSync(path);
+  const nosuid = onNosuidMount(path);
+  const fileCaps = nosuid ? null : getFileCaps(path);
+  const file: ExecFile = { setuid: !nosuid && (st.mode & S_ISUID) !== 0, owner: st.uid, ...(fileCaps && { caps: fileCaps }) };
+  if (nosuid && ((st.mode & (S_ISUID | S_ISGID)) !== 0 || getFileCaps(path))) warn(`${terminalSafe(program)} is on a nosuid mount: its set-id bits and file capabilities are ignored`);
+  const refusals: string[] = [];
+  if (!nosuid && (st.mode & S_ISGID) !== 0 && (st.mode & S_IXGRP) !== 0 && st.gid !== finalGid) {
+    refusals.push(`${terminalSafe(program)} is set-gid (group ${st.gid}): execve would change the egid from ${finalGid} to ${st.gid} and clear the ambient set, which capgate does not model yet`);
+  }
+  const calls: LaunchCall[] = [];
+  if (gids?.groups) calls.push({ kind: "setgroups", groups: gids.groups, label: `setgroups ${gids.groups.join(",") || "(none)"}` });
+  if (gids?.gid !== undefined && gids.gid !== null) calls.push({ kind: "setresgid", rgid: gids.gid, egid: gids.gid, sgid: gids.gid, label: `setresgid ${gids.gid} ${gids.gid} ${gids.gid}` });
+  if (calls.length && !start.effective.has(CAP.SETGID)) {
+    const own = [startGids.rgid, startGids.egid, startGids.sgid];
+    if (gids?.groups) refusals.push("setting the supplementary groups needs CAP_SETGID in the effective set");
+    else if (gids?.gid !== null && gids?.gid !== undefined && !own.includes(gids.gid)) refusals.push(`changing the gid to ${gids.gid} needs CAP_SETGID in the effective set (without it only ${own.join(", ")} are allowed)`);
+  }
   const target: PlanTarget = {
-    uid: opts.user !== undefined ? uidOf(opts.user) : start.euid,
+    ...(uid !== undefined && { uid }),
     // never more than asked: the program's permitted and effective sets are exactly these
     permitted: { exactly: want }, effective: { exactly: want },
     ...(!ambient.isEmpty && { ambient: { include: ambient } }),
@@ -124,15 +259,22 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     ...(opts.noRegain && { cannotRegain: true }),
     file,
   };
-  const p = plan(start, target, { kernel: profile });
+  const p = refusals.length ? { ok: false as const, reasons: refusals, searched: 0 } : plan(start, target, { kernel: profile });
   if (!p.ok) {
-    if (opts.json) process.stdout.write(JSON.stringify({ ok: false, reasons: p.reasons, searched: p.searched }, null, 2) + "\n");
-    else process.stderr.write(`capgate: cannot run ${program} as asked:\n${p.reasons.map((r) => `  - ${r}`).join("\n")}\n`);
+    if (opts.json) process.stdout.write(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");
+    else process.stderr.write(`capgate: cannot run ${terminalSafe(program)} as asked:\n${p.reasons.map((r) => `  - ${r}`).join("\n")}\n`);
     return 1;
   }
   const predicted = p.final;
+  const finalGroups = gids?.groups ?? startGids.groups;
+  const execVerdict = p.steps[p.steps.length - 1]!.verdict;
+  for (const step of p.steps.slice(0, -1)) calls.push({ kind: "op", op: step.verdict.op as Op, label: describeOp(step.verdict.op) });
+  const gidWhy = (c: LaunchCall) => c.kind === "setgroups" ? (opts.groups !== undefined || opts.clearGroups ? "the asked-for supplementary groups" : `${user?.name ?? "the user"}'s groups (like setpriv --init-groups)`)
+    : `${opts.group !== undefined ? "the asked-for group" : `${user?.name ?? "the user"}'s primary group`}, before the uid changes (it needs CAP_SETGID)`;
+  const idText = `uid ${predicted.ruid} gid ${finalGid} groups ${finalGroups.join(",") || "none"}`;
   if (opts.scenario) {
-    const doc = toScenario(profile.version, start, p.steps.map((s) => s.verdict.op), `capgate exec plan for ${program}`) as { steps: Array<Record<string, unknown>> };
+    const doc = toScenario(profile.version, start, p.steps.map((s) => s.verdict.op), `capgate exec plan for ${program}`) as { steps: Array<Record<string, unknown>>; description?: string };
+    if (calls.length > p.steps.length - 1) doc.description = `${doc.description ?? ""} (first, not modelled by this version: ${calls.filter((c) => c.kind !== "op").map((c) => c.label).join("; ")})`;
     // Every step is expected to succeed with its rule; the last (the execve) with the predicted state.
     const { tid: _tid, ...final } = stateToScenario(predicted);
     doc.steps.forEach((step, i) => {
@@ -142,28 +284,48 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
     return 0;
   }
+  const gidStepJson = (c: LaunchCall) => c.kind === "setgroups" ? { op: "setgroups", groups: c.groups, modelled: false, why: gidWhy(c) }
+    : c.kind === "setresgid" ? { op: "setresgid", rgid: c.rgid, egid: c.egid, sgid: c.sgid, modelled: false, why: gidWhy(c) } : null;
   if (opts.dryRun || opts.json) {
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ ok: true, program: path, steps: p.steps.map((s) => ({ ...verdictJson(s.verdict), why: s.why })),
-        predicted: { text: formatCapText(predicted, profile), ...stateJson(predicted) }, searched: p.searched }, null, 2) + "\n");
+      process.stdout.write(jsonSafe({ ok: true, program: path,
+        steps: [...calls.filter((c) => c.kind !== "op").map(gidStepJson), ...p.steps.map((s) => ({ ...verdictJson(s.verdict), why: s.why }))],
+        predicted: { text: formatCapText(predicted, profile), ...stateJson(predicted), rgid: finalGid, egid: finalGid, sgid: finalGid, fsgid: finalGid, groups: finalGroups },
+        searched: p.searched }, 2) + "\n");
     } else {
       const rows = [[style.dim("#"), style.dim("call"), style.dim("rule"), style.dim("why")]];
-      p.steps.forEach((s, i) => rows.push([String(i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]));
-      process.stdout.write(`${table(rows)}\n\n${program} would run as uid ${predicted.ruid} with ${formatCapText(predicted, profile)}` +
+      const gidCalls = calls.filter((c) => c.kind !== "op");
+      gidCalls.forEach((c, i) => rows.push([String(i + 1), c.label, "(not modelled: read back)", gidWhy(c)]));
+      p.steps.forEach((s, i) => rows.push([String(gidCalls.length + i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]));
+      process.stdout.write(`${table(rows)}\n\n${terminalSafe(program)} would run as ${idText} with ${formatCapText(predicted, profile)}` +
         `${predicted.ambient.isEmpty ? "" : `, ambient ${predicted.ambient.names().map((n) => n.toLowerCase()).join(",")}`}` +
         `, bounding ${shortSet(predicted.bounding, profile)}` +
         `${predicted.noNewPrivs ? ", no_new_privs" : ""}${predicted.securebits ? `, securebits 0x${predicted.securebits.toString(16)}` : ""}\n`);
     }
     if (opts.dryRun) return 0;
-  }
-  else if (!opts.quiet) {
+  } else if (!opts.quiet) {
     // The plan goes to stderr, so the program's own output stays clean.
-    process.stderr.write(`capgate: ${p.steps.map((s) => describeOp(s.verdict.op)).join("; ")}\n` +
-      `capgate: ${program} runs as uid ${predicted.ruid} with ${formatCapText(predicted, profile)}${predicted.ambient.isEmpty ? "" : `, ambient ${predicted.ambient.names().map((n) => n.toLowerCase()).join(",")}`}\n`);
+    process.stderr.write(`capgate: ${calls.map((c) => c.label).join("; ")}${calls.length ? "; " : ""}execve\n` +
+      `capgate: ${terminalSafe(program)} runs as ${idText} with ${formatCapText(predicted, profile)}${predicted.ambient.isEmpty ? "" : `, ambient ${predicted.ambient.names().map((n) => n.toLowerCase()).join(",")}`}\n`);
   }
-  // For real: each call pre-flighted from the live state and read back (shim.apply), then exec.
-  const { apply } = await import("../../shim/apply.js");
-  const { execProgram } = await import("../../shim/launch.js");
-  for (const step of p.steps.slice(0, -1)) apply(step.verdict.op as Op, { profile });
-  return execProgram(path, [program, ...args], process.env);
+  const env = programEnv(opts, user, predicted.ruid, listen);
+  const loader = LOADER_VARIABLES.filter((k) => env[k] !== undefined);
+  if (loader.length && !predicted.permitted.isEmpty && !execVerdict.secureExec) {
+    warn(`warning: ${loader.join(", ")} reach${loader.length === 1 ? "es" : ""} ${terminalSafe(program)}, which starts with capabilities and without AT_SECURE, so the loader honours ${loader.length === 1 ? "it" : "them"}; unset ${loader.length === 1 ? "it" : "them"} or use --reset-env`);
+  }
+  // For real: each call applied and read back (the launcher), then execve.
+  const { applyCalls, LaunchRefused } = await import("../../shim/launcher.js");
+  const { execProgram, ExecError } = await import("../../shim/launch.js");
+  try {
+    applyCalls(calls, profile);
+  } catch (e) {
+    if (e instanceof LaunchRefused) throw new ExitError(1, e.message);
+    throw e;
+  }
+  try {
+    return execProgram(path, [program, ...args], env, { keepFds: fds, ignoredSignals: callerIgnoredSignals() });
+  } catch (e) {
+    if (e instanceof ExecError) throw execFailure(e, program, path, calls.length);
+    throw e;
+  }
 }

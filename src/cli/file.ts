@@ -6,6 +6,7 @@ import { formatCapText, parseCapText } from "../formats/libcap-text.js";
 import { FormatError } from "../formats/errors.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
+import { terminalSafe } from "./escape.js";
 
 /** File capabilities as libcap shows them: effective is fP ∪ fI when the effective bit is set. */
 export function fileCapsText(caps: FileCaps): string {
@@ -14,11 +15,10 @@ export function fileCapsText(caps: FileCaps): string {
 }
 
 export async function fileCommand(paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }): Promise<number> {
-  const { getFileCaps, setFileCaps, removeFileCaps, FileCapsError } = await import("../../shim/files.js");
-  const { existsSync } = await import("node:fs");
-  for (const p of paths) if (!existsSync(p)) throw new InputError(p, "no such file");
+  const { inspectFileCaps, writeFileCaps, FileCapsError } = await import("../../shim/files.js");
   if (opts.set !== undefined && opts.remove) throw new UsageError("give --set or --remove, not both");
-  try {
+  if (opts.set !== undefined || opts.remove) {
+    let caps: FileCaps | null = null;
     if (opts.set !== undefined) {
       let t;
       try {
@@ -32,20 +32,35 @@ export async function fileCommand(paths: string[], opts: { set?: string; remove?
       if (!t.effective.isEmpty && !t.effective.equals(all)) {
         throw new UsageError(`--set: a file has a single effective bit, so "e" must cover all of its capabilities (${formatCapText({ ...t, effective: all })}) or none`);
       }
-      for (const p of paths) setFileCaps(p, { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 });
-    } else if (opts.remove) {
-      for (const p of paths) removeFileCaps(p);
+      caps = { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 };
     }
-  } catch (e) {
-    if (e instanceof FileCapsError) { process.stderr.write(`capgate: ${e.message}\n`); return 1; }
-    throw e;
+    try {
+      writeFileCaps(paths.map((path) => ({ path, caps })));
+    } catch (e) {
+      if (!(e instanceof FileCapsError)) throw e;
+      if (e.input) throw new InputError("", terminalSafe(e.message));
+      process.stderr.write(`capgate: ${terminalSafe(e.message)}\n`);
+      return 1;
+    }
   }
-  const rows = paths.map((p) => {
-    const caps = getFileCaps(p);
-    return { path: p, caps: caps ? fileCapsText(caps) : null, version: caps?.version ?? null, rootid: caps?.rootid ?? null,
-      permitted: caps?.permitted.toHex() ?? null, inheritable: caps?.inheritable.toHex() ?? null, effective: caps?.effective ?? null };
-  });
+  // Like getcap: every path that can be read is shown; one line per path that cannot.
+  let failed = false;
+  const rows = [];
+  for (const p of paths) {
+    let entry;
+    try {
+      entry = inspectFileCaps(p);
+    } catch (e) {
+      if (!(e instanceof FileCapsError)) throw e;
+      process.stderr.write(`capgate: ${terminalSafe(e.message)}\n`);
+      failed = true;
+      continue;
+    }
+    const caps = entry.caps;
+    rows.push({ path: p, type: entry.kind, caps: caps ? fileCapsText(caps) : null, version: caps?.version ?? null, rootid: caps?.rootid ?? null,
+      permitted: caps?.permitted.toHex() ?? null, inheritable: caps?.inheritable.toHex() ?? null, effective: caps?.effective ?? null });
+  }
   if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
-  else for (const r of rows) if (r.caps !== null) process.stdout.write(`${r.path} ${r.caps}${r.version === 3 ? ` [rootid=${r.rootid}]` : ""}\n`);
-  return 0;
+  else for (const r of rows) if (r.caps !== null) process.stdout.write(`${terminalSafe(r.path)} ${r.caps}${r.version === 3 ? ` [rootid=${r.rootid}]` : ""}\n`);
+  return failed ? 2 : 0;
 }

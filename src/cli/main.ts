@@ -6,7 +6,7 @@ import { ProfileError } from "../kernel/profiles.js";
 import { simulateCommand } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
-import { UsageError } from "./errors.js";
+import { ExitError, UsageError } from "./errors.js";
 import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
 import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
@@ -106,7 +106,11 @@ Examples:
     .description("Run PROGRAM with exactly the asked-for capabilities: plan the calls, pre-flight and apply them on this thread, then execve.")
     .argument("<program>", "the program (a path, or a name on PATH)")
     .argument("[args...]", "its arguments (after --)")
-    .option("--user <user>", "run as this user (name or uid); capabilities are kept across the change")
+    .option("--user <user>", "run as this user (name or uid), with its primary group and groups from the user database; capabilities are kept across the change")
+    .option("--group <group>", "run with this gid (name or number) instead of the user's primary group")
+    .option("--groups <groups>", "the supplementary groups, exactly these (names or numbers, comma-separated)")
+    .option("--clear-groups", "no supplementary groups")
+    .option("--keep-groups", "keep this process's supplementary groups across the uid change (never the default)")
     .option("--keep <caps>", "capabilities the program holds, permitted and effective")
     .option("--ambient <caps>", "capabilities the program holds as ambient too (so its own children keep them)")
     .option("--bounding <caps>", "the program's bounding set, exactly")
@@ -117,15 +121,19 @@ Examples:
     .option("--dry-run", "print the plan and the program's predicted state; run nothing")
     .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
     .option("--json", "print the plan as JSON (and run it unless --dry-run)")
-    .option("--quiet", "do not print the plan on stderr before running")
-    .option("--capabilities <spec>", "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable; CAPABILITIES_BYPASS=1 also bypasses)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--quiet", "do not print the plan or warnings on stderr before running")
+    .option("--reset-env", "a clean environment, like setpriv's: TERM kept; HOME, USER, LOGNAME, SHELL from the user database; PATH")
+    .option("--keep-fds <fds>", "descriptors above 2 the program inherits (e.g. 3,4); every other one is closed (LISTEN_FDS for this pid passes too)")
+    .option("--capabilities <spec>", "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable); the CAPABILITIES_BYPASS variable is ignored", (v: string, prev: string[] = []) => [...prev, v])
     .passThroughOptions()
     .addHelpText("after", `
 The planner finds the shortest sequence of calls (capset, bounding drops, keep-caps, setresuid,
 ambient raises, securebits, no_new_privs) after which execve gives PROGRAM exactly --keep and
 --ambient, and nothing more; it refuses, with the reason, when no sequence can. Each call is
 pre-flighted and verified by reading the kernel back. Like capsh/setpriv:
-  setpriv --reuid U / capsh --user=U      ->  --user U
+  setpriv --reuid U --regid G --init-groups / capsh --user=U  ->  --user U
+  setpriv --regid G / --groups G,H / --clear-groups / --keep-groups  ->  the same
+  setpriv --reset-env                     ->  --reset-env
   setpriv --ambient-caps +X / capsh --addamb=X  ->  --ambient X
   setpriv --bounding-set -X / capsh --drop=X    ->  --drop X
   setpriv --no-new-privs                  ->  --no-new-privs
@@ -134,10 +142,16 @@ pre-flighted and verified by reading the kernel back. Like capsh/setpriv:
 Examples:
   capgate exec --dry-run --user 1000 --keep net_bind_service -- ./server --port 80
   capgate exec --user backup --keep dac_read_search -- tar czf /backup/etc.tgz /etc
-  capgate exec --keep net_admin,bpf,perfmon --bounding net_admin,bpf,perfmon --no-regain --dry-run -- ./tracer`)
+  capgate exec --keep net_admin,bpf,perfmon --bounding net_admin,bpf,perfmon --no-regain --dry-run -- ./tracer
+
+Exit status: the program's own once it runs; before that 1 when the plan is impossible or the
+kernel refuses a step (the step, the errno and what had been applied are named; the program is
+not run), 2 bad input, 126 the program cannot be executed, 127 it is not found.`)
     .action(async (program: string, args: string[], opts: ExecOptions & { newPrivs?: boolean; regain?: boolean }) => {
       // commander turns --no-X into X: false
       const o: ExecOptions = { ...opts, noNewPrivs: opts.newPrivs === false, noRegain: opts.regain === false };
+      delete (o as { newPrivs?: boolean }).newPrivs;
+      delete (o as { regain?: boolean }).regain;
       process.exitCode = await execCommand(program, args, o);
     });
 
@@ -226,6 +240,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof ExitError) {
+      process.stderr.write(`capgate: ${e.message}\n`);
+      return e.status;
     }
     if (e instanceof InputError || e instanceof UsageError || e instanceof ProfileError || (e instanceof Error && e.name === "ShimUnavailable")) {
       process.stderr.write(`capgate: ${e.message}\n`);

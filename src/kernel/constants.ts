@@ -1,3 +1,4 @@
+import { getSystemErrorMap } from "node:util";
 // Constants of the kernel ABI that capgate speaks: include/uapi/linux/capability.h,
 // prctl.h and securebits.h.
 
@@ -52,3 +53,9 @@ export function securebitNames(bits: number): string[] {
 
 export const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: "EPERM", 3: "ESRCH", 14: "EFAULT", 22: "EINVAL" };
 export const ERRNO_NUMBERS: Readonly<Record<string, number>> = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22 };
+
+/** An errno in words, e.g. "EPERM (operation not permitted)", for messages. */
+export function errnoText(errno: number): string {
+  const e = getSystemErrorMap().get(-errno);
+  return e ? `${e[0]} (${e[1]})` : `errno ${errno}`;
+}

@@ -1,0 +1,23 @@
+// Strings that come from processes or files (command names, paths, event fields) are escaped
+// before they reach a terminal or a log line: a name carrying ESC[8m must not hide the word
+// ANOMALY, and a newline must not forge a second line.
+
+/**
+ * C0 controls (newline and tab included), DEL and C1 controls, and the invisible format
+ * characters that reorder or hide text (bidi overrides and isolates, zero-width marks, the
+ * line and paragraph separators).
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/** The string with every unsafe character as \xNN (or \u{NNNN} above 0xff), and backslashes doubled. */
+export function terminalSafe(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(UNSAFE, (c) => {
+    const n = c.codePointAt(0)!;
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
+/** JSON.stringify, with the characters it leaves raw (DEL, C1, format controls) as \u escapes too. */
+export function jsonSafe(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(UNSAFE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
+}
