@@ -161,3 +161,35 @@ test("capgate file --set without CAP_SETFCAP is refused before any syscall (exit
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /CAP_SETFCAP is not in the effective set/);
 });
+
+test("capgate file --set/--remove fail closed: no symlink followed, regular files only, every path checked first, all or nothing", { skip, timeout: 60_000 }, () => {
+  assert.equal(why, null, `must run under CI: ${why}`);
+  const dir = mkdtempSync(join(tmpdir(), "capgate-file-closed-"));
+  const script = [
+    `cd ${dir}`, "cp /bin/true a; cp /bin/true b; ln -s a link; mkdir d; mkfifo fifo; mkdir ram",
+    ...["link", "d", "fifo", "missing"].map((t) => `node ${bin} file --set cap_dac_override+ep ${t}; echo "${t}=$?"`),
+    `node ${bin} file --set cap_net_raw+ep a link; echo "a+link=$?"; getcap a | grep -c . ; true`,
+    // b on a file system without xattrs (ramfs, in a private mount namespace): a is written, then restored
+    `unshare -m sh -c 'mount -t ramfs none ram && cp /bin/true ram/x && node ${bin} file --set cap_net_raw+ep a ram/x; echo "a+ramfs=$?"; node ${bin} file ram/x; echo "read-ramfs=$?"'`,
+    "getcap a | grep -c . ; true",
+    `node ${bin} file --set cap_net_raw+ep a; node ${bin} file --remove a b; echo "remove-a-b=$?"; getcap a`,
+    `node ${bin} file a link missing d; echo "read=$?"`,
+    `node ${bin} file --json link`, "",
+  ].join("\n");
+  const r = inNamespace(script, dir);
+  const out = r.stdout;
+  for (const t of ["link", "d", "fifo", "missing"]) assert.match(out, new RegExp(`^${t}=2$`, "m"), t);
+  assert.match(r.stderr, /link: is a symbolic link \(file capabilities are never written through one/);
+  assert.match(r.stderr, /d: is a directory; file capabilities go on regular files only/);
+  assert.match(r.stderr, /fifo: is not a regular file/);
+  assert.match(out, /^a\+link=2\n0$/m, "nothing written when one of the paths is refused");
+  assert.match(out, /^a\+ramfs=1$/m);
+  assert.match(r.stderr, /setxattr\(ram\/x, security\.capability\) failed: EOPNOTSUPP \(operation not supported\); a got its old value back; nothing was changed/);
+  assert.match(out, /^read-ramfs=0$/m, "no xattrs means no file capabilities, as getcap says");
+  assert.match(out, /^read-ramfs=0\n0$/m, "a was restored (no capabilities)");
+  assert.match(out, /^remove-a-b=1\na cap_net_raw=ep$/m, "--remove of a file without capabilities is an error, and a keeps its own");
+  assert.match(r.stderr, /b: has no file capabilities to remove/);
+  assert.match(out, /^a cap_net_raw=ep\nread=2$/m, "getcap-like reading: the good paths shown, one line for the missing one");
+  assert.match(r.stderr, /missing: ENOENT \(no such file or directory\)/);
+  assert.match(out, /"type": "symlink",\s+"caps": null/);
+});

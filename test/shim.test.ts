@@ -56,3 +56,23 @@ test("parseStatus reads a /proc status file, including a kernel without CapAmb",
   assert.equal(s.permitted.toHex(), "0x2000");
   assert.ok(s.ambient.isEmpty);
 });
+
+test("the shim refuses to load off the main thread with a clear error, and the process exits cleanly (no SIGSEGV from ffi-rs)", () => {
+  const shim = new URL("../shim/index.js", import.meta.url).href;
+  const program = `
+    import { Worker } from "node:worker_threads";
+    const w = new Worker(\`
+      Promise.all([import("node:worker_threads"), import(${JSON.stringify(shim)})]).then(([{ parentPort }, m]) => {
+        try { m.loadShim(); parentPort.postMessage("loaded"); }
+        catch (e) { parentPort.postMessage(e.name + ": " + e.message); }
+      });
+    \`, { eval: true });
+    w.on("message", (m) => { console.log(m); w.terminate(); });
+  `;
+  for (let run = 0; run < 3; run++) {
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
+    assert.equal(r.signal, null, `run ${run}: killed by ${r.signal}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ShimUnavailable: the capgate shim works on the main thread only/);
+  }
+});

@@ -57,16 +57,91 @@ test("capgate watch follows a real process: a capset drop, a uid change and an e
   // The child changes only after DIR/go exists, which appears once the watcher is running.
   const r = inNamespace([
     `${process.execPath} ${child} ${dir} &`, "CHILD=$!",
-    `${process.execPath} ${bin} watch --pid $CHILD --interval 40 --duration 4000 --json --fail-on-anomaly > ${dir}/events &`, "WATCH=$!",
+    // no --duration: watching a process ends when it is gone
+    `${process.execPath} ${bin} watch --pid $CHILD --interval 40 --json --fail-on-anomaly > ${dir}/events &`, "WATCH=$!",
     "sleep 0.5", `touch ${dir}/go`, "wait $WATCH", 'echo "watch=$?" >> ' + `${dir}/events`, "wait $CHILD", `cat ${dir}/events`, "",
   ].join("\n"), dir);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
   assert.equal(lines.pop(), "watch=0", "no anomaly in a legitimate life");
-  const events = lines.map((l) => JSON.parse(l) as { pid: number; tid: number; cause: string; changed: string[]; new: { permitted: string; uid: number[] } });
+  const events = lines.map((l) => JSON.parse(l) as { pid: number; tid: number; command: string; cause: string; changed: string[]; new: { permitted: string; uid: number[] } });
   const main = events.filter((e) => e.tid === e.pid);
   assert.deepEqual(main.map((e) => e.cause), ["capset/prctl/setuid", "capset/prctl/setuid", "execve"], JSON.stringify(main));
+  assert.equal(main[0]!.command, "renamed", "the thread renamed itself in the same look: not an exec");
   assert.deepEqual(main[0]!.changed, ["permitted", "effective"]);
   assert.equal(main[1]!.new.uid[0], 1000);
   assert.equal(main[2]!.new.permitted, "0x2000", "the file's CAP_NET_RAW, gained by the exec");
+});
+
+test("classification: unreachable uids and gids, and a new user namespace", () => {
+  const user = st({ permitted: CapSet.EMPTY, effective: CapSet.EMPTY, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000, rgid: 1000, egid: 1000, sgid: 1000, fsgid: 1000 });
+  const toRoot = classifyChange(user, { ...user, ruid: 0, euid: 0, suid: 0, fsuid: 0 }, false);
+  assert.equal(toRoot.anomaly, true);
+  assert.match(toRoot.reasons[0]!, /ruid changed to 0, which the thread could not reach: no CAP_SETUID and not one of its own uids \(1000\/1000\/1000\)/);
+  assert.equal(classifyChange({ ...user, permitted: CapSet.of(7) }, { ...user, permitted: CapSet.of(7), ruid: 0, euid: 0, suid: 0, fsuid: 0 }, false).anomaly, false, "CAP_SETUID permitted: any uid");
+  assert.match(classifyChange(user, { ...user, egid: 0, fsgid: 0 }, false).reasons.join(), /egid changed to 0, which the thread could not reach: no CAP_SETGID/);
+  const saved = { ...user, suid: 2000 };
+  assert.equal(classifyChange(saved, { ...saved, ruid: 2000, euid: 2000, fsuid: 2000 }, false).anomaly, false, "its own saved uid is reachable");
+  assert.equal(classifyChange(user, { ...user, euid: 0, suid: 0, fsuid: 0 }, true).anomaly, false, "a set-uid exec moves euid and suid");
+  assert.match(classifyChange(user, { ...user, ruid: 0 }, true).reasons.join(), /ruid changed to 0/, "an exec never moves the real uid");
+  const ns = classifyChange({ ...user, userns: 4026531837 }, { ...user, userns: 4026532000, permitted: ALL, effective: ALL }, false);
+  assert.deepEqual([ns.cause, ns.anomaly], ["user namespace", false], "full capabilities in a new user namespace are not an escalation");
+});
+
+test("capgate watch --tracee: a uid change to 0 without capabilities is an anomaly; names are escaped; bad lines exit 2", () => {
+  const cred = (uid: number, p = 0) => ({ Uid: uid, Gid: uid, Suid: uid, Sgid: uid, Euid: uid, Egid: uid, Fsuid: uid, Fsgid: uid, UserNamespace: 4026531837, SecureBits: 0, CapInheritable: 0, CapPermitted: p, CapEffective: p, CapBounding: 0x1ffffffffff, CapAmbient: 0 });
+  const ev = (name: string, oldc: unknown, newc: unknown) => JSON.stringify({ timestamp: 1, processId: 7, threadId: 7, processName: name, userId: 1000, eventName: "commit_creds", syscall: "setresuid", args: [{ name: "old_cred", value: oldc }, { name: "new_cred", value: newc }] });
+  const r = spawnSync(process.execPath, [bin, "watch", "--tracee", "-"], { encoding: "utf8", input: ev("\u001b[8mhidden\u009b", cred(1000), cred(0)) + "\n", env: { ...process.env, NO_COLOR: "1" } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ANOMALY: ruid changed to 0, which the thread could not reach/);
+  assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(r.stdout), "no raw control character reaches the terminal");
+  assert.match(r.stdout, /\\x1b\[8mhidden\\x9b/);
+  const json = spawnSync(process.execPath, [bin, "watch", "--tracee", "-", "--json"], { encoding: "utf8", input: ev("a\u009bb", cred(1000), cred(0)) + "\n" });
+  assert.ok(!/[\u007f-\u009f]/.test(json.stdout), "JSON escapes C1 controls too");
+  assert.equal((JSON.parse(json.stdout) as { command: string }).command, "a\u009bb [setresuid]");
+  for (const [input, problem] of [["null\n", /line 1 is not a JSON object/], ["{}\n[1]\n", /line 2 is not a JSON object/], ["\"x\"\n", /line 1 is not a JSON object/]] as const) {
+    const bad = spawnSync(process.execPath, [bin, "watch", "--tracee", "-"], { encoding: "utf8", input });
+    assert.equal(bad.status, 2, input);
+    assert.match(bad.stderr, problem);
+    assert.equal(bad.stderr.trim().split("\n").length, 1, "one line");
+  }
+});
+
+test("capgate watch --tracee - judges each event as it arrives", async () => {
+  const { spawn } = await import("node:child_process");
+  const cred = (p: number) => ({ Uid: 0, Gid: 0, Suid: 0, Sgid: 0, Euid: 0, Egid: 0, Fsuid: 0, Fsgid: 0, SecureBits: 0, CapInheritable: 0, CapPermitted: p, CapEffective: p, CapBounding: 0x1ffffffffff, CapAmbient: 0 });
+  const line = JSON.stringify({ timestamp: 1, processId: 9, threadId: 9, processName: "app", eventName: "commit_creds", syscall: "capset", args: [{ name: "old_cred", value: cred(0x3000) }, { name: "new_cred", value: cred(0x1000) }] });
+  const child = spawn(process.execPath, [bin, "watch", "--tracee", "-", "--json"], { stdio: ["pipe", "pipe", "pipe"] });
+  child.stdin.write(line + "\n"); // and the stream stays open
+  const first = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no event before the stream ended")), 20_000);
+    child.stdout.once("data", (d: Buffer) => { clearTimeout(timer); resolve(d.toString()); });
+  });
+  assert.equal((JSON.parse(first) as { cause: string }).cause, "capset/prctl/setuid");
+  child.stdin.end();
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 0);
+});
+
+test("capgate watch: pids that do not exist and absurd intervals are input errors", () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [bin, "watch", ...args], { encoding: "utf8", timeout: 20_000 });
+  const missing = run(["--pid", "999999999", "--duration", "100"]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /no process 999999999/);
+  assert.equal(run(["--interval", "3000000000", "--duration", "100"]).status, 2);
+  const two = run(["--pid", "1", String(process.pid), "--duration", "50"]);
+  assert.equal(two.status, 0, two.stderr);
+});
+
+test("capgate watch sees a process enter a new user namespace and does not call it escalation", { skip, timeout: 60_000 }, () => {
+  assert.equal(why, null, `must run under CI: ${why}`);
+  const r = inNamespace([
+    "sh -c 'sleep 0.8; exec unshare -U sleep 1' &", "P=$!",
+    `${process.execPath} ${bin} watch --pid $P --interval 40 --json --fail-on-anomaly`, 'echo "watch=$?"', "",
+  ].join("\n"));
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines.pop(), "watch=0");
+  const events = lines.map((l) => JSON.parse(l) as { cause: string; changed: string[] });
+  assert.ok(events.some((e) => e.cause === "user namespace" && e.changed.includes("userns")), JSON.stringify(events));
 });

@@ -17,7 +17,10 @@ export function terminalSafe(s: string): string {
   });
 }
 
+/** What JSON.stringify leaves raw inside strings (it escapes C0 itself; the only raw C0 left is its own indentation). */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
 /** JSON.stringify, with the characters it leaves raw (DEL, C1, format controls) as \u escapes too. */
 export function jsonSafe(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(UNSAFE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
 }

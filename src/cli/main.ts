@@ -157,9 +157,9 @@ not run), 2 bad input, 126 the program cannot be executed, 127 it is not found.`
 
   program.command("watch")
     .description("Follow the capabilities of every thread (or --pid) and judge each change with the kernel's rules; or judge a Tracee event stream.")
-    .option("--pid <pid>", "watch this process's threads (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--pid <pid...>", "watch these processes' threads (--pid 1 2, or repeated); watch ends when all are gone")
     .option("--all", "watch every process (the default)")
-    .option("--interval <ms>", "polling interval", "200")
+    .option("--interval <ms>", "polling interval (10 to 3600000)", "200")
     .option("--duration <ms>", "stop after this long (default: run until interrupted)")
     .option("--fail-on-anomaly", "exit 1 at the first change no kernel operation explains")
     .option("--tracee <file>", "judge the commit_creds events of Tracee's JSON output (a file, or - for stdin) instead")
@@ -169,8 +169,12 @@ Each change is explained by capset/prctl/setuid (nothing gained), by execve (gai
 the exec rules allow from the old state), or flagged as a possible privilege escalation:
 permitted or bounding grown with no exec, ambient outside permitted ∩ inheritable, an exec
 that gave more than bounding ∪ inheritable, a uid change that kept what the fix-up clears.
-Polling sees states, not calls: an exec of the same executable is not recognised as one
-(Tracee's events name the syscall and are exact).
+A new user namespace is reported as such: its capabilities give nothing over the parent. A uid
+or gid change to an id the thread could not reach (no CAP_SETUID/CAP_SETGID, not one of its
+own ids) is an anomaly. Polling sees states, not calls: an exec shows as a new program image
+(the exe link, or the code and stack addresses of /proc/PID/stat); a renamed thread is not an
+exec. Tracee's events name the syscall and are exact; --tracee - judges each as it arrives.
+Names and other strings from processes are printed with control characters as \\xNN.
 
 Examples:
   capgate watch --pid 1234 --json

@@ -1,29 +1,65 @@
 // capgate watch: follow the capability state of threads and judge every change with the
-// engine's rules; or judge the commit_creds events of a Tracee stream.
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+// engine's rules; or judge the commit_creds events of a Tracee stream as they arrive.
+import { createReadStream, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { parseStatus } from "../formats/proc-status.js";
 import { formatCapText } from "../formats/libcap-text.js";
 import { FormatError } from "../formats/errors.js";
 import { classifyChange, type Observed, type Classification } from "../watch/classify.js";
-import { parseTraceeEvents } from "../watch/tracee.js";
+import { parseTraceeLine } from "../watch/tracee.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
+import { terminalSafe, jsonSafe } from "./escape.js";
 import { style } from "./style.js";
 
-interface Seen extends Observed { pid: number; tid: number; command: string; exe: string | null }
+/** The longest polling interval (an hour): longer ones are surely a typo, and setTimeout overflows past 2^31 ms. */
+const MAX_INTERVAL_MS = 3_600_000;
 
-function snapshot(pids: number[] | null): Map<number, Seen> {
+/**
+ * What shows that a process ran execve between two looks: a new program image. The exe link
+ * alone misses an exec of the same file, and the name (comm) can be set by anyone with
+ * PR_SET_NAME, so it is never evidence. The image's addresses from /proc/PID/stat (start_code,
+ * end_code, start_stack: fields 26-28) are new at every exec under ASLR, and only a process with
+ * CAP_SYS_RESOURCE can move them (PR_SET_MM).
+ */
+interface Image { readonly exe: string | null; readonly layout: string | null }
+
+interface Seen extends Observed { pid: number; tid: number; command: string; image: Image }
+
+const STAT_IMAGE_FIELDS = [26, 27, 28];
+
+function imageOf(pid: number): Image {
+  let exe: string | null = null, layout: string | null = null;
+  try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { /* kernel thread, or gone */ }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command (which may hold spaces and parentheses): the first is field 3.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    layout = STAT_IMAGE_FIELDS.map((f) => rest[f - 3]).join(" ");
+  } catch { /* gone */ }
+  return { exe, layout };
+}
+
+function usernsOf(pid: number): number | undefined {
+  try {
+    const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/user`));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function snapshot(pids: readonly number[] | null): Map<number, Seen> {
   const out = new Map<number, Seen>();
   const list = pids ?? readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
   for (const pid of list) {
-    let exe: string | null = null;
-    try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { /* kernel thread, or gone */ }
     let tasks: string[];
     try { tasks = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    const image = imageOf(pid), userns = usernsOf(pid);
     for (const t of tasks) {
       try {
         const s = parseStatus(readFileSync(`/proc/${pid}/task/${t}/status`, "utf8"));
-        out.set(Number(t), { ...s, pid, tid: Number(t), command: s.name, exe });
+        out.set(Number(t), { ...s, ...(userns !== undefined && { userns }), pid, tid: Number(t), command: s.name, image });
       } catch { /* ended meanwhile */ }
     }
   }
@@ -40,64 +76,98 @@ function view(o: Observed): Record<string, unknown> {
   return {
     text: formatCapText(o), permitted: o.permitted.toHex(), effective: o.effective.toHex(), inheritable: o.inheritable.toHex(),
     bounding: o.bounding.toHex(), ambient: o.ambient.toHex(), uid: [o.ruid, o.euid, o.suid, o.fsuid],
+    ...(o.rgid !== undefined && { gid: [o.rgid, o.egid, o.sgid, o.fsgid] }),
     ...(o.securebits !== undefined && { securebits: o.securebits }),
+    ...(o.userns !== undefined && { userns: o.userns }),
   };
 }
 
+const CAUSE_TEXT: Record<string, string> = {
+  "execve": "explained by execve",
+  "capset/prctl/setuid": "explained by capset/prctl/setuid (nothing gained)",
+  "user namespace": "a new user namespace (its capabilities give nothing over the parent namespace)",
+};
+
 function emit(e: Event, json: boolean): void {
-  if (json) { process.stdout.write(JSON.stringify(e) + "\n"); return; }
-  const verdict = e.anomaly ? style.red(`ANOMALY: ${e.reasons.join("; ")}`) : style.green(e.cause === "execve" ? "explained by execve" : "explained by capset/prctl/setuid (nothing gained)");
-  process.stdout.write(`${e.time} pid ${e.pid} tid ${e.tid} ${e.command} (uid ${e.user}): ${(e.old as { text: string }).text} → ${(e.new as { text: string }).text} [${e.changed.join(",")}] ${verdict}\n`);
+  // Every string a process controls (its name, Tracee's fields) is escaped before it is printed.
+  if (json) { process.stdout.write(jsonSafe(e) + "\n"); return; }
+  const verdict = e.anomaly ? style.red(`ANOMALY: ${e.reasons.join("; ")}`) : style.green(CAUSE_TEXT[e.cause] ?? e.cause);
+  process.stdout.write(`${terminalSafe(e.time)} pid ${e.pid} tid ${e.tid} ${terminalSafe(e.command)} (uid ${e.user}): ${(e.old as { text: string }).text} → ${(e.new as { text: string }).text} [${e.changed.join(",")}] ${verdict}\n`);
 }
 
 function event(time: string, pid: number, tid: number, command: string, user: number, before: Observed, after: Observed, c: Classification): Event {
   return { time, pid, tid, command, user, old: view(before), new: view(after), changed: c.changed, cause: c.cause, anomaly: c.anomaly, reasons: c.reasons };
 }
 
-export async function watchCommand(opts: { pid?: string[]; all?: boolean; interval?: string; duration?: string; json?: boolean; failOnAnomaly?: boolean; tracee?: string }): Promise<number> {
-  if (opts.tracee !== undefined) {
-    let text: string;
+export interface WatchOptions {
+  pid?: string[]; all?: boolean; interval?: string; duration?: string; json?: boolean; failOnAnomaly?: boolean; tracee?: string;
+}
+
+/** Judges a Tracee stream line by line as it arrives (a pipe from a running tracee never ends). */
+async function watchTracee(source: string, opts: WatchOptions): Promise<number> {
+  let input: NodeJS.ReadableStream;
+  if (source === "-") input = process.stdin;
+  else {
     try {
-      text = readFileSync(opts.tracee === "-" ? 0 : opts.tracee, "utf8");
+      if (!statSync(source).isFile() && !statSync(source).isFIFO()) throw new Error("not a file");
     } catch {
-      throw new InputError(opts.tracee, "cannot read");
+      throw new InputError(source, "cannot read (no such file)");
     }
-    let anomalies = 0;
-    let changes;
-    try {
-      changes = parseTraceeEvents(text, opts.tracee);
-    } catch (e) {
-      if (e instanceof FormatError) throw new InputError(opts.tracee, e.problem);
-      throw e;
-    }
-    for (const ch of changes) {
-      const exec = /^execve(at)?$/.test(ch.syscall);
-      const c = classifyChange(ch.before, ch.after, exec);
-      if (!c.changed.length) continue;
-      if (c.anomaly) anomalies++;
-      emit(event(String(ch.time), ch.pid, ch.tid, `${ch.command}${ch.syscall ? ` [${ch.syscall}]` : ""}`, ch.after.ruid, ch.before, ch.after, c), Boolean(opts.json));
-    }
-    return anomalies && opts.failOnAnomaly ? 1 : 0;
+    input = createReadStream(source);
   }
+  let anomalies = 0, lineNumber = 0;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      lineNumber++;
+      let ch;
+      try {
+        ch = parseTraceeLine(line, lineNumber, source);
+      } catch (e) {
+        if (e instanceof FormatError) throw new InputError(source, terminalSafe(e.problem));
+        throw e;
+      }
+      if (!ch) continue;
+      const c = classifyChange(ch.before, ch.after, /^execve(at)?$/.test(ch.syscall));
+      if (!c.changed.length) continue;
+      emit(event(String(ch.time), ch.pid, ch.tid, `${ch.command}${ch.syscall ? ` [${ch.syscall}]` : ""}`, ch.after.ruid, ch.before, ch.after, c), Boolean(opts.json));
+      if (c.anomaly) {
+        anomalies++;
+        if (opts.failOnAnomaly) return 1;
+      }
+    }
+  } finally {
+    lines.close();
+  }
+  return 0;
+}
+
+export async function watchCommand(opts: WatchOptions): Promise<number> {
+  if (opts.tracee !== undefined) return watchTracee(opts.tracee, opts);
   const pids = opts.pid?.length ? opts.pid.map((p) => {
-    if (!/^\d+$/.test(p)) throw new UsageError(`--pid must be a number, got ${JSON.stringify(p)}`);
+    if (!/^\d{1,10}$/.test(p) || Number(p) < 1) throw new UsageError(`--pid must be a process id, got ${JSON.stringify(terminalSafe(p))}`);
     return Number(p);
   }) : null;
   if (pids && opts.all) throw new UsageError("give --pid or --all, not both");
+  const missing = (pids ?? []).filter((p) => { try { statSync(`/proc/${p}/task`); return false; } catch { return true; } });
+  if (missing.length) throw new UsageError(`--pid: no process ${missing.join(", ")}`);
   const interval = Number(opts.interval ?? 200), duration = opts.duration === undefined ? Infinity : Number(opts.duration);
-  if (!Number.isFinite(interval) || interval < 10) throw new UsageError(`--interval must be at least 10 ms, got ${opts.interval}`);
-  if (Number.isNaN(duration) || duration < 0) throw new UsageError(`--duration must be a number of ms, got ${opts.duration}`);
+  if (!Number.isFinite(interval) || interval < 10 || interval > MAX_INTERVAL_MS) throw new UsageError(`--interval must be from 10 to ${MAX_INTERVAL_MS} ms, got ${terminalSafe(String(opts.interval))}`);
+  if (Number.isNaN(duration) || duration < 0) throw new UsageError(`--duration must be a number of ms, got ${terminalSafe(String(opts.duration))}`);
   const start = Date.now();
   let previous = snapshot(pids);
   let anomalies = 0;
-  while (Date.now() - start < duration) {
-    await new Promise((r) => setTimeout(r, interval));
+  for (;;) {
+    const left = duration - (Date.now() - start);
+    if (left <= 0) break;
+    await new Promise((r) => setTimeout(r, Math.min(interval, left)));
     const now = snapshot(pids);
+    // Watching given processes ends when every one of them is gone.
+    if (pids && now.size === 0) break;
     for (const [tid, after] of now) {
       const before = previous.get(tid);
       if (!before) continue;
-      // An exec shows as a new executable (or name); a thread that execs becomes its process's leader.
-      const exec = before.exe !== after.exe || before.command !== after.command;
+      const exec = before.image.exe !== after.image.exe || before.image.layout !== after.image.layout;
       const c = classifyChange(before, after, exec);
       if (!c.changed.length) continue;
       if (c.anomaly) anomalies++;

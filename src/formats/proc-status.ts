@@ -10,6 +10,10 @@ export interface StatusFields {
   readonly bounding: CapSet; readonly ambient: CapSet;
   readonly ruid: number; readonly euid: number; readonly suid: number; readonly fsuid: number;
   readonly noNewPrivs: boolean;
+  /** The Gid: line (real, effective, saved, fs), when the file has one. */
+  readonly rgid?: number; readonly egid?: number; readonly sgid?: number; readonly fsgid?: number;
+  /** The Groups: line (supplementary groups), when the file has one. */
+  readonly groups?: readonly number[];
   readonly name: string;
   /** The "Pid:" line: the thread id for a task's status file. */
   readonly pid: number;
@@ -34,7 +38,15 @@ export function parseStatus(text: string): StatusFields {
   const uidLine = field(text, "Uid");
   const uids = (uidLine?.value ?? "0 0 0 0").split(/\s+/).map(Number);
   if (uids.length !== 4 || uids.some((u) => !Number.isInteger(u) || u < 0)) throw new FormatError("/proc status", `Uid:\t${uidLine?.value}`, 5, uidLine?.value ?? "", "expected four uids");
+  const gidLine = field(text, "Gid");
+  const gids = gidLine ? gidLine.value.split(/\s+/).map(Number) : undefined;
+  if (gids && (gids.length !== 4 || gids.some((g) => !Number.isInteger(g) || g < 0))) throw new FormatError("/proc status", `Gid:\t${gidLine!.value}`, 5, gidLine!.value, "expected four gids");
+  const groupsLine = field(text, "Groups");
+  const groups = groupsLine ? groupsLine.value.split(/\s+/).filter(Boolean).map(Number) : undefined;
+  if (groups?.some((g) => !Number.isInteger(g) || g < 0)) throw new FormatError("/proc status", `Groups:\t${groupsLine!.value}`, 8, groupsLine!.value, "expected gids");
   return {
+    ...(gids && { rgid: gids[0]!, egid: gids[1]!, sgid: gids[2]!, fsgid: gids[3]! }),
+    ...(groups && { groups }),
     inheritable: set("CapInh", true), permitted: set("CapPrm", true), effective: set("CapEff", true), bounding: set("CapBnd", true),
     ambient: set("CapAmb", false), ruid: uids[0]!, euid: uids[1]!, suid: uids[2]!, fsuid: uids[3]!,
     noNewPrivs: field(text, "NoNewPrivs")?.value === "1", name: field(text, "Name")?.value ?? "", pid: Number(field(text, "Pid")?.value ?? 0),

@@ -54,8 +54,11 @@ export function securebitNames(bits: number): string[] {
 export const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: "EPERM", 3: "ESRCH", 14: "EFAULT", 22: "EINVAL" };
 export const ERRNO_NUMBERS: Readonly<Record<string, number>> = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22 };
 
+const EOPNOTSUPP = 95;
+
 /** An errno in words, e.g. "EPERM (operation not permitted)", for messages. */
 export function errnoText(errno: number): string {
-  const e = getSystemErrorMap().get(-errno);
+  // libuv calls 95 ENOTSUP "operation not supported on socket"; for xattrs and most calls it is EOPNOTSUPP.
+  const e = errno === EOPNOTSUPP ? ["EOPNOTSUPP", "operation not supported"] : getSystemErrorMap().get(-errno);
   return e ? `${e[0]} (${e[1]})` : `errno ${errno}`;
 }

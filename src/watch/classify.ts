@@ -3,6 +3,7 @@
 import { CapSet } from "../capabilities/set.js";
 import { listNames } from "../rules/catalog.js";
 import { SECUREBITS } from "../kernel/constants.js";
+import { CAP } from "../capabilities/table.js";
 
 /** A thread's credentials as observed (from /proc, or from Tracee's SlimCred). */
 export interface Observed {
@@ -12,9 +13,13 @@ export interface Observed {
   /** Unknown from /proc (only the thread itself can read it); Tracee reports it. */
   readonly securebits?: number;
   readonly noNewPrivs?: boolean;
+  /** The gids, when known (the Gid: line of /proc status; Tracee's SlimCred). */
+  readonly rgid?: number; readonly egid?: number; readonly sgid?: number; readonly fsgid?: number;
+  /** The thread's user namespace (the inode of /proc/PID/ns/user; Tracee's UserNamespace), when known. */
+  readonly userns?: number;
 }
 
-export type Cause = "capset/prctl/setuid" | "execve" | "unexplained";
+export type Cause = "capset/prctl/setuid" | "execve" | "user namespace" | "unexplained";
 export interface Classification {
   readonly cause: Cause;
   readonly anomaly: boolean;
@@ -25,12 +30,35 @@ export interface Classification {
   readonly gained: CapSet;
 }
 
-const SETPCAP = 8;
 const SETS = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
+
+/**
+ * Ids a thread without CAP_SETUID (CAP_SETGID) can move to: its own real, effective and saved
+ * ids (__sys_setresuid's rule); fsuid also to its old fsuid and to the new euid. An exec leaves
+ * the real id alone and may set the effective and saved ones to a set-id file's owner.
+ */
+function unreachableIds(before: Observed, after: Observed, exec: boolean, kind: "uid" | "gid"): string[] {
+  const [r, e, s, fs] = kind === "uid" ? ["ruid", "euid", "suid", "fsuid"] as const : ["rgid", "egid", "sgid", "fsgid"] as const;
+  const o = [before[r], before[e], before[s]], n = [after[r], after[e], after[s], after[fs]];
+  if ([...o, before[fs], ...n].some((v) => v === undefined)) return [];
+  const cap = kind === "uid" ? CAP.SETUID : CAP.SETGID;
+  // Permitted is enough: capset can make it effective between two looks. A file-capability exec may grant it too.
+  if (before.permitted.has(cap) || (exec && after.permitted.has(cap))) return [];
+  const own = new Set(o);
+  const out: string[] = [];
+  const check = (name: string, v: number | undefined, allowed: Set<number | undefined>) => {
+    if (!allowed.has(v)) out.push(`${name} changed to ${v}, which the thread could not reach: no CAP_${kind === "uid" ? "SETUID" : "SETGID"} and not one of its own ${kind}s (${o.join("/")})`);
+  };
+  check(r, after[r], own);
+  if (!exec) { check(e, after[e], own); check(s, after[s], own); }
+  check(fs, after[fs], new Set([...own, before[fs], after[e]]));
+  return out;
+}
 
 export function changedFields(a: Observed, b: Observed): string[] {
   const out: string[] = SETS.filter((k) => !a[k].equals(b[k]));
   for (const k of ["ruid", "euid", "suid", "fsuid"] as const) if (a[k] !== b[k]) out.push(k);
+  for (const k of ["rgid", "egid", "sgid", "fsgid", "userns"] as const) if (a[k] !== undefined && b[k] !== undefined && a[k] !== b[k]) out.push(k);
   if (a.securebits !== undefined && b.securebits !== undefined && a.securebits !== b.securebits) out.push("securebits");
   if (a.noNewPrivs !== undefined && b.noNewPrivs !== undefined && a.noNewPrivs !== b.noNewPrivs) out.push("noNewPrivs");
   return out;
@@ -45,6 +73,11 @@ export function changedFields(a: Observed, b: Observed): string[] {
 export function classifyChange(before: Observed, after: Observed, exec: boolean): Classification {
   const reasons: string[] = [];
   const grew = (k: (typeof SETS)[number]) => after[k].difference(before[k]);
+  if (before.userns !== undefined && after.userns !== undefined && before.userns !== after.userns) {
+    // unshare(CLONE_NEWUSER) or setns: full capabilities and bounding set, but in the new
+    // namespace only; over the parent namespace they give nothing (ns_capable checks the owner chain).
+    return { cause: "user namespace", anomaly: false, reasons: [], changed: changedFields(before, after), gained: CapSet.EMPTY };
+  }
   // Invariants the kernel always keeps.
   if (!after.effective.isSubsetOf(after.permitted)) reasons.push(`effective holds ${listNames(after.effective.difference(after.permitted))} outside permitted`);
   const pi = after.permitted.intersect(after.inheritable);
@@ -53,7 +86,7 @@ export function classifyChange(before: Observed, after: Observed, exec: boolean)
   if (!exec) {
     if (!grew("permitted").isEmpty) reasons.push(`permitted grew by ${listNames(grew("permitted"))} with no exec`);
     // capset: new I ⊆ I ∪ P without CAP_SETPCAP, ⊆ I ∪ B always.
-    const allowedI = before.inheritable.union(before.effective.has(SETPCAP) ? before.bounding : before.permitted.intersect(before.bounding));
+    const allowedI = before.inheritable.union(before.effective.has(CAP.SETPCAP) ? before.bounding : before.permitted.intersect(before.bounding));
     if (!after.inheritable.isSubsetOf(allowedI.union(before.inheritable))) reasons.push(`inheritable gained ${listNames(after.inheritable.difference(allowedI))}, which capset allows only from permitted (or, with CAP_SETPCAP, the bounding set)`);
     // The set*uid fix-ups, when the securebits are known.
     const sb = before.securebits;
@@ -72,6 +105,7 @@ export function classifyChange(before: Observed, after: Observed, exec: boolean)
       reasons.push(`execve gave permitted ${listNames(after.permitted.difference(most))}, beyond ${before.noNewPrivs ? "the old permitted set (no_new_privs)" : "the old bounding ∪ inheritable sets"}`);
     }
   }
+  reasons.push(...unreachableIds(before, after, exec, "uid"), ...unreachableIds(before, after, exec, "gid"));
   const gained = grew("permitted").union(grew("bounding"));
   return { cause: reasons.length ? "unexplained" : exec ? "execve" : "capset/prctl/setuid", anomaly: reasons.length > 0, reasons, changed: changedFields(before, after), gained };
 }

@@ -27,34 +27,49 @@ function slimCred(v: unknown): Observed {
     bounding: mask(c["capbounding"]), ambient: mask(c["capambient"] ?? 0),
     ruid: num("uid"), euid: num("euid"), suid: num("suid"), fsuid: num("fsuid"),
     ...(typeof c["securebits"] === "number" && { securebits: c["securebits"] as number }),
+    ...(["gid", "egid", "sgid", "fsgid"].every((k) => typeof c[k] === "number") && { rgid: num("gid"), egid: num("egid"), sgid: num("sgid"), fsgid: num("fsgid") }),
+    ...(typeof c["usernamespace"] === "number" && { userns: c["usernamespace"] as number }),
   };
+}
+
+/**
+ * One line of a Tracee JSON stream: its commit_creds event, or null for a blank line or another
+ * event. Anything that is not a JSON object is an error naming the line.
+ */
+export function parseTraceeLine(line: string, lineNumber: number, source = "tracee events"): TraceeCredChange | null {
+  if (!line.trim()) return null;
+  const shown = line.length > 80 ? `${line.slice(0, 80)}…` : line;
+  let e: unknown;
+  try {
+    e = JSON.parse(line);
+  } catch (err) {
+    throw new FormatError(source, shown, 0, "", `line ${lineNumber} is not JSON (${(err as Error).message})`);
+  }
+  if (typeof e !== "object" || e === null || Array.isArray(e)) throw new FormatError(source, shown, 0, "", `line ${lineNumber} is not a JSON object (an event)`);
+  const ev = e as Record<string, unknown>;
+  if (ev["eventName"] !== "commit_creds") return null;
+  const args = Array.isArray(ev["args"]) ? (ev["args"] as unknown[]).filter((a): a is { name?: unknown; value?: unknown } => typeof a === "object" && a !== null) : [];
+  const arg = (n: string) => args.find((a) => a.name === n)?.value;
+  const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
+  try {
+    return {
+      time: typeof ev["timestamp"] === "number" || typeof ev["timestamp"] === "string" ? ev["timestamp"] : lineNumber,
+      pid: Number(ev["processId"] ?? 0), tid: Number(ev["threadId"] ?? ev["processId"] ?? 0),
+      command: text(ev["processName"]), uid: Number(ev["userId"] ?? 0),
+      syscall: text(ev["syscall"] ?? arg("syscall_name")),
+      before: slimCred(arg("old_cred")), after: slimCred(arg("new_cred")),
+    };
+  } catch (err) {
+    throw new FormatError(source, `line ${lineNumber}`, 0, "", `commit_creds event on line ${lineNumber}: ${(err as Error).message}`);
+  }
 }
 
 /** The commit_creds events of a Tracee JSON stream (other events are skipped). */
 export function parseTraceeEvents(text: string, source = "tracee events"): TraceeCredChange[] {
   const out: TraceeCredChange[] = [];
   text.split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    let e: Record<string, unknown>;
-    try {
-      e = JSON.parse(line) as Record<string, unknown>;
-    } catch (err) {
-      throw new FormatError(source, line.length > 80 ? `${line.slice(0, 80)}…` : line, 0, "", `line ${i + 1} is not JSON (${(err as Error).message})`);
-    }
-    if (e["eventName"] !== "commit_creds") return;
-    const args = Array.isArray(e["args"]) ? (e["args"] as Array<{ name?: string; value?: unknown }>) : [];
-    const arg = (n: string) => args.find((a) => a.name === n)?.value;
-    try {
-      out.push({
-        time: (e["timestamp"] as number | string | undefined) ?? i + 1,
-        pid: Number(e["processId"] ?? 0), tid: Number(e["threadId"] ?? e["processId"] ?? 0),
-        command: String(e["processName"] ?? ""), uid: Number(e["userId"] ?? 0),
-        syscall: String(e["syscall"] ?? arg("syscall_name") ?? ""),
-        before: slimCred(arg("old_cred")), after: slimCred(arg("new_cred")),
-      });
-    } catch (err) {
-      throw new FormatError(source, `line ${i + 1}`, 0, "", `commit_creds event on line ${i + 1}: ${(err as Error).message}`);
-    }
+    const change = parseTraceeLine(line, i + 1, source);
+    if (change) out.push(change);
   });
   return out;
 }
