@@ -1,8 +1,8 @@
 // The ambient set (4.3+): cap_task_prctl PR_CAP_AMBIENT in security/commoncap.c.
-import { ST_AMBIENT, ST_PERMITTED, ST_INHERITABLE, ST_SECUREBITS, RS_FAULT } from "./layout";
+import { ST_AMBIENT, ST_PERMITTED, ST_INHERITABLE, ST_SECUREBITS, RS_FAULT, Rule, EPERM, EINVAL } from "./contract";
 import { capValid, bit } from "./profile";
 import { SECBIT_NO_CAP_AMBIENT_RAISE } from "./securebits";
-import { Rule, EPERM, EINVAL, succeed, fail } from "./rules";
+import { succeed, fail } from "./rules";
 
 export const AMBIENT_IS_SET: u64 = 1;
 export const AMBIENT_RAISE: u64 = 2;

@@ -1,8 +1,8 @@
 // The bounding set: cap_task_prctl PR_CAPBSET_READ and cap_prctl_drop (security/commoncap.c).
-import { ST_BOUNDING, ST_EFFECTIVE, RS_FAULT } from "./layout";
+import { ST_BOUNDING, ST_EFFECTIVE, RS_FAULT, Rule, EPERM, EINVAL } from "./contract";
 import { capValid, bit } from "./profile";
 import { CAP_SETPCAP } from "./capabilities";
-import { Rule, EPERM, EINVAL, succeed, fail } from "./rules";
+import { succeed, fail } from "./rules";
 
 export function boundingRead(profile: u32, st: usize, cap: u64, res: usize): u32 {
   if (!capValid(profile, cap)) return fail(res, EINVAL, Rule.BoundingInvalidCap, 0);

@@ -1,8 +1,7 @@
 // capget(2): sys_capget in kernel/capability.c. It never changes the state.
-import { OP_A, OP_B, OP_C, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_TID,
-  RS_VERSION, RS_DATA_EFFECTIVE, RS_DATA_PERMITTED, RS_DATA_INHERITABLE } from "./layout";
+import { OP_A, OP_B, OP_C, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_TID, RS_VERSION, RS_DATA_EFFECTIVE, RS_DATA_PERMITTED, RS_DATA_INHERITABLE, Rule, EINVAL, ESRCH, NOTE_V1_TRUNCATED } from "./contract";
 import { wordsOf, VERSION_3 } from "./header";
-import { Rule, EINVAL, ESRCH, NOTE_V1_TRUNCATED, succeed, fail } from "./rules";
+import { succeed, fail } from "./rules";
 
 export function capget(profile: u32, st: usize, op: usize, res: usize): u32 {
   const version = load<u32>(op + OP_A);

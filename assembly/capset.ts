@@ -1,13 +1,9 @@
 // capset(2): sys_capset in kernel/capability.c, then cap_capset in security/commoncap.c.
-import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED,
-  ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, RS_VERSION, RS_AUX,
-  CK_PERMITTED, CK_EFFECTIVE, CK_INHERITABLE, CK_BOUNDING, CK_NEW_EFFECTIVE,
-  CK_NEW_PERMITTED, CK_NEW_INHERITABLE } from "./layout";
+import { RS_FAULT, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, RS_VERSION, RS_AUX, CK_PERMITTED, CK_EFFECTIVE, CK_INHERITABLE, CK_BOUNDING, CK_NEW_EFFECTIVE, CK_NEW_PERMITTED, CK_NEW_INHERITABLE, Rule, EINVAL, EPERM, EFAULT, NOTE_V1_TRUNCATED, NOTE_ABOVE_LAST_CAP, NOTE_AMBIENT_TRIMMED } from "./contract";
 import { wordsOf, VERSION_3 } from "./header";
 import { validMask, bit } from "./profile";
 import { CAP_SETPCAP } from "./capabilities";
-import { Rule, EINVAL, EPERM, EFAULT, NOTE_V1_TRUNCATED, NOTE_ABOVE_LAST_CAP,
-  NOTE_AMBIENT_TRIMMED, succeed, fail } from "./rules";
+import { succeed, fail } from "./rules";
 
 // The four checks of cap_capset, in the kernel's order; 0 when all pass. `fault` receives the
 // offending capabilities. Shared by the full evaluator and the compact batch kernel.
@@ -68,8 +64,8 @@ export function capset(profile: u32, st: usize, op: usize, res: usize, out: usiz
 
   const rule = capsetChecks(
     load<u64>(st + ST_PERMITTED), load<u64>(st + ST_EFFECTIVE), load<u64>(st + ST_INHERITABLE),
-    load<u64>(st + ST_BOUNDING), newEffective, newPermitted, newInheritable, res + 16);
-  if (rule != 0) return fail(res, EPERM, <Rule>rule, load<u64>(res + 16));
+    load<u64>(st + ST_BOUNDING), newEffective, newPermitted, newInheritable, res + RS_FAULT);
+  if (rule != 0) return fail(res, EPERM, <Rule>rule, load<u64>(res + RS_FAULT));
 
   const ambient = load<u64>(st + ST_AMBIENT);
   const newAmbient = ambient & newPermitted & newInheritable;

@@ -2,15 +2,10 @@
 // and cap_bprm_creds_from_file / get_file_caps / handle_privileged_root in
 // security/commoncap.c, for the final file of the exec (5.8+: computed once, before the
 // point of no return, so a failure leaves the old state intact).
-import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE,
-  ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID,
-  ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX } from "./layout";
-import { has, validMask, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED } from "./profile";
+import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
+import { has, validMask } from "./profile";
 import { SECBIT_NOROOT, SECBIT_KEEP_CAPS } from "./securebits";
-import { Rule, EPERM, EINVAL, succeed, fail, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT,
-  NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED,
-  NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS,
-  NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./rules";
+import { succeed, fail } from "./rules";
 
 export function execve(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
   const owner = load<u32>(op + OP_A);

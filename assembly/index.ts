@@ -1,9 +1,7 @@
 // The engine's exported ABI. Pure: it reads and writes only the records the caller points
 // at in linear memory (no imports, no allocation, no clock, no randomness).
-import { ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, OP_A, OP_B, OP_C,
-  OP_X0, OP_X1, OP_X2, OPF_DATA, RS_NOTES, STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL,
-  OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, RS_OK } from "./layout";
-import { Rule, EINVAL, fail, clearResult } from "./rules";
+import { SEQUENCE_SIZE, SQ_START, SQ_OPS, SQ_COUNT, SQ_RESULTS, SQ_STATES, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, RS_NOTES, STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, RS_OK, Rule, EINVAL } from "./contract";
+import { fail, clearResult } from "./rules";
 import { capget } from "./capget";
 import { capset, capsetCheckRecord } from "./capset";
 import { prctl } from "./prctl";
@@ -118,14 +116,14 @@ export function preflightCapset(
   return rule | (load<u32>(res + RS_NOTES) << 8);
 }
 
-// Many independent sequences in one call: `table` holds n descriptors of five u32 each
-// (start state, ops, op count, results, states), each evaluated like evaluateSequence.
+// Many independent sequences in one call: `table` holds n descriptors (the sequence record:
+// start state, ops, op count, results, states), each evaluated like evaluateSequence.
 // The planner expands a search node with it: every candidate move's calls, in one crossing.
 export function evaluateSequences(profile: u32, table: usize, n: u32): u32 {
   let ok: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
-    const d = table + <usize>i * 20;
-    ok += evaluateSequence(profile, load<u32>(d), load<u32>(d + 4), load<u32>(d + 8), load<u32>(d + 12), load<u32>(d + 16));
+    const d = table + <usize>i * SEQUENCE_SIZE;
+    ok += evaluateSequence(profile, load<u32>(d + SQ_START), load<u32>(d + SQ_OPS), load<u32>(d + SQ_COUNT), load<u32>(d + SQ_RESULTS), load<u32>(d + SQ_STATES));
   }
   return ok;
 }

@@ -1,11 +1,11 @@
 // prctl(2): the capability options of cap_task_prctl (security/commoncap.c) and the
 // no_new_privs options of kernel/sys.c. Every other option is refused as not modelled.
-import { OP_A, OP_X0, OP_X1, OP_X2, OP_X3, ST_SECUREBITS, ST_FLAGS, FLAG_NO_NEW_PRIVS } from "./layout";
-import { has, FEAT_AMBIENT, FEAT_NO_NEW_PRIVS } from "./profile";
+import { OP_A, OP_X0, OP_X1, OP_X2, OP_X3, ST_SECUREBITS, ST_FLAGS, FLAG_NO_NEW_PRIVS, FEAT_AMBIENT, FEAT_NO_NEW_PRIVS, Rule, EPERM, EINVAL } from "./contract";
+import { has } from "./profile";
 import { SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED, setSecurebits } from "./securebits";
 import { boundingRead, boundingDrop } from "./bounding";
 import { ambient } from "./ambient";
-import { Rule, EPERM, EINVAL, succeed, fail } from "./rules";
+import { succeed, fail } from "./rules";
 
 export const PR_GET_KEEPCAPS: i32 = 7;
 export const PR_SET_KEEPCAPS: i32 = 8;

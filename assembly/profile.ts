@@ -1,15 +1,10 @@
 // A kernel profile is one u32: bits 0..7 hold CAP_LAST_CAP, the bits above say which
-// features that kernel has. src/kernel/profiles.ts builds it from a "MAJOR.MINOR" version.
-
-export const FEAT_NO_NEW_PRIVS: u32 = 1 << 8; //     3.5: PR_SET/GET_NO_NEW_PRIVS
-export const FEAT_AMBIENT: u32 = 1 << 9; //          4.3: PR_CAP_AMBIENT, SECBIT_NO_CAP_AMBIENT_RAISE
-export const FEAT_FCAPS_V3: u32 = 1 << 10; //        4.14: VFS_CAP_REVISION_3 (namespaced file caps)
-export const FEAT_EXEC_SECUREBITS: u32 = 1 << 11; // 6.14: SECBIT_EXEC_RESTRICT_FILE/_DENY_INTERACTIVE
-export const FEAT_EXEC_ID_CHANGED: u32 = 1 << 12; // "exec: Correct the permission check for unsafe exec":
-//                                                   set-id compares new euid with old euid, not old ruid
+// features that kernel has (FEAT_*, declared in contract/engine.json). src/kernel/profiles.ts
+// builds it from a "MAJOR.MINOR" version.
+import { LAST_CAP_MASK } from "./contract";
 
 @inline export function lastCap(profile: u32): u32 {
-  return profile & 0xff;
+  return profile & LAST_CAP_MASK;
 }
 
 @inline export function has(profile: u32, feature: u32): bool {

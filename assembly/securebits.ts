@@ -1,9 +1,9 @@
 // Securebits: include/uapi/linux/securebits.h and cap_task_prctl PR_SET_SECUREBITS in
 // security/commoncap.c.
-import { ST_SECUREBITS, ST_EFFECTIVE, RS_FAULT } from "./layout";
-import { has, FEAT_AMBIENT, FEAT_EXEC_SECUREBITS, bit } from "./profile";
+import { ST_SECUREBITS, ST_EFFECTIVE, RS_FAULT, FEAT_AMBIENT, FEAT_EXEC_SECUREBITS, Rule, EPERM } from "./contract";
+import { has, bit } from "./profile";
 import { CAP_SETPCAP } from "./capabilities";
-import { Rule, EPERM, succeed, fail } from "./rules";
+import { succeed, fail } from "./rules";
 
 export const SECBIT_NOROOT: u32 = 1 << 0;
 export const SECBIT_NOROOT_LOCKED: u32 = 1 << 1;

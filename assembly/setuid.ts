@@ -1,14 +1,11 @@
 // The setuid family: __sys_setuid, __sys_setreuid, __sys_setresuid, __sys_setfsuid in
 // kernel/sys.c, and the capability fix-up cap_task_fix_setuid / cap_emulate_setxuid in
 // security/commoncap.c. Ids are those of the thread's own user namespace; uid 0 is its root.
-import { OP_A, OP_B, OP_C, ST_PERMITTED, ST_EFFECTIVE, ST_AMBIENT, ST_SECUREBITS, ST_RUID,
-  ST_EUID, ST_SUID, ST_FSUID, RS_FAULT, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID } from "./layout";
+import { OP_A, OP_B, OP_C, ST_PERMITTED, ST_EFFECTIVE, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, RS_FAULT, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, Rule, EPERM, EINVAL, NOTE_FIXUP_DISABLED, NOTE_LEFT_ROOT_CLEARED, NOTE_LEFT_ROOT_KEPT, NOTE_AMBIENT_CLEARED, NOTE_EFFECTIVE_CLEARED, NOTE_EFFECTIVE_RAISED, NOTE_FS_DROPPED, NOTE_FS_RAISED } from "./contract";
 import { bit } from "./profile";
 import { CAP_SETUID, CAP_FS_SET } from "./capabilities";
 import { SECBIT_NO_SETUID_FIXUP, SECBIT_KEEP_CAPS } from "./securebits";
-import { Rule, EPERM, EINVAL, succeed, fail, NOTE_FIXUP_DISABLED, NOTE_LEFT_ROOT_CLEARED,
-  NOTE_LEFT_ROOT_KEPT, NOTE_AMBIENT_CLEARED, NOTE_EFFECTIVE_CLEARED, NOTE_EFFECTIVE_RAISED,
-  NOTE_FS_DROPPED, NOTE_FS_RAISED } from "./rules";
+import { succeed, fail } from "./rules";
 
 const UNCHANGED: u32 = 0xffffffff; // (uid_t)-1: "leave this id alone"; never a valid id
 

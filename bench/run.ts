@@ -5,9 +5,8 @@ import fc from "fast-check";
 import { preflightCapset, simulate, kernelProfile, CapsetCheckBatch, referenceCapsetCheck, type Op, type ThreadState } from "../src/index.js";
 import { referenceCapsetCheckWords } from "../src/reference.js";
 import { engine, words, allocate, release } from "../src/engine/wasm.js";
-import { writeState } from "../src/simulate.js";
-import { encodeOp } from "../src/ops.js";
-import { STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE } from "../src/engine/layout.js";
+import { writeState, encodeOp } from "../src/engine/codec.js";
+import { STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE } from "../src/engine/contract.js";
 import { threadStateArb, capsetOpArb, prctlOpArb, uidOpArb, execveOpArb } from "../src/testing/arbitraries.js";
 
 const profile = kernelProfile();

@@ -32,11 +32,10 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-#define STATE_SIZE 80
-#define OP_SIZE 64
-#define STEP_OUT 120 /* ret, errno, version, flags, data E/P/I (40) + state (80) */
+/* Record layouts, op kinds and flags: generated from contract/engine.json. */
+#include "contract.h"
 
-enum { OPK_CAPGET = 1, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE };
+_Static_assert(SP_STATE + STATE_SIZE <= STEP_SIZE, "a step record ends with the state read back");
 
 static int last_cap;
 static const char *exec_dir;      /* where execve trials put their files (--dir) */
@@ -53,17 +52,17 @@ typedef struct {
 } state_t;
 
 static void decode_state(const uint8_t *p, state_t *s) {
-  memcpy(&s->permitted, p + 0, 8); memcpy(&s->effective, p + 8, 8); memcpy(&s->inheritable, p + 16, 8);
-  memcpy(&s->bounding, p + 24, 8); memcpy(&s->ambient, p + 32, 8); memcpy(&s->securebits, p + 40, 4);
-  memcpy(&s->ruid, p + 44, 4); memcpy(&s->euid, p + 48, 4); memcpy(&s->suid, p + 52, 4);
-  memcpy(&s->fsuid, p + 56, 4); memcpy(&s->flags, p + 60, 4); memcpy(&s->tid, p + 64, 4);
+  memcpy(&s->permitted, p + ST_PERMITTED, 8); memcpy(&s->effective, p + ST_EFFECTIVE, 8); memcpy(&s->inheritable, p + ST_INHERITABLE, 8);
+  memcpy(&s->bounding, p + ST_BOUNDING, 8); memcpy(&s->ambient, p + ST_AMBIENT, 8); memcpy(&s->securebits, p + ST_SECUREBITS, 4);
+  memcpy(&s->ruid, p + ST_RUID, 4); memcpy(&s->euid, p + ST_EUID, 4); memcpy(&s->suid, p + ST_SUID, 4);
+  memcpy(&s->fsuid, p + ST_FSUID, 4); memcpy(&s->flags, p + ST_FLAGS, 4); memcpy(&s->tid, p + ST_TID, 4);
 }
 static void encode_state(uint8_t *p, const state_t *s) {
   memset(p, 0, STATE_SIZE);
-  memcpy(p + 0, &s->permitted, 8); memcpy(p + 8, &s->effective, 8); memcpy(p + 16, &s->inheritable, 8);
-  memcpy(p + 24, &s->bounding, 8); memcpy(p + 32, &s->ambient, 8); memcpy(p + 40, &s->securebits, 4);
-  memcpy(p + 44, &s->ruid, 4); memcpy(p + 48, &s->euid, 4); memcpy(p + 52, &s->suid, 4);
-  memcpy(p + 56, &s->fsuid, 4); memcpy(p + 60, &s->flags, 4); memcpy(p + 64, &s->tid, 4);
+  memcpy(p + ST_PERMITTED, &s->permitted, 8); memcpy(p + ST_EFFECTIVE, &s->effective, 8); memcpy(p + ST_INHERITABLE, &s->inheritable, 8);
+  memcpy(p + ST_BOUNDING, &s->bounding, 8); memcpy(p + ST_AMBIENT, &s->ambient, 8); memcpy(p + ST_SECUREBITS, &s->securebits, 4);
+  memcpy(p + ST_RUID, &s->ruid, 4); memcpy(p + ST_EUID, &s->euid, 4); memcpy(p + ST_SUID, &s->suid, 4);
+  memcpy(p + ST_FSUID, &s->fsuid, 4); memcpy(p + ST_FLAGS, &s->flags, 4); memcpy(p + ST_TID, &s->tid, 4);
 }
 
 static long raw_capget(uint32_t version, int pid, struct __user_cap_data_struct *data, uint32_t *version_out) {
@@ -101,7 +100,7 @@ static void read_state(state_t *s, uint32_t model_tid) {
   s->bounding = field_hex(buf, "\nCapBnd:");
   s->ambient = field_hex(buf, "\nCapAmb:");
   const char *nnp = strstr(buf, "\nNoNewPrivs:");
-  s->flags = nnp && strtoul(nnp + 12, NULL, 10) == 1 ? 1 : 0;
+  s->flags = nnp && strtoul(nnp + 12, NULL, 10) == 1 ? FLAG_NO_NEW_PRIVS : 0;
   const char *uid = strstr(buf, "\nUid:");
   if (!uid) exit(12);
   char *q;
@@ -135,14 +134,14 @@ static int setup(const state_t *s) {
     if (!((s->bounding >> c) & 1))
       if (syscall(SYS_prctl, PR_CAPBSET_DROP, (unsigned long)c, 0UL, 0UL, 0UL)) return 5;
   if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)s->securebits, 0UL, 0UL, 0UL)) return 6;
-  if ((s->flags & 1) && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL)) return 7;
+  if ((s->flags & FLAG_NO_NEW_PRIVS) && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL)) return 7;
   if (set_sets(s->effective, s->permitted, s->inheritable)) return 8;
   state_t check;
   read_state(&check, s->tid);
   if (check.permitted != s->permitted || check.effective != s->effective || check.inheritable != s->inheritable ||
       check.bounding != s->bounding || check.ambient != s->ambient || check.securebits != s->securebits ||
       check.ruid != s->ruid || check.euid != s->euid || check.suid != s->suid || check.fsuid != s->fsuid ||
-      check.flags != (s->flags & 1))
+      check.flags != (s->flags & FLAG_NO_NEW_PRIVS))
     return 9;
   return 0;
 }
@@ -151,7 +150,7 @@ typedef struct {
   const uint8_t *state;
   const uint8_t *ops;
   uint32_t nops;
-  uint8_t *out; /* 8-byte trial header + nops * STEP_OUT */
+  uint8_t *out; /* 8-byte trial header + nops * STEP_SIZE */
   char **paths; /* per op: the file of an execve op, else NULL */
 } trial_t;
 
@@ -159,8 +158,8 @@ static uint64_t u64at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v
 static uint32_t u32at(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
 static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
-  uint32_t kind = u32at(op), a = u32at(op + 4), b = u32at(op + 8), c = u32at(op + 12);
-  uint64_t x0 = u64at(op + 16), x1 = u64at(op + 24), x2 = u64at(op + 32), x3 = u64at(op + 40);
+  uint32_t kind = u32at(op + OP_KIND), a = u32at(op + OP_A), b = u32at(op + OP_B), c = u32at(op + OP_C);
+  uint64_t x0 = u64at(op + OP_X0), x1 = u64at(op + OP_X1), x2 = u64at(op + OP_X2), x3 = u64at(op + OP_X3);
   long ret = -1;
   int err = 0;
   uint32_t version = 0, flags = 0;
@@ -172,19 +171,19 @@ static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
     case OPK_CAPGET: {
       struct __user_cap_data_struct d[2];
       memset(d, 0xa5, sizeof d);
-      ret = raw_capget(a, pid, (c & 1) ? d : NULL, &version);
-      if (ret == 0 && (c & 1)) {
+      ret = raw_capget(a, pid, (c & OPF_DATA) ? d : NULL, &version);
+      if (ret == 0 && (c & OPF_DATA)) {
         int words = a == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
         de = d[0].effective; dp = d[0].permitted; di = d[0].inheritable;
         if (words == 2) { de |= (uint64_t)d[1].effective << 32; dp |= (uint64_t)d[1].permitted << 32; di |= (uint64_t)d[1].inheritable << 32; }
-        flags = words == 1 && d[1].effective == 0xa5a5a5a5 ? 2 : 0; /* V1 left data[1] untouched */
+        flags = words == 1 && d[1].effective == 0xa5a5a5a5 ? STEPF_V1_DATA_UNTOUCHED : 0;
       }
       break;
     }
     case OPK_CAPSET: {
       struct __user_cap_data_struct d[2] = {
         { (uint32_t)x0, (uint32_t)x1, (uint32_t)x2 }, { (uint32_t)(x0 >> 32), (uint32_t)(x1 >> 32), (uint32_t)(x2 >> 32) } };
-      ret = raw_capset(a, pid, (c & 1) ? d : NULL, &version);
+      ret = raw_capset(a, pid, (c & OPF_DATA) ? d : NULL, &version);
       break;
     }
     case OPK_PRCTL: ret = syscall(SYS_prctl, (int)a, (unsigned long)x0, (unsigned long)x1, (unsigned long)x2, (unsigned long)x3); break;
@@ -199,11 +198,12 @@ static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
   }
   if (ret == -1) err = errno;
   int32_t r32 = (int32_t)ret;
-  memcpy(out, &r32, 4); memcpy(out + 4, &err, 4); memcpy(out + 8, &version, 4); memcpy(out + 12, &flags, 4);
-  memcpy(out + 16, &de, 8); memcpy(out + 24, &dp, 8); memcpy(out + 32, &di, 8);
+  memset(out, 0, STEP_SIZE);
+  memcpy(out + SP_RET, &r32, 4); memcpy(out + SP_ERRNO, &err, 4); memcpy(out + SP_VERSION, &version, 4); memcpy(out + SP_FLAGS, &flags, 4);
+  memcpy(out + SP_DATA_EFFECTIVE, &de, 8); memcpy(out + SP_DATA_PERMITTED, &dp, 8); memcpy(out + SP_DATA_INHERITABLE, &di, 8);
   state_t s;
   read_state(&s, model_tid);
-  encode_state(out + 40, &s);
+  encode_state(out + SP_STATE, &s);
 }
 
 /* Where step records go: the trial's buffer, or (in an exec'd reporter) fd 3. */
@@ -219,17 +219,18 @@ static void write_soft(int fd, const void *buf, size_t n) {
   while (n) { ssize_t r = write(fd, p, n); if (r <= 0) return; p += r; n -= (size_t)r; }
 }
 static void sink_put(sink_t *sk, const uint8_t *rec) {
-  if (sk->mem) { memcpy(sk->mem, rec, STEP_OUT); sk->mem += STEP_OUT; }
-  else write_fd(sk->fd, rec, STEP_OUT);
+  if (sk->mem) { memcpy(sk->mem, rec, STEP_SIZE); sk->mem += STEP_SIZE; }
+  else write_fd(sk->fd, rec, STEP_SIZE);
 }
 
 /* The record of an execve step as the new program sees itself (or, ret -1, as the exec failed). */
 static void exec_record(uint8_t *rec, int32_t ret, int32_t err, uint32_t secure, uint32_t model_tid) {
-  memset(rec, 0, STEP_OUT);
-  memcpy(rec, &ret, 4); memcpy(rec + 4, &err, 4); memcpy(rec + 12, &secure, 4);
+  memset(rec, 0, STEP_SIZE);
+  uint32_t flags = secure ? STEPF_SECURE : 0;
+  memcpy(rec + SP_RET, &ret, 4); memcpy(rec + SP_ERRNO, &err, 4); memcpy(rec + SP_FLAGS, &flags, 4);
   state_t s;
   read_state(&s, model_tid);
-  encode_state(rec + 40, &s);
+  encode_state(rec + SP_STATE, &s);
 }
 
 /* Runs ops in order. An execve runs in a forked child; the new program (this runner, in its
@@ -239,9 +240,9 @@ static void exec_record(uint8_t *rec, int32_t ret, int32_t err, uint32_t secure,
 static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **paths, sink_t *sk) {
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *op = ops + (size_t)i * OP_SIZE;
-    uint8_t rec[STEP_OUT];
-    if (u32at(op) != OPK_EXECVE) { run_op(op, model_tid, rec); sink_put(sk, rec); continue; }
-    if (!paths || !paths[i]) { memset(rec, 0, STEP_OUT); int32_t r = -1, e = ENOSYS; memcpy(rec, &r, 4); memcpy(rec + 4, &e, 4); sink_put(sk, rec); continue; }
+    uint8_t rec[STEP_SIZE];
+    if (u32at(op + OP_KIND) != OPK_EXECVE) { run_op(op, model_tid, rec); sink_put(sk, rec); continue; }
+    if (!paths || !paths[i]) { memset(rec, 0, STEP_SIZE); int32_t r = -1, e = ENOSYS; memcpy(rec + SP_RET, &r, 4); memcpy(rec + SP_ERRNO, &e, 4); sink_put(sk, rec); continue; }
     int res[2] = { -1, -1 }, cont[2];
     pthread_mutex_lock(&fd_lock);
     if (pipe2(cont, O_CLOEXEC) || (sk->mem && pipe2(res, O_CLOEXEC))) exit(16);
@@ -254,7 +255,7 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
       execve(paths[i], argv, envp);
       int e = errno;
       exec_record(rec, -1, e, 0, model_tid); /* a failed exec leaves the state as it was */
-      write_fd(3, rec, STEP_OUT);
+      write_fd(3, rec, STEP_SIZE);
       _exit(127);
     }
     pthread_mutex_unlock(&fd_lock);
@@ -275,12 +276,12 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
     if (sk->mem) {
       close(res[1]);
       uint8_t *start = sk->mem;
-      size_t room = (size_t)(n - i) * STEP_OUT, got = 0;
+      size_t room = (size_t)(n - i) * STEP_SIZE, got = 0;
       ssize_t r;
       while (got < room && (r = read(res[0], start + got, room - got)) > 0) got += (size_t)r;
       close(res[0]);
       waitpid(child, &status, 0);
-      if (got < STEP_OUT) exit(18);
+      if (got < STEP_SIZE) exit(18);
       int32_t first;
       memcpy(&first, start, 4);
       sk->mem = start + got;
@@ -300,17 +301,17 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
    security.capability xattr. Made while the trial thread still has every capability; chown
    first, as it clears file capabilities and the setuid bit. Returns a malloc'd path. */
 static char *prepare_file(const uint8_t *op) {
-  uint32_t owner = u32at(op + 4), xver = u32at(op + 8), flags = u32at(op + 12), rootid = u32at(op + 48);
-  uint64_t fp = u64at(op + 16), fi = u64at(op + 24);
+  uint32_t owner = u32at(op + OP_A), xver = u32at(op + OP_B), flags = u32at(op + OP_C), rootid = u32at(op + OP_D);
+  uint64_t fp = u64at(op + OP_X0), fi = u64at(op + OP_X1);
   char *path = malloc(strlen(exec_dir) + 32);
   sprintf(path, "%s/x%u", exec_dir, atomic_fetch_add(&file_counter, 1));
   pthread_mutex_lock(&fd_lock);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
   if (fd < 0 || write(fd, exe_bytes, exe_len) != (ssize_t)exe_len) { perror("capfuzz: exec file"); exit(13); }
-  if (fchown(fd, owner, 0) || fchmod(fd, (flags & 1) ? 04755 : 0755)) { perror("capfuzz: chown/chmod"); exit(13); }
-  if (flags & 2) {
+  if (fchown(fd, owner, 0) || fchmod(fd, (flags & FILE_SETUID) ? 04755 : 0755)) { perror("capfuzz: chown/chmod"); exit(13); }
+  if (flags & FILE_HAS_CAPS) {
     uint32_t v[6];
-    uint32_t magic = (xver == 3 ? 0x03000000u : 0x02000000u) | ((flags & 4) ? 1u : 0u);
+    uint32_t magic = (xver == 3 ? 0x03000000u : 0x02000000u) | ((flags & FILE_EFFECTIVE) ? 1u : 0u);
     v[0] = magic; v[1] = (uint32_t)fp; v[2] = (uint32_t)fi; v[3] = (uint32_t)(fp >> 32); v[4] = (uint32_t)(fi >> 32); v[5] = rootid;
     if (fsetxattr(fd, "security.capability", v, xver == 3 ? 24 : 20, 0)) { perror("capfuzz: setxattr security.capability"); exit(14); }
   }
@@ -341,7 +342,7 @@ static void *template_thread(void *arg) {
     trial_t *t = &g->trials[k];
     t->paths = calloc(t->nops ? t->nops : 1, sizeof *t->paths);
     for (uint32_t i = 0; i < t->nops; i++)
-      if (u32at(t->ops + (size_t)i * OP_SIZE) == OPK_EXECVE) t->paths[i] = prepare_file(t->ops + (size_t)i * OP_SIZE);
+      if (u32at(t->ops + (size_t)i * OP_SIZE + OP_KIND) == OPK_EXECVE) t->paths[i] = prepare_file(t->ops + (size_t)i * OP_SIZE);
   }
   state_t s;
   decode_state(g->trials[0].state, &s);
@@ -373,7 +374,7 @@ static void write_all(const void *buf, size_t n) {
   while (n) { ssize_t r = write(1, p, n); if (r <= 0) exit(3); p += r; n -= (size_t)r; }
 }
 
-/* Input: u32 count, then per trial: u32 nops, state, nops ops. Output: per trial, 8 + nops*STEP_OUT. */
+/* Input: u32 count, then per trial: u32 nops, state, nops ops. Output: per trial, 8 + nops*STEP_SIZE. */
 static int load_self(void) {
   int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -398,7 +399,7 @@ static int serve(void) {
     uint32_t nops;
     if (read_all(&nops, 4)) return 2;
     size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
-    uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_OUT);
+    uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_SIZE);
     if (read_all(buf, in)) return 2;
     trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL };
   }
@@ -421,7 +422,7 @@ static int serve(void) {
     for (uint32_t k = 0; k < n; k++) if (pthread_create(&th[k], NULL, template_thread, &groups[g + k])) return 5;
     for (uint32_t k = 0; k < n; k++) pthread_join(th[k], NULL);
   }
-  for (uint32_t k = 0; k < count; k++) write_all(trials[k].out, 8 + (size_t)trials[k].nops * STEP_OUT);
+  for (uint32_t k = 0; k < count; k++) write_all(trials[k].out, 8 + (size_t)trials[k].nops * STEP_SIZE);
   return 0;
 }
 
@@ -493,9 +494,9 @@ int main(int argc, char **argv) {
       uint32_t plen = u32at(q); q += 4;
       if (plen) { paths[k] = strndup((const char *)q, plen); q += plen; }
     }
-    uint8_t rec[STEP_OUT];
+    uint8_t rec[STEP_SIZE];
     exec_record(rec, 0, 0, (uint32_t)getauxval(AT_SECURE), model_tid);
-    write_fd(3, rec, STEP_OUT);
+    write_fd(3, rec, STEP_SIZE);
     sink_t sk = { NULL, 3 };
     run_ops(ops, rest, model_tid, paths, &sk);
     return 0;

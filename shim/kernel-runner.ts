@@ -6,26 +6,14 @@ import { existsSync, statSync, mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CapSet } from "../src/capabilities/set.js";
-import { writeState, readState } from "../src/simulate.js";
-import { encodeOp, type Op } from "../src/ops.js";
-import { STATE_SIZE, OP_SIZE } from "../src/engine/layout.js";
+import { writeState, encodeOp, readStep, type KernelStep } from "../src/engine/codec.js";
+import type { Op } from "../src/ops.js";
+import { STATE_SIZE, OP_SIZE, STEP_SIZE } from "../src/engine/contract.js";
 import type { ThreadState } from "../src/state.js";
 
 export const RUNNER_PATH = fileURLToPath(new URL("../../build/capfuzz", import.meta.url));
-const STEP_OUT = 120;
 
-export interface KernelStep {
-  readonly ret: number;
-  /** errno number, 0 on success. */
-  readonly errno: number;
-  /** The header version after capget/capset. */
-  readonly version: number;
-  readonly data: { effective: CapSet; permitted: CapSet; inheritable: CapSet } | undefined;
-  /** execve: the new program's AT_SECURE. */
-  readonly secure: boolean | undefined;
-  readonly state: ThreadState;
-}
+export type { KernelStep };
 export interface KernelTrial {
   /** 0 when the start state was reached; otherwise the setup stage that failed. */
   readonly setup: number;
@@ -71,10 +59,6 @@ function encodeTrials(trials: readonly Trial[]): Buffer {
   return buf;
 }
 
-function pair(w: Uint32Array, at: number): CapSet {
-  return new CapSet(w[at]!, w[at + 1]!);
-}
-
 /** Runs the trials on the kernel (one runner process, two trial threads at a time). */
 export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
   const why = runnerUnavailable();
@@ -104,13 +88,8 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
     const steps: KernelStep[] = [];
     if (setup === 0) {
       for (let i = 0; i < n; i++) {
-        const ret = w[at]! | 0, errno = w[at + 1]!, version = w[at + 2]!;
-        const op = t.ops[i]!;
-        const data = op.op === "capget" && ret === 0 && op.data !== false
-          ? { effective: pair(w, at + 4), permitted: pair(w, at + 6), inheritable: pair(w, at + 8) } : undefined;
-        const secure = op.op === "execve" && ret === 0 ? w[at + 3] !== 0 : undefined;
-        steps.push({ ret, errno, version, data, secure, state: readState(w, at + 10) });
-        at += STEP_OUT >>> 2;
+        steps.push(readStep(w, at, t.ops[i]!));
+        at += STEP_SIZE >>> 2;
       }
     }
     result.push({ setup, steps });

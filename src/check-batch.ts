@@ -1,6 +1,7 @@
 import { CapSet } from "./capabilities/set.js";
 import { engine, words, allocate, release } from "./engine/wasm.js";
-import { CHECK_SIZE, CK } from "./engine/layout.js";
+import { CHECK_SIZE } from "./engine/contract.js";
+import { writeCheck } from "./engine/codec.js";
 import { ruleByCode } from "./rules/catalog.js";
 
 const regions = new FinalizationRegistry<number>((at) => release(at));
@@ -46,13 +47,7 @@ export class CapsetCheckBatch {
   set(i: number, state: { permitted: CapSet; effective: CapSet; inheritable: CapSet; bounding: CapSet },
     request: { effective: CapSet; permitted: CapSet; inheritable: CapSet }): void {
     if (i < 0 || i >= this.capacity) throw new RangeError(`record ${i} is outside 0..${this.capacity - 1}`);
-    const w = words();
-    const at = (this.#live() >>> 2) + i * (CHECK_SIZE >>> 2);
-    const put = (k: number, s: CapSet) => { w[at + k] = s.lo; w[at + k + 1] = s.hi; };
-    put(CK.permitted, state.permitted); put(CK.effective, state.effective);
-    put(CK.inheritable, state.inheritable); put(CK.bounding, state.bounding);
-    put(CK.newEffective, request.effective); put(CK.newPermitted, request.permitted);
-    put(CK.newInheritable, request.inheritable);
+    writeCheck(words(), (this.#live() >>> 2) + i * (CHECK_SIZE >>> 2), state, request);
     if (i >= this.#count) this.#count = i + 1;
   }
 

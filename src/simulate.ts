@@ -1,9 +1,10 @@
 import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
-import { ERRNO_NAMES, CAPABILITY_VERSION } from "./kernel/constants.js";
+import { ERRNO_NAMES, ERRNO_NUMBERS, CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP } from "./kernel/constants.js";
 import { engine, words, withRegion, SCRATCH } from "./engine/wasm.js";
-import { ST, RS, STATE_SIZE, OP_SIZE, RESULT_SIZE, FLAG_NO_NEW_PRIVS } from "./engine/layout.js";
-import { encodeOp, type Op } from "./ops.js";
+import { STATE_SIZE, OP_SIZE, RESULT_SIZE, SEQUENCE_SIZE, RULE_CODES, NOTE_BITS } from "./engine/contract.js";
+import { encodeOp, writeState, readState, readResult, readFaultAux, writeSequence, type RawResult } from "./engine/codec.js";
+import type { Op } from "./ops.js";
 import type { ThreadState } from "./state.js";
 import { ruleByCode, type RuleContext } from "./rules/catalog.js";
 import { notesOf } from "./rules/notes.js";
@@ -14,6 +15,18 @@ export interface SimulateOptions {
 }
 
 export interface Note { readonly id: string; readonly message: string }
+
+/** The engine's answer for one call: what the kernel would return, why, and the thread afterwards. */
+/** What a Verdict is made of: the engine's raw answer, and the call it answers. */
+export interface VerdictInit {
+  readonly raw: RawResult;
+  readonly before: ThreadState;
+  readonly profile: KernelProfile;
+  /** The call; a subclass may build it on demand. */
+  readonly op?: Op;
+  /** The thread after the call; a subclass may build it on demand. */
+  readonly state?: ThreadState;
+}
 
 /** The engine's answer for one call: what the kernel would return, why, and the thread afterwards. */
 export class Verdict {
@@ -36,36 +49,33 @@ export class Verdict {
   readonly secureExec: boolean | undefined;
   /** Bit set of the notes (see `notes`). */
   readonly noteBits: number;
+  /** The capabilities the deciding rule is about (e.g. the ones at fault). */
+  readonly fault: CapSet;
+  /** A second set some explanations need (what ambient lost, what a file could not get). */
+  readonly aux: CapSet;
   protected readonly code: number;
   protected opValue: Op | undefined;
   protected stateValue: ThreadState | undefined;
-  private readonly faultLo: number;
-  private readonly faultHi: number;
-  private readonly auxLo: number;
-  private readonly auxHi: number;
   private messageValue: string | undefined;
   private hintValue: string | null | undefined;
 
-  constructor(code: number, ok: boolean, ret: number, errno: string | null, before: ThreadState, profile: KernelProfile,
-    op: Op | undefined, state: ThreadState | undefined, faultLo: number, faultHi: number, auxLo: number, auxHi: number,
-    noteBits: number, version: number | undefined, data: Verdict["data"], secureExec: boolean | undefined) {
-    this.code = code;
-    this.ok = ok;
-    this.ret = ret;
-    this.errno = errno;
-    this.rule = ruleByCode(code).id;
-    this.before = before;
-    this.profile = profile;
-    this.opValue = op;
-    this.stateValue = state;
-    this.faultLo = faultLo;
-    this.faultHi = faultHi;
-    this.auxLo = auxLo;
-    this.auxHi = auxHi;
-    this.noteBits = noteBits;
-    this.version = version;
-    this.data = data;
-    this.secureExec = secureExec;
+  constructor(init: VerdictInit, kind: Op["op"] | undefined = init.op?.op) {
+    const { raw } = init;
+    this.code = raw.rule;
+    this.ok = raw.ok;
+    this.ret = raw.ret;
+    this.errno = raw.ok ? null : errnoName(raw.errno);
+    this.rule = ruleByCode(raw.rule).id;
+    this.before = init.before;
+    this.profile = init.profile;
+    this.opValue = init.op;
+    this.stateValue = init.state;
+    this.fault = raw.fault;
+    this.aux = raw.aux;
+    this.noteBits = raw.notes;
+    this.version = kind === "capget" || kind === "capset" ? raw.version : undefined;
+    this.data = kind === "capget" && raw.ok && raw.rule === CAPGET_OK ? raw.data : undefined;
+    this.secureExec = kind === "execve" ? raw.ok && (raw.notes & EXEC_SECURE_NOTE) !== 0 : undefined;
     this.messageValue = undefined;
     this.hintValue = undefined;
   }
@@ -74,10 +84,6 @@ export class Verdict {
   get op(): Op { return this.opValue!; }
   /** The thread after the call (the same object as `before` when nothing changed). */
   get state(): ThreadState { return this.stateValue!; }
-  /** The capabilities the deciding rule is about (e.g. the ones at fault). */
-  get fault(): CapSet { return (this.faultLo | this.faultHi) === 0 ? CapSet.EMPTY : new CapSet(this.faultLo, this.faultHi); }
-  /** A second set some explanations need (what ambient lost, what a file could not get). */
-  get aux(): CapSet { return (this.auxLo | this.auxHi) === 0 ? CapSet.EMPTY : new CapSet(this.auxLo, this.auxHi); }
 
   private context(): RuleContext {
     return { before: this.before, after: this.state, op: this.op, fault: this.fault, aux: this.aux, ret: this.ret, profile: this.profile };
@@ -115,23 +121,28 @@ function withSets(b: ThreadState, permitted: CapSet, effective: CapSet, inherita
   };
 }
 
+const CAPGET_OK = RULE_CODES["capget.ok"], CAPSET_OK = RULE_CODES["capset.ok"], CAPSET_VERSION_UNKNOWN = RULE_CODES["capset.version-unknown"];
+const EXEC_SECURE_NOTE = 1 << NOTE_BITS["execve.secure"];
+const NO_DATA = Object.freeze({ effective: CapSet.EMPTY, permitted: CapSet.EMPTY, inheritable: CapSet.EMPTY });
+
 /** The pre-flight verdict keeps the engine's raw answer and builds the op and the new state on demand. */
 class CapsetPreflightVerdict extends Verdict {
   private readonly request: CapsetRequest;
 
   constructor(code: number, notes: number, before: ThreadState, profile: KernelProfile, request: CapsetRequest, w: Uint32Array) {
-    const ok = code === 10;
-    const res = RESULT_AT;
-    super(code, ok, ok ? 0 : -1, ok ? null : CAPSET_FAILURE_ERRNO[code]!, before, profile, undefined, ok ? undefined : before,
-      ok ? 0 : w[res + RS.fault]!, ok ? 0 : w[res + RS.fault + 1]!, notes === 0 ? 0 : w[res + RS.aux]!, notes === 0 ? 0 : w[res + RS.aux + 1]!,
-      notes, code === 11 ? CAPABILITY_VERSION.v3 : (request.version ?? CAPABILITY_VERSION.v3), undefined, undefined);
+    const ok = code === CAPSET_OK;
+    const version = code === CAPSET_VERSION_UNKNOWN ? CAPABILITY_VERSION.v3 : (request.version ?? CAPABILITY_VERSION.v3);
+    // The fault set matters only on failure, aux only with notes (the ambient trim).
+    const sets = ok && notes === 0 ? NO_SETS : readFaultAux(w, RESULT_AT);
+    const raw: RawResult = { ok, ret: ok ? 0 : -1, errno: ok ? 0 : capsetErrno(code), rule: code, fault: ok ? CapSet.EMPTY : sets.fault,
+      aux: notes === 0 ? CapSet.EMPTY : sets.aux, data: NO_DATA, version, notes };
+    super({ raw, before, profile, ...(!ok && { state: before }) }, "capset");
     this.request = request;
     if (ok && notes !== 0) {
       // The engine changed the sets beyond the request (V1 or CAP_LAST_CAP masking, ambient
       // trim): read its answer now, before the scratch record is reused. The rare path.
-      const same = (at: number, prev: CapSet) => (w[at] === prev.lo && w[at + 1] === prev.hi ? prev : new CapSet(w[at]!, w[at + 1]!));
-      this.stateValue = withSets(before, same(OUT_AT + ST.permitted, before.permitted), same(OUT_AT + ST.effective, before.effective),
-        same(OUT_AT + ST.inheritable, before.inheritable), same(OUT_AT + ST.ambient, before.ambient));
+      const after = readState(w, OUT_AT, before);
+      this.stateValue = withSets(before, after.permitted, after.effective, after.inheritable, after.ambient);
     }
   }
   override get op(): Op {
@@ -148,6 +159,13 @@ class CapsetPreflightVerdict extends Verdict {
     return (this.stateValue = withSets(b, r.permitted ?? b.permitted, r.effective ?? b.effective, r.inheritable ?? b.inheritable, b.ambient));
   }
 }
+const NO_SETS = Object.freeze({ fault: CapSet.EMPTY, aux: CapSet.EMPTY });
+
+/** capset's errno for a failing rule, from the catalog (the engine reports it in the result record). */
+function capsetErrno(code: number): number {
+  const name = ruleByCode(code).errno;
+  return name === null ? 0 : (ERRNO_NUMBERS[name] ?? 0);
+}
 
 const defaultProfile = kernelProfile();
 const RESULT_AT = SCRATCH.result, OUT_AT = SCRATCH.out;
@@ -158,72 +176,24 @@ export function profileOf(options?: SimulateOptions): KernelProfile {
   return typeof kernel === "string" ? kernelProfile(kernel) : kernel;
 }
 
-export function writeState(w: Uint32Array, at: number, s: ThreadState): void {
-  w[at + ST.permitted] = s.permitted.lo; w[at + ST.permitted + 1] = s.permitted.hi;
-  w[at + ST.effective] = s.effective.lo; w[at + ST.effective + 1] = s.effective.hi;
-  w[at + ST.inheritable] = s.inheritable.lo; w[at + ST.inheritable + 1] = s.inheritable.hi;
-  w[at + ST.bounding] = s.bounding.lo; w[at + ST.bounding + 1] = s.bounding.hi;
-  w[at + ST.ambient] = s.ambient.lo; w[at + ST.ambient + 1] = s.ambient.hi;
-  w[at + ST.securebits] = s.securebits;
-  w[at + ST.ruid] = s.ruid; w[at + ST.euid] = s.euid; w[at + ST.suid] = s.suid; w[at + ST.fsuid] = s.fsuid;
-  w[at + ST.flags] = s.noNewPrivs ? FLAG_NO_NEW_PRIVS : 0;
-  w[at + ST.tid] = s.tid;
-}
-
-function setAt(w: Uint32Array, at: number, prev: CapSet | undefined): CapSet {
-  const lo = w[at]!, hi = w[at + 1]!;
-  return prev && lo === prev.lo && hi === prev.hi ? prev : new CapSet(lo, hi);
-}
-
-/** Decodes a state record (word offset `at`), reusing the sets of `prev` that did not change. */
-export function readState(w: Uint32Array, at: number, prev?: ThreadState): ThreadState {
-  return {
-    permitted: setAt(w, at + ST.permitted, prev?.permitted),
-    effective: setAt(w, at + ST.effective, prev?.effective),
-    inheritable: setAt(w, at + ST.inheritable, prev?.inheritable),
-    bounding: setAt(w, at + ST.bounding, prev?.bounding),
-    ambient: setAt(w, at + ST.ambient, prev?.ambient),
-    securebits: w[at + ST.securebits]!,
-    ruid: w[at + ST.ruid]!, euid: w[at + ST.euid]!, suid: w[at + ST.suid]!, fsuid: w[at + ST.fsuid]!,
-    noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
-    tid: w[at + ST.tid]!,
-  };
-}
-
-function pair(w: Uint32Array, at: number): CapSet {
-  const lo = w[at]!, hi = w[at + 1]!;
-  return (lo | hi) === 0 ? CapSet.EMPTY : new CapSet(lo, hi);
-}
-
 /** Builds the verdict from a result record at `res` and a state record at `out` (word offsets). */
 export function readVerdict(w: Uint32Array, res: number, out: number, before: ThreadState, op: Op, profile: KernelProfile): Verdict {
-  const ok = w[res + RS.ok] === 1;
-  const code = w[res + RS.rule]!;
-  const noteBits = w[res + RS.notes]!;
-  let version: number | undefined;
-  let data: Verdict["data"];
-  if (op.op === "capget" || op.op === "capset") {
-    version = w[res + RS.version]!;
-    if (op.op === "capget" && ok && code === 1) {
-      data = { effective: pair(w, res + RS.dataEffective), permitted: pair(w, res + RS.dataPermitted), inheritable: pair(w, res + RS.dataInheritable) };
-    }
-  }
+  const raw = readResult(w, res);
   // A failed call never changes the thread, and the read-only calls do not either.
-  const changes = ok && (op.op !== "capget" && op.op !== "prctl" || isPrctlWrite(op));
-  return new Verdict(code, ok, w[res + RS.ret]! | 0, ok ? null : errnoName(w[res + RS.errno]!), before, profile, op,
-    changes ? readState(w, out, before) : before, w[res + RS.fault]!, w[res + RS.fault + 1]!, w[res + RS.aux]!, w[res + RS.aux + 1]!,
-    noteBits, version, data, op.op === "execve" ? ok && (noteBits & (1 << 17)) !== 0 : undefined);
+  const changes = raw.ok && (op.op !== "capget" && op.op !== "prctl" || isPrctlWrite(op));
+  return new Verdict({ raw, before, profile, op, state: changes ? readState(w, out, before) : before });
 }
 
 function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
 
+/** The prctl getters (PR_GET_*, PR_CAPBSET_READ, PR_CAP_AMBIENT_IS_SET) change nothing. */
+const PRCTL_GETTERS: ReadonlySet<number> = new Set([PRCTL.PR_GET_KEEPCAPS, PRCTL.PR_CAPBSET_READ, PRCTL.PR_GET_SECUREBITS, PRCTL.PR_GET_NO_NEW_PRIVS]);
 function isPrctlWrite(op: Op): boolean {
   if (op.op !== "prctl") return false;
-  // The getters (PR_GET_*, PR_CAPBSET_READ, PR_CAP_AMBIENT_IS_SET) change nothing.
-  if (op.option === 7 || op.option === 23 || op.option === 27 || op.option === 39) return false;
-  if (op.option === 47 && BigInt(op.arg2 ?? 0) === 1n) return false;
+  if (PRCTL_GETTERS.has(op.option)) return false;
+  if (op.option === PRCTL.PR_CAP_AMBIENT && BigInt(op.arg2 ?? 0) === BigInt(AMBIENT_SUBOP.PR_CAP_AMBIENT_IS_SET)) return false;
   return true;
 }
 
@@ -244,8 +214,6 @@ export interface CapsetRequest {
   readonly version?: number;
   readonly pid?: number;
 }
-
-const CAPSET_FAILURE_ERRNO: Record<number, string> = { 11: "EINVAL", 12: "EPERM", 13: "EFAULT", 14: "EPERM", 15: "EPERM", 16: "EPERM", 17: "EPERM" };
 
 /**
  * Pre-flights capset(2): would it succeed from `state`, which rule decides, and what follows.
@@ -315,7 +283,7 @@ export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadS
   items.forEach((it, i) => { if (needsCurrent(it.ops)) out[i] = stepByStep(it.state, it.ops, profile); else batch.push(i); });
   if (!batch.length) return out;
   // Layout: descriptors, then per item: start state, ops, results, states.
-  let bytes = batch.length * 20;
+  let bytes = batch.length * SEQUENCE_SIZE;
   const offsets = batch.map((i) => {
     const start = bytes;
     bytes += STATE_SIZE + items[i]!.ops.length * (OP_SIZE + RESULT_SIZE + STATE_SIZE);
@@ -326,8 +294,7 @@ export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadS
     batch.forEach((i, j) => {
       const it = items[i]!, n = it.ops.length;
       const start = base + offsets[j]!, ops = start + STATE_SIZE, results = ops + n * OP_SIZE, states = results + n * RESULT_SIZE;
-      const d = (base >>> 2) + j * 5;
-      w[d] = start; w[d + 1] = ops; w[d + 2] = n; w[d + 3] = results; w[d + 4] = states;
+      writeSequence(w, (base + j * SEQUENCE_SIZE) >>> 2, { start, ops, count: n, results, states });
       writeState(w, start >>> 2, it.state);
       it.ops.forEach((op, k) => encodeOp(w, (ops >>> 2) + k * (OP_SIZE >>> 2), op, it.state));
     });

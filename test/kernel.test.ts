@@ -47,17 +47,17 @@ test("the differential notices a wrong model (the 4.2 profile, which has no ambi
   assert.match(describeDivergence(wrong.divergences[0]!, kernelProfile("4.2")), /reproduce with `capgate simulate FILE`/);
 });
 
-test("this kernel (6.16+) no longer applies the 6.12 exec set-id rule (new euid vs old real uid)", { skip }, () => {
+test("the differential notices the other exec set-id rule (6.12's new euid vs old real uid, or 6.16's new euid vs old euid)", { skip }, () => {
   assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+  assert.ok(uids, "needs uid changes (root) to reach euid != ruid states");
   const [major, minor] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map(Number) as [number, number];
-  const trials = fc.sample(trialArb(profile, { uids, execRate: 1 }), { numRuns: 1500, seed: 11 });
-  assert.equal(runCampaign(trials, profile).divergences.length, 0, "the default profile agrees on execve");
-  const old = runCampaign(trials, kernelProfile("6.12")).divergences;
-  if (major > 6 || (major === 6 && minor >= 16)) {
-    assert.ok(uids, "needs uid changes (root) to reach euid != ruid states");
-    // (6.12 also lacks the EXEC securebits of 6.14, so some prctl steps differ too.)
-    const onExec = old.filter((d) => d.trial.ops[d.step]!.op === "execve");
-    assert.ok(onExec.length > 0, "6.12's exec rule must differ from this kernel's");
-    assert.ok(onExec.some((d) => d.differences.some((x) => /^(euid|ambient|AT_SECURE)/.test(x))), "in the set-id decision");
-  }
+  const here = kernelProfile(`${major}.${minor}`);
+  // The profile with the other rule: whichever side of the change this kernel is on, the control must differ.
+  const other = kernelProfile(here.features.execIdChanged ? "6.12" : "6.18");
+  const trials = fc.sample(trialArb(here, { uids, execRate: 1 }), { numRuns: 1500, seed: 11 });
+  assert.equal(runCampaign(trials, here).divergences.length, 0, `the ${here.version} profile agrees on execve`);
+  // (the profiles also differ in the EXEC securebits of 6.14, so some prctl steps differ too)
+  const onExec = runCampaign(trials, other).divergences.filter((d) => d.trial.ops[d.step]!.op === "execve");
+  assert.ok(onExec.length > 0, `${other.version}'s exec rule must differ from this kernel's`);
+  assert.ok(onExec.some((d) => d.differences.some((x) => /^(euid|ambient|AT_SECURE)/.test(x))), "in the set-id decision");
 });

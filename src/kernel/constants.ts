@@ -1,4 +1,5 @@
 import { getSystemErrorMap } from "node:util";
+import { ERRNO } from "../engine/contract.js";
 // Constants of the kernel ABI that capgate speaks: include/uapi/linux/capability.h,
 // prctl.h and securebits.h.
 
@@ -51,8 +52,9 @@ export function securebitNames(bits: number): string[] {
   return names;
 }
 
-export const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: "EPERM", 3: "ESRCH", 14: "EFAULT", 22: "EINVAL" };
-export const ERRNO_NUMBERS: Readonly<Record<string, number>> = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22 };
+/** The errnos the engine answers with (declared in contract/engine.json), by name and by number. */
+export const ERRNO_NUMBERS: Readonly<Record<string, number>> = ERRNO;
+export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ERRNO).map(([name, n]) => [n, name]));
 
 const EOPNOTSUPP = 95;
 
