@@ -7,7 +7,7 @@ import { referenceCapsetCheckWords } from "../src/reference.js";
 import { engine, words, allocate, release } from "../src/engine/wasm.js";
 import { writeState, encodeOp } from "../src/engine/codec.js";
 import { STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE } from "../src/engine/contract.js";
-import { threadStateArb, capsetOpArb, prctlOpArb, uidOpArb, execveOpArb } from "../src/testing/arbitraries.js";
+import { threadStateArb, capsetOpArb, prctlOpArb, uidOpArb, execveOpArb } from "../src/fuzz/arbitraries.js";
 
 const profile = kernelProfile();
 const quick = process.argv.includes("--quick");

@@ -5,6 +5,7 @@ import { simulate, type Verdict } from "../src/simulate.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import { CAPABILITY_VERSION } from "../src/kernel/constants.js";
 import type { ThreadState } from "../src/state.js";
+import { CapgateSystemError } from "../src/errors.js";
 import { compareStep } from "./differential.js";
 import type { Op } from "../src/ops.js";
 import { toScenario } from "../src/scenario/emit.js";
@@ -12,7 +13,7 @@ import { syscall, prctl, type SyscallResult } from "./libc.js";
 import { readThreadState, currentProfile } from "./thread-state.js";
 
 /** The engine predicted that the call fails; nothing was done. */
-export class RefusedByModel extends Error {
+export class RefusedByModel extends CapgateSystemError {
   override name = "RefusedByModel";
   constructor(readonly verdict: Verdict) {
     super(`capgate refused ${verdict.op.op}: the kernel would answer ${verdict.errno} (${verdict.rule}): ${verdict.message}${verdict.hint ? `; hint: ${verdict.hint}` : ""}`);
@@ -20,7 +21,7 @@ export class RefusedByModel extends Error {
 }
 
 /** The kernel did something other than the engine predicted. Never silently accepted. */
-export class ModelDivergence extends Error {
+export class ModelDivergence extends CapgateSystemError {
   override name = "ModelDivergence";
   constructor(
     readonly op: Op,

@@ -2,9 +2,10 @@
 import { simulateSequence, type Verdict } from "../src/simulate.js";
 import { ERRNO_NUMBERS, ERRNO_NAMES } from "../src/kernel/constants.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
-import { describeOp } from "../src/cli/describe.js";
+import { describeOp } from "../src/formats/describe.js";
 import { toScenario } from "../src/scenario/emit.js";
-import type { ThreadState } from "../src/state.js";
+import { diffStates, type ThreadState } from "../src/state.js";
+import { CapSet } from "../src/capabilities/set.js";
 import { runOnKernel, type Trial, type KernelStep } from "./kernel-runner.js";
 
 export interface Divergence {
@@ -16,8 +17,6 @@ export interface Divergence {
   readonly kernel: KernelStep;
 }
 
-const fields = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
-const ids = ["securebits", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const;
 
 /**
  * What differs between the engine's verdict and the kernel's answer for one step. The header
@@ -41,8 +40,10 @@ export function compareStep(v: Verdict, k: Pick<KernelStep, "ret" | "errno" | "s
     } else if (Boolean(v.data) !== Boolean(k.data)) d.push(`capget data: ${engine} ${v.data ? "copied" : "none"}, kernel ${k.data ? "copied" : "none"}`);
   }
   if (v.op.op === "execve" && v.ok && k.secure !== undefined && v.secureExec !== k.secure) d.push(`AT_SECURE: ${engine} ${v.secureExec}, kernel ${k.secure}`);
-  for (const f of fields) if (!v.state[f].equals(k.state[f])) d.push(`${f}: ${engine} ${v.state[f].toHex()}, kernel ${k.state[f].toHex()}`);
-  for (const f of ids) if (v.state[f] !== k.state[f]) d.push(`${f}: ${engine} ${v.state[f]}, kernel ${k.state[f]}`);
+  for (const c of diffStates(v.state, k.state)) {
+    const show = (x: unknown) => (x instanceof CapSet ? x.toHex() : String(x));
+    d.push(`${c.field}: ${engine} ${show(c.before)}, kernel ${show(c.after)}`);
+  }
   return d;
 }
 

@@ -8,6 +8,7 @@
 // fails part-way, the files already written get their old value back: all or nothing.
 import { closeSync, fstatSync, lstatSync, openSync, constants as fsc, type Stats } from "node:fs";
 import { decodeFileCaps, encodeFileCaps } from "../src/capabilities/xattr.js";
+import { CapgateSystemError } from "../src/errors.js";
 import { CAP } from "../src/capabilities/table.js";
 import type { FileCaps } from "../src/ops.js";
 import { libcCall, errnoText } from "./libc.js";
@@ -21,10 +22,10 @@ const O_PATH = 0o10000000, O_CLOEXEC = 0o2000000;
 const XATTR_MAX = 64;
 
 /** Why file capabilities could not be read or written. `input`: the path itself is wrong (exit 2). */
-export class FileCapsError extends Error {
+export class FileCapsError extends CapgateSystemError {
   override name = "FileCapsError";
   constructor(message: string, readonly errno: number, readonly path: string, readonly input = false) {
-    super(message);
+    super(message, input ? 2 : 1);
   }
 }
 

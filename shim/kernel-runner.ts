@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeState, encodeOp, readStep, type KernelStep } from "../src/engine/codec.js";
 import type { Op } from "../src/ops.js";
+import { CapgateSystemError } from "../src/errors.js";
 import { STATE_SIZE, OP_SIZE, STEP_SIZE } from "../src/engine/contract.js";
 import type { ThreadState } from "../src/state.js";
 
@@ -21,7 +22,7 @@ export interface KernelTrial {
 }
 export interface Trial { readonly state: ThreadState; readonly ops: readonly Op[] }
 
-export class KernelRunnerError extends Error {
+export class KernelRunnerError extends CapgateSystemError {
   override name = "KernelRunnerError";
 }
 

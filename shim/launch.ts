@@ -2,6 +2,7 @@
 // replaces the process, with the calling (main) thread's credentials; Node's other threads end.
 import { readdirSync } from "node:fs";
 import { libcCall, errnoText } from "./libc.js";
+import { CapgateSystemError } from "../src/errors.js";
 
 const F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1, O_NONBLOCK = 0o4000;
 const SIG = { KILL: 9, STOP: 19, LAST_STANDARD: 31 } as const;
@@ -20,10 +21,10 @@ function stringTable(strings: readonly string[]): number {
 }
 
 /** execve failed: the program did not start. `notFound`: exit 127 as a shell would, else 126. */
-export class ExecError extends Error {
+export class ExecError extends CapgateSystemError {
   override name = "ExecError";
   constructor(readonly path: string, readonly errno: number, message = `execve(${path}) failed: ${errnoText(errno)}`) {
-    super(message);
+    super(message, errno === ERRNO_ENOENT ? 127 : 126);
   }
   get notFound(): boolean { return this.errno === ERRNO_ENOENT; }
 }

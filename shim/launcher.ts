@@ -4,6 +4,7 @@
 // made raw on this thread and read back with getresgid/getgroups. Any refusal or surprise stops
 // before the program runs, with the step, what the kernel said, and what had been applied.
 import type { Op } from "../src/ops.js";
+import { CapgateSystemError } from "../src/errors.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import { apply, ModelDivergence, RefusedByModel } from "./apply.js";
 import { errnoText, readGids, setgroups, setresgid } from "./libc.js";
@@ -16,7 +17,7 @@ export type LaunchCall =
   | { readonly kind: "op"; readonly op: Op; readonly label: string };
 
 /** A call of the plan failed: the program was not run. */
-export class LaunchRefused extends Error {
+export class LaunchRefused extends CapgateSystemError {
   override name = "LaunchRefused";
   constructor(
     /** 1-based step number. */

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { isMainThread } from "node:worker_threads";
 import type * as Ffi from "ffi-rs";
 import { errnoText } from "../src/kernel/constants.js";
+import { CapgateSystemError } from "../src/errors.js";
 
 export { errnoText };
 
@@ -26,8 +27,11 @@ const SYSCALLS: Record<string, Record<string, number>> = {
 };
 
 /** The shim cannot work here (not Linux x64/arm64, not the main thread, libc not loadable). */
-export class ShimUnavailable extends Error {
+export class ShimUnavailable extends CapgateSystemError {
   override name = "ShimUnavailable";
+  constructor(message: string) {
+    super(message, 2);
+  }
 }
 
 const numbers = SYSCALLS[process.arch];

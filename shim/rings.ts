@@ -11,6 +11,7 @@
 // created later copy the main thread's state at that moment. To reduce every thread, start the
 // program under `capgate exec`; use rings for the main thread's own calls.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { CapgateSystemError } from "../src/errors.js";
 import { CapSet } from "../src/capabilities/set.js";
 import { CAP, capabilityName, capabilityNumber } from "../src/capabilities/table.js";
 import { PRCTL } from "../src/kernel/constants.js";
@@ -24,7 +25,7 @@ import { threadsDifferingFromCaller, type ThreadDifference } from "./threads.js"
 export type Ring = "privileged" | "required" | "requested" | "unprivileged";
 
 /** A ring change that was refused (by the engine or the kernel): the verdict says why, when there is one. */
-export class RingError extends Error {
+export class RingError extends CapgateSystemError {
   override name = "RingError";
   constructor(readonly ring: Ring | "init", message: string, readonly verdict?: Verdict) {
     super(message);

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { parseStatus, type StatusFields } from "../src/formats/proc-status.js";
 import { gettid } from "./libc.js";
+import { diffStates } from "../src/state.js";
 
 export interface ThreadDifference {
   readonly tid: number;
@@ -12,14 +13,6 @@ export interface ThreadDifference {
   readonly differs: readonly string[];
 }
 
-const KEYS = ["permitted", "effective", "inheritable", "bounding", "ambient", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const satisfies ReadonlyArray<keyof StatusFields>;
-
-function differs(a: StatusFields, b: StatusFields): string[] {
-  return KEYS.filter((k) => {
-    const x = a[k], y = b[k];
-    return typeof x === "object" && typeof y === "object" ? !x.equals(y) : x !== y;
-  });
-}
 
 /** Every other thread of this process whose capabilities or uids differ from the caller's. */
 export function threadsDifferingFromCaller(): ThreadDifference[] {
@@ -35,7 +28,7 @@ export function threadsDifferingFromCaller(): ThreadDifference[] {
     } catch {
       continue; // the thread ended meanwhile
     }
-    const d = differs(status, mine);
+    const d = diffStates(mine, status).map((c) => c.field);
     if (d.length) out.push({ tid, name: status.name, differs: d });
   }
   return out;

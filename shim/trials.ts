@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import type { Op } from "../src/ops.js";
-import { threadStateArb, opArb, execveOpArb } from "../src/testing/arbitraries.js";
+import { threadStateArb, opArb, execveOpArb } from "../src/fuzz/arbitraries.js";
 import type { Trial } from "./kernel-runner.js";
 
 const NO_SUCH_PID = 0x3fffffff; // above any pid_max

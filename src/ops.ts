@@ -1,4 +1,7 @@
-import { CapSet } from "./capabilities/set.js";
+import type { CapSet } from "./capabilities/set.js";
+import type { ExecFile } from "./capabilities/xattr.js";
+
+export type { FileCaps, ExecFile } from "./capabilities/xattr.js";
 
 /** capget(2). `data: false` passes a NULL data pointer (the version probe). */
 export interface CapgetOp { readonly op: "capget"; readonly version?: number; readonly pid?: number; readonly data?: boolean }
@@ -19,24 +22,6 @@ export interface SetreuidOp { readonly op: "setreuid"; readonly ruid: number; re
 export interface SetresuidOp { readonly op: "setresuid"; readonly ruid: number; readonly euid: number; readonly suid: number }
 export interface SetfsuidOp { readonly op: "setfsuid"; readonly fsuid: number }
 
-/** File capabilities as stored in the security.capability xattr. */
-export interface FileCaps {
-  readonly permitted: CapSet;
-  readonly inheritable: CapSet;
-  /** The effective bit of magic_etc. */
-  readonly effective: boolean;
-  /** VFS_CAP_REVISION_1, 2 or 3; default 2. */
-  readonly version?: 1 | 2 | 3;
-  /** v3 only: the uid that is root for these capabilities (0: this namespace's root). */
-  readonly rootid?: number;
-}
-export interface ExecFile {
-  readonly setuid?: boolean;
-  /** The file's owner (the new euid when setuid is honoured). */
-  readonly owner?: number;
-  /** Omit for a file without the xattr. */
-  readonly caps?: FileCaps;
-}
 export interface ExecveOp { readonly op: "execve"; readonly file: ExecFile }
 
 export type Op = CapgetOp | CapsetOp | PrctlOp | SetuidOp | SeteuidOp | SetreuidOp | SetresuidOp | SetfsuidOp | ExecveOp;

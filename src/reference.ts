@@ -1,4 +1,5 @@
 import type { CapSet } from "./capabilities/set.js";
+import { CAP } from "./capabilities/table.js";
 
 /**
  * A plain-TypeScript statement of the four cap_capset checks, kept apart from the engine on
@@ -10,7 +11,7 @@ export function referenceCapsetCheck(
   request: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
 ): string {
   const { permitted, effective, inheritable, bounding } = state;
-  if (!effective.has(8) && !request.inheritable.isSubsetOf(inheritable.union(permitted))) return "capset.inheritable-not-permitted";
+  if (!effective.has(CAP.SETPCAP) && !request.inheritable.isSubsetOf(inheritable.union(permitted))) return "capset.inheritable-not-permitted";
   if (!request.inheritable.isSubsetOf(inheritable.union(bounding))) return "capset.inheritable-outside-bounding";
   if (!request.permitted.isSubsetOf(permitted)) return "capset.permitted-grows";
   if (!request.effective.isSubsetOf(request.permitted)) return "capset.effective-not-permitted";

@@ -47,7 +47,7 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
 
 /** Why a state cannot exist in the kernel, or null when it can. */
 export function stateProblem(state: ThreadState, profile: KernelProfile): string | null {
-  for (const set of ["permitted", "effective", "inheritable", "bounding", "ambient"] as const) {
+  for (const set of SET_NAMES) {
     const beyond = state[set].difference(profile.all);
     if (!beyond.isEmpty) return `${set} holds ${beyond.names().join(", ")}, beyond CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`;
   }
@@ -59,7 +59,7 @@ export function stateProblem(state: ThreadState, profile: KernelProfile): string
     return `ambient holds ${state.ambient.difference(pi).names().join(", ")}, not in both permitted and inheritable (the kernel keeps ambient within permitted ∩ inheritable)`;
   }
   if (!profile.features.ambient && !state.ambient.isEmpty) return `kernel ${profile.version} has no ambient set (4.3+)`;
-  for (const id of ["ruid", "euid", "suid", "fsuid", "tid"] as const) {
+  for (const id of [...UID_NAMES, "tid"] as const) {
     const v = state[id];
     if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) return `${id} must be an integer from 0 to 4294967294, got ${v}`;
   }
@@ -69,9 +69,38 @@ export function stateProblem(state: ThreadState, profile: KernelProfile): string
   return null;
 }
 
+/** The five capability sets of a thread, in the kernel's order. */
+export const SET_NAMES = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
+export type SetName = (typeof SET_NAMES)[number];
+/** The four uids, in the order /proc status lists them. */
+export const UID_NAMES = ["ruid", "euid", "suid", "fsuid"] as const;
+/** The other credential fields a state (or an observation of one) may carry. */
+const SCALAR_NAMES = ["securebits", ...UID_NAMES, "rgid", "egid", "sgid", "fsgid", "noNewPrivs", "userns"] as const;
+export type StateField = SetName | (typeof SCALAR_NAMES)[number];
+
+/** Anything with the five sets and some of the other fields: a ThreadState, a /proc status, a Tracee credential. */
+export type ComparableState = { readonly [K in SetName]: CapSet } & { readonly [K in (typeof SCALAR_NAMES)[number]]?: number | boolean };
+
+export type StateChange =
+  | { readonly field: SetName; readonly before: CapSet; readonly after: CapSet }
+  | { readonly field: Exclude<StateField, SetName>; readonly before: number | boolean; readonly after: number | boolean };
+
+/**
+ * Every credential field that differs between two states, in a fixed order (the sets, then
+ * securebits, uids, gids, no_new_privs, user namespace). A field one side lacks is not compared.
+ * The thread id is identity, not a credential, and is not compared.
+ */
+export function diffStates(a: ComparableState, b: ComparableState): StateChange[] {
+  const out: StateChange[] = [];
+  for (const field of SET_NAMES) if (!a[field].equals(b[field])) out.push({ field, before: a[field], after: b[field] });
+  for (const field of SCALAR_NAMES) {
+    const x = a[field], y = b[field];
+    if (x !== undefined && y !== undefined && x !== y) out.push({ field, before: x, after: y });
+  }
+  return out;
+}
+
+/** The same thread in the same state: no credential differs, and the same tid. */
 export function statesEqual(a: ThreadState, b: ThreadState): boolean {
-  return a.permitted.equals(b.permitted) && a.effective.equals(b.effective) &&
-    a.inheritable.equals(b.inheritable) && a.bounding.equals(b.bounding) && a.ambient.equals(b.ambient) &&
-    a.securebits === b.securebits && a.ruid === b.ruid && a.euid === b.euid && a.suid === b.suid &&
-    a.fsuid === b.fsuid && a.noNewPrivs === b.noNewPrivs && a.tid === b.tid;
+  return a.tid === b.tid && diffStates(a, b).length === 0;
 }

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { CapSet, kernelProfile, simulateSequence, threadState, type Op } from "../src/index.js";
 import { plan } from "../src/plan/planner.js";
 import { unmet, type PlanTarget } from "../src/plan/target.js";
-import { threadStateArb, opArb, capSetArb } from "../src/testing/arbitraries.js";
+import { threadStateArb, opArb, capSetArb } from "../src/fuzz/arbitraries.js";
 
 const profile = kernelProfile();
 const small = fc.uniqueArray(fc.integer({ min: 0, max: profile.lastCap }), { maxLength: 3 }).map((c) => CapSet.of(...c));

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CapSet, simulate, preflightCapset, simulateBatch, simulateSequence, kernelProfile, CapsetCheckBatch, referenceCapsetCheck, statesEqual, stateProblem, type ThreadState, type Op } from "../src/index.js";
-import { threadStateArb, capsetOpArb, opArb, scenarioArb, capSetArb } from "../src/testing/arbitraries.js";
+import { threadStateArb, capsetOpArb, opArb, scenarioArb, capSetArb } from "../src/fuzz/arbitraries.js";
 
 const profile = kernelProfile();
 const runs = Number(process.env["CAPGATE_PROPERTY_RUNS"] ?? 2000);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { decodeFileCaps, encodeFileCaps, XattrError } from "../src/capabilities/xattr.js";
 import { CapSet } from "../src/capabilities/set.js";
-import { capSetArb } from "../src/testing/arbitraries.js";
+import { capSetArb } from "../src/fuzz/arbitraries.js";
 
 test("v2 bytes are what setcap writes for cap_net_raw+ep", () => {
   const bytes = encodeFileCaps({ permitted: CapSet.of(13), inheritable: CapSet.EMPTY, effective: true, version: 2 });

@@ -2,8 +2,8 @@
 // vfs_ns_cap_data): pure encode and decode, no file access. Little-endian u32 words:
 // magic_etc (revision in bits 24..31, VFS_CAP_FLAGS_EFFECTIVE in bit 0), then per 32-bit word
 // {permitted, inheritable}, then (v3) rootid.
+import { CapgateInputError } from "../errors.js";
 import { CapSet } from "./set.js";
-import type { FileCaps } from "../ops.js";
 
 export const VFS_CAP_REVISION_1 = 0x01000000;
 export const VFS_CAP_REVISION_2 = 0x02000000;
@@ -11,7 +11,25 @@ export const VFS_CAP_REVISION_3 = 0x03000000;
 export const VFS_CAP_FLAGS_EFFECTIVE = 0x000001;
 const SIZES: Record<number, number> = { 1: 12, 2: 20, 3: 24 };
 
-export class XattrError extends Error {
+/** File capabilities as stored in the security.capability xattr. */
+export interface FileCaps {
+  readonly permitted: CapSet;
+  readonly inheritable: CapSet;
+  /** The effective bit of magic_etc. */
+  readonly effective: boolean;
+  /** VFS_CAP_REVISION_1, 2 or 3; default 2. */
+  readonly version?: 1 | 2 | 3;
+  /** v3 only: the uid that is root for these capabilities (0: this namespace's root). */
+  readonly rootid?: number;
+}
+export interface ExecFile {
+  readonly setuid?: boolean;
+  /** The file's owner (the new euid when setuid is honoured). */
+  readonly owner?: number;
+  /** Omit for a file without the xattr. */
+  readonly caps?: FileCaps;
+}
+export class XattrError extends CapgateInputError {
   override name = "XattrError";
 }
 

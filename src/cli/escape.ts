@@ -20,6 +20,15 @@ export function terminalSafe(s: string): string {
 /** What JSON.stringify leaves raw inside strings (it escapes C0 itself; the only raw C0 left is its own indentation). */
 const UNSAFE_IN_JSON = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
+/** The longest error line capgate prints (a 6 MB field must not become a 6 MB line). */
+export const MAX_ERROR_LINE = 300;
+
+/** An error message as one terminal-safe line of at most MAX_ERROR_LINE characters. */
+export function errorLine(message: string): string {
+  const safe = terminalSafe(message);
+  return safe.length <= MAX_ERROR_LINE ? safe : `${safe.slice(0, MAX_ERROR_LINE - 1)}…`;
+}
+
 /** JSON.stringify, with the characters it leaves raw (DEL, C1, format controls) as \u escapes too. */
 export function jsonSafe(value: unknown, indent?: number): string {
   return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);

@@ -19,6 +19,7 @@ import { ExitError, UsageError } from "./errors.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
 import { lookupGroup, lookupUser, parseId, userGroups, type UserEntry } from "./users.js";
 import { CAP } from "../capabilities/table.js";
+import { abbreviateSet } from "../capabilities/list.js";
 import { errnoText } from "../kernel/constants.js";
 
 /** Set by bin/capgate: the signals the caller ignored, before Node reset them (hex, as /proc shows SigIgn). */
@@ -26,17 +27,8 @@ export const CALLER_SIGIGN = "CAPGATE_CALLER_SIGIGN";
 const S_ISUID = 0o4000, S_ISGID = 0o2000, S_IXGRP = 0o010;
 const ERRNO = { ENOENT: 2, EACCES: 13, ENOEXEC: 8 } as const;
 
-import { describeOp } from "./describe.js";
+import { describeOp } from "../formats/describe.js";
 import { style, table } from "./style.js";
-
-/** A set for a one-line summary: "all", "all but cap_x", a short list, or a count. */
-export function shortSet(set: CapSet, profile: KernelProfile): string {
-  if (set.equals(profile.all)) return "all";
-  const missing = profile.all.difference(set);
-  if (missing.size <= 3) return `all but ${missing.names().map((n) => n.toLowerCase()).join(",")}`;
-  if (set.size <= 6) return set.names().map((n) => n.toLowerCase()).join(",") || "empty";
-  return `${set.size} capabilities`;
-}
 
 export interface ExecOptions {
   user?: string; group?: string; groups?: string; clearGroups?: boolean; keepGroups?: boolean;
@@ -158,19 +150,19 @@ function resolveProgram(program: string): string {
       return c;
     } catch { /* next */ }
   }
-  const shown = terminalSafe(program);
+  const shown = program;
   if (found === undefined) throw new ExitError(127, `${shown}: not found${program.includes("/") ? "" : " on PATH"}; nothing was run`);
   throw new ExitError(126, `${shown}: ${statSync(found).isDirectory() ? "is a directory" : statSync(found).isFile() ? "permission denied (not executable)" : "not a regular file"}; nothing was run`);
 }
 
 /** Why execve failed, in a shell's words: exit 127 when the program (not its interpreter) is missing. */
 function execFailure(e: ExecError, program: string, path: string, applied: number): ExitError {
-  const shown = terminalSafe(program);
+  const shown = program;
   const after = applied ? `; the ${applied} planned call${applied === 1 ? " had" : "s had"} been applied to capgate's own process, which exits` : "";
   if (e.errno === ERRNO.ENOENT) {
     let interpreter: string | undefined;
     try { interpreter = /^#!\s*(\S+)/.exec(readFileSync(path, "latin1").slice(0, 256))?.[1]; } catch { /* gone */ }
-    if (interpreter) return new ExitError(126, `${shown}: bad interpreter ${terminalSafe(interpreter)}: not found; the program was not run${after}`);
+    if (interpreter) return new ExitError(126, `${shown}: bad interpreter ${interpreter}: not found; the program was not run${after}`);
     return new ExitError(127, `${shown}: not found; the program was not run${after}`);
   }
   const why = e.errno === ERRNO.ENOEXEC ? "not an executable format (a script needs a #! line)" : e.errno === ERRNO.EACCES ? "permission denied" : errnoText(e.errno);
@@ -238,7 +230,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   if (nosuid && ((st.mode & (S_ISUID | S_ISGID)) !== 0 || getFileCaps(path))) warn(`${terminalSafe(program)} is on a nosuid mount: its set-id bits and file capabilities are ignored`);
   const refusals: string[] = [];
   if (!nosuid && (st.mode & S_ISGID) !== 0 && (st.mode & S_IXGRP) !== 0 && st.gid !== finalGid) {
-    refusals.push(`${terminalSafe(program)} is set-gid (group ${st.gid}): execve would change the egid from ${finalGid} to ${st.gid} and clear the ambient set, which capgate does not model yet`);
+    refusals.push(`${program} is set-gid (group ${st.gid}): execve would change the egid from ${finalGid} to ${st.gid} and clear the ambient set, which capgate does not model yet`);
   }
   const calls: LaunchCall[] = [];
   if (gids?.groups) calls.push({ kind: "setgroups", groups: gids.groups, label: `setgroups ${gids.groups.join(",") || "(none)"}` });
@@ -262,7 +254,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const p = refusals.length ? { ok: false as const, reasons: refusals, searched: 0 } : plan(start, target, { kernel: profile });
   if (!p.ok) {
     if (opts.json) process.stdout.write(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");
-    else process.stderr.write(`capgate: cannot run ${terminalSafe(program)} as asked:\n${p.reasons.map((r) => `  - ${r}`).join("\n")}\n`);
+    else process.stderr.write(`capgate: cannot run ${terminalSafe(program)} as asked:\n${p.reasons.map((r) => `  - ${terminalSafe(r)}`).join("\n")}\n`);
     return 1;
   }
   const predicted = p.final;
@@ -299,7 +291,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
       p.steps.forEach((s, i) => rows.push([String(gidCalls.length + i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]));
       process.stdout.write(`${table(rows)}\n\n${terminalSafe(program)} would run as ${idText} with ${formatCapText(predicted, profile)}` +
         `${predicted.ambient.isEmpty ? "" : `, ambient ${predicted.ambient.names().map((n) => n.toLowerCase()).join(",")}`}` +
-        `, bounding ${shortSet(predicted.bounding, profile)}` +
+        `, bounding ${abbreviateSet(predicted.bounding, { all: profile.all, prefix: true })}` +
         `${predicted.noNewPrivs ? ", no_new_privs" : ""}${predicted.securebits ? `, securebits 0x${predicted.securebits.toString(16)}` : ""}\n`);
     }
     if (opts.dryRun) return 0;
@@ -314,14 +306,9 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     warn(`warning: ${loader.join(", ")} reach${loader.length === 1 ? "es" : ""} ${terminalSafe(program)}, which starts with capabilities and without AT_SECURE, so the loader honours ${loader.length === 1 ? "it" : "them"}; unset ${loader.length === 1 ? "it" : "them"} or use --reset-env`);
   }
   // For real: each call applied and read back (the launcher), then execve.
-  const { applyCalls, LaunchRefused } = await import("../../shim/launcher.js");
+  const { applyCalls } = await import("../../shim/launcher.js");
   const { execProgram, ExecError } = await import("../../shim/launch.js");
-  try {
-    applyCalls(calls, profile);
-  } catch (e) {
-    if (e instanceof LaunchRefused) throw new ExitError(1, e.message);
-    throw e;
-  }
+  applyCalls(calls, profile); // a refused step throws LaunchRefused (exit 1), naming it
   try {
     return execProgram(path, [program, ...args], env, { keepFds: fds, ignoredSignals: callerIgnoredSignals() });
   } catch (e) {

@@ -16,7 +16,7 @@ import { parseSecurebits } from "../scenario/parse.js";
 import { verdictJson } from "../scenario/run.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
-import { describeOp, describeChange } from "./describe.js";
+import { describeOp, describeChange } from "../formats/describe.js";
 import { style, table } from "./style.js";
 
 export interface ExplainOptions {

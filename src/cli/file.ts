@@ -4,9 +4,8 @@ import { kernelProfile } from "../kernel/profiles.js";
 import type { FileCaps } from "../ops.js";
 import { formatCapText, parseCapText } from "../formats/libcap-text.js";
 import { FormatError } from "../formats/errors.js";
-import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
-import { terminalSafe } from "./escape.js";
+import { terminalSafe, errorLine } from "./escape.js";
 
 /** File capabilities as libcap shows them: effective is fP ∪ fI when the effective bit is set. */
 export function fileCapsText(caps: FileCaps): string {
@@ -34,14 +33,7 @@ export async function fileCommand(paths: string[], opts: { set?: string; remove?
       }
       caps = { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 };
     }
-    try {
-      writeFileCaps(paths.map((path) => ({ path, caps })));
-    } catch (e) {
-      if (!(e instanceof FileCapsError)) throw e;
-      if (e.input) throw new InputError("", terminalSafe(e.message));
-      process.stderr.write(`capgate: ${terminalSafe(e.message)}\n`);
-      return 1;
-    }
+    writeFileCaps(paths.map((path) => ({ path, caps }))); // FileCapsError: exit 2 for a bad path, 1 for a refusal
   }
   // Like getcap: every path that can be read is shown; one line per path that cannot.
   let failed = false;
@@ -52,7 +44,7 @@ export async function fileCommand(paths: string[], opts: { set?: string; remove?
       entry = inspectFileCaps(p);
     } catch (e) {
       if (!(e instanceof FileCapsError)) throw e;
-      process.stderr.write(`capgate: ${terminalSafe(e.message)}\n`);
+      process.stderr.write(`capgate: ${errorLine(e.message)}\n`);
       failed = true;
       continue;
     }

@@ -13,7 +13,7 @@ import { kernelProfile } from "../kernel/profiles.js";
 import { CapSet } from "../capabilities/set.js";
 import { securebitNames } from "../kernel/constants.js";
 import { loadScenario } from "./simulate.js";
-import { describeOp } from "./describe.js";
+import { describeOp } from "../formats/describe.js";
 import { style, table } from "./style.js";
 import { UsageError } from "./errors.js";
 

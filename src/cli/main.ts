@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { InputError } from "../parse/errors.js";
-import { ProfileError } from "../kernel/profiles.js";
+import { CapgateInputError, CapgateSystemError } from "../errors.js";
+import { errorLine } from "./escape.js";
 import { simulateCommand } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
-import { ExitError, UsageError } from "./errors.js";
 import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
 import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
@@ -245,15 +244,12 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here too, with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof ExitError) {
-      process.stderr.write(`capgate: ${e.message}\n`);
-      return e.status;
+    // The one place errors become exit statuses: bad input 2, the system's refusals their own.
+    if (e instanceof CapgateInputError || e instanceof CapgateSystemError) {
+      process.stderr.write(`capgate: ${errorLine(e.message)}\n`);
+      return e.exitStatus;
     }
-    if (e instanceof InputError || e instanceof UsageError || e instanceof ProfileError || (e instanceof Error && e.name === "ShimUnavailable")) {
-      process.stderr.write(`capgate: ${e.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`capgate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`capgate: internal error: ${errorLine(e instanceof Error ? e.message : String(e))}\n`);
     if (process.env["CAPGATE_DEBUG"]) console.error(e);
     return 70;
   }

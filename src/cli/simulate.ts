@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { InputError } from "../parse/errors.js";
 import { parseScenario, type Scenario } from "../scenario/parse.js";
 import { runScenario, scenarioResultJson, type ScenarioResult } from "../scenario/run.js";
-import { describeOp, describeChange } from "./describe.js";
+import { describeOp, describeChange } from "../formats/describe.js";
 import { style, table } from "./style.js";
 
 /** Reads and parses a JSON file; every failure is an InputError naming the file. */

@@ -124,7 +124,7 @@ async function watchTracee(source: string, opts: WatchOptions): Promise<number> 
       try {
         ch = parseTraceeLine(line, lineNumber, source);
       } catch (e) {
-        if (e instanceof FormatError) throw new InputError(source, terminalSafe(e.problem));
+        if (e instanceof FormatError) throw new InputError(source, e.problem);
         throw e;
       }
       if (!ch) continue;
@@ -145,15 +145,15 @@ async function watchTracee(source: string, opts: WatchOptions): Promise<number> 
 export async function watchCommand(opts: WatchOptions): Promise<number> {
   if (opts.tracee !== undefined) return watchTracee(opts.tracee, opts);
   const pids = opts.pid?.length ? opts.pid.map((p) => {
-    if (!/^\d{1,10}$/.test(p) || Number(p) < 1) throw new UsageError(`--pid must be a process id, got ${JSON.stringify(terminalSafe(p))}`);
+    if (!/^\d{1,10}$/.test(p) || Number(p) < 1) throw new UsageError(`--pid must be a process id, got ${JSON.stringify(p)}`);
     return Number(p);
   }) : null;
   if (pids && opts.all) throw new UsageError("give --pid or --all, not both");
   const missing = (pids ?? []).filter((p) => { try { statSync(`/proc/${p}/task`); return false; } catch { return true; } });
   if (missing.length) throw new UsageError(`--pid: no process ${missing.join(", ")}`);
   const interval = Number(opts.interval ?? 200), duration = opts.duration === undefined ? Infinity : Number(opts.duration);
-  if (!Number.isFinite(interval) || interval < 10 || interval > MAX_INTERVAL_MS) throw new UsageError(`--interval must be from 10 to ${MAX_INTERVAL_MS} ms, got ${terminalSafe(String(opts.interval))}`);
-  if (Number.isNaN(duration) || duration < 0) throw new UsageError(`--duration must be a number of ms, got ${terminalSafe(String(opts.duration))}`);
+  if (!Number.isFinite(interval) || interval < 10 || interval > MAX_INTERVAL_MS) throw new UsageError(`--interval must be from 10 to ${MAX_INTERVAL_MS} ms, got ${opts.interval}`);
+  if (Number.isNaN(duration) || duration < 0) throw new UsageError(`--duration must be a number of ms, got ${opts.duration}`);
   const start = Date.now();
   let previous = snapshot(pids);
   let anomalies = 0;

@@ -1,5 +1,7 @@
 /** A malformed input in one of the text formats: names the offending token and its position. */
-export class FormatError extends Error {
+import { CapgateInputError } from "../errors.js";
+
+export class FormatError extends CapgateInputError {
   override name = "FormatError";
   constructor(
     /** Which format, e.g. "libcap text". */

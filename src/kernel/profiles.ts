@@ -1,4 +1,5 @@
 import { CapSet } from "../capabilities/set.js";
+import { CapgateInputError } from "../errors.js";
 
 /** Feature bits of the engine's profile word (assembly/profile.ts). */
 const FEAT_NO_NEW_PRIVS = 1 << 8;
@@ -45,7 +46,7 @@ export const DEFAULT_KERNEL = "6.18";
 /** The oldest kernel modelled (V3 headers and per-thread bounding sets exist; CAP_WAKE_ALARM is 35). */
 export const OLDEST_KERNEL = "3.0";
 
-export class ProfileError extends Error {
+export class ProfileError extends CapgateInputError {
   override name = "ProfileError";
 }
 

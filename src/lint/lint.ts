@@ -1,5 +1,6 @@
 // capgate lint: the capability lists of a Kubernetes manifest, a Compose file or a systemd
 // unit, checked against the kernel profile and each ecosystem's own rules.
+import { CapgateInputError } from "../errors.js";
 import { parseAllDocuments, LineCounter, isMap, isSeq, isScalar, type Node as YamlNode, type Pair } from "yaml";
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
@@ -17,7 +18,7 @@ export interface Finding {
 }
 export interface LintResult { readonly kind: LintKind; readonly findings: readonly Finding[] }
 
-export class LintInputError extends Error {
+export class LintInputError extends CapgateInputError {
   override name = "LintInputError";
 }
 

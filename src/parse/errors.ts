@@ -1,5 +1,7 @@
 /** Bad input: names the place (file, step, field) and the problem. Never a stack trace for users. */
-export class InputError extends Error {
+import { CapgateInputError } from "../errors.js";
+
+export class InputError extends CapgateInputError {
   override name = "InputError";
   /** Where in the input, e.g. "steps[2].permitted". */
   readonly path: string;

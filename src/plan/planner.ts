@@ -3,13 +3,13 @@
 // the number of system calls) over moves derived from the target; each move is evaluated on
 // the engine in one call, and the goal is tested by simulating the final execve.
 import { CapSet } from "../capabilities/set.js";
-import { capabilityName } from "../capabilities/table.js";
+import { CAP, capabilityName } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { PRCTL, AMBIENT_SUBOP, SECUREBITS } from "../kernel/constants.js";
 import { simulate, simulateSequence, simulateSequences, type Verdict } from "../simulate.js";
 import type { Op, ExecFile } from "../ops.js";
 import type { ThreadState } from "../state.js";
-import { listNames } from "../rules/catalog.js";
+import { listNames } from "../capabilities/list.js";
 import { unmet, wanted, type PlanTarget } from "./target.js";
 
 export interface PlanStep {
@@ -23,7 +23,6 @@ export type Plan =
 
 interface Move { readonly name: string; readonly why: string; ops(s: ThreadState): Op[] }
 
-const SETUID = 7, SETPCAP = 8;
 
 function execFileOf(target: PlanTarget): ExecFile {
   return target.file ?? {};
@@ -39,7 +38,7 @@ function movesFor(start: ThreadState, target: PlanTarget): Move[] {
   // non-root uid, or root under SECBIT_NOROOT, P' = A) everything wanted.
   const ambientNeeded = (target.ambient?.exactly ?? target.ambient?.include ?? CapSet.EMPTY).union(plainFile ? w : CapSet.EMPTY);
   const moves: Move[] = [
-    { name: "raise", why: "make every permitted capability effective, so the calls below may use CAP_SETPCAP and CAP_SETUID",
+    { name: "raise", why: "make every permitted capability effective, so the calls below may use CAP_CAP.SETPCAP and CAP_CAP.SETUID",
       ops: (s) => (s.effective.equals(s.permitted) ? [] : [{ op: "capset", effective: s.permitted, permitted: s.permitted, inheritable: s.inheritable }]) },
     { name: "inheritable", why: "an ambient capability must be permitted and inheritable; the program's inheritable set is kept across exec",
       ops: (s) => {
@@ -150,11 +149,11 @@ function explainImpossible(start: ThreadState, target: PlanTarget, closest: stri
     if (!start.bounding.has(cap)) reasons.push(`${name} is not permitted and not in the bounding set: no capset, ambient raise or exec can give it to this thread's programs`);
     else reasons.push(`${name} is not permitted now; only execve of a file whose capabilities grant it (or a root exec) can add it, and the file given ${file.caps ? "does not" : "has no file capabilities"}`);
   }
-  if (target.uid !== undefined && target.uid !== start.euid && ![start.ruid, start.suid].includes(target.uid) && !start.permitted.has(SETUID)) {
-    reasons.push(`changing the uid to ${target.uid} needs CAP_SETUID, which is not permitted`);
+  if (target.uid !== undefined && target.uid !== start.euid && ![start.ruid, start.suid].includes(target.uid) && !start.permitted.has(CAP.SETUID)) {
+    reasons.push(`changing the uid to ${target.uid} needs CAP_CAP.SETUID, which is not permitted`);
   }
   const dropNeeded = target.bounding?.exclude?.intersect(start.bounding) ?? (target.bounding?.exactly ? start.bounding.difference(target.bounding.exactly) : CapSet.EMPTY);
-  if (!dropNeeded.isEmpty && !start.permitted.has(SETPCAP)) reasons.push(`dropping ${listNames(dropNeeded)} from the bounding set needs CAP_SETPCAP, which is not permitted`);
+  if (!dropNeeded.isEmpty && !start.permitted.has(CAP.SETPCAP)) reasons.push(`dropping ${listNames(dropNeeded)} from the bounding set needs CAP_CAP.SETPCAP, which is not permitted`);
   if (target.bounding?.exactly && !target.bounding.exactly.isSubsetOf(start.bounding)) reasons.push(`the bounding set can only shrink: ${listNames(target.bounding.exactly.difference(start.bounding))} ${target.bounding.exactly.difference(start.bounding).size === 1 ? "is" : "are"} already out of it`);
   if (start.noNewPrivs && target.noNewPrivs === false) reasons.push("no_new_privs is set and can never be unset");
   if (start.noNewPrivs && file.caps && !file.caps.permitted.isSubsetOf(start.permitted)) reasons.push("no_new_privs is set: the file's capabilities cannot add to permitted");

@@ -1,9 +1,9 @@
 // What a program should hold after execve: the planner's goal.
 import { CapSet } from "../capabilities/set.js";
 import type { ExecFile } from "../ops.js";
-import type { ThreadState } from "../state.js";
+import { SET_NAMES, type ThreadState } from "../state.js";
 import { securebitNames } from "../kernel/constants.js";
-import { listNames } from "../rules/catalog.js";
+import { listNames } from "../capabilities/list.js";
 
 export interface SetGoal {
   /** The set must be exactly this. */
@@ -35,7 +35,6 @@ export interface PlanTarget {
   readonly file?: ExecFile;
 }
 
-const SETS = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
 
 /** What the program's state misses of the target, one sentence each (empty: met). */
 export function unmet(target: PlanTarget, s: ThreadState): string[] {
@@ -43,7 +42,7 @@ export function unmet(target: PlanTarget, s: ThreadState): string[] {
   if (target.uid !== undefined && (s.ruid !== target.uid || s.euid !== target.uid || s.suid !== target.uid || s.fsuid !== target.uid)) {
     out.push(`the uids are ${s.ruid}/${s.euid}/${s.suid}/${s.fsuid}, not ${target.uid}`);
   }
-  for (const name of SETS) {
+  for (const name of SET_NAMES) {
     const goal = target[name];
     if (!goal) continue;
     const have = s[name];

@@ -13,8 +13,8 @@ export const PRCTL_RULES: readonly RuleInfo[] = [
       },
     hint: (c) => {
         const option = c.op.op === "prctl" ? c.op.option : -1;
-        if (option === 47) return "the ambient set needs Linux 4.3 or later";
-        if (option === 38 || option === 39) return "no_new_privs needs Linux 3.5 or later";
+        if (option === PRCTL.PR_CAP_AMBIENT) return "the ambient set needs Linux 4.3 or later";
+        if (option === PRCTL.PR_SET_NO_NEW_PRIVS || option === PRCTL.PR_GET_NO_NEW_PRIVS) return "no_new_privs needs Linux 3.5 or later";
         return "model only PR_CAPBSET_*, PR_CAP_AMBIENT, PR_*_SECUREBITS, PR_*_KEEPCAPS and PR_*_NO_NEW_PRIVS steps";
       },
   }),
@@ -53,7 +53,7 @@ export const PRCTL_RULES: readonly RuleInfo[] = [
   rule("nnp.invalid-args", {
     errno: "EINVAL", kernel: "sys_prctl PR_SET/GET_NO_NEW_PRIVS",
     summary: "PR_SET_NO_NEW_PRIVS takes arg2 = 1 and zeros; PR_GET_NO_NEW_PRIVS takes only zeros.",
-    message: (c) => c.op.op === "prctl" && c.op.option === 38 ? "PR_SET_NO_NEW_PRIVS needs arg2 = 1 and arg3..arg5 = 0 (it cannot be unset)" : "PR_GET_NO_NEW_PRIVS needs arg2..arg5 = 0",
+    message: (c) => c.op.op === "prctl" && c.op.option === PRCTL.PR_SET_NO_NEW_PRIVS ? "PR_SET_NO_NEW_PRIVS needs arg2 = 1 and arg3..arg5 = 0 (it cannot be unset)" : "PR_GET_NO_NEW_PRIVS needs arg2..arg5 = 0",
     hint: () => "pass exactly the arguments the option takes, zeros for the rest",
   }),
 ];

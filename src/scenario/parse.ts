@@ -6,7 +6,7 @@ import { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, ERRNO_NUMBERS } f
 import { capabilityNumber } from "../capabilities/table.js";
 import { InputError } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
-import { threadState, stateProblem, type ThreadState } from "../state.js";
+import { threadState, stateProblem, SET_NAMES, type ThreadState } from "../state.js";
 import type { Op, FileCaps } from "../ops.js";
 import { ruleById } from "../rules/catalog.js";
 
@@ -260,7 +260,7 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
     if (!isObject(s)) throw new InputError(`${path}.state`, "expected an object");
     only(s, ["permitted", "effective", "inheritable", "bounding", "ambient", "securebits", "uid", "ruid", "euid", "suid", "fsuid", "noNewPrivs"], `${path}.state`);
     const st: { -readonly [K in keyof StateExpectation]: StateExpectation[K] } = {};
-    for (const k of ["permitted", "effective", "inheritable", "bounding", "ambient"] as const) {
+    for (const k of SET_NAMES) {
       if (s[k] !== undefined) st[k] = parseSetInput(s[k], profile, `${path}.state.${k}`, { rawMask: true });
     }
     if (s["securebits"] !== undefined) st.securebits = parseSecurebits(s["securebits"], `${path}.state.securebits`);

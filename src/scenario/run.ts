@@ -1,6 +1,6 @@
 import type { CapSet } from "../capabilities/set.js";
 import { simulateSequence, type Verdict } from "../simulate.js";
-import type { ThreadState } from "../state.js";
+import { SET_NAMES, type ThreadState } from "../state.js";
 import type { Scenario, Expectation } from "./parse.js";
 
 export interface ExpectationResult {
@@ -31,7 +31,7 @@ export function checkExpectation(expect: Expectation, v: Verdict): ExpectationRe
   if (expect.secureExec !== undefined) cmp("secureExec", expect.secureExec, v.secureExec ?? false);
   const s = expect.state;
   if (s) {
-    for (const k of ["permitted", "effective", "inheritable", "bounding", "ambient"] as const) {
+    for (const k of SET_NAMES) {
       const want = s[k];
       if (want && !want.equals(v.state[k])) failures.push(`state.${k}: expected ${hex(want)} ${want}, got ${hex(v.state[k])} ${v.state[k]}`);
     }

@@ -1,9 +1,10 @@
 // Which kernel operation can explain an observed change of a thread's capabilities, and which
 // changes no operation can: the monitor's judgement, from the rules the engine models.
 import { CapSet } from "../capabilities/set.js";
-import { listNames } from "../rules/catalog.js";
+import { listNames } from "../capabilities/list.js";
 import { SECUREBITS } from "../kernel/constants.js";
 import { CAP } from "../capabilities/table.js";
+import { diffStates, type SetName } from "../state.js";
 
 /** A thread's credentials as observed (from /proc, or from Tracee's SlimCred). */
 export interface Observed {
@@ -30,7 +31,6 @@ export interface Classification {
   readonly gained: CapSet;
 }
 
-const SETS = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
 
 /**
  * Ids a thread without CAP_SETUID (CAP_SETGID) can move to: its own real, effective and saved
@@ -55,13 +55,9 @@ function unreachableIds(before: Observed, after: Observed, exec: boolean, kind: 
   return out;
 }
 
+/** Which sets or ids changed (only the fields both observations have). */
 export function changedFields(a: Observed, b: Observed): string[] {
-  const out: string[] = SETS.filter((k) => !a[k].equals(b[k]));
-  for (const k of ["ruid", "euid", "suid", "fsuid"] as const) if (a[k] !== b[k]) out.push(k);
-  for (const k of ["rgid", "egid", "sgid", "fsgid", "userns"] as const) if (a[k] !== undefined && b[k] !== undefined && a[k] !== b[k]) out.push(k);
-  if (a.securebits !== undefined && b.securebits !== undefined && a.securebits !== b.securebits) out.push("securebits");
-  if (a.noNewPrivs !== undefined && b.noNewPrivs !== undefined && a.noNewPrivs !== b.noNewPrivs) out.push("noNewPrivs");
-  return out;
+  return diffStates(a, b).map((c) => c.field);
 }
 
 /**
@@ -72,7 +68,7 @@ export function changedFields(a: Observed, b: Observed): string[] {
  */
 export function classifyChange(before: Observed, after: Observed, exec: boolean): Classification {
   const reasons: string[] = [];
-  const grew = (k: (typeof SETS)[number]) => after[k].difference(before[k]);
+  const grew = (k: SetName) => after[k].difference(before[k]);
   if (before.userns !== undefined && after.userns !== undefined && before.userns !== after.userns) {
     // unshare(CLONE_NEWUSER) or setns: full capabilities and bounding set, but in the new
     // namespace only; over the parent namespace they give nothing (ns_capable checks the owner chain).

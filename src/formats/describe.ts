@@ -1,23 +1,19 @@
-import { CapSet } from "../capabilities/set.js";
-import { LAST_KNOWN_CAP } from "../capabilities/table.js";
-import { PRCTL, AMBIENT_SUBOP, CAPABILITY_VERSION } from "../kernel/constants.js";
+// Ops and state changes as people read them in a table: "capset =ep cap_net_raw+i",
+// "prctl PR_CAPBSET_DROP CAP_SYS_ADMIN", "P -net_raw, euid 0→1000".
+import type { CapSet } from "../capabilities/set.js";
 import { capabilityName } from "../capabilities/table.js";
+import { abbreviateSet } from "../capabilities/list.js";
+import { PRCTL, AMBIENT_SUBOP, CAPABILITY_VERSION } from "../kernel/constants.js";
 import type { Op } from "../ops.js";
-import type { ThreadState } from "../state.js";
+import { diffStates, type ComparableState, type SetName } from "../state.js";
+import { formatCapText } from "./libcap-text.js";
 
-const ALL = CapSet.upTo(LAST_KNOWN_CAP);
-const names = (s: CapSet) => {
-  if (s.isEmpty) return "{}";
-  const short = (x: CapSet) => x.names().map((n) => n.replace(/^CAP_/, "").toLowerCase()).join(",");
-  if (s.size <= 8) return short(s);
-  const missing = ALL.difference(s);
-  return missing.isEmpty ? "all" : missing.size <= 4 ? `all-${short(missing)}` : `${s.size} caps`;
-};
+const names = (s: CapSet) => abbreviateSet(s);
 const uid = (u: number) => (u === 0xffffffff ? "-1" : String(u));
 const versionLabel = (v: number | undefined) =>
   v === undefined || v === CAPABILITY_VERSION.v3 ? "" : v === CAPABILITY_VERSION.v1 ? " v1" : v === CAPABILITY_VERSION.v2 ? " v2" : ` version=0x${v.toString(16)}`;
 
-/** A short human form of an op, e.g. "capset e={} p=net_raw i={}". */
+/** A short human form of an op; a capset of all three sets is libcap text, as capsh --caps takes it. */
 export function describeOp(op: Op): string {
   switch (op.op) {
     case "capget":
@@ -26,9 +22,12 @@ export function describeOp(op: Op): string {
       const parts = [`capset${versionLabel(op.version)}`];
       if (op.pid) parts.push(`pid=${op.pid}`);
       if (op.data === false) parts.push("data=NULL");
-      if (op.effective) parts.push(`e=${names(op.effective)}`);
-      if (op.permitted) parts.push(`p=${names(op.permitted)}`);
-      if (op.inheritable) parts.push(`i=${names(op.inheritable)}`);
+      if (op.effective && op.permitted && op.inheritable) parts.push(formatCapText({ effective: op.effective, permitted: op.permitted, inheritable: op.inheritable }));
+      else {
+        if (op.effective) parts.push(`e=${names(op.effective)}`);
+        if (op.permitted) parts.push(`p=${names(op.permitted)}`);
+        if (op.inheritable) parts.push(`i=${names(op.inheritable)}`);
+      }
       return parts.join(" ");
     }
     case "prctl": {
@@ -68,24 +67,22 @@ export function describeOp(op: Op): string {
   }
 }
 
+const SET_LABELS: Record<SetName, string> = { permitted: "P", effective: "E", inheritable: "I", bounding: "B", ambient: "A" };
+
 /** Which parts of the state changed, named: "P -net_raw, A cleared, euid 0→1000". */
-export function describeChange(before: ThreadState, after: ThreadState): string {
-  const parts: string[] = [];
-  const sets = [["P", "permitted"], ["E", "effective"], ["I", "inheritable"], ["B", "bounding"], ["A", "ambient"]] as const;
-  for (const [label, key] of sets) {
-    const gained = after[key].difference(before[key]);
-    const lost = before[key].difference(after[key]);
-    if (gained.isEmpty && lost.isEmpty) continue;
-    if (after[key].isEmpty && lost.size > 3) { parts.push(`${label} cleared`); continue; }
-    const bits: string[] = [];
-    if (!gained.isEmpty) bits.push(gained.size > 8 ? `+${gained.size} caps` : `+${names(gained)}`);
-    if (!lost.isEmpty) bits.push(lost.size > 8 ? `-${lost.size} caps` : `-${names(lost)}`);
-    parts.push(`${label} ${bits.join(" ")}`);
-  }
-  for (const id of ["ruid", "euid", "suid", "fsuid"] as const) {
-    if (before[id] !== after[id]) parts.push(`${id} ${before[id]}→${after[id]}`);
-  }
-  if (before.securebits !== after.securebits) parts.push(`securebits 0x${before.securebits.toString(16)}→0x${after.securebits.toString(16)}`);
-  if (before.noNewPrivs !== after.noNewPrivs) parts.push("no_new_privs set");
-  return parts.join(", ");
+export function describeChange(before: ComparableState, after: ComparableState): string {
+  return diffStates(before, after).map((c) => {
+    if (c.field in SET_LABELS) {
+      const b = c.before as CapSet, a = c.after as CapSet, label = SET_LABELS[c.field as SetName];
+      const gained = a.difference(b), lost = b.difference(a);
+      if (a.isEmpty && lost.size > 3) return `${label} cleared`;
+      const bits: string[] = [];
+      if (!gained.isEmpty) bits.push(gained.size > 8 ? `+${gained.size} caps` : `+${names(gained)}`);
+      if (!lost.isEmpty) bits.push(lost.size > 8 ? `-${lost.size} caps` : `-${names(lost)}`);
+      return `${label} ${bits.join(" ")}`;
+    }
+    if (c.field === "securebits") return `securebits 0x${(c.before as number).toString(16)}→0x${(c.after as number).toString(16)}`;
+    if (c.field === "noNewPrivs") return "no_new_privs set";
+    return `${c.field} ${String(c.before)}→${String(c.after)}`;
+  }).join(", ");
 }
