@@ -8,6 +8,7 @@
 // (even once, even without a call) kills the process with SIGSEGV at exit, and credentials are
 // per thread, so a Worker's calls would change that Worker alone.
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { isMainThread } from "node:worker_threads";
 import type * as Ffi from "ffi-rs";
 import { errnoText } from "../src/kernel/constants.js";
@@ -56,18 +57,30 @@ export interface SyscallResult {
   readonly errno: number;
 }
 
-type Arg = number | Buffer;
+export type Arg = number | Buffer;
 
-/** A test may replace the kernel (like libcap's overridable syscaller); null restores it. */
-export type Syscaller = (name: string, args: readonly Arg[]) => SyscallResult;
+/**
+ * The kernel as the shim sees it: system calls, and the files it reads the thread's state from
+ * (/proc/thread-self/status, /proc/sys/kernel/*). A test replaces it (like libcap's overridable
+ * syscaller) to exercise apply() and the launcher without a namespace; null restores the real one.
+ */
+export interface Syscaller {
+  syscall(name: string, args: readonly Arg[]): SyscallResult;
+  readFile(path: string): string;
+}
 let override: Syscaller | null = null;
-export function setSyscaller(fn: Syscaller | null): void {
-  override = fn;
+export function setSyscaller(fake: Syscaller | null): void {
+  override = fake;
+}
+
+/** A file of the kernel's (/proc, /sys) as text, through the replaceable layer. */
+export function readKernelFile(path: string): string {
+  return override ? override.readFile(path) : readFileSync(path, "utf8");
 }
 
 /** syscall(2) with integer and buffer arguments (buffers are passed by pointer and written in place). */
 export function syscall(name: string, ...args: Arg[]): SyscallResult {
-  if (override) return override(name, args);
+  if (override) return override.syscall(name, args);
   const f = ensureOpen();
   const nr = numbers![name];
   if (nr === undefined) throw new ShimUnavailable(`no syscall number for ${name} on ${process.arch}`);

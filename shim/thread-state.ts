@@ -1,23 +1,22 @@
 // Reads the calling thread's capability state from the kernel.
-import { readFileSync } from "node:fs";
 import { CapSet } from "../src/capabilities/set.js";
 import { parseStatus } from "../src/formats/proc-status.js";
 import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
 import type { ThreadState } from "../src/state.js";
-import { syscall, prctl, gettid } from "./libc.js";
+import { syscall, prctl, gettid, readKernelFile, errnoText, ShimUnavailable } from "./libc.js";
+import { PRCTL, CAPABILITY_VERSION } from "../src/kernel/constants.js";
 
-const PR_GET_SECUREBITS = 27;
 
 export { parseStatus, type StatusFields } from "../src/formats/proc-status.js";
 
 /** The running kernel as a profile: its release, with CAP_LAST_CAP checked against /proc. */
 export function currentProfile(): KernelProfile {
-  const release = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  const release = readKernelFile("/proc/sys/kernel/osrelease").trim();
   const m = /^(\d+)\.(\d+)/.exec(release);
   const profile = kernelProfile(m ? `${m[1]}.${m[2]}` : undefined);
-  const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+  const lastCap = Number(readKernelFile("/proc/sys/kernel/cap_last_cap"));
   if (lastCap !== profile.lastCap) {
-    throw new Error(`kernel ${release} reports CAP_LAST_CAP ${lastCap}, but capgate's profile for ${profile.version} has ${profile.lastCap}`);
+    throw new ShimUnavailable(`kernel ${release} reports CAP_LAST_CAP ${lastCap}, but capgate's profile for ${profile.version} has ${profile.lastCap}`);
   }
   return profile;
 }
@@ -29,16 +28,16 @@ export function currentProfile(): KernelProfile {
  */
 export function readThreadState(): ThreadState {
   const header = Buffer.alloc(8);
-  header.writeUInt32LE(0x20080522, 0);
+  header.writeUInt32LE(CAPABILITY_VERSION.v3, 0);
   const data = Buffer.alloc(24);
   const r = syscall("capget", header, data);
-  if (r.ret !== 0) throw new Error(`capget failed with errno ${r.errno}`);
-  const status = parseStatus(readFileSync("/proc/thread-self/status", "utf8"));
+  if (r.ret !== 0) throw new ShimUnavailable(`capget of this thread failed: ${errnoText(r.errno)}`);
+  const status = parseStatus(readKernelFile("/proc/thread-self/status"));
   const pair = (at: number) => new CapSet(data.readUInt32LE(at), data.readUInt32LE(at + 12));
   return {
     effective: pair(0), permitted: pair(4), inheritable: pair(8),
     bounding: status.bounding, ambient: status.ambient,
-    securebits: prctl(PR_GET_SECUREBITS).ret >>> 0,
+    securebits: prctl(PRCTL.PR_GET_SECUREBITS).ret >>> 0,
     ruid: status.ruid, euid: status.euid, suid: status.suid, fsuid: status.fsuid,
     noNewPrivs: status.noNewPrivs, tid: gettid(),
   };

@@ -1,25 +1,16 @@
-// capgate: a kernel-exact model of Linux thread capabilities.
+// capgate: a kernel-exact model of Linux thread capabilities. The root holds the values, the
+// engine's answers and the profiles; the rest is in subpaths: capgate/formats (libcap text, IAB,
+// masks, names, /proc status, xattrs), capgate/scenario, capgate/plan, capgate/lint,
+// capgate/testing (fast-check arbitraries) and capgate/shim (the real kernel).
 export { CapSet, CAP_FS_SET } from "./capabilities/set.js";
-export { CAPABILITIES, LAST_KNOWN_CAP, capabilityName, capabilityNumber, type CapabilityInfo } from "./capabilities/table.js";
+export { CAP, CAPABILITIES, LAST_KNOWN_CAP, capabilityName, capabilityNumber, type CapabilityInfo } from "./capabilities/table.js";
 export { kernelProfile, DEFAULT_KERNEL, OLDEST_KERNEL, PROFILE_MILESTONES, ProfileError, type KernelProfile, type KernelFeatures } from "./kernel/profiles.js";
 export { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, securebitNames } from "./kernel/constants.js";
-export { threadState, stateProblem, statesEqual, DEFAULT_TID, type ThreadState, type ThreadStateInit } from "./state.js";
+export { threadState, stateProblem, statesEqual, diffStates, SET_NAMES, DEFAULT_TID, type ThreadState, type ThreadStateInit, type StateChange, type SetName } from "./state.js";
 export type { Op, OpName, CapgetOp, CapsetOp, PrctlOp, SetuidOp, SeteuidOp, SetreuidOp, SetresuidOp, SetfsuidOp, ExecveOp, ExecFile, FileCaps } from "./ops.js";
 export { OP_NAMES } from "./ops.js";
 export { simulate, preflightCapset, simulateBatch, simulateSequence, simulateSequences, Verdict, type SimulateOptions, type CapsetRequest, type Note } from "./simulate.js";
 export { CapsetCheckBatch } from "./check-batch.js";
-export { RULES, ruleById, type RuleInfo } from "./rules/catalog.js";
+export { RULES, ruleById, type RuleInfo, type RuleId } from "./rules/catalog.js";
 export { NOTES } from "./rules/notes.js";
-export { parseScenario, parseState, parseSecurebits, type Scenario, type ScenarioStep, type Expectation } from "./scenario/parse.js";
-export { runScenario, scenarioResultJson, verdictJson, stateJson, type ScenarioResult, type StepResult } from "./scenario/run.js";
-export { parseSetInput, parseCapability } from "./parse/sets.js";
-export { InputError } from "./parse/errors.js";
-export { referenceCapsetCheck } from "./reference.js";
-export { formatCapText, parseCapText, libcapName, type CapText } from "./formats/libcap-text.js";
-export { formatIab, parseIab, iabOf, type Iab } from "./formats/iab.js";
-export { parseMask, formatDecode } from "./formats/decode.js";
-export { formatName, formatNames, parseName, parseNames, containerCapabilities, CONTAINER_DEFAULT_CAPS, NAME_STYLES, type NameStyle, type ContainerCapRequest } from "./formats/names.js";
-export { parseStatus, stateFromStatus, type StatusFields } from "./formats/proc-status.js";
-export { FormatError } from "./formats/errors.js";
-export { encodeFileCaps, decodeFileCaps, XattrError } from "./capabilities/xattr.js";
-export { lintText, type Finding, type LintResult, type LintKind } from "./lint/lint.js";
+export { CapgateInputError, CapgateSystemError } from "./errors.js";

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CapSet, simulate, preflightCapset, simulateBatch, simulateSequence, kernelProfile, CapsetCheckBatch, referenceCapsetCheck, statesEqual, stateProblem, type ThreadState, type Op } from "../src/index.js";
+import { CapSet, simulate, preflightCapset, simulateBatch, simulateSequence, kernelProfile, CapsetCheckBatch, statesEqual, stateProblem, type ThreadState, type Op } from "../src/index.js";
+import { referenceCapsetCheck } from "../src/reference.js";
 import { threadStateArb, capsetOpArb, opArb, scenarioArb, capSetArb } from "../src/fuzz/arbitraries.js";
 
 const profile = kernelProfile();

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CapSet, parseSetInput, kernelProfile, InputError, capabilityNumber, capabilityName, CAPABILITIES } from "../src/index.js";
+import { CapSet, kernelProfile, capabilityNumber, capabilityName, CAPABILITIES } from "../src/index.js";
+import { parseSetInput, InputError } from "../src/formats/index.js";
 
 const p = kernelProfile("6.18");
 

@@ -1,5 +1,6 @@
-// capgate exec: plan the calls that give PROGRAM exactly the asked-for state, pre-flight and
-// apply them on this (main) thread through the shim, then execve the program.
+// capgate exec: the flags of setpriv and capsh, turned into a launch request for the shim's
+// Launcher (which plans the calls, applies each on this main thread, reads it back and execs
+// the program); this file only parses, prints and maps failures to a shell's exit statuses.
 import { statSync, readFileSync, accessSync, constants } from "node:fs";
 import type { ExecError } from "../../shim/launch.js";
 import type { LaunchCall } from "../../shim/launcher.js";
@@ -8,9 +9,6 @@ import { CapSet } from "../capabilities/set.js";
 import { parseAnyNames } from "../formats/names.js";
 import { FormatError } from "../formats/errors.js";
 import type { KernelProfile } from "../kernel/profiles.js";
-import type { ExecFile, Op } from "../ops.js";
-import { plan } from "../plan/planner.js";
-import type { PlanTarget } from "../plan/target.js";
 import { formatCapText } from "../formats/libcap-text.js";
 import { parseSecurebits } from "../scenario/parse.js";
 import { stateJson, verdictJson } from "../scenario/run.js";
@@ -18,13 +16,11 @@ import { toScenario, stateToScenario } from "../scenario/emit.js";
 import { ExitError, UsageError } from "./errors.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
 import { lookupGroup, lookupUser, parseId, userGroups, type UserEntry } from "./users.js";
-import { CAP } from "../capabilities/table.js";
 import { abbreviateSet } from "../capabilities/list.js";
 import { errnoText } from "../kernel/constants.js";
 
 /** Set by bin/capgate: the signals the caller ignored, before Node reset them (hex, as /proc shows SigIgn). */
 export const CALLER_SIGIGN = "CAPGATE_CALLER_SIGIGN";
-const S_ISUID = 0o4000, S_ISGID = 0o2000, S_IXGRP = 0o010;
 const ERRNO = { ENOENT: 2, EACCES: 13, ENOEXEC: 8 } as const;
 
 import { describeOp } from "../formats/describe.js";
@@ -171,9 +167,9 @@ function execFailure(e: ExecError, program: string, path: string, applied: numbe
 
 export async function execCommand(program: string, args: string[], opts: ExecOptions): Promise<number> {
   const { readThreadState, currentProfile } = await import("../../shim/thread-state.js");
-  const { getFileCaps, onNosuidMount } = await import("../../shim/files.js");
   const { readGids } = await import("../../shim/libc.js");
-  const { openFds } = await import("../../shim/launch.js");
+  const { openFds, execProgram, ExecError } = await import("../../shim/launch.js");
+  const { Launcher } = await import("../../shim/launcher.js");
   const profile: KernelProfile = currentProfile();
   const warn = (line: string) => { if (!opts.quiet) process.stderr.write(`capgate: ${line}\n`); };
   const tracee = parseTraceeCapabilities(opts.capabilities ?? []);
@@ -182,7 +178,9 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     process.stderr.write("capgate: CAPABILITIES_BYPASS is ignored by exec: an environment variable never widens what the command line asks (use --capabilities bypass=true)\n");
   }
   const path = resolveProgram(program);
-  const open = openFds();
+  const { fds, listen } = keptFds(opts, openFds());
+  const argv = [program, ...args], ignoredSignals = callerIgnoredSignals();
+  const execFailed = (e: unknown, applied: number) => (e instanceof ExecError ? execFailure(e, program, path, applied) : e);
   if (tracee.bypass) {
     // Tracee's bypass: change nothing, run the program with this process's credentials. Only
     // ever explicit, and never together with anything that asks for less.
@@ -192,15 +190,11 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
       .filter(([, v]) => v !== undefined && v !== false).map(([k]) => k);
     if (asked.length) throw new UsageError(`--capabilities bypass=true runs the program with this process's credentials unchanged, so it cannot be combined with ${asked.join(", ")}`);
     if (opts.dryRun) { process.stdout.write(`bypass: ${terminalSafe(program)} would run with this process's capabilities, unchanged\n`); return 0; }
-    const { execProgram, ExecError } = await import("../../shim/launch.js");
-    const start = readThreadState();
-    const { fds, listen } = keptFds(opts, open);
     warn(`bypass: ${terminalSafe(program)} runs with this process's capabilities, unchanged`);
     try {
-      return execProgram(path, [program, ...args], programEnv(opts, null, start.euid, listen), { keepFds: fds, ignoredSignals: callerIgnoredSignals() });
+      return execProgram(path, argv, programEnv(opts, null, readThreadState().euid, listen), { keepFds: fds, ignoredSignals });
     } catch (e) {
-      if (e instanceof ExecError) throw execFailure(e, program, path, 0);
-      throw e;
+      throw execFailed(e, 0);
     }
   }
   const keep = caps([opts.keep, ...tracee.add].filter(Boolean).join(","), "--keep", profile), ambient = caps(opts.ambient, "--ambient", profile);
@@ -218,55 +212,29 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const user = opts.user !== undefined ? lookupUser(opts.user) : null;
   const uid = opts.user !== undefined ? (user?.uid ?? parseId(opts.user, "--user")!) : undefined;
   const gids = gidTarget(opts, user, uid);
-  const { fds, listen } = keptFds(opts, open);
   const start = readThreadState();
-  const startGids = readGids();
-  const finalGid = gids?.gid ?? startGids.egid;
-  // The file as execve will see it: set-id bits and file capabilities do nothing on a nosuid mount.
-  const st = statSync(path);
-  const nosuid = onNosuidMount(path);
-  const fileCaps = nosuid ? null : getFileCaps(path);
-  const file: ExecFile = { setuid: !nosuid && (st.mode & S_ISUID) !== 0, owner: st.uid, ...(fileCaps && { caps: fileCaps }) };
-  if (nosuid && ((st.mode & (S_ISUID | S_ISGID)) !== 0 || getFileCaps(path))) warn(`${terminalSafe(program)} is on a nosuid mount: its set-id bits and file capabilities are ignored`);
-  const refusals: string[] = [];
-  if (!nosuid && (st.mode & S_ISGID) !== 0 && (st.mode & S_IXGRP) !== 0 && st.gid !== finalGid) {
-    refusals.push(`${program} is set-gid (group ${st.gid}): execve would change the egid from ${finalGid} to ${st.gid} and clear the ambient set, which capgate does not model yet`);
-  }
-  const calls: LaunchCall[] = [];
-  if (gids?.groups) calls.push({ kind: "setgroups", groups: gids.groups, label: `setgroups ${gids.groups.join(",") || "(none)"}` });
-  if (gids?.gid !== undefined && gids.gid !== null) calls.push({ kind: "setresgid", rgid: gids.gid, egid: gids.gid, sgid: gids.gid, label: `setresgid ${gids.gid} ${gids.gid} ${gids.gid}` });
-  if (calls.length && !start.effective.has(CAP.SETGID)) {
-    const own = [startGids.rgid, startGids.egid, startGids.sgid];
-    if (gids?.groups) refusals.push("setting the supplementary groups needs CAP_SETGID in the effective set");
-    else if (gids?.gid !== null && gids?.gid !== undefined && !own.includes(gids.gid)) refusals.push(`changing the gid to ${gids.gid} needs CAP_SETGID in the effective set (without it only ${own.join(", ")} are allowed)`);
-  }
-  const target: PlanTarget = {
-    ...(uid !== undefined && { uid }),
-    // never more than asked: the program's permitted and effective sets are exactly these
-    permitted: { exactly: want }, effective: { exactly: want },
-    ...(!ambient.isEmpty && { ambient: { include: ambient } }),
-    bounding: opts.bounding !== undefined ? { exactly: caps(opts.bounding, "--bounding", profile) } : { exclude: drop },
-    ...(opts.noNewPrivs && { noNewPrivs: true }),
-    ...(securebits !== undefined && { securebits: { set: securebits } }),
-    ...(opts.noRegain && { cannotRegain: true }),
-    file,
-  };
-  const p = refusals.length ? { ok: false as const, reasons: refusals, searched: 0 } : plan(start, target, { kernel: profile });
+  const env = programEnv(opts, user, uid ?? start.euid, listen);
+  const launcher = new Launcher({
+    path, argv, env, ...(uid !== undefined && { uid }), ...(gids?.gid !== null && gids?.gid !== undefined && { gid: gids.gid }),
+    ...(gids?.groups && { groups: gids.groups }), keep, ambient, drop, ...(opts.bounding !== undefined && { bounding: caps(opts.bounding, "--bounding", profile) }),
+    ...(opts.noNewPrivs && { noNewPrivs: true }), ...(securebits !== undefined && { securebits }), ...(opts.noRegain && { noRegain: true }),
+    keepFds: fds, ignoredSignals, profile,
+  });
+  const p = launcher.plan(start, readGids());
   if (!p.ok) {
     if (opts.json) process.stdout.write(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");
     else process.stderr.write(`capgate: cannot run ${terminalSafe(program)} as asked:\n${p.reasons.map((r) => `  - ${terminalSafe(r)}`).join("\n")}\n`);
     return 1;
   }
-  const predicted = p.final;
-  const finalGroups = gids?.groups ?? startGids.groups;
-  const execVerdict = p.steps[p.steps.length - 1]!.verdict;
-  for (const step of p.steps.slice(0, -1)) calls.push({ kind: "op", op: step.verdict.op as Op, label: describeOp(step.verdict.op) });
+  const predicted = p.predicted;
+  if (p.nosuid) warn(`${terminalSafe(program)} is on a nosuid mount: its set-id bits and file capabilities are ignored`);
   const gidWhy = (c: LaunchCall) => c.kind === "setgroups" ? (opts.groups !== undefined || opts.clearGroups ? "the asked-for supplementary groups" : `${user?.name ?? "the user"}'s groups (like setpriv --init-groups)`)
     : `${opts.group !== undefined ? "the asked-for group" : `${user?.name ?? "the user"}'s primary group`}, before the uid changes (it needs CAP_SETGID)`;
-  const idText = `uid ${predicted.ruid} gid ${finalGid} groups ${finalGroups.join(",") || "none"}`;
+  const gidCalls = p.calls.filter((c) => c.kind !== "op");
+  const idText = `uid ${predicted.ruid} gid ${p.gid} groups ${p.groups.join(",") || "none"}`;
   if (opts.scenario) {
     const doc = toScenario(profile.version, start, p.steps.map((s) => s.verdict.op), `capgate exec plan for ${program}`) as { steps: Array<Record<string, unknown>>; description?: string };
-    if (calls.length > p.steps.length - 1) doc.description = `${doc.description ?? ""} (first, not modelled by this version: ${calls.filter((c) => c.kind !== "op").map((c) => c.label).join("; ")})`;
+    if (gidCalls.length) doc.description = `${doc.description ?? ""} (first, not modelled by this version: ${gidCalls.map((c) => c.label).join("; ")})`;
     // Every step is expected to succeed with its rule; the last (the execve) with the predicted state.
     const { tid: _tid, ...final } = stateToScenario(predicted);
     doc.steps.forEach((step, i) => {
@@ -281,12 +249,11 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   if (opts.dryRun || opts.json) {
     if (opts.json) {
       process.stdout.write(jsonSafe({ ok: true, program: path,
-        steps: [...calls.filter((c) => c.kind !== "op").map(gidStepJson), ...p.steps.map((s) => ({ ...verdictJson(s.verdict), why: s.why }))],
-        predicted: { text: formatCapText(predicted, profile), ...stateJson(predicted), rgid: finalGid, egid: finalGid, sgid: finalGid, fsgid: finalGid, groups: finalGroups },
+        steps: [...gidCalls.map(gidStepJson), ...p.steps.map((s) => ({ ...verdictJson(s.verdict), why: s.why }))],
+        predicted: { text: formatCapText(predicted, profile), ...stateJson(predicted), rgid: p.gid, egid: p.gid, sgid: p.gid, fsgid: p.gid, groups: p.groups },
         searched: p.searched }, 2) + "\n");
     } else {
       const rows = [[style.dim("#"), style.dim("call"), style.dim("rule"), style.dim("why")]];
-      const gidCalls = calls.filter((c) => c.kind !== "op");
       gidCalls.forEach((c, i) => rows.push([String(i + 1), c.label, "(not modelled: read back)", gidWhy(c)]));
       p.steps.forEach((s, i) => rows.push([String(gidCalls.length + i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]));
       process.stdout.write(`${table(rows)}\n\n${terminalSafe(program)} would run as ${idText} with ${formatCapText(predicted, profile)}` +
@@ -297,22 +264,17 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     if (opts.dryRun) return 0;
   } else if (!opts.quiet) {
     // The plan goes to stderr, so the program's own output stays clean.
-    process.stderr.write(`capgate: ${calls.map((c) => c.label).join("; ")}${calls.length ? "; " : ""}execve\n` +
+    process.stderr.write(`capgate: ${p.calls.map((c) => c.label).join("; ")}${p.calls.length ? "; " : ""}execve\n` +
       `capgate: ${terminalSafe(program)} runs as ${idText} with ${formatCapText(predicted, profile)}${predicted.ambient.isEmpty ? "" : `, ambient ${predicted.ambient.names().map((n) => n.toLowerCase()).join(",")}`}\n`);
   }
-  const env = programEnv(opts, user, predicted.ruid, listen);
   const loader = LOADER_VARIABLES.filter((k) => env[k] !== undefined);
-  if (loader.length && !predicted.permitted.isEmpty && !execVerdict.secureExec) {
+  if (loader.length && !predicted.permitted.isEmpty && !p.secureExec) {
     warn(`warning: ${loader.join(", ")} reach${loader.length === 1 ? "es" : ""} ${terminalSafe(program)}, which starts with capabilities and without AT_SECURE, so the loader honours ${loader.length === 1 ? "it" : "them"}; unset ${loader.length === 1 ? "it" : "them"} or use --reset-env`);
   }
-  // For real: each call applied and read back (the launcher), then execve.
-  const { applyCalls } = await import("../../shim/launcher.js");
-  const { execProgram, ExecError } = await import("../../shim/launch.js");
-  applyCalls(calls, profile); // a refused step throws LaunchRefused (exit 1), naming it
+  // For real: each call applied and read back (a refused one throws LaunchRefused, exit 1), then execve.
   try {
-    return execProgram(path, [program, ...args], env, { keepFds: fds, ignoredSignals: callerIgnoredSignals() });
+    return launcher.launch(p);
   } catch (e) {
-    if (e instanceof ExecError) throw execFailure(e, program, path, calls.length);
-    throw e;
+    throw execFailed(e, p.calls.length);
   }
 }
