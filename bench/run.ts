@@ -36,42 +36,70 @@ function measure(per: number, body: () => void): { nsPerOp: number; opsPerSec: n
 
 const seed = 42;
 const states: ThreadState[] = fc.sample(threadStateArb(profile), { numRuns: 1024, seed });
-const capsets = states.map((s, i) => fc.sample(capsetOpArb(s, profile), { numRuns: 1, seed: seed + i })[0]!) as Array<Extract<Op, { op: "capset" }>>;
+const capsets = states.map((s, i) => fc.sample(capsetOpArb(s, profile), { numRuns: 1, seed: seed + i })[0]!) as Array<
+  Extract<Op, { op: "capset" }>
+>;
 const requests = capsets.map((op, i) => ({
   effective: (op.effective ?? states[i]!.effective).intersect(profile.all),
   permitted: (op.permitted ?? states[i]!.permitted).intersect(profile.all),
   inheritable: (op.inheritable ?? states[i]!.inheritable).intersect(profile.all),
 }));
-const N = states.length, MASK = N - 1;
+const N = states.length,
+  MASK = N - 1;
 
 const results: Record<string, { nsPerOp: number; opsPerSec: number; note: string }> = {};
-const record = (name: string, r: { nsPerOp: number; opsPerSec: number }, note: string) => { results[name] = { ...r, note }; };
+const record = (name: string, r: { nsPerOp: number; opsPerSec: number }, note: string) => {
+  results[name] = { ...r, note };
+};
 
 // 1. Single pre-flight through the public API (state object in, Verdict out).
 {
-  let i = 0, sink = 0;
-  record("preflightCapset, 1024 random pairs", measure(4096, () => {
-    for (let k = 0; k < 4096; k++) { const j = (i++) & MASK; sink += preflightCapset(states[j]!, requests[j]!).ok ? 1 : 0; }
-  }), "one capset pre-flight: marshal state + request, one wasm call, Verdict object");
+  let i = 0,
+    sink = 0;
+  record(
+    "preflightCapset, 1024 random pairs",
+    measure(4096, () => {
+      for (let k = 0; k < 4096; k++) {
+        const j = i++ & MASK;
+        sink += preflightCapset(states[j]!, requests[j]!).ok ? 1 : 0;
+      }
+    }),
+    "one capset pre-flight: marshal state + request, one wasm call, Verdict object",
+  );
   if (sink < 0) console.log(sink);
 }
 // 1a. A program pre-flighting its own capset: the same state and request each time.
 {
   // a successful pre-flight that leaves ambient alone (the common case)
-  const state = states.find((s, j) => { const v = preflightCapset(s, requests[j]!); return v.ok && v.noteBits === 0; })!;
+  const state = states.find((s, j) => {
+    const v = preflightCapset(s, requests[j]!);
+    return v.ok && v.noteBits === 0;
+  })!;
   const request = requests[states.indexOf(state)]!;
   let sink = 0;
-  record("preflightCapset, one state repeated", measure(4096, () => {
-    for (let k = 0; k < 4096; k++) sink += preflightCapset(state, request).ok ? 1 : 0;
-  }), "the same pre-flight again and again (branch predictors warm)");
+  record(
+    "preflightCapset, one state repeated",
+    measure(4096, () => {
+      for (let k = 0; k < 4096; k++) sink += preflightCapset(state, request).ok ? 1 : 0;
+    }),
+    "the same pre-flight again and again (branch predictors warm)",
+  );
   if (sink < 0) console.log(sink);
 }
 // 1b. The same, reading the message too (what an explaining caller pays).
 {
-  let i = 0, sink = 0;
-  record("preflightCapset + message", measure(2048, () => {
-    for (let k = 0; k < 2048; k++) { const j = (i++) & MASK; sink += preflightCapset(states[j]!, requests[j]!).message.length; }
-  }), "as above, and the explanation sentence is built");
+  let i = 0,
+    sink = 0;
+  record(
+    "preflightCapset + message",
+    measure(2048, () => {
+      for (let k = 0; k < 2048; k++) {
+        const j = i++ & MASK;
+        sink += preflightCapset(states[j]!, requests[j]!).message.length;
+      }
+    }),
+    "as above, and the explanation sentence is built",
+  );
   if (sink < 0) console.log(sink);
 }
 
@@ -79,21 +107,38 @@ const record = (name: string, r: { nsPerOp: number; opsPerSec: number }, note: s
 const BATCH = 4096;
 const batch = new CapsetCheckBatch(BATCH);
 for (let k = 0; k < BATCH; k++) batch.set(k, states[k & MASK]!, requests[(k * 7) & MASK]!);
-record("capset checks, batch resident in wasm", measure(BATCH, () => { batch.run(); }), `${BATCH} records of the four cap_capset checks per call`);
+record(
+  "capset checks, batch resident in wasm",
+  measure(BATCH, () => {
+    batch.run();
+  }),
+  `${BATCH} records of the four cap_capset checks per call`,
+);
 
 // 3. Baselines: the same four checks in plain TypeScript, on the same data.
 const copy = new Uint32Array(words().buffer.slice(batch.wordOffset * 4, batch.wordOffset * 4 + BATCH * CHECK_SIZE));
 {
   const out = new Uint8Array(BATCH);
-  record("baseline: plain TS on u32 words", measure(BATCH, () => {
-    for (let k = 0; k < BATCH; k++) out[k] = referenceCapsetCheckWords(copy, k * (CHECK_SIZE >>> 2));
-  }), "hand-written TypeScript, same records, same memory layout");
+  record(
+    "baseline: plain TS on u32 words",
+    measure(BATCH, () => {
+      for (let k = 0; k < BATCH; k++) out[k] = referenceCapsetCheckWords(copy, k * (CHECK_SIZE >>> 2));
+    }),
+    "hand-written TypeScript, same records, same memory layout",
+  );
 }
 {
   let sink = 0;
-  record("baseline: plain TS on CapSet objects", measure(4096, () => {
-    for (let k = 0; k < 4096; k++) { const j = k & MASK; sink += referenceCapsetCheck(states[j]!, requests[j]!).length; }
-  }), "the idiomatic TypeScript version (src/reference.ts)");
+  record(
+    "baseline: plain TS on CapSet objects",
+    measure(4096, () => {
+      for (let k = 0; k < 4096; k++) {
+        const j = k & MASK;
+        sink += referenceCapsetCheck(states[j]!, requests[j]!).length;
+      }
+    }),
+    "the idiomatic TypeScript version (src/reference.ts)",
+  );
   if (sink < 0) console.log(sink);
 }
 
@@ -107,10 +152,18 @@ const kinds: Array<[string, (s: ThreadState) => fc.Arbitrary<Op>]> = [
 ];
 for (const [kind, arb] of kinds) {
   const ops = states.map((s, i) => fc.sample(arb(s), { numRuns: 1, seed: seed + 7 * i })[0]!);
-  let i = 0, sink = 0;
-  record(`simulate ${kind} (public API)`, measure(2048, () => {
-    for (let k = 0; k < 2048; k++) { const j = (i++) & MASK; sink += simulate(states[j]!, ops[j]!).ret; }
-  }), "single call with Verdict");
+  let i = 0,
+    sink = 0;
+  record(
+    `simulate ${kind} (public API)`,
+    measure(2048, () => {
+      for (let k = 0; k < 2048; k++) {
+        const j = i++ & MASK;
+        sink += simulate(states[j]!, ops[j]!).ret;
+      }
+    }),
+    "single call with Verdict",
+  );
   if (sink === 0.5) console.log(sink);
   // the general batch entry point, records resident in wasm memory
   const inBytes = N * (STATE_SIZE + OP_SIZE);
@@ -121,7 +174,13 @@ for (const [kind, arb] of kinds) {
     writeState(w, at, s);
     encodeOp(w, at + (STATE_SIZE >>> 2), ops[j]!, s);
   });
-  record(`batch ${kind} (in wasm)`, measure(N, () => { engine.evaluateBatch(profile.word, base, base + inBytes, N); }), "full evaluation: result + new state per record");
+  record(
+    `batch ${kind} (in wasm)`,
+    measure(N, () => {
+      engine.evaluateBatch(profile.word, base, base + inBytes, N);
+    }),
+    "full evaluation: result + new state per record",
+  );
   release(base);
 }
 
@@ -133,11 +192,16 @@ for (const [kind, arb] of kinds) {
   if (why) console.log(`(kernel figures skipped: ${why})`);
   else {
     const cases = [
-      ["no execve, up to 12 steps, 4 per start state", 0, 12, 4], ["execve: ends 25% of trials, mid-sequence in ~35%, 4 per start state", 0.25, 12, 4],
-      ["one step per trial, 8 per start state", 0, 1, 8], ["one step per trial, a fresh start state each", 0, 1, 1],
+      ["no execve, up to 12 steps, 4 per start state", 0, 12, 4],
+      ["execve: ends 25% of trials, mid-sequence in ~35%, 4 per start state", 0.25, 12, 4],
+      ["one step per trial, 8 per start state", 0, 1, 8],
+      ["one step per trial, a fresh start state each", 0, 1, 1],
     ] as const;
     for (const [label, execRate, maxSteps, perState] of cases) {
-      const groups = fc.sample(trialGroupArb(profile, { uids: runnerMapsAllIds(), execRate, maxSteps, perState }), { numRuns: (quick ? 2000 : 8000) / perState, seed: 9 });
+      const groups = fc.sample(trialGroupArb(profile, { uids: runnerMapsAllIds(), execRate, maxSteps, perState }), {
+        numRuns: (quick ? 2000 : 8000) / perState,
+        seed: 9,
+      });
       const sample = groups.flat();
       const steps = sample.reduce((n, t) => n + t.ops.length, 0);
       let best = Infinity;
@@ -146,21 +210,46 @@ for (const [kind, arb] of kinds) {
         runOnKernel(sample);
         best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
       }
-      record(`kernel trials (${label})`, { nsPerOp: (best * 1e6) / sample.length, opsPerSec: sample.length / (best / 1000) }, `${(steps / (best / 1000) / 1000).toFixed(1)} k steps/s; each step read back from the kernel`);
+      record(
+        `kernel trials (${label})`,
+        { nsPerOp: (best * 1e6) / sample.length, opsPerSec: sample.length / (best / 1000) },
+        `${(steps / (best / 1000) / 1000).toFixed(1)} k steps/s; each step read back from the kernel`,
+      );
     }
   }
 }
 
-const rows = Object.entries(results).map(([name, r]) => [name, r.nsPerOp.toFixed(r.nsPerOp < 10 ? 2 : 1), (r.opsPerSec / 1e6).toFixed(r.opsPerSec < 1e7 ? 2 : 1), r.note]);
+const rows = Object.entries(results).map(([name, r]) => [
+  name,
+  r.nsPerOp.toFixed(r.nsPerOp < 10 ? 2 : 1),
+  (r.opsPerSec / 1e6).toFixed(r.opsPerSec < 1e7 ? 2 : 1),
+  r.note,
+]);
 const width = rows.reduce((m, r) => r.map((c, i) => Math.max(m[i] ?? 0, c.length)), [] as number[]);
 const header = ["benchmark", "ns/op", "M ops/s", "what"];
-console.log([header, ...rows].map((r) => r.map((c, i) => (i === 3 ? c : i === 0 ? c.padEnd(Math.max(width[i]!, header[i]!.length)) : c.padStart(Math.max(width[i]!, header[i]!.length)))).join("  ")).join("\n"));
+console.log(
+  [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) =>
+          i === 3
+            ? c
+            : i === 0
+              ? c.padEnd(Math.max(width[i]!, header[i]!.length))
+              : c.padStart(Math.max(width[i]!, header[i]!.length)),
+        )
+        .join("  "),
+    )
+    .join("\n"),
+);
 
 const single = results["preflightCapset, one state repeated"]!.nsPerOp;
 const singleRandom = results["preflightCapset, 1024 random pairs"]!.nsPerOp;
 const batchRate = results["capset checks, batch resident in wasm"]!.opsPerSec;
 const baseline = results["baseline: plain TS on u32 words"]!.opsPerSec;
-console.log(`\ntargets: single pre-flight ${single.toFixed(1)} ns repeated, ${singleRandom.toFixed(1)} ns over random pairs (target <= 50), batch ${(batchRate / 1e6).toFixed(0)} M checks/s (target >= 300); batch is ${(batchRate / baseline).toFixed(2)}x the hand-written TS baseline`);
+console.log(
+  `\ntargets: single pre-flight ${single.toFixed(1)} ns repeated, ${singleRandom.toFixed(1)} ns over random pairs (target <= 50), batch ${(batchRate / 1e6).toFixed(0)} M checks/s (target >= 300); batch is ${(batchRate / baseline).toFixed(2)}x the hand-written TS baseline`,
+);
 
 const out = { node: process.version, date: new Date().toISOString(), kernelProfile: profile.version, quick, results };
 mkdirSync(new URL("../../bench/results/", import.meta.url), { recursive: true });

@@ -8,8 +8,14 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 mkdirSync(`${root}build`, { recursive: true });
 const cc = process.env["CC"] ?? "cc";
-const r = spawnSync(cc, ["-O2", "-Wall", "-Wextra", "-pthread", "-o", `${root}build/capfuzz`, `${root}native/capfuzz.c`], { stdio: "inherit" });
+const r = spawnSync(
+  cc,
+  ["-O2", "-Wall", "-Wextra", "-pthread", "-o", `${root}build/capfuzz`, `${root}native/capfuzz.c`],
+  { stdio: "inherit" },
+);
 if (r.error || r.status !== 0) {
-  console.warn(`capgate: could not compile native/capfuzz.c with ${cc} (${r.error?.message ?? `exit ${r.status}`}); kernel tests will not run`);
+  console.warn(
+    `capgate: could not compile native/capfuzz.c with ${cc} (${r.error?.message ?? `exit ${r.status}`}); kernel tests will not run`,
+  );
   if (process.env["CI"] === "true") process.exitCode = 1;
 }

@@ -16,7 +16,9 @@ import { readThreadState, currentProfile } from "./thread-state.js";
 export class RefusedByModel extends CapgateSystemError {
   override name = "RefusedByModel";
   constructor(readonly verdict: Verdict) {
-    super(`capgate refused ${verdict.op.op}: the kernel would answer ${verdict.errno} (${verdict.rule}): ${verdict.message}${verdict.hint ? `; hint: ${verdict.hint}` : ""}`);
+    super(
+      `capgate refused ${verdict.op.op}: the kernel would answer ${verdict.errno} (${verdict.rule}): ${verdict.message}${verdict.hint ? `; hint: ${verdict.hint}` : ""}`,
+    );
   }
 }
 
@@ -56,7 +58,8 @@ function longArg(v: number | bigint | undefined): number {
   if (v === undefined) return 0;
   if (typeof v === "number") return v;
   const n = BigInt.asIntN(64, v);
-  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) throw new RangeError(`the shim passes prctl arguments as safe integers; ${v} is not one`);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER))
+    throw new RangeError(`the shim passes prctl arguments as safe integers; ${v} is not one`);
   return Number(n);
 }
 
@@ -69,22 +72,29 @@ function call(op: Op, before: ThreadState): SyscallResult {
       header.writeInt32LE(op.pid ?? 0, 4);
       const data = Buffer.alloc(24);
       if (op.op === "capset") {
-        const e = op.effective ?? before.effective, p = op.permitted ?? before.permitted, i = op.inheritable ?? before.inheritable;
+        const e = op.effective ?? before.effective,
+          p = op.permitted ?? before.permitted,
+          i = op.inheritable ?? before.inheritable;
         [e.lo, p.lo, i.lo, e.hi, p.hi, i.hi].forEach((word, k) => data.writeUInt32LE(word, k * 4));
       }
       return op.data === false ? syscall(op.op, header, 0) : syscall(op.op, header, data);
     }
-    case "prctl": return prctl(op.option, longArg(op.arg2), longArg(op.arg3), longArg(op.arg4), longArg(op.arg5));
-    case "setuid": return syscall("setuid", op.uid);
+    case "prctl":
+      return prctl(op.option, longArg(op.arg2), longArg(op.arg3), longArg(op.arg4), longArg(op.arg5));
+    case "setuid":
+      return syscall("setuid", op.uid);
     case "seteuid": // glibc's seteuid: -1 is EINVAL, otherwise setresuid(-1, euid, -1)
       return op.euid === 0xffffffff ? { ret: -1, errno: 22 } : syscall("setresuid", -1, op.euid, -1);
-    case "setreuid": return syscall("setreuid", op.ruid | 0, op.euid | 0);
-    case "setresuid": return syscall("setresuid", op.ruid | 0, op.euid | 0, op.suid | 0);
-    case "setfsuid": return syscall("setfsuid", op.fsuid | 0);
-    case "execve": throw new RangeError("apply() does not exec: execve replaces the process (see capgate exec)");
+    case "setreuid":
+      return syscall("setreuid", op.ruid | 0, op.euid | 0);
+    case "setresuid":
+      return syscall("setresuid", op.ruid | 0, op.euid | 0, op.suid | 0);
+    case "setfsuid":
+      return syscall("setfsuid", op.fsuid | 0);
+    case "execve":
+      throw new RangeError("apply() does not exec: execve replaces the process (see capgate exec)");
   }
 }
-
 
 /**
  * Applies op to the calling thread: pre-flight on the engine (refused with RefusedByModel when
@@ -101,8 +111,16 @@ export function apply(op: Op, options: ApplyOptions = {}): Applied {
   const after = readThreadState();
   const diff = compareStep(verdict, { ret: kernel.ret, errno: kernel.errno, state: after }, "predicted");
   if (diff.length) {
-    throw new ModelDivergence(op, verdict, kernel, before, verdict.state, after, diff,
-      toScenario(profile.version, before, [op], "a call on which the kernel disagreed with capgate's model"));
+    throw new ModelDivergence(
+      op,
+      verdict,
+      kernel,
+      before,
+      verdict.state,
+      after,
+      diff,
+      toScenario(profile.version, before, [op], "a call on which the kernel disagreed with capgate's model"),
+    );
   }
   return { verdict, kernel, before, after };
 }

@@ -17,29 +17,38 @@ export interface Divergence {
   readonly kernel: KernelStep;
 }
 
-
 /**
  * What differs between the engine's verdict and the kernel's answer for one step. The header
  * version and capget data are compared when the kernel side supplies them (the runner does;
  * shim.apply reads back only the return value, errno and state). `engine` names the engine's
  * side in the messages.
  */
-export function compareStep(v: Verdict, k: Pick<KernelStep, "ret" | "errno" | "state"> & Partial<Pick<KernelStep, "version" | "data" | "secure">>, engine = "engine"): string[] {
+export function compareStep(
+  v: Verdict,
+  k: Pick<KernelStep, "ret" | "errno" | "state"> & Partial<Pick<KernelStep, "version" | "data" | "secure">>,
+  engine = "engine",
+): string[] {
   const d: string[] = [];
   if (v.ret !== k.ret) d.push(`return value: ${engine} ${v.ret}, kernel ${k.ret}`);
   const errno = v.errno === null ? 0 : ERRNO_NUMBERS[v.errno]!;
-  if (errno !== k.errno) d.push(`errno: ${engine} ${v.errno ?? "none"}, kernel ${k.errno === 0 ? "none" : (ERRNO_NAMES[k.errno] ?? k.errno)}`);
+  if (errno !== k.errno)
+    d.push(
+      `errno: ${engine} ${v.errno ?? "none"}, kernel ${k.errno === 0 ? "none" : (ERRNO_NAMES[k.errno] ?? k.errno)}`,
+    );
   if ((v.op.op === "capget" || v.op.op === "capset") && k.version !== undefined && v.version !== k.version) {
     d.push(`header version: ${engine} 0x${v.version?.toString(16)}, kernel 0x${k.version.toString(16)}`);
   }
   if ("data" in k) {
     if (v.data && k.data) {
       for (const f of ["effective", "permitted", "inheritable"] as const) {
-        if (!v.data[f].equals(k.data[f])) d.push(`capget data.${f}: ${engine} ${v.data[f].toHex()}, kernel ${k.data[f].toHex()}`);
+        if (!v.data[f].equals(k.data[f]))
+          d.push(`capget data.${f}: ${engine} ${v.data[f].toHex()}, kernel ${k.data[f].toHex()}`);
       }
-    } else if (Boolean(v.data) !== Boolean(k.data)) d.push(`capget data: ${engine} ${v.data ? "copied" : "none"}, kernel ${k.data ? "copied" : "none"}`);
+    } else if (Boolean(v.data) !== Boolean(k.data))
+      d.push(`capget data: ${engine} ${v.data ? "copied" : "none"}, kernel ${k.data ? "copied" : "none"}`);
   }
-  if (v.op.op === "execve" && v.ok && k.secure !== undefined && v.secureExec !== k.secure) d.push(`AT_SECURE: ${engine} ${v.secureExec}, kernel ${k.secure}`);
+  if (v.op.op === "execve" && v.ok && k.secure !== undefined && v.secureExec !== k.secure)
+    d.push(`AT_SECURE: ${engine} ${v.secureExec}, kernel ${k.secure}`);
   for (const c of diffStates(v.state, k.state)) {
     const show = (x: unknown) => (x instanceof CapSet ? x.toHex() : String(x));
     d.push(`${c.field}: ${engine} ${show(c.before)}, kernel ${show(c.after)}`);
@@ -66,12 +75,18 @@ export function runCampaign(trials: readonly Trial[], profile: KernelProfile): C
   let steps = 0;
   trials.forEach((trial, i) => {
     const k = kernel[i]!;
-    if (k.setup !== 0) { setupFailures.push({ trial, stage: k.setup }); return; }
+    if (k.setup !== 0) {
+      setupFailures.push({ trial, stage: k.setup });
+      return;
+    }
     const verdicts = simulateSequence(trial.state, trial.ops, { kernel: profile });
     for (let s = 0; s < verdicts.length; s++) {
       steps++;
       const differences = compareStep(verdicts[s]!, k.steps[s]!);
-      if (differences.length) { divergences.push({ trial, step: s, differences, engine: verdicts[s]!, kernel: k.steps[s]! }); break; }
+      if (differences.length) {
+        divergences.push({ trial, step: s, differences, engine: verdicts[s]!, kernel: k.steps[s]! });
+        break;
+      }
     }
   });
   return { trials: trials.length, steps, divergences, setupFailures, kernelMs };
@@ -80,7 +95,12 @@ export function runCampaign(trials: readonly Trial[], profile: KernelProfile): C
 /** A human report of one divergence, with a scenario that reproduces it. */
 export function describeDivergence(d: Divergence, profile: KernelProfile): string {
   const ops = d.trial.ops.slice(0, d.step + 1);
-  const scenario = toScenario(profile.version, d.trial.state as ThreadState, ops, "reproducer found by capgate's differential test");
+  const scenario = toScenario(
+    profile.version,
+    d.trial.state as ThreadState,
+    ops,
+    "reproducer found by capgate's differential test",
+  );
   return [
     `engine and kernel disagree at step ${d.step + 1} (${describeOp(d.trial.ops[d.step]!)}); engine rule ${d.engine.rule}:`,
     ...d.differences.map((x) => `  ${x}`),

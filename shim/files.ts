@@ -17,14 +17,20 @@ import { readThreadState } from "./thread-state.js";
 const NAME = "security.capability";
 const ERRNO = { ENOENT: 2, EPERM: 1, ENODATA: 61, EOPNOTSUPP: 95, ELOOP: 40 } as const;
 /** O_PATH: a handle to the inode, no read or write access; O_CLOEXEC (both the same on x86-64 and arm64). */
-const O_PATH = 0o10000000, O_CLOEXEC = 0o2000000;
+const O_PATH = 0o10000000,
+  O_CLOEXEC = 0o2000000;
 /** Larger than any revision: the kernel answers ERANGE only past this. */
 const XATTR_MAX = 64;
 
 /** Why file capabilities could not be read or written. `input`: the path itself is wrong (exit 2). */
 export class FileCapsError extends CapgateSystemError {
   override name = "FileCapsError";
-  constructor(message: string, readonly errno: number, readonly path: string, readonly input = false) {
+  constructor(
+    message: string,
+    readonly errno: number,
+    readonly path: string,
+    readonly input = false,
+  ) {
     super(message, input ? 2 : 1);
   }
 }
@@ -36,7 +42,12 @@ function kindOf(st: Stats): FileKind {
 
 function getxattr(path: string, what: string): Uint8Array | null {
   const buf = Buffer.alloc(XATTR_MAX);
-  const r = libcCall("getxattr", "i64", [["string", path], ["string", NAME], ["bytes", buf], ["i64", buf.length]]);
+  const r = libcCall("getxattr", "i64", [
+    ["string", path],
+    ["string", NAME],
+    ["bytes", buf],
+    ["i64", buf.length],
+  ]);
   if (r.ret === -1) {
     // No value, or a file system without xattrs (ramfs, /proc): no file capabilities, as getcap says.
     if (r.errno === ERRNO.ENODATA || r.errno === ERRNO.EOPNOTSUPP) return null;
@@ -74,7 +85,12 @@ export function inspectFileCaps(path: string): FileCapsEntry {
   return { path, kind, caps: kind === "file" ? getFileCaps(path) : null };
 }
 
-interface Opened { readonly path: string; readonly fd: number; readonly handle: string; readonly old: Uint8Array | null }
+interface Opened {
+  readonly path: string;
+  readonly fd: number;
+  readonly handle: string;
+  readonly old: Uint8Array | null;
+}
 
 function openChecked(path: string): Opened {
   let fd: number;
@@ -87,8 +103,12 @@ function openChecked(path: string): Opened {
   try {
     const kind = kindOf(fstatSync(fd));
     if (kind !== "file") {
-      const what = kind === "symlink" ? "a symbolic link (file capabilities are never written through one: name its target)"
-        : kind === "directory" ? "a directory" : "not a regular file";
+      const what =
+        kind === "symlink"
+          ? "a symbolic link (file capabilities are never written through one: name its target)"
+          : kind === "directory"
+            ? "a directory"
+            : "not a regular file";
       throw new FileCapsError(`${path}: is ${what}; file capabilities go on regular files only`, 0, path, true);
     }
     const handle = `/proc/self/fd/${fd}`;
@@ -100,9 +120,19 @@ function openChecked(path: string): Opened {
 }
 
 function write(handle: string, value: Uint8Array | null): number {
-  const r = value === null
-    ? libcCall("removexattr", "i32", [["string", handle], ["string", NAME]])
-    : libcCall("setxattr", "i32", [["string", handle], ["string", NAME], ["bytes", Buffer.from(value)], ["i64", value.length], ["i32", 0]]);
+  const r =
+    value === null
+      ? libcCall("removexattr", "i32", [
+          ["string", handle],
+          ["string", NAME],
+        ])
+      : libcCall("setxattr", "i32", [
+          ["string", handle],
+          ["string", NAME],
+          ["bytes", Buffer.from(value)],
+          ["i64", value.length],
+          ["i32", 0],
+        ]);
   return r.ret === -1 ? r.errno : 0;
 }
 
@@ -115,29 +145,53 @@ function write(handle: string, value: Uint8Array | null): number {
  */
 export function writeFileCaps(changes: ReadonlyArray<{ readonly path: string; readonly caps: FileCaps | null }>): void {
   for (const c of changes) {
-    if (c.caps?.version === 1) throw new FileCapsError("the kernel accepts only revision 2 or 3 security.capability values (revision 1 is read-only)", 22, c.path, true);
+    if (c.caps?.version === 1)
+      throw new FileCapsError(
+        "the kernel accepts only revision 2 or 3 security.capability values (revision 1 is read-only)",
+        22,
+        c.path,
+        true,
+      );
   }
   if (!readThreadState().effective.has(CAP.SETFCAP)) {
-    throw new FileCapsError("CAP_SETFCAP is not in the effective set, which writing file capabilities requires (the kernel would answer EPERM); nothing was changed", ERRNO.EPERM, "");
+    throw new FileCapsError(
+      "CAP_SETFCAP is not in the effective set, which writing file capabilities requires (the kernel would answer EPERM); nothing was changed",
+      ERRNO.EPERM,
+      "",
+    );
   }
   const opened: Opened[] = [];
   try {
     for (const c of changes) opened.push(openChecked(c.path));
     changes.forEach((c, i) => {
       if (c.caps === null && opened[i]!.old === null) {
-        throw new FileCapsError(`${c.path}: has no file capabilities to remove (as setcap -r says); nothing was changed`, ERRNO.ENODATA, c.path);
+        throw new FileCapsError(
+          `${c.path}: has no file capabilities to remove (as setcap -r says); nothing was changed`,
+          ERRNO.ENODATA,
+          c.path,
+        );
       }
     });
     const done: Opened[] = [];
     changes.forEach((c, i) => {
       const o = opened[i]!;
       const errno = write(o.handle, c.caps === null ? null : encodeFileCaps(c.caps));
-      if (errno === 0) { done.push(o); return; }
+      if (errno === 0) {
+        done.push(o);
+        return;
+      }
       const failedRestore = done.filter((d) => write(d.handle, d.old) !== 0).map((d) => d.path);
-      const state = done.length === 0 ? "nothing was changed"
-        : failedRestore.length === 0 ? `${done.map((d) => d.path).join(", ")} got ${done.length === 1 ? "its" : "their"} old value back; nothing was changed`
-        : `could not restore ${failedRestore.join(", ")}: ${failedRestore.length === 1 ? "it keeps" : "they keep"} the new value`;
-      throw new FileCapsError(`${c.caps === null ? "removexattr" : "setxattr"}(${c.path}, ${NAME}) failed: ${errnoText(errno)}; ${state}`, errno, c.path);
+      const state =
+        done.length === 0
+          ? "nothing was changed"
+          : failedRestore.length === 0
+            ? `${done.map((d) => d.path).join(", ")} got ${done.length === 1 ? "its" : "their"} old value back; nothing was changed`
+            : `could not restore ${failedRestore.join(", ")}: ${failedRestore.length === 1 ? "it keeps" : "they keep"} the new value`;
+      throw new FileCapsError(
+        `${c.caps === null ? "removexattr" : "setxattr"}(${c.path}, ${NAME}) failed: ${errnoText(errno)}; ${state}`,
+        errno,
+        c.path,
+      );
     });
   } finally {
     for (const o of opened) closeSync(o.fd);
@@ -155,7 +209,9 @@ export function removeFileCaps(path: string): void {
 }
 
 /** statvfs(3)'s f_flag: unsigned long at byte 72 of struct statvfs on LP64 (x86-64, arm64). */
-const STATVFS_SIZE = 112, STATVFS_FLAG_AT = 72, ST_NOSUID = 2;
+const STATVFS_SIZE = 112,
+  STATVFS_FLAG_AT = 72,
+  ST_NOSUID = 2;
 
 /**
  * Whether the file lies on a nosuid mount, where execve ignores set-id bits and file
@@ -163,7 +219,11 @@ const STATVFS_SIZE = 112, STATVFS_FLAG_AT = 72, ST_NOSUID = 2;
  */
 export function onNosuidMount(path: string): boolean {
   const buf = Buffer.alloc(STATVFS_SIZE);
-  const r = libcCall("statvfs", "i32", [["string", path], ["bytes", buf]]);
-  if (r.ret === -1) throw new FileCapsError(`${path}: cannot read its mount flags: ${errnoText(r.errno)}`, r.errno, path, true);
+  const r = libcCall("statvfs", "i32", [
+    ["string", path],
+    ["bytes", buf],
+  ]);
+  if (r.ret === -1)
+    throw new FileCapsError(`${path}: cannot read its mount flags: ${errnoText(r.errno)}`, r.errno, path, true);
   return (Number(buf.readBigUInt64LE(STATVFS_FLAG_AT)) & ST_NOSUID) !== 0;
 }

@@ -7,7 +7,30 @@
 export { apply, RefusedByModel, ModelDivergence, type ApplyOptions, type Applied } from "./apply.js";
 export { readThreadState, currentProfile, parseStatus, type StatusFields } from "./thread-state.js";
 export { threadsDifferingFromCaller, type ThreadDifference } from "./threads.js";
-export { syscall, prctl, gettid, setresgid, setgroups, readGids, loadShim, setSyscaller, errnoText, ShimUnavailable, type SyscallResult, type Syscaller, type Gids } from "./libc.js";
-export { getFileCaps, inspectFileCaps, writeFileCaps, setFileCaps, removeFileCaps, FileCapsError, type FileCapsEntry, type FileKind } from "./files.js";
+export {
+  syscall,
+  prctl,
+  gettid,
+  setresgid,
+  setgroups,
+  readGids,
+  loadShim,
+  setSyscaller,
+  errnoText,
+  ShimUnavailable,
+  type SyscallResult,
+  type Syscaller,
+  type Gids,
+} from "./libc.js";
+export {
+  getFileCaps,
+  inspectFileCaps,
+  writeFileCaps,
+  setFileCaps,
+  removeFileCaps,
+  FileCapsError,
+  type FileCapsEntry,
+  type FileKind,
+} from "./files.js";
 export { execProgram, ExecError, type ExecSetup } from "./launch.js";
 export { Rings, RingError, type Ring, type RingsOptions } from "./rings.js";

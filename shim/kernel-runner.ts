@@ -20,7 +20,10 @@ export interface KernelTrial {
   readonly setup: number;
   readonly steps: readonly KernelStep[];
 }
-export interface Trial { readonly state: ThreadState; readonly ops: readonly Op[] }
+export interface Trial {
+  readonly state: ThreadState;
+  readonly ops: readonly Op[];
+}
 
 export class KernelRunnerError extends CapgateSystemError {
   override name = "KernelRunnerError";
@@ -29,7 +32,8 @@ export class KernelRunnerError extends CapgateSystemError {
 /** Why the kernel runner cannot run here, or null when it can. */
 export function runnerUnavailable(): string | null {
   if (process.platform !== "linux") return "not Linux";
-  if (!existsSync(RUNNER_PATH) || !statSync(RUNNER_PATH).isFile()) return `${RUNNER_PATH} is not built (needs a C compiler: npm run build:native)`;
+  if (!existsSync(RUNNER_PATH) || !statSync(RUNNER_PATH).isFile())
+    return `${RUNNER_PATH} is not built (needs a C compiler: npm run build:native)`;
   return null;
 }
 
@@ -64,9 +68,13 @@ function encodeTrials(trials: readonly Trial[]): Buffer {
 export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
   const why = runnerUnavailable();
   if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
-  for (const t of trials) t.ops.forEach((op, i) => {
-    if (!runnerSupports(op)) throw new KernelRunnerError(`the kernel runner cannot run step ${i + 1}: a v1 security.capability cannot be written`);
-  });
+  for (const t of trials)
+    t.ops.forEach((op, i) => {
+      if (!runnerSupports(op))
+        throw new KernelRunnerError(
+          `the kernel runner cannot run step ${i + 1}: a v1 security.capability cannot be written`,
+        );
+    });
   const input = encodeTrials(trials);
   // execve trials put their files here: a real filesystem (xattrs, no nosuid), removed after.
   const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));
@@ -78,13 +86,15 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
     rmSync(dir, { recursive: true, force: true });
   }
   if (r.error) throw new KernelRunnerError(`cannot start ${RUNNER_PATH}: ${r.error.message}`);
-  if (r.status !== 0) throw new KernelRunnerError(`${RUNNER_PATH} exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
+  if (r.status !== 0)
+    throw new KernelRunnerError(`${RUNNER_PATH} exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
   const out = r.stdout;
   const w = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
   const result: KernelTrial[] = [];
   let at = 0;
   for (const t of trials) {
-    const setup = w[at]!, n = w[at + 1]!;
+    const setup = w[at]!,
+      n = w[at + 1]!;
     at += 2;
     const steps: KernelStep[] = [];
     if (setup === 0) {

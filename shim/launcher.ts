@@ -23,7 +23,13 @@ import { execProgram } from "./launch.js";
 /** One call of a launch plan. `label` is how it is shown ("setresuid 1000 1000 1000"). */
 export type LaunchCall =
   | { readonly kind: "setgroups"; readonly groups: readonly number[]; readonly label: string }
-  | { readonly kind: "setresgid"; readonly rgid: number; readonly egid: number; readonly sgid: number; readonly label: string }
+  | {
+      readonly kind: "setresgid";
+      readonly rgid: number;
+      readonly egid: number;
+      readonly sgid: number;
+      readonly label: string;
+    }
   | { readonly kind: "op"; readonly op: Op; readonly label: string };
 
 /** A call of the plan failed: the program was not run. */
@@ -40,14 +46,17 @@ export class LaunchRefused extends CapgateSystemError {
     /** The calls that had been applied before this one. */
     readonly applied: readonly LaunchCall[],
   ) {
-    const state = applied.length === 0 ? "the process is unchanged"
-      : `the process is partly changed: step${applied.length > 1 ? `s 1-${applied.length}` : " 1"} (${applied.map((c) => c.label).join("; ")}) had been applied`;
+    const state =
+      applied.length === 0
+        ? "the process is unchanged"
+        : `the process is partly changed: step${applied.length > 1 ? `s 1-${applied.length}` : " 1"} (${applied.map((c) => c.label).join("; ")}) had been applied`;
     super(`step ${step} (${call.label}) ${reason}; the program was not run; ${state}`);
   }
 }
 
 function sameGroups(a: readonly number[], b: readonly number[]): boolean {
-  const x = [...a].sort((p, q) => p - q), y = [...b].sort((p, q) => p - q);
+  const x = [...a].sort((p, q) => p - q),
+    y = [...b].sort((p, q) => p - q);
   return x.length === y.length && x.every((g, i) => g === y[i]);
 }
 
@@ -57,9 +66,14 @@ function run(call: LaunchCall, profile: KernelProfile): { reason: string; errno:
       apply(call.op, { profile });
       return null;
     } catch (e) {
-      if (e instanceof RefusedByModel) return { reason: `refused by capgate's model: ${e.verdict.errno} (${e.verdict.rule}): ${e.verdict.message}`, errno: null };
+      if (e instanceof RefusedByModel)
+        return {
+          reason: `refused by capgate's model: ${e.verdict.errno} (${e.verdict.rule}): ${e.verdict.message}`,
+          errno: null,
+        };
       if (e instanceof ModelDivergence) {
-        if (e.kernel.ret === -1) return { reason: `refused by the kernel: ${errnoText(e.kernel.errno)}`, errno: e.kernel.errno };
+        if (e.kernel.ret === -1)
+          return { reason: `refused by the kernel: ${errnoText(e.kernel.errno)}`, errno: e.kernel.errno };
         return { reason: `was not what capgate predicted: ${e.differences.join("; ")}`, errno: null };
       }
       throw e;
@@ -69,7 +83,10 @@ function run(call: LaunchCall, profile: KernelProfile): { reason: string; errno:
   if (r.ret === -1) return { reason: `refused by the kernel: ${errnoText(r.errno)}`, errno: r.errno };
   const now = readGids();
   if (call.kind === "setgroups" && !sameGroups(now.groups, call.groups)) {
-    return { reason: `left the groups at ${now.groups.join(",") || "none"}, not ${call.groups.join(",") || "none"}`, errno: null };
+    return {
+      reason: `left the groups at ${now.groups.join(",") || "none"}, not ${call.groups.join(",") || "none"}`,
+      errno: null,
+    };
   }
   if (call.kind === "setresgid" && (now.rgid !== call.rgid || now.egid !== call.egid || now.sgid !== call.sgid)) {
     return { reason: `left the gids at ${now.rgid} ${now.egid} ${now.sgid}`, errno: null };
@@ -85,7 +102,9 @@ export function applyCalls(calls: readonly LaunchCall[], profile: KernelProfile)
   });
 }
 
-const S_ISUID = 0o4000, S_ISGID = 0o2000, S_IXGRP = 0o010;
+const S_ISUID = 0o4000,
+  S_ISGID = 0o2000,
+  S_IXGRP = 0o010;
 
 /** What the program is to run with. Unset fields stay as this thread has them. */
 export interface LaunchRequest {
@@ -119,22 +138,22 @@ export interface LaunchRequest {
 
 export type LaunchPlan =
   | {
-    readonly ok: true;
-    /** Every call, in order: the gid calls, then the engine's plan (without the final execve). */
-    readonly calls: readonly LaunchCall[];
-    /** The engine's plan, the execve included, each step with its verdict and why. */
-    readonly steps: readonly PlanStep[];
-    readonly start: ThreadState;
-    /** The program's state as the engine predicts it, and its gids. */
-    readonly predicted: ThreadState;
-    readonly gid: number;
-    readonly groups: readonly number[];
-    /** Whether the program starts with AT_SECURE (the loader then ignores LD_PRELOAD and friends). */
-    readonly secureExec: boolean;
-    /** The program is on a nosuid mount: its set-id bits and file capabilities are ignored. */
-    readonly nosuid: boolean;
-    readonly searched: number;
-  }
+      readonly ok: true;
+      /** Every call, in order: the gid calls, then the engine's plan (without the final execve). */
+      readonly calls: readonly LaunchCall[];
+      /** The engine's plan, the execve included, each step with its verdict and why. */
+      readonly steps: readonly PlanStep[];
+      readonly start: ThreadState;
+      /** The program's state as the engine predicts it, and its gids. */
+      readonly predicted: ThreadState;
+      readonly gid: number;
+      readonly groups: readonly number[];
+      /** Whether the program starts with AT_SECURE (the loader then ignores LD_PRELOAD and friends). */
+      readonly secureExec: boolean;
+      /** The program is on a nosuid mount: its set-id bits and file capabilities are ignored. */
+      readonly nosuid: boolean;
+      readonly searched: number;
+    }
   | { readonly ok: false; readonly reasons: readonly string[]; readonly searched: number };
 
 export class Launcher {
@@ -150,7 +169,11 @@ export class Launcher {
     const nosuid = onNosuidMount(path);
     const caps = nosuid ? null : getFileCaps(path);
     const setgid = !nosuid && (st.mode & S_ISGID) !== 0 && (st.mode & S_IXGRP) !== 0 ? st.gid : null;
-    return { file: { setuid: !nosuid && (st.mode & S_ISUID) !== 0, owner: st.uid, ...(caps && { caps }) }, nosuid, setgid };
+    return {
+      file: { setuid: !nosuid && (st.mode & S_ISUID) !== 0, owner: st.uid, ...(caps && { caps }) },
+      nosuid,
+      setgid,
+    };
   }
 
   /** Finds the calls, or the reasons none exist. Reads this thread and the file; changes nothing. */
@@ -160,23 +183,37 @@ export class Launcher {
     const gid = r.gid ?? gids.egid;
     const reasons: string[] = [];
     if (setgid !== null && setgid !== gid) {
-      reasons.push(`${r.path} is set-gid (group ${setgid}): execve would change the egid from ${gid} to ${setgid} and clear the ambient set, which capgate does not model yet`);
+      reasons.push(
+        `${r.path} is set-gid (group ${setgid}): execve would change the egid from ${gid} to ${setgid} and clear the ambient set, which capgate does not model yet`,
+      );
     }
     const calls: LaunchCall[] = [];
-    if (r.groups) calls.push({ kind: "setgroups", groups: [...r.groups], label: `setgroups ${r.groups.join(",") || "(none)"}` });
-    if (r.gid !== undefined) calls.push({ kind: "setresgid", rgid: r.gid, egid: r.gid, sgid: r.gid, label: `setresgid ${r.gid} ${r.gid} ${r.gid}` });
+    if (r.groups)
+      calls.push({ kind: "setgroups", groups: [...r.groups], label: `setgroups ${r.groups.join(",") || "(none)"}` });
+    if (r.gid !== undefined)
+      calls.push({
+        kind: "setresgid",
+        rgid: r.gid,
+        egid: r.gid,
+        sgid: r.gid,
+        label: `setresgid ${r.gid} ${r.gid} ${r.gid}`,
+      });
     if (calls.length && !start.effective.has(CAP.SETGID)) {
       const own = [gids.rgid, gids.egid, gids.sgid];
       // setgroups always needs CAP_SETGID; setresgid only to reach an id that is not one's own (__sys_setresgid)
       if (r.groups) reasons.push("setting the supplementary groups needs CAP_SETGID in the effective set");
-      else if (r.gid !== undefined && !own.includes(r.gid)) reasons.push(`changing the gid to ${r.gid} needs CAP_SETGID in the effective set (without it only ${own.join(", ")} are allowed)`);
+      else if (r.gid !== undefined && !own.includes(r.gid))
+        reasons.push(
+          `changing the gid to ${r.gid} needs CAP_SETGID in the effective set (without it only ${own.join(", ")} are allowed)`,
+        );
     }
     if (reasons.length) return { ok: false, reasons, searched: 0 };
     const want = (r.keep ?? CapSet.EMPTY).union(r.ambient ?? CapSet.EMPTY);
     const target: PlanTarget = {
       ...(r.uid !== undefined && { uid: r.uid }),
       // never more than asked: the program's permitted and effective sets are exactly these
-      permitted: { exactly: want }, effective: { exactly: want },
+      permitted: { exactly: want },
+      effective: { exactly: want },
       ...(r.ambient && !r.ambient.isEmpty && { ambient: { include: r.ambient } }),
       bounding: r.bounding !== undefined ? { exactly: r.bounding } : { exclude: r.drop ?? CapSet.EMPTY },
       ...(r.noNewPrivs && { noNewPrivs: true }),
@@ -186,10 +223,19 @@ export class Launcher {
     };
     const p = plan(start, target, { kernel: this.profile });
     if (!p.ok) return p;
-    for (const step of p.steps.slice(0, -1)) calls.push({ kind: "op", op: step.verdict.op as Op, label: describeOp(step.verdict.op) });
+    for (const step of p.steps.slice(0, -1))
+      calls.push({ kind: "op", op: step.verdict.op as Op, label: describeOp(step.verdict.op) });
     return {
-      ok: true, calls, steps: p.steps, start, predicted: p.final, gid, groups: r.groups ?? gids.groups,
-      secureExec: p.steps[p.steps.length - 1]!.verdict.secureExec === true, nosuid, searched: p.searched,
+      ok: true,
+      calls,
+      steps: p.steps,
+      start,
+      predicted: p.final,
+      gid,
+      groups: r.groups ?? gids.groups,
+      secureExec: p.steps[p.steps.length - 1]!.verdict.secureExec === true,
+      nosuid,
+      searched: p.searched,
     };
   }
 
@@ -198,8 +244,18 @@ export class Launcher {
    * throwing: LaunchRefused (a call failed; the program was not run) or ExecError.
    */
   launch(planned: LaunchPlan = this.plan()): never {
-    if (!planned.ok) throw new LaunchRefused(0, { kind: "op", op: { op: "execve", file: {} }, label: "plan" }, `found no plan: ${planned.reasons.join("; ")}`, null, []);
+    if (!planned.ok)
+      throw new LaunchRefused(
+        0,
+        { kind: "op", op: { op: "execve", file: {} }, label: "plan" },
+        `found no plan: ${planned.reasons.join("; ")}`,
+        null,
+        [],
+      );
     applyCalls(planned.calls, this.profile);
-    return execProgram(this.request.path, this.request.argv, this.request.env, { keepFds: this.request.keepFds ?? [], ignoredSignals: this.request.ignoredSignals ?? [] });
+    return execProgram(this.request.path, this.request.argv, this.request.env, {
+      keepFds: this.request.keepFds ?? [],
+      ignoredSignals: this.request.ignoredSignals ?? [],
+    });
   }
 }

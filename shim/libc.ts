@@ -18,12 +18,34 @@ export { errnoText };
 
 const SYSCALLS: Record<string, Record<string, number>> = {
   x64: {
-    capget: 125, capset: 126, prctl: 157, setuid: 105, setreuid: 113, setresuid: 117, getresuid: 118, setfsuid: 122, gettid: 186,
-    setresgid: 119, getresgid: 120, setgroups: 116, getgroups: 115,
+    capget: 125,
+    capset: 126,
+    prctl: 157,
+    setuid: 105,
+    setreuid: 113,
+    setresuid: 117,
+    getresuid: 118,
+    setfsuid: 122,
+    gettid: 186,
+    setresgid: 119,
+    getresgid: 120,
+    setgroups: 116,
+    getgroups: 115,
   },
   arm64: {
-    capget: 90, capset: 91, prctl: 167, setuid: 146, setreuid: 145, setresuid: 147, getresuid: 148, setfsuid: 151, gettid: 178,
-    setresgid: 149, getresgid: 150, setgroups: 159, getgroups: 158,
+    capget: 90,
+    capset: 91,
+    prctl: 167,
+    setuid: 146,
+    setreuid: 145,
+    setresuid: 147,
+    getresuid: 148,
+    setfsuid: 151,
+    gettid: 178,
+    setresgid: 149,
+    getresgid: 150,
+    setgroups: 159,
+    getgroups: 158,
   },
 };
 
@@ -40,9 +62,14 @@ let ffi: typeof Ffi | undefined;
 
 function ensureOpen(): typeof Ffi {
   if (ffi) return ffi;
-  if (process.platform !== "linux" || !numbers) throw new ShimUnavailable(`the capgate shim needs Linux on x64 or arm64 (this is ${process.platform}/${process.arch})`);
+  if (process.platform !== "linux" || !numbers)
+    throw new ShimUnavailable(
+      `the capgate shim needs Linux on x64 or arm64 (this is ${process.platform}/${process.arch})`,
+    );
   if (!isMainThread) {
-    throw new ShimUnavailable("the capgate shim works on the main thread only: capabilities are per thread, and ffi-rs loaded in a Worker crashes the process at exit; call loadShim() on the main thread");
+    throw new ShimUnavailable(
+      "the capgate shim works on the main thread only: capabilities are per thread, and ffi-rs loaded in a Worker crashes the process at exit; call loadShim() on the main thread",
+    );
   }
   const loaded = createRequire(import.meta.url)("ffi-rs") as typeof Ffi;
   loaded.open({ library: "libc", path: "libc.so.6" });
@@ -85,9 +112,12 @@ export function syscall(name: string, ...args: Arg[]): SyscallResult {
   const nr = numbers![name];
   if (nr === undefined) throw new ShimUnavailable(`no syscall number for ${name} on ${process.arch}`);
   const result = f.load({
-    library: "libc", funcName: "syscall", retType: f.DataType.I64,
+    library: "libc",
+    funcName: "syscall",
+    retType: f.DataType.I64,
     paramsType: [f.DataType.I64, ...args.map((a) => (typeof a === "number" ? f.DataType.I64 : f.DataType.U8Array))],
-    paramsValue: [nr, ...args], errno: true,
+    paramsValue: [nr, ...args],
+    errno: true,
   }) as unknown as { value: number; errnoCode: number };
   const ret = Number(result.value);
   return { ret, errno: ret === -1 ? result.errnoCode : 0 };
@@ -97,12 +127,20 @@ export function syscall(name: string, ...args: Arg[]): SyscallResult {
 export type CType = "i32" | "i64" | "string" | "bytes";
 
 /** A libc function other than syscall(2) (getxattr, execve, fcntl, ...): its return and errno. */
-export function libcCall(funcName: string, retType: "i32" | "i64", params: ReadonlyArray<[CType, unknown]>): SyscallResult {
+export function libcCall(
+  funcName: string,
+  retType: "i32" | "i64",
+  params: ReadonlyArray<[CType, unknown]>,
+): SyscallResult {
   const f = ensureOpen();
   const T = { i32: f.DataType.I32, i64: f.DataType.I64, string: f.DataType.String, bytes: f.DataType.U8Array } as const;
   const r = f.load({
-    library: "libc", funcName, retType: T[retType], errno: true,
-    paramsType: params.map(([t]) => T[t]), paramsValue: params.map(([, v]) => v),
+    library: "libc",
+    funcName,
+    retType: T[retType],
+    errno: true,
+    paramsType: params.map(([t]) => T[t]),
+    paramsValue: params.map(([, v]) => v),
   } as Parameters<typeof f.load>[0]) as unknown as { value: number | bigint; errnoCode: number };
   const ret = Number(r.value);
   return { ret, errno: ret === -1 ? r.errnoCode : 0 };
@@ -139,9 +177,16 @@ export function setgroups(groups: readonly number[]): SyscallResult {
 }
 
 /** The calling thread's gids and supplementary groups (getresgid, getgroups), from the kernel. */
-export interface Gids { readonly rgid: number; readonly egid: number; readonly sgid: number; readonly groups: readonly number[] }
+export interface Gids {
+  readonly rgid: number;
+  readonly egid: number;
+  readonly sgid: number;
+  readonly groups: readonly number[];
+}
 export function readGids(): Gids {
-  const r = Buffer.alloc(4), e = Buffer.alloc(4), s = Buffer.alloc(4);
+  const r = Buffer.alloc(4),
+    e = Buffer.alloc(4),
+    s = Buffer.alloc(4);
   const got = syscall("getresgid", r, e, s);
   if (got.ret !== 0) throw new ShimUnavailable(`getresgid failed with errno ${got.errno}`);
   const n = syscall("getgroups", 0, 0);

@@ -27,11 +27,19 @@ export type Ring = "privileged" | "required" | "requested" | "unprivileged";
 /** A ring change that was refused (by the engine or the kernel): the verdict says why, when there is one. */
 export class RingError extends CapgateSystemError {
   override name = "RingError";
-  constructor(readonly ring: Ring | "init", message: string, readonly verdict?: Verdict) {
+  constructor(
+    readonly ring: Ring | "init",
+    message: string,
+    readonly verdict?: Verdict,
+  ) {
     super(message);
   }
   static refused(ring: Ring | "init", verdict: Verdict): RingError {
-    return new RingError(ring, `cannot enter the ${ring === "init" ? "unprivileged" : ring} ring: ${verdict.message}${verdict.hint ? ` (${verdict.hint})` : ""} [${verdict.rule}]`, verdict);
+    return new RingError(
+      ring,
+      `cannot enter the ${ring === "init" ? "unprivileged" : ring} ring: ${verdict.message}${verdict.hint ? ` (${verdict.hint})` : ""} [${verdict.rule}]`,
+      verdict,
+    );
   }
 }
 
@@ -69,7 +77,9 @@ export interface RingsOptions {
 }
 
 /** The async ring a piece of async code runs in: nested async rings take this ring's lock, not the process's. */
-interface AsyncRing { lock: Promise<void> }
+interface AsyncRing {
+  lock: Promise<void>;
+}
 
 let instance: Rings | null = null;
 
@@ -95,23 +105,43 @@ export class Rings {
    * the kernel refuses a step, the effective set the thread had is restored before RingError.
    */
   static init(options: RingsOptions = {}): Rings {
-    if (instance) throw new RingError("init", "Rings.init was already called in this process: there is one set of rings per process (use the Rings it returned)");
+    if (instance)
+      throw new RingError(
+        "init",
+        "Rings.init was already called in this process: there is one set of rings per process (use the Rings it returned)",
+      );
     const bypass = options.bypass ?? (options.bypassFromEnv === true && process.env[BYPASS_VARIABLE] === "1");
     const base = toSet(options.required).union(toSet(options.add)).difference(toSet(options.drop));
     const profile = currentProfile();
     const start = readThreadState();
     if (!base.isSubsetOf(start.permitted)) {
       const missing = base.difference(start.permitted);
-      throw new RingError("required", `cannot enter the required ring: it needs ${missing.names().join(", ")}, which ${missing.size === 1 ? "is" : "are"} not permitted (start the program with ${missing.size === 1 ? "it" : "them"} permitted)`);
+      throw new RingError(
+        "required",
+        `cannot enter the required ring: it needs ${missing.names().join(", ")}, which ${missing.size === 1 ? "is" : "are"} not permitted (start the program with ${missing.size === 1 ? "it" : "them"} permitted)`,
+      );
     }
     const keepBounding = options.bounding === undefined ? base : toSet(options.bounding);
     const drops = start.bounding.difference(keepBounding);
     const ops: Op[] = [];
     // Bounding drops need CAP_SETPCAP effective: raise it first when it is only permitted.
-    if (!drops.isEmpty && !start.effective.has(CAP.SETPCAP)) ops.push({ op: "capset", effective: start.permitted, permitted: start.permitted, inheritable: start.inheritable });
+    if (!drops.isEmpty && !start.effective.has(CAP.SETPCAP))
+      ops.push({
+        op: "capset",
+        effective: start.permitted,
+        permitted: start.permitted,
+        inheritable: start.inheritable,
+      });
     for (const cap of drops) ops.push({ op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2: cap });
-    if (!bypass) ops.push({ op: "capset", effective: CapSet.EMPTY, permitted: start.permitted, inheritable: start.inheritable });
-    else if (!start.effective.equals(start.permitted)) ops.push({ op: "capset", effective: start.permitted, permitted: start.permitted, inheritable: start.inheritable });
+    if (!bypass)
+      ops.push({ op: "capset", effective: CapSet.EMPTY, permitted: start.permitted, inheritable: start.inheritable });
+    else if (!start.effective.equals(start.permitted))
+      ops.push({
+        op: "capset",
+        effective: start.permitted,
+        permitted: start.permitted,
+        inheritable: start.inheritable,
+      });
     const refused = simulateSequence(start, ops, { kernel: profile }).find((v) => !v.ok);
     if (refused) throw RingError.refused("init", refused);
     ops.forEach((op, i) => {
@@ -119,17 +149,28 @@ export class Rings {
         apply(op, { profile });
       } catch (e) {
         if (!(e instanceof RefusedByModel || e instanceof ModelDivergence)) throw e;
-        const said = e instanceof ModelDivergence && e.kernel.ret === -1 ? `the kernel refused it: ${errnoText(e.kernel.errno)}` : e.message;
+        const said =
+          e instanceof ModelDivergence && e.kernel.ret === -1
+            ? `the kernel refused it: ${errnoText(e.kernel.errno)}`
+            : e.message;
         const dropped = ops.slice(0, i).filter((o) => o.op === "prctl").length;
         let restored = "the effective set was restored";
         try {
           const now = readThreadState();
-          if (!now.effective.equals(start.effective)) apply({ op: "capset", effective: start.effective, permitted: now.permitted, inheritable: now.inheritable }, { profile });
+          if (!now.effective.equals(start.effective))
+            apply(
+              { op: "capset", effective: start.effective, permitted: now.permitted, inheritable: now.inheritable },
+              { profile },
+            );
         } catch (r) {
           restored = `the effective set could not be restored (${(r as Error).message})`;
         }
-        throw new RingError("init", `Rings.init failed at step ${i + 1} (${op.op === "prctl" ? `PR_CAPBSET_DROP ${capabilityName(Number(op.arg2))}` : "capset"}): ${said}; ${restored}` +
-          `${dropped ? `; ${dropped} bounding drop${dropped === 1 ? " was" : "s were"} made and cannot be undone` : ""}`, e.verdict);
+        throw new RingError(
+          "init",
+          `Rings.init failed at step ${i + 1} (${op.op === "prctl" ? `PR_CAPBSET_DROP ${capabilityName(Number(op.arg2))}` : "capset"}): ${said}; ${restored}` +
+            `${dropped ? `; ${dropped} bounding drop${dropped === 1 ? " was" : "s were"} made and cannot be undone` : ""}`,
+          e.verdict,
+        );
       }
     });
     instance = new Rings(bypass, base, threadsDifferingFromCaller());
@@ -166,11 +207,17 @@ export class Rings {
   }
 
   /** Ring 0: every permitted capability effective for the duration of fn. */
-  privileged<T>(fn: () => T): T { return this.#enter("privileged", () => readThreadState().permitted, fn); }
+  privileged<T>(fn: () => T): T {
+    return this.#enter("privileged", () => readThreadState().permitted, fn);
+  }
   /** Ring 1: the base ring effective. */
-  required<T>(fn: () => T): T { return this.#enter("required", () => this.base, fn); }
+  required<T>(fn: () => T): T {
+    return this.#enter("required", () => this.base, fn);
+  }
   /** Ring 2: just these capabilities effective (they must be permitted). */
-  requested<T>(caps: Caps, fn: () => T): T { return this.#enter("requested", () => toSet(caps), fn); }
+  requested<T>(caps: Caps, fn: () => T): T {
+    return this.#enter("requested", () => toSet(caps), fn);
+  }
 
   /**
    * The async rings hold their effective set across every await of fn, and are serialized: a
@@ -180,16 +227,24 @@ export class Rings {
    * runs with the ring's capabilities effective; a sync ring entered there nests on top and
    * restores them before it returns.
    */
-  async privilegedAsync<T>(fn: () => Promise<T>): Promise<T> { return this.#async("privileged", () => readThreadState().permitted, fn); }
-  async requiredAsync<T>(fn: () => Promise<T>): Promise<T> { return this.#async("required", () => this.base, fn); }
-  async requestedAsync<T>(caps: Caps, fn: () => Promise<T>): Promise<T> { return this.#async("requested", () => toSet(caps), fn); }
+  async privilegedAsync<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#async("privileged", () => readThreadState().permitted, fn);
+  }
+  async requiredAsync<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#async("required", () => this.base, fn);
+  }
+  async requestedAsync<T>(caps: Caps, fn: () => Promise<T>): Promise<T> {
+    return this.#async("requested", () => toSet(caps), fn);
+  }
 
   async #async<T>(ring: Ring, effective: () => CapSet, fn: () => Promise<T>): Promise<T> {
     if (this.bypass) return fn();
     const parent = this.#context.getStore() ?? this.#top;
     let release!: () => void;
     const previous = parent.lock;
-    parent.lock = new Promise<void>((r) => { release = r; });
+    parent.lock = new Promise<void>((r) => {
+      release = r;
+    });
     await previous;
     const before = readThreadState().effective;
     try {

@@ -6,7 +6,6 @@ import type { ThreadState } from "../src/state.js";
 import { syscall, prctl, gettid, readKernelFile, errnoText, ShimUnavailable } from "./libc.js";
 import { PRCTL, CAPABILITY_VERSION } from "../src/kernel/constants.js";
 
-
 export { parseStatus, type StatusFields } from "../src/formats/proc-status.js";
 
 /** The running kernel as a profile: its release, with CAP_LAST_CAP checked against /proc. */
@@ -16,7 +15,9 @@ export function currentProfile(): KernelProfile {
   const profile = kernelProfile(m ? `${m[1]}.${m[2]}` : undefined);
   const lastCap = Number(readKernelFile("/proc/sys/kernel/cap_last_cap"));
   if (lastCap !== profile.lastCap) {
-    throw new ShimUnavailable(`kernel ${release} reports CAP_LAST_CAP ${lastCap}, but capgate's profile for ${profile.version} has ${profile.lastCap}`);
+    throw new ShimUnavailable(
+      `kernel ${release} reports CAP_LAST_CAP ${lastCap}, but capgate's profile for ${profile.version} has ${profile.lastCap}`,
+    );
   }
   return profile;
 }
@@ -35,10 +36,17 @@ export function readThreadState(): ThreadState {
   const status = parseStatus(readKernelFile("/proc/thread-self/status"));
   const pair = (at: number) => new CapSet(data.readUInt32LE(at), data.readUInt32LE(at + 12));
   return {
-    effective: pair(0), permitted: pair(4), inheritable: pair(8),
-    bounding: status.bounding, ambient: status.ambient,
+    effective: pair(0),
+    permitted: pair(4),
+    inheritable: pair(8),
+    bounding: status.bounding,
+    ambient: status.ambient,
     securebits: prctl(PRCTL.PR_GET_SECUREBITS).ret >>> 0,
-    ruid: status.ruid, euid: status.euid, suid: status.suid, fsuid: status.fsuid,
-    noNewPrivs: status.noNewPrivs, tid: gettid(),
+    ruid: status.ruid,
+    euid: status.euid,
+    suid: status.suid,
+    fsuid: status.fsuid,
+    noNewPrivs: status.noNewPrivs,
+    tid: gettid(),
   };
 }

@@ -13,7 +13,6 @@ export interface ThreadDifference {
   readonly differs: readonly string[];
 }
 
-
 /** Every other thread of this process whose capabilities or uids differ from the caller's. */
 export function threadsDifferingFromCaller(): ThreadDifference[] {
   const self = gettid();

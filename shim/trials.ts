@@ -9,7 +9,8 @@ import type { Trial } from "./kernel-runner.js";
 const NO_SUCH_PID = 0x3fffffff; // above any pid_max
 
 function kernelSafe(op: Op, tid: number): Op {
-  if ((op.op === "capget" || op.op === "capset") && op.pid !== undefined && op.pid > 0 && op.pid !== tid) return { ...op, pid: NO_SUCH_PID };
+  if ((op.op === "capget" || op.op === "capset") && op.pid !== undefined && op.pid > 0 && op.pid !== tid)
+    return { ...op, pid: NO_SUCH_PID };
   return op;
 }
 
@@ -28,7 +29,9 @@ const UID_OPS = new Set(["setuid", "seteuid", "setreuid", "setresuid", "setfsuid
 
 export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc.Arbitrary<Trial> {
   const uids = options.uids ?? true;
-  const states = uids ? threadStateArb(profile) : threadStateArb(profile).map((s) => ({ ...s, ruid: 0, euid: 0, suid: 0, fsuid: 0 }));
+  const states = uids
+    ? threadStateArb(profile)
+    : threadStateArb(profile).map((s) => ({ ...s, ruid: 0, euid: 0, suid: 0, fsuid: 0 }));
   const rate = options.execRate ?? 0.25;
   // Exec files the runner can make: v2/v3 xattrs only (v1 cannot be written), owners that exist.
   const runnable = (op: Op): Op => {
@@ -37,12 +40,23 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
     return { op: "execve", file: { ...op.file, owner: uids ? (op.file.owner ?? 0) : 0, ...(caps && { caps }) } };
   };
   const exec = execveOpArb(profile).map(runnable);
-  const tail = fc.oneof({ weight: Math.round(rate * 100), arbitrary: exec.map((op) => [op]) }, { weight: Math.round((1 - rate) * 100), arbitrary: fc.constant([] as Op[]) });
+  const tail = fc.oneof(
+    { weight: Math.round(rate * 100), arbitrary: exec.map((op) => [op]) },
+    { weight: Math.round((1 - rate) * 100), arbitrary: fc.constant([] as Op[]) },
+  );
   // execve may also stand in the middle (opArb draws it now and then), when execs are wanted at all.
   return states.chain((state) =>
-    fc.tuple(fc.array(opArb(state, profile).filter((op) => (rate > 0 || op.op !== "execve") && (uids || !UID_OPS.has(op.op))), { minLength: 0, maxLength: options.maxSteps ?? 8 }), tail)
+    fc
+      .tuple(
+        fc.array(
+          opArb(state, profile).filter((op) => (rate > 0 || op.op !== "execve") && (uids || !UID_OPS.has(op.op))),
+          { minLength: 0, maxLength: options.maxSteps ?? 8 },
+        ),
+        tail,
+      )
       .filter(([ops, end]) => ops.length + end.length > 0)
-      .map(([ops, end]) => ({ state, ops: [...ops.map((op) => runnable(kernelSafe(op, state.tid))), ...end] })));
+      .map(([ops, end]) => ({ state, ops: [...ops.map((op) => runnable(kernelSafe(op, state.tid))), ...end] })),
+  );
 }
 
 /** Whether the runner will map every id (it does when started by real root). */
@@ -54,9 +68,20 @@ export function runnerMapsAllIds(): boolean {
  * Several trials from one start state: the runner sets the state up once (a template thread)
  * and runs each trial on a thread made from it, which is what makes ~20k trials/s possible.
  */
-export function trialGroupArb(profile: KernelProfile, options: TrialOptions & { perState?: number } = {}): fc.Arbitrary<Trial[]> {
+export function trialGroupArb(
+  profile: KernelProfile,
+  options: TrialOptions & { perState?: number } = {},
+): fc.Arbitrary<Trial[]> {
   const k = options.perState ?? 4;
   return trialArb(profile, options).chain((first) =>
-    fc.array(trialArb(profile, options).map((t) => ({ state: first.state, ops: t.ops.map((op) => kernelSafe(op, first.state.tid)) })), { minLength: k - 1, maxLength: k - 1 })
-      .map((rest) => [first, ...rest]));
+    fc
+      .array(
+        trialArb(profile, options).map((t) => ({
+          state: first.state,
+          ops: t.ops.map((op) => kernelSafe(op, first.state.tid)),
+        })),
+        { minLength: k - 1, maxLength: k - 1 },
+      )
+      .map((rest) => [first, ...rest]),
+  );
 }

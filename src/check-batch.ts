@@ -21,7 +21,8 @@ export class CapsetCheckBatch {
   #count = 0;
 
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity <= 0)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
     this.#base = allocate(capacity * CHECK_SIZE + capacity);
     regions.register(this, this.#base, this);
@@ -34,25 +35,34 @@ export class CapsetCheckBatch {
     release(this.#base);
     this.#base = -1;
   }
-  [Symbol.dispose](): void { this.dispose(); }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 
   #live(): number {
     if (this.#base < 0) throw new RangeError("this CapsetCheckBatch was disposed");
     return this.#base;
   }
 
-  get count(): number { return this.#count; }
+  get count(): number {
+    return this.#count;
+  }
 
   /** Sets record i: the thread's P, E, I, B and the requested E, P, I. */
-  set(i: number, state: { permitted: CapSet; effective: CapSet; inheritable: CapSet; bounding: CapSet },
-    request: { effective: CapSet; permitted: CapSet; inheritable: CapSet }): void {
+  set(
+    i: number,
+    state: { permitted: CapSet; effective: CapSet; inheritable: CapSet; bounding: CapSet },
+    request: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
+  ): void {
     if (i < 0 || i >= this.capacity) throw new RangeError(`record ${i} is outside 0..${this.capacity - 1}`);
     writeCheck(words(), (this.#live() >>> 2) + i * (CHECK_SIZE >>> 2), state, request);
     if (i >= this.#count) this.#count = i + 1;
   }
 
   /** Raw access for bulk fills: the record words start at this index of words(). */
-  get wordOffset(): number { return this.#live() >>> 2; }
+  get wordOffset(): number {
+    return this.#live() >>> 2;
+  }
   /** Declares how many records are filled (after bulk fills through wordOffset). */
   setCount(count: number): void {
     if (count < 0 || count > this.capacity) throw new RangeError(`count ${count} is outside 0..${this.capacity}`);

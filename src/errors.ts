@@ -16,7 +16,10 @@ export class CapgateInputError extends Error {
  */
 export class CapgateSystemError extends Error {
   override name = "CapgateSystemError";
-  constructor(message: string, readonly exitStatus = 1) {
+  constructor(
+    message: string,
+    readonly exitStatus = 1,
+  ) {
     super(message);
   }
 }

@@ -11,7 +11,8 @@ export function referenceCapsetCheck(
   request: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
 ): string {
   const { permitted, effective, inheritable, bounding } = state;
-  if (!effective.has(CAP.SETPCAP) && !request.inheritable.isSubsetOf(inheritable.union(permitted))) return "capset.inheritable-not-permitted";
+  if (!effective.has(CAP.SETPCAP) && !request.inheritable.isSubsetOf(inheritable.union(permitted)))
+    return "capset.inheritable-not-permitted";
   if (!request.inheritable.isSubsetOf(inheritable.union(bounding))) return "capset.inheritable-outside-bounding";
   if (!request.permitted.isSubsetOf(permitted)) return "capset.permitted-grows";
   if (!request.effective.isSubsetOf(request.permitted)) return "capset.effective-not-permitted";
@@ -20,9 +21,19 @@ export function referenceCapsetCheck(
 
 /** The same four checks on raw u32 halves, the way a hand-tuned TypeScript version would be written. */
 export function referenceCapsetCheckWords(w: Uint32Array, at: number): number {
-  const pLo = w[at]!, pHi = w[at + 1]!, eLo = w[at + 2]!, iLo = w[at + 4]!, iHi = w[at + 5]!;
-  const bLo = w[at + 6]!, bHi = w[at + 7]!, nELo = w[at + 8]!, nEHi = w[at + 9]!;
-  const nPLo = w[at + 10]!, nPHi = w[at + 11]!, nILo = w[at + 12]!, nIHi = w[at + 13]!;
+  const pLo = w[at]!,
+    pHi = w[at + 1]!,
+    eLo = w[at + 2]!,
+    iLo = w[at + 4]!,
+    iHi = w[at + 5]!;
+  const bLo = w[at + 6]!,
+    bHi = w[at + 7]!,
+    nELo = w[at + 8]!,
+    nEHi = w[at + 9]!;
+  const nPLo = w[at + 10]!,
+    nPHi = w[at + 11]!,
+    nILo = w[at + 12]!,
+    nIHi = w[at + 13]!;
   if ((eLo & 0x100) === 0 && ((nILo & ~(iLo | pLo)) | (nIHi & ~(iHi | pHi))) !== 0) return 14;
   if (((nILo & ~(iLo | bLo)) | (nIHi & ~(iHi | bHi))) !== 0) return 15;
   if (((nPLo & ~pLo) | (nPHi & ~pHi)) !== 0) return 16;

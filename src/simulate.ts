@@ -3,7 +3,15 @@ import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
 import { ERRNO_NAMES, ERRNO_NUMBERS, CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP } from "./kernel/constants.js";
 import { engine, words, withRegion, SCRATCH } from "./engine/wasm.js";
 import { STATE_SIZE, OP_SIZE, RESULT_SIZE, SEQUENCE_SIZE, RULE_CODES, NOTE_BITS } from "./engine/contract.js";
-import { encodeOp, writeState, readState, readResult, readFaultAux, writeSequence, type RawResult } from "./engine/codec.js";
+import {
+  encodeOp,
+  writeState,
+  readState,
+  readResult,
+  readFaultAux,
+  writeSequence,
+  type RawResult,
+} from "./engine/codec.js";
 import type { Op } from "./ops.js";
 import type { ThreadState } from "./state.js";
 import { ruleByCode, type RuleContext } from "./rules/catalog.js";
@@ -14,7 +22,10 @@ export interface SimulateOptions {
   readonly kernel?: string | KernelProfile;
 }
 
-export interface Note { readonly id: string; readonly message: string }
+export interface Note {
+  readonly id: string;
+  readonly message: string;
+}
 
 /** The engine's answer for one call: what the kernel would return, why, and the thread afterwards. */
 /** What a Verdict is made of: the engine's raw answer, and the call it answers. */
@@ -81,12 +92,24 @@ export class Verdict {
   }
 
   /** The call, as simulated. */
-  get op(): Op { return this.opValue!; }
+  get op(): Op {
+    return this.opValue!;
+  }
   /** The thread after the call (the same object as `before` when nothing changed). */
-  get state(): ThreadState { return this.stateValue!; }
+  get state(): ThreadState {
+    return this.stateValue!;
+  }
 
   private context(): RuleContext {
-    return { before: this.before, after: this.state, op: this.op, fault: this.fault, aux: this.aux, ret: this.ret, profile: this.profile };
+    return {
+      before: this.before,
+      after: this.state,
+      op: this.op,
+      fault: this.fault,
+      aux: this.aux,
+      ret: this.ret,
+      profile: this.profile,
+    };
   }
   /** One sentence: why the kernel decided so, naming the capabilities at fault. */
   get message(): string {
@@ -98,7 +121,9 @@ export class Verdict {
     return this.hintValue;
   }
   /** The kernel function that applies the deciding rule. */
-  get kernelFunction(): string { return ruleByCode(this.code).kernel; }
+  get kernelFunction(): string {
+    return ruleByCode(this.code).kernel;
+  }
   /** Silent side effects of the call (ambient trimmed, V1 truncation, fix-ups...). */
   get notes(): Note[] {
     if (this.noteBits === 0) return [];
@@ -106,22 +131,52 @@ export class Verdict {
     return notesOf(this.noteBits).map((note) => ({ id: note.id, message: note.message(ctx) }));
   }
   /** Capabilities that entered / left the permitted set. */
-  get gained(): CapSet { return this.state.permitted.difference(this.before.permitted); }
-  get lost(): CapSet { return this.before.permitted.difference(this.state.permitted); }
+  get gained(): CapSet {
+    return this.state.permitted.difference(this.before.permitted);
+  }
+  get lost(): CapSet {
+    return this.before.permitted.difference(this.state.permitted);
+  }
   toJSON(): Record<string, unknown> {
-    return { ok: this.ok, ret: this.ret, errno: this.errno, rule: this.rule, message: this.message, hint: this.hint, notes: this.notes };
+    return {
+      ok: this.ok,
+      ret: this.ret,
+      errno: this.errno,
+      rule: this.rule,
+      message: this.message,
+      hint: this.hint,
+      notes: this.notes,
+    };
   }
 }
 
 /** A copy of `b` with new P, E, I, A, built as one literal so every state shares one hidden class. */
-function withSets(b: ThreadState, permitted: CapSet, effective: CapSet, inheritable: CapSet, ambient: CapSet): ThreadState {
+function withSets(
+  b: ThreadState,
+  permitted: CapSet,
+  effective: CapSet,
+  inheritable: CapSet,
+  ambient: CapSet,
+): ThreadState {
   return {
-    permitted, effective, inheritable, bounding: b.bounding, ambient, securebits: b.securebits,
-    ruid: b.ruid, euid: b.euid, suid: b.suid, fsuid: b.fsuid, noNewPrivs: b.noNewPrivs, tid: b.tid,
+    permitted,
+    effective,
+    inheritable,
+    bounding: b.bounding,
+    ambient,
+    securebits: b.securebits,
+    ruid: b.ruid,
+    euid: b.euid,
+    suid: b.suid,
+    fsuid: b.fsuid,
+    noNewPrivs: b.noNewPrivs,
+    tid: b.tid,
   };
 }
 
-const CAPGET_OK = RULE_CODES["capget.ok"], CAPSET_OK = RULE_CODES["capset.ok"], CAPSET_VERSION_UNKNOWN = RULE_CODES["capset.version-unknown"];
+const CAPGET_OK = RULE_CODES["capget.ok"],
+  CAPSET_OK = RULE_CODES["capset.ok"],
+  CAPSET_VERSION_UNKNOWN = RULE_CODES["capset.version-unknown"];
 const EXEC_SECURE_NOTE = 1 << NOTE_BITS["execve.secure"];
 const NO_DATA = Object.freeze({ effective: CapSet.EMPTY, permitted: CapSet.EMPTY, inheritable: CapSet.EMPTY });
 
@@ -129,13 +184,30 @@ const NO_DATA = Object.freeze({ effective: CapSet.EMPTY, permitted: CapSet.EMPTY
 class CapsetPreflightVerdict extends Verdict {
   private readonly request: CapsetRequest;
 
-  constructor(code: number, notes: number, before: ThreadState, profile: KernelProfile, request: CapsetRequest, w: Uint32Array) {
+  constructor(
+    code: number,
+    notes: number,
+    before: ThreadState,
+    profile: KernelProfile,
+    request: CapsetRequest,
+    w: Uint32Array,
+  ) {
     const ok = code === CAPSET_OK;
-    const version = code === CAPSET_VERSION_UNKNOWN ? CAPABILITY_VERSION.v3 : (request.version ?? CAPABILITY_VERSION.v3);
+    const version =
+      code === CAPSET_VERSION_UNKNOWN ? CAPABILITY_VERSION.v3 : (request.version ?? CAPABILITY_VERSION.v3);
     // The fault set matters only on failure, aux only with notes (the ambient trim).
     const sets = ok && notes === 0 ? NO_SETS : readFaultAux(w, RESULT_AT);
-    const raw: RawResult = { ok, ret: ok ? 0 : -1, errno: ok ? 0 : capsetErrno(code), rule: code, fault: ok ? CapSet.EMPTY : sets.fault,
-      aux: notes === 0 ? CapSet.EMPTY : sets.aux, data: NO_DATA, version, notes };
+    const raw: RawResult = {
+      ok,
+      ret: ok ? 0 : -1,
+      errno: ok ? 0 : capsetErrno(code),
+      rule: code,
+      fault: ok ? CapSet.EMPTY : sets.fault,
+      aux: notes === 0 ? CapSet.EMPTY : sets.aux,
+      data: NO_DATA,
+      version,
+      notes,
+    };
     super({ raw, before, profile, ...(!ok && { state: before }) }, "capset");
     this.request = request;
     if (ok && notes !== 0) {
@@ -148,15 +220,26 @@ class CapsetPreflightVerdict extends Verdict {
   override get op(): Op {
     const { request: r, before: b } = this;
     return (this.opValue ??= {
-      op: "capset", version: r.version ?? CAPABILITY_VERSION.v3, pid: r.pid ?? 0,
-      effective: r.effective ?? b.effective, permitted: r.permitted ?? b.permitted, inheritable: r.inheritable ?? b.inheritable,
+      op: "capset",
+      version: r.version ?? CAPABILITY_VERSION.v3,
+      pid: r.pid ?? 0,
+      effective: r.effective ?? b.effective,
+      permitted: r.permitted ?? b.permitted,
+      inheritable: r.inheritable ?? b.inheritable,
     });
   }
   override get state(): ThreadState {
     if (this.stateValue) return this.stateValue;
     // Nothing was masked or trimmed: the new sets are exactly the request.
-    const b = this.before, r = this.request;
-    return (this.stateValue = withSets(b, r.permitted ?? b.permitted, r.effective ?? b.effective, r.inheritable ?? b.inheritable, b.ambient));
+    const b = this.before,
+      r = this.request;
+    return (this.stateValue = withSets(
+      b,
+      r.permitted ?? b.permitted,
+      r.effective ?? b.effective,
+      r.inheritable ?? b.inheritable,
+      b.ambient,
+    ));
   }
 }
 const NO_SETS = Object.freeze({ fault: CapSet.EMPTY, aux: CapSet.EMPTY });
@@ -168,7 +251,8 @@ function capsetErrno(code: number): number {
 }
 
 const defaultProfile = kernelProfile();
-const RESULT_AT = SCRATCH.result, OUT_AT = SCRATCH.out;
+const RESULT_AT = SCRATCH.result,
+  OUT_AT = SCRATCH.out;
 /** Resolves the kernel option (kernelProfile caches, so the hot path does not re-parse). */
 export function profileOf(options?: SimulateOptions): KernelProfile {
   const kernel = options?.kernel;
@@ -177,10 +261,17 @@ export function profileOf(options?: SimulateOptions): KernelProfile {
 }
 
 /** Builds the verdict from a result record at `res` and a state record at `out` (word offsets). */
-export function readVerdict(w: Uint32Array, res: number, out: number, before: ThreadState, op: Op, profile: KernelProfile): Verdict {
+export function readVerdict(
+  w: Uint32Array,
+  res: number,
+  out: number,
+  before: ThreadState,
+  op: Op,
+  profile: KernelProfile,
+): Verdict {
   const raw = readResult(w, res);
   // A failed call never changes the thread, and the read-only calls do not either.
-  const changes = raw.ok && (op.op !== "capget" && op.op !== "prctl" || isPrctlWrite(op));
+  const changes = raw.ok && ((op.op !== "capget" && op.op !== "prctl") || isPrctlWrite(op));
   return new Verdict({ raw, before, profile, op, state: changes ? readState(w, out, before) : before });
 }
 
@@ -189,11 +280,17 @@ function errnoName(errno: number): string {
 }
 
 /** The prctl getters (PR_GET_*, PR_CAPBSET_READ, PR_CAP_AMBIENT_IS_SET) change nothing. */
-const PRCTL_GETTERS: ReadonlySet<number> = new Set([PRCTL.PR_GET_KEEPCAPS, PRCTL.PR_CAPBSET_READ, PRCTL.PR_GET_SECUREBITS, PRCTL.PR_GET_NO_NEW_PRIVS]);
+const PRCTL_GETTERS: ReadonlySet<number> = new Set([
+  PRCTL.PR_GET_KEEPCAPS,
+  PRCTL.PR_CAPBSET_READ,
+  PRCTL.PR_GET_SECUREBITS,
+  PRCTL.PR_GET_NO_NEW_PRIVS,
+]);
 function isPrctlWrite(op: Op): boolean {
   if (op.op !== "prctl") return false;
   if (PRCTL_GETTERS.has(op.option)) return false;
-  if (op.option === PRCTL.PR_CAP_AMBIENT && BigInt(op.arg2 ?? 0) === BigInt(AMBIENT_SUBOP.PR_CAP_AMBIENT_IS_SET)) return false;
+  if (op.option === PRCTL.PR_CAP_AMBIENT && BigInt(op.arg2 ?? 0) === BigInt(AMBIENT_SUBOP.PR_CAP_AMBIENT_IS_SET))
+    return false;
   return true;
 }
 
@@ -223,20 +320,47 @@ export interface CapsetRequest {
 export function preflightCapset(state: ThreadState, request: CapsetRequest, options?: SimulateOptions): Verdict {
   const profile = options === undefined ? defaultProfile : profileOf(options);
   const { permitted: p, effective: e, inheritable: i, bounding: b, ambient: a } = state;
-  const ne = request.effective ?? e, np = request.permitted ?? p, ni = request.inheritable ?? i;
-  const code = engine.preflightCapset(profile.word, state.tid, request.version ?? CAPABILITY_VERSION.v3, request.pid ?? 0,
-    p.lo, p.hi, e.lo, e.hi, i.lo, i.hi, b.lo, b.hi, a.lo, a.hi, ne.lo, ne.hi, np.lo, np.hi, ni.lo, ni.hi);
+  const ne = request.effective ?? e,
+    np = request.permitted ?? p,
+    ni = request.inheritable ?? i;
+  const code = engine.preflightCapset(
+    profile.word,
+    state.tid,
+    request.version ?? CAPABILITY_VERSION.v3,
+    request.pid ?? 0,
+    p.lo,
+    p.hi,
+    e.lo,
+    e.hi,
+    i.lo,
+    i.hi,
+    b.lo,
+    b.hi,
+    a.lo,
+    a.hi,
+    ne.lo,
+    ne.hi,
+    np.lo,
+    np.hi,
+    ni.lo,
+    ni.hi,
+  );
   return new CapsetPreflightVerdict(code & 0xff, code >>> 8, state, profile, request, words());
 }
 
 /** Simulates many independent (state, op) pairs in one engine call. */
-export function simulateBatch(records: ReadonlyArray<{ readonly state: ThreadState; readonly op: Op }>, options?: SimulateOptions): Verdict[] {
+export function simulateBatch(
+  records: ReadonlyArray<{ readonly state: ThreadState; readonly op: Op }>,
+  options?: SimulateOptions,
+): Verdict[] {
   const profile = profileOf(options);
   const inBytes = records.length * (STATE_SIZE + OP_SIZE);
   return withRegion(inBytes + records.length * (RESULT_SIZE + STATE_SIZE), (base) => {
     let w = words();
-    const inWords = base >>> 2, outWords = (base + inBytes) >>> 2;
-    const inStride = (STATE_SIZE + OP_SIZE) >>> 2, outStride = (RESULT_SIZE + STATE_SIZE) >>> 2;
+    const inWords = base >>> 2,
+      outWords = (base + inBytes) >>> 2;
+    const inStride = (STATE_SIZE + OP_SIZE) >>> 2,
+      outStride = (RESULT_SIZE + STATE_SIZE) >>> 2;
     records.forEach(({ state, op }, i) => {
       writeState(w, inWords + i * inStride, state);
       encodeOp(w, inWords + i * inStride + (STATE_SIZE >>> 2), op, state);
@@ -276,11 +400,17 @@ function stepByStep(start: ThreadState, ops: readonly Op[], profile: KernelProfi
  * Many independent sequences (each from its own start state) in one engine call; a sequence
  * whose capset steps omit a set ("keep the current one") runs step by step instead.
  */
-export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadState; readonly ops: readonly Op[] }>, options?: SimulateOptions): Verdict[][] {
+export function simulateSequences(
+  items: ReadonlyArray<{ readonly state: ThreadState; readonly ops: readonly Op[] }>,
+  options?: SimulateOptions,
+): Verdict[][] {
   const profile = profileOf(options);
   const out: Verdict[][] = new Array(items.length);
   const batch: number[] = [];
-  items.forEach((it, i) => { if (needsCurrent(it.ops)) out[i] = stepByStep(it.state, it.ops, profile); else batch.push(i); });
+  items.forEach((it, i) => {
+    if (needsCurrent(it.ops)) out[i] = stepByStep(it.state, it.ops, profile);
+    else batch.push(i);
+  });
   if (!batch.length) return out;
   // Layout: descriptors, then per item: start state, ops, results, states.
   let bytes = batch.length * SEQUENCE_SIZE;
@@ -292,8 +422,12 @@ export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadS
   withRegion(bytes, (base) => {
     let w = words();
     batch.forEach((i, j) => {
-      const it = items[i]!, n = it.ops.length;
-      const start = base + offsets[j]!, ops = start + STATE_SIZE, results = ops + n * OP_SIZE, states = results + n * RESULT_SIZE;
+      const it = items[i]!,
+        n = it.ops.length;
+      const start = base + offsets[j]!,
+        ops = start + STATE_SIZE,
+        results = ops + n * OP_SIZE,
+        states = results + n * RESULT_SIZE;
       writeSequence(w, (base + j * SEQUENCE_SIZE) >>> 2, { start, ops, count: n, results, states });
       writeState(w, start >>> 2, it.state);
       it.ops.forEach((op, k) => encodeOp(w, (ops >>> 2) + k * (OP_SIZE >>> 2), op, it.state));
@@ -301,12 +435,21 @@ export function simulateSequences(items: ReadonlyArray<{ readonly state: ThreadS
     engine.evaluateSequences(profile.word, base, batch.length);
     w = words();
     batch.forEach((i, j) => {
-      const it = items[i]!, n = it.ops.length;
-      const results = base + offsets[j]! + STATE_SIZE + n * OP_SIZE, states = results + n * RESULT_SIZE;
+      const it = items[i]!,
+        n = it.ops.length;
+      const results = base + offsets[j]! + STATE_SIZE + n * OP_SIZE,
+        states = results + n * RESULT_SIZE;
       const verdicts: Verdict[] = [];
       let state = it.state;
       for (let k = 0; k < n; k++) {
-        const v = readVerdict(w, (results >>> 2) + k * (RESULT_SIZE >>> 2), (states >>> 2) + k * (STATE_SIZE >>> 2), state, it.ops[k]!, profile);
+        const v = readVerdict(
+          w,
+          (results >>> 2) + k * (RESULT_SIZE >>> 2),
+          (states >>> 2) + k * (STATE_SIZE >>> 2),
+          state,
+          it.ops[k]!,
+          profile,
+        );
         verdicts.push(v);
         state = v.state;
       }

@@ -49,7 +49,8 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
 export function stateProblem(state: ThreadState, profile: KernelProfile): string | null {
   for (const set of SET_NAMES) {
     const beyond = state[set].difference(profile.all);
-    if (!beyond.isEmpty) return `${set} holds ${beyond.names().join(", ")}, beyond CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`;
+    if (!beyond.isEmpty)
+      return `${set} holds ${beyond.names().join(", ")}, beyond CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`;
   }
   if (!state.effective.isSubsetOf(state.permitted)) {
     return `effective holds ${state.effective.difference(state.permitted).names().join(", ")}, not in permitted (the kernel keeps effective within permitted)`;
@@ -61,7 +62,8 @@ export function stateProblem(state: ThreadState, profile: KernelProfile): string
   if (!profile.features.ambient && !state.ambient.isEmpty) return `kernel ${profile.version} has no ambient set (4.3+)`;
   for (const id of [...UID_NAMES, "tid"] as const) {
     const v = state[id];
-    if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) return `${id} must be an integer from 0 to 4294967294, got ${v}`;
+    if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe)
+      return `${id} must be an integer from 0 to 4294967294, got ${v}`;
   }
   if (!Number.isInteger(state.securebits) || state.securebits < 0 || state.securebits > 0xffffffff) {
     return `securebits must be a 32-bit unsigned integer, got ${state.securebits}`;
@@ -79,11 +81,17 @@ const SCALAR_NAMES = ["securebits", ...UID_NAMES, "rgid", "egid", "sgid", "fsgid
 export type StateField = SetName | (typeof SCALAR_NAMES)[number];
 
 /** Anything with the five sets and some of the other fields: a ThreadState, a /proc status, a Tracee credential. */
-export type ComparableState = { readonly [K in SetName]: CapSet } & { readonly [K in (typeof SCALAR_NAMES)[number]]?: number | boolean };
+export type ComparableState = { readonly [K in SetName]: CapSet } & {
+  readonly [K in (typeof SCALAR_NAMES)[number]]?: number | boolean;
+};
 
 export type StateChange =
   | { readonly field: SetName; readonly before: CapSet; readonly after: CapSet }
-  | { readonly field: Exclude<StateField, SetName>; readonly before: number | boolean; readonly after: number | boolean };
+  | {
+      readonly field: Exclude<StateField, SetName>;
+      readonly before: number | boolean;
+      readonly after: number | boolean;
+    };
 
 /**
  * Every credential field that differs between two states, in a fixed order (the sets, then
@@ -94,7 +102,8 @@ export function diffStates(a: ComparableState, b: ComparableState): StateChange[
   const out: StateChange[] = [];
   for (const field of SET_NAMES) if (!a[field].equals(b[field])) out.push({ field, before: a[field], after: b[field] });
   for (const field of SCALAR_NAMES) {
-    const x = a[field], y = b[field];
+    const x = a[field],
+      y = b[field];
     if (x !== undefined && y !== undefined && x !== y) out.push({ field, before: x, after: y });
   }
   return out;

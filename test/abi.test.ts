@@ -21,8 +21,23 @@ test("the generated mirrors of the contract (AssemblyScript, TypeScript, C) are 
 test("the contract's records are laid out in order, aligned, within their sizes; a bad one is refused", () => {
   const spec = readContract(root);
   const offsets = layout(spec);
-  assert.deepEqual(offsets["state"]!.slice(0, 2), [["permitted", 0], ["effective", 8]]);
-  const broken = { ...spec, records: { ...spec.records, state: { ...spec.records["state"]!, fields: [["flags", 4], ["permitted", 8]] as Array<[string, number]> } } };
+  assert.deepEqual(offsets["state"]!.slice(0, 2), [
+    ["permitted", 0],
+    ["effective", 8],
+  ]);
+  const broken = {
+    ...spec,
+    records: {
+      ...spec.records,
+      state: {
+        ...spec.records["state"]!,
+        fields: [
+          ["flags", 4],
+          ["permitted", 8],
+        ] as Array<[string, number]>,
+      },
+    },
+  };
   assert.throws(() => layout(broken), /state\.permitted at 4 is not 8-byte aligned/);
   const tooBig = { ...spec, records: { ...spec.records, check: { ...spec.records["check"]!, size: 48 } } };
   assert.throws(() => layout(tooBig), /more than its size 48/);
@@ -38,11 +53,15 @@ test("the engine was built from the same contract: its exported record sizes", (
 const cc = process.env["CC"] ?? "cc";
 const noCompiler = spawnSync(cc, ["--version"]).error ? `no C compiler (${cc})` : null;
 
-test("the kernel runner compiles against the generated header (its layout assertions hold)", { skip: noCompiler && process.env["CI"] !== "true" ? noCompiler : false }, () => {
-  assert.equal(noCompiler, null, "a C compiler is needed under CI");
-  const r = spawnSync(cc, ["-fsyntax-only", "-Wall", "-Wextra", `${root}native/capfuzz.c`], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-});
+test(
+  "the kernel runner compiles against the generated header (its layout assertions hold)",
+  { skip: noCompiler && process.env["CI"] !== "true" ? noCompiler : false },
+  () => {
+    assert.equal(noCompiler, null, "a C compiler is needed under CI");
+    const r = spawnSync(cc, ["-fsyntax-only", "-Wall", "-Wextra", `${root}native/capfuzz.c`], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+  },
+);
 
 test("the engine imports nothing: no I/O, no clock, no randomness can reach it", () => {
   for (const file of ["capgate.wasm", "capgate.debug.wasm"]) {

@@ -12,7 +12,11 @@ import { inCI, why, skip, inNamespace } from "../fixtures/kernel-gate.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
 const capgate = (args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -44,25 +48,32 @@ for (const example of verifiable) {
   });
 }
 
-test("capgate verify --fuzz runs a seeded campaign; --kernel 4.2 reports the ops that differ and exits 1", { skip, timeout: 60_000 }, () => {
-  const ok = capgate(["verify", "--fuzz", "--trials", "500", "--seed", "5", "--json"]);
-  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-  const doc = JSON.parse(ok.stdout);
-  assert.deepEqual([doc.trials, doc.divergences, doc.seed], [500, 0, 5]);
-  const wrong = capgate(["verify", "--fuzz", "--trials", "500", "--seed", "5", "--kernel", "4.2", "--json"]);
-  assert.equal(wrong.code, 1);
-  const w = JSON.parse(wrong.stdout);
-  assert.ok(w.divergences > 0);
-  assert.ok(Object.keys(w.differingOps).some((k) => k.startsWith("prctl (prctl.option-unknown)")));
-  assert.match(w.first, /reproduce with `capgate simulate FILE`/);
-});
+test(
+  "capgate verify --fuzz runs a seeded campaign; --kernel 4.2 reports the ops that differ and exits 1",
+  { skip, timeout: 60_000 },
+  () => {
+    const ok = capgate(["verify", "--fuzz", "--trials", "500", "--seed", "5", "--json"]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const doc = JSON.parse(ok.stdout);
+    assert.deepEqual([doc.trials, doc.divergences, doc.seed], [500, 0, 5]);
+    const wrong = capgate(["verify", "--fuzz", "--trials", "500", "--seed", "5", "--kernel", "4.2", "--json"]);
+    assert.equal(wrong.code, 1);
+    const w = JSON.parse(wrong.stdout);
+    assert.ok(w.divergences > 0);
+    assert.ok(Object.keys(w.differingOps).some((k) => k.startsWith("prctl (prctl.option-unknown)")));
+    assert.match(w.first, /reproduce with `capgate simulate FILE`/);
+  },
+);
 
 test("capgate verify usage errors exit 2", () => {
   assert.equal(capgate(["verify"]).code, 2);
   assert.equal(capgate(["verify", "--fuzz", "--trials", "0"]).code, 2);
   assert.equal(capgate(["verify", "/nonexistent.json"]).code, 2);
   const v1 = join(mkdtempSync(join(tmpdir(), "capgate-v1-")), "v1.json");
-  writeFileSync(v1, JSON.stringify({ steps: [{ op: "execve", file: { caps: { permitted: ["CAP_NET_RAW"], version: 1 } } }] }));
+  writeFileSync(
+    v1,
+    JSON.stringify({ steps: [{ op: "execve", file: { caps: { permitted: ["CAP_NET_RAW"], version: 1 } } }] }),
+  );
   const bad = capgate(["verify", v1]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /a v1 security\.capability cannot be written/);
@@ -86,12 +97,17 @@ test("capgate show prints libcap text and IAB; --all lists processes like pscap;
   assert.equal(typeof me.iab, "string");
   const all = JSON.parse(capgate(["show", "--all", "--json"]).stdout) as Array<{ pid: number; caps: string }>;
   assert.ok(all.some((p) => p.pid === 1));
-  const withAdmin = JSON.parse(capgate(["show", "--all", "--cap", "sys_admin", "--json"]).stdout) as Array<{ permitted: string }>;
+  const withAdmin = JSON.parse(capgate(["show", "--all", "--cap", "sys_admin", "--json"]).stdout) as Array<{
+    permitted: string;
+  }>;
   assert.ok(withAdmin.every((p) => (BigInt(p.permitted) & (1n << 21n)) !== 0n));
   assert.equal(capgate(["show", "--all", "--cap", "sys_admn"]).code, 2);
   // capgate is a child of this process, started without a change of credentials: the same sets and uids
   const mine = parseStatus(status);
-  assert.deepEqual([me.permitted, me.effective, me.bounding, me.ruid, me.euid], [mine.permitted.toHex(), mine.effective.toHex(), mine.bounding.toHex(), mine.ruid, mine.euid]);
+  assert.deepEqual(
+    [me.permitted, me.effective, me.bounding, me.ruid, me.euid],
+    [mine.permitted.toHex(), mine.effective.toHex(), mine.bounding.toHex(), mine.ruid, mine.euid],
+  );
 });
 
 test("capgate explain: the verdict, the rule and the fix; exit 1 when a step would fail", () => {
@@ -99,13 +115,25 @@ test("capgate explain: the verdict, the rule and the fix; exit 1 when a step wou
   assert.equal(fail.code, 1);
   assert.match(fail.stdout, /ambient\.raise-not-inheritable/);
   assert.match(fail.stdout, /fix: add CAP_NET_BIND_SERVICE to inheritable with capset first/);
-  const ok = capgate(["explain", "--from", "cap_net_bind_service,cap_setuid,cap_setpcap=eip", "--keep-caps", "--setresuid", "1000,1000,1000",
-    "--capset", "cap_net_bind_service,cap_setuid=eip", "--json"]);
+  const ok = capgate([
+    "explain",
+    "--from",
+    "cap_net_bind_service,cap_setuid,cap_setpcap=eip",
+    "--keep-caps",
+    "--setresuid",
+    "1000,1000,1000",
+    "--capset",
+    "cap_net_bind_service,cap_setuid=eip",
+    "--json",
+  ]);
   // --capset runs first (launch order): it must keep CAP_SETUID for the uid change after it
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   const doc = JSON.parse(ok.stdout);
   assert.equal(doc.ok, true);
-  assert.deepEqual(doc.steps.map((s: { rule: string }) => s.rule), ["capset.ok", "keepcaps.set", "setuid.ok"]);
+  assert.deepEqual(
+    doc.steps.map((s: { rule: string }) => s.rule),
+    ["capset.ok", "keepcaps.set", "setuid.ok"],
+  );
   assert.equal(doc.final.text, "cap_setuid,cap_net_bind_service=ip");
   // the bounding drop without CAP_SETPCAP: a silent no-op in some tools, a named refusal here
   const bnd = capgate(["explain", "--from", "cap_net_raw=ep", "--bounding-drop", "net_raw", "--json"]);
@@ -135,64 +163,94 @@ test("capgate explain: usage errors exit 2 with the option and the token", () =>
   }
 });
 
-test("capgate file reads and writes file capabilities like getcap and setcap (in a throwaway namespace)", { skip }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const dir = mkdtempSync(join(tmpdir(), "capgate-file-"));
-  const target = join(dir, "prog");
-  copyFileSync("/bin/true", target);
-  const script = [
-    `node ${bin} file --set cap_net_raw,cap_net_admin+ep ${target}`,
-    `getcap ${target}`,
-    `node ${bin} file ${target} --json`,
-    `node ${bin} file --set 'cap_net_raw+ep cap_chown+i' ${target}; echo "mixed=$?"`,
-    `node ${bin} file --remove ${target}; node ${bin} file ${target}; echo "removed=$?"`,
-  ].join("\n");
-  const r = inNamespace(script, dir);
-  const lines = r.stdout.split("\n");
-  assert.equal(lines[0], `${target} cap_net_admin,cap_net_raw=ep`, "capgate's own listing after --set");
-  if (inCI || !/not found/.test(r.stderr)) assert.equal(lines[1], `${target} cap_net_admin,cap_net_raw=ep`, "libcap's getcap agrees");
-  assert.match(r.stdout, /"permitted": "0x3000"/);
-  assert.match(r.stdout, /mixed=2/);
-  assert.match(r.stderr, /a file has a single effective bit/);
-  assert.match(r.stdout, /removed=0/);
-  assert.ok(!r.stdout.includes(`${target} cap_net_admin,cap_net_raw=ep\nremoved`), "nothing listed after --remove");
-});
+test(
+  "capgate file reads and writes file capabilities like getcap and setcap (in a throwaway namespace)",
+  { skip },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-file-"));
+    const target = join(dir, "prog");
+    copyFileSync("/bin/true", target);
+    const script = [
+      `node ${bin} file --set cap_net_raw,cap_net_admin+ep ${target}`,
+      `getcap ${target}`,
+      `node ${bin} file ${target} --json`,
+      `node ${bin} file --set 'cap_net_raw+ep cap_chown+i' ${target}; echo "mixed=$?"`,
+      `node ${bin} file --remove ${target}; node ${bin} file ${target}; echo "removed=$?"`,
+    ].join("\n");
+    const r = inNamespace(script, dir);
+    const lines = r.stdout.split("\n");
+    assert.equal(lines[0], `${target} cap_net_admin,cap_net_raw=ep`, "capgate's own listing after --set");
+    if (inCI || !/not found/.test(r.stderr))
+      assert.equal(lines[1], `${target} cap_net_admin,cap_net_raw=ep`, "libcap's getcap agrees");
+    assert.match(r.stdout, /"permitted": "0x3000"/);
+    assert.match(r.stdout, /mixed=2/);
+    assert.match(r.stderr, /a file has a single effective bit/);
+    assert.match(r.stdout, /removed=0/);
+    assert.ok(!r.stdout.includes(`${target} cap_net_admin,cap_net_raw=ep\nremoved`), "nothing listed after --remove");
+  },
+);
 
 test("capgate file --set without CAP_SETFCAP is refused before any syscall (exit 1)", () => {
-  const r = spawnSync("unshare", ["-r", "--map-user=1000", process.execPath, bin, "file", "--set", "cap_net_raw+ep", "/bin/true"], { encoding: "utf8" });
+  const r = spawnSync(
+    "unshare",
+    ["-r", "--map-user=1000", process.execPath, bin, "file", "--set", "cap_net_raw+ep", "/bin/true"],
+    { encoding: "utf8" },
+  );
   if (r.error && !inCI) return; // no unshare(1) here
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /CAP_SETFCAP is not in the effective set/);
 });
 
-test("capgate file --set/--remove fail closed: no symlink followed, regular files only, every path checked first, all or nothing", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const dir = mkdtempSync(join(tmpdir(), "capgate-file-closed-"));
-  const script = [
-    `cd ${dir}`, "cp /bin/true a; cp /bin/true b; ln -s a link; mkdir d; mkfifo fifo; mkdir ram",
-    ...["link", "d", "fifo", "missing"].map((t) => `node ${bin} file --set cap_dac_override+ep ${t}; echo "${t}=$?"`),
-    `node ${bin} file --set cap_net_raw+ep a link; echo "a+link=$?"; getcap a | grep -c . ; true`,
-    // b on a file system without xattrs (ramfs, in a private mount namespace): a is written, then restored
-    `unshare -m sh -c 'mount -t ramfs none ram && cp /bin/true ram/x && node ${bin} file --set cap_net_raw+ep a ram/x; echo "a+ramfs=$?"; node ${bin} file ram/x; echo "read-ramfs=$?"; node ${bin} exec --quiet -- ram/x; echo "exec-ramfs=$?"'`,
-    "getcap a | grep -c . ; true",
-    `node ${bin} file --set cap_net_raw+ep a; node ${bin} file --remove a b; echo "remove-a-b=$?"; getcap a`,
-    `node ${bin} file a link missing d; echo "read=$?"`,
-    `node ${bin} file --json link`, "",
-  ].join("\n");
-  const r = inNamespace(script, dir);
-  const out = r.stdout;
-  for (const t of ["link", "d", "fifo", "missing"]) assert.match(out, new RegExp(`^${t}=2$`, "m"), t);
-  assert.match(r.stderr, /link: is a symbolic link \(file capabilities are never written through one/);
-  assert.match(r.stderr, /d: is a directory; file capabilities go on regular files only/);
-  assert.match(r.stderr, /fifo: is not a regular file/);
-  assert.match(out, /^a\+link=2\n0$/m, "nothing written when one of the paths is refused");
-  assert.match(out, /^a\+ramfs=1$/m);
-  assert.match(r.stderr, /setxattr\(ram\/x, security\.capability\) failed: EOPNOTSUPP \(operation not supported\); a got its old value back; nothing was changed/);
-  assert.match(out, /^read-ramfs=0$/m, "no xattrs means no file capabilities, as getcap says");
-  assert.match(out, /^exec-ramfs=0\n0$/m, "exec of a program on a file system without xattrs runs (no file capabilities); a was restored");
-  assert.match(out, /^remove-a-b=1\na cap_net_raw=ep$/m, "--remove of a file without capabilities is an error, and a keeps its own");
-  assert.match(r.stderr, /b: has no file capabilities to remove/);
-  assert.match(out, /^a cap_net_raw=ep\nread=2$/m, "getcap-like reading: the good paths shown, one line for the missing one");
-  assert.match(r.stderr, /missing: ENOENT \(no such file or directory\)/);
-  assert.match(out, /"type": "symlink",\s+"caps": null/);
-});
+test(
+  "capgate file --set/--remove fail closed: no symlink followed, regular files only, every path checked first, all or nothing",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-file-closed-"));
+    const script = [
+      `cd ${dir}`,
+      "cp /bin/true a; cp /bin/true b; ln -s a link; mkdir d; mkfifo fifo; mkdir ram",
+      ...["link", "d", "fifo", "missing"].map((t) => `node ${bin} file --set cap_dac_override+ep ${t}; echo "${t}=$?"`),
+      `node ${bin} file --set cap_net_raw+ep a link; echo "a+link=$?"; getcap a | grep -c . ; true`,
+      // b on a file system without xattrs (ramfs, in a private mount namespace): a is written, then restored
+      `unshare -m sh -c 'mount -t ramfs none ram && cp /bin/true ram/x && node ${bin} file --set cap_net_raw+ep a ram/x; echo "a+ramfs=$?"; node ${bin} file ram/x; echo "read-ramfs=$?"; node ${bin} exec --quiet -- ram/x; echo "exec-ramfs=$?"'`,
+      "getcap a | grep -c . ; true",
+      `node ${bin} file --set cap_net_raw+ep a; node ${bin} file --remove a b; echo "remove-a-b=$?"; getcap a`,
+      `node ${bin} file a link missing d; echo "read=$?"`,
+      `node ${bin} file --json link`,
+      "",
+    ].join("\n");
+    const r = inNamespace(script, dir);
+    const out = r.stdout;
+    for (const t of ["link", "d", "fifo", "missing"]) assert.match(out, new RegExp(`^${t}=2$`, "m"), t);
+    assert.match(r.stderr, /link: is a symbolic link \(file capabilities are never written through one/);
+    assert.match(r.stderr, /d: is a directory; file capabilities go on regular files only/);
+    assert.match(r.stderr, /fifo: is not a regular file/);
+    assert.match(out, /^a\+link=2\n0$/m, "nothing written when one of the paths is refused");
+    assert.match(out, /^a\+ramfs=1$/m);
+    assert.match(
+      r.stderr,
+      /setxattr\(ram\/x, security\.capability\) failed: EOPNOTSUPP \(operation not supported\); a got its old value back; nothing was changed/,
+    );
+    assert.match(out, /^read-ramfs=0$/m, "no xattrs means no file capabilities, as getcap says");
+    assert.match(
+      out,
+      /^exec-ramfs=0\n0$/m,
+      "exec of a program on a file system without xattrs runs (no file capabilities); a was restored",
+    );
+    assert.match(
+      out,
+      /^remove-a-b=1\na cap_net_raw=ep$/m,
+      "--remove of a file without capabilities is an error, and a keeps its own",
+    );
+    assert.match(r.stderr, /b: has no file capabilities to remove/);
+    assert.match(
+      out,
+      /^a cap_net_raw=ep\nread=2$/m,
+      "getcap-like reading: the good paths shown, one line for the missing one",
+    );
+    assert.match(r.stderr, /missing: ENOENT \(no such file or directory\)/);
+    assert.match(out, /"type": "symlink",\s+"caps": null/);
+  },
+);

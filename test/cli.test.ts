@@ -8,10 +8,17 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
-const examples = readdirSync(join(root, "examples")).filter((f) => f.endsWith(".json")).sort();
+const examples = readdirSync(join(root, "examples"))
+  .filter((f) => f.endsWith(".json"))
+  .sort();
 
 function capgate(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8", input, env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    input,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function scenarioFile(doc: unknown): string {
@@ -45,19 +52,46 @@ for (const example of examples) {
 }
 
 test("simulate --json follows the scenario-format output contract", () => {
-  const file = scenarioFile({ kernel: "6.18", state: { uid: 1000, permitted: ["CAP_NET_RAW"], effective: [] },
-    steps: [{ op: "capset", permitted: ["CAP_NET_RAW", "CAP_CHOWN"], effective: [], inheritable: [], expect: { errno: "EPERM" } }, { op: "capget" }] });
+  const file = scenarioFile({
+    kernel: "6.18",
+    state: { uid: 1000, permitted: ["CAP_NET_RAW"], effective: [] },
+    steps: [
+      {
+        op: "capset",
+        permitted: ["CAP_NET_RAW", "CAP_CHOWN"],
+        effective: [],
+        inheritable: [],
+        expect: { errno: "EPERM" },
+      },
+      { op: "capget" },
+    ],
+  });
   const r = capgate(["simulate", file, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.kernel, "6.18");
   const [s0, s1] = doc.steps;
-  assert.deepEqual({ op: s0.op, ok: s0.ok, errno: s0.errno, ret: s0.ret, rule: s0.rule }, { op: "capset", ok: false, errno: "EPERM", ret: -1, rule: "capset.permitted-grows" });
+  assert.deepEqual(
+    { op: s0.op, ok: s0.ok, errno: s0.errno, ret: s0.ret, rule: s0.rule },
+    { op: "capset", ok: false, errno: "EPERM", ret: -1, rule: "capset.permitted-grows" },
+  );
   assert.equal(s0.message, "CAP_CHOWN is not in the permitted set, and capset can never add to permitted");
   assert.equal(typeof s0.hint, "string");
   assert.deepEqual(s0.expect, { met: true });
   assert.equal(s0.version, 0x20080522);
-  assert.deepEqual(s0.state, { permitted: "0x2000", effective: "0x0", inheritable: "0x0", bounding: "0x1ffffffffff", ambient: "0x0", securebits: 0, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000, noNewPrivs: false });
+  assert.deepEqual(s0.state, {
+    permitted: "0x2000",
+    effective: "0x0",
+    inheritable: "0x0",
+    bounding: "0x1ffffffffff",
+    ambient: "0x0",
+    securebits: 0,
+    ruid: 1000,
+    euid: 1000,
+    suid: 1000,
+    fsuid: 1000,
+    noNewPrivs: false,
+  });
   assert.deepEqual(s1.data, { effective: "0x0", permitted: "0x2000", inheritable: "0x0" });
   assert.deepEqual(doc.final, s1.state);
 });
@@ -71,18 +105,54 @@ test("an unmet expectation exits 1 and says what differed", () => {
 });
 
 const bad: Array<[string, unknown, RegExp]> = [
-  ["unknown capability name", { steps: [{ op: "capset", permitted: ["CAP_NET_RAWW"] }] }, /steps\[0\]\.permitted\[0\]: unknown capability name "CAP_NET_RAWW"/],
-  ["number above CAP_LAST_CAP", { kernel: "5.4", state: { permitted: [39] }, steps: [] }, /state\.permitted\[0\]: capability 39 is above CAP_LAST_CAP \(37\) of kernel 5\.4/],
-  ["name the kernel lacks", { kernel: "5.7", steps: [{ op: "capset", permitted: "cap_bpf" }] }, /CAP_BPF does not exist in kernel 5\.7 \(added in 5\.8\)/],
-  ["malformed hex", { steps: [{ op: "capset", effective: "0xZZ" }] }, /steps\[0\]\.effective: "0xZZ" is not a hex mask/],
+  [
+    "unknown capability name",
+    { steps: [{ op: "capset", permitted: ["CAP_NET_RAWW"] }] },
+    /steps\[0\]\.permitted\[0\]: unknown capability name "CAP_NET_RAWW"/,
+  ],
+  [
+    "number above CAP_LAST_CAP",
+    { kernel: "5.4", state: { permitted: [39] }, steps: [] },
+    /state\.permitted\[0\]: capability 39 is above CAP_LAST_CAP \(37\) of kernel 5\.4/,
+  ],
+  [
+    "name the kernel lacks",
+    { kernel: "5.7", steps: [{ op: "capset", permitted: "cap_bpf" }] },
+    /CAP_BPF does not exist in kernel 5\.7 \(added in 5\.8\)/,
+  ],
+  [
+    "malformed hex",
+    { steps: [{ op: "capset", effective: "0xZZ" }] },
+    /steps\[0\]\.effective: "0xZZ" is not a hex mask/,
+  ],
   ["unknown op", { steps: [{ op: "capsett" }] }, /steps\[0\]\.op: unknown op "capsett"/],
   ["unknown field", { steps: [{ op: "capset", permited: [] }] }, /steps\[0\]\.permited: unknown field/],
-  ["impossible state", { state: { permitted: [], effective: ["CAP_CHOWN"] }, steps: [] }, /state: impossible state: effective holds CAP_CHOWN, not in permitted/],
+  [
+    "impossible state",
+    { state: { permitted: [], effective: ["CAP_CHOWN"] }, steps: [] },
+    /state: impossible state: effective holds CAP_CHOWN, not in permitted/,
+  ],
   ["bad kernel", { kernel: "2.4", steps: [] }, /kernel: kernel 2\.4 is older than the oldest modelled kernel/],
-  ["out-of-range uid", { steps: [{ op: "setuid", uid: 5e9 }] }, /steps\[0\]\.uid: expected an integer from -1 to 4294967295/],
-  ["unknown prctl option name", { steps: [{ op: "prctl", option: "PR_CAPBSET_DROPP" }] }, /steps\[0\]\.option: unknown prctl option/],
-  ["unknown securebit", { state: { securebits: ["SECBIT_NOROOTT"] }, steps: [] }, /state\.securebits: unknown securebit "SECBIT_NOROOTT"/],
-  ["unknown rule in expect", { steps: [{ op: "capget", expect: { rule: "capget.okk" } }] }, /steps\[0\]\.expect\.rule: unknown rule id/],
+  [
+    "out-of-range uid",
+    { steps: [{ op: "setuid", uid: 5e9 }] },
+    /steps\[0\]\.uid: expected an integer from -1 to 4294967295/,
+  ],
+  [
+    "unknown prctl option name",
+    { steps: [{ op: "prctl", option: "PR_CAPBSET_DROPP" }] },
+    /steps\[0\]\.option: unknown prctl option/,
+  ],
+  [
+    "unknown securebit",
+    { state: { securebits: ["SECBIT_NOROOTT"] }, steps: [] },
+    /state\.securebits: unknown securebit "SECBIT_NOROOTT"/,
+  ],
+  [
+    "unknown rule in expect",
+    { steps: [{ op: "capget", expect: { rule: "capget.okk" } }] },
+    /steps\[0\]\.expect\.rule: unknown rule id/,
+  ],
   ["steps missing", { state: {} }, /steps: expected a list of steps/],
 ];
 for (const [name, doc, message] of bad) {
@@ -131,7 +201,12 @@ test("caps lists the table; --kernel limits it; --json parses", () => {
   assert.equal(r.code, 0);
   const caps = JSON.parse(r.stdout);
   assert.equal(caps.length, 41);
-  assert.deepEqual(caps[40], { name: "CAP_CHECKPOINT_RESTORE", number: 40, since: "5.9", description: caps[40].description });
+  assert.deepEqual(caps[40], {
+    name: "CAP_CHECKPOINT_RESTORE",
+    number: 40,
+    since: "5.9",
+    description: caps[40].description,
+  });
   assert.equal(JSON.parse(capgate(["caps", "--json", "--kernel", "5.4"]).stdout).length, 38);
   assert.match(capgate(["caps"]).stdout, /13\s+CAP_NET_RAW\s+2\.2/);
   const badKernel = capgate(["caps", "--kernel", "banana"]);
@@ -142,12 +217,21 @@ test("caps lists the table; --kernel limits it; --json parses", () => {
 test("rules lists every rule id", async () => {
   const { RULES } = await import("../src/rules/catalog.js");
   const rules = JSON.parse(capgate(["rules", "--json"]).stdout) as Array<{ id: string; errno: string | null }>;
-  assert.deepEqual(rules.map((r) => r.id), RULES.map((r) => r.id));
-  assert.deepEqual(rules.map((r) => r.errno), RULES.map((r) => r.errno));
+  assert.deepEqual(
+    rules.map((r) => r.id),
+    RULES.map((r) => r.id),
+  );
+  assert.deepEqual(
+    rules.map((r) => r.errno),
+    RULES.map((r) => r.errno),
+  );
 });
 
 test("--kernel overrides a scenario's profile", () => {
   const file = scenarioFile({ steps: [{ op: "prctl", option: "PR_CAP_AMBIENT", arg2: 1, arg3: 13 }] });
   assert.equal(JSON.parse(capgate(["simulate", file, "--json"]).stdout).steps[0].rule, "ambient.is-set");
-  assert.equal(JSON.parse(capgate(["simulate", file, "--json", "--kernel", "4.2"]).stdout).steps[0].rule, "prctl.option-unknown");
+  assert.equal(
+    JSON.parse(capgate(["simulate", file, "--json", "--kernel", "4.2"]).stdout).steps[0].rule,
+    "prctl.option-unknown",
+  );
 });

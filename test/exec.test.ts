@@ -15,18 +15,41 @@ import { RUNNER_PATH } from "../shim/kernel-runner.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
 
-
 interface Prediction {
   ok: boolean;
-  predicted: { permitted: string; effective: string; inheritable: string; bounding: string; ambient: string; ruid: number; euid: number; noNewPrivs: boolean; rgid: number; egid: number; groups: number[] };
+  predicted: {
+    permitted: string;
+    effective: string;
+    inheritable: string;
+    bounding: string;
+    ambient: string;
+    ruid: number;
+    euid: number;
+    noNewPrivs: boolean;
+    rgid: number;
+    egid: number;
+    groups: number[];
+  };
   steps: Array<{ rule: string; op: string; modelled?: boolean }>;
 }
 
 const targets: Array<[string, string[]]> = [
-  ["a non-root web server keeping CAP_NET_BIND_SERVICE (ambient)", ["--user", "1000", "--group", "1000", "--groups", "100,4", "--keep", "net_bind_service"]],
-  ["a backup job with only CAP_DAC_READ_SEARCH and no_new_privs", ["--user", "1000", "--group", "34", "--clear-groups", "--keep", "dac_read_search", "--no-new-privs"]],
-  ["root holding exactly CAP_NET_RAW within a two-capability bounding set", ["--user", "0", "--bounding", "net_bind_service,net_raw", "--keep", "net_raw"]],
-  ["a program that can regain nothing, Tracee-style", ["--user", "1000", "--group", "1000", "--clear-groups", "--keep", "net_admin,bpf,perfmon", "--no-regain"]],
+  [
+    "a non-root web server keeping CAP_NET_BIND_SERVICE (ambient)",
+    ["--user", "1000", "--group", "1000", "--groups", "100,4", "--keep", "net_bind_service"],
+  ],
+  [
+    "a backup job with only CAP_DAC_READ_SEARCH and no_new_privs",
+    ["--user", "1000", "--group", "34", "--clear-groups", "--keep", "dac_read_search", "--no-new-privs"],
+  ],
+  [
+    "root holding exactly CAP_NET_RAW within a two-capability bounding set",
+    ["--user", "0", "--bounding", "net_bind_service,net_raw", "--keep", "net_raw"],
+  ],
+  [
+    "a program that can regain nothing, Tracee-style",
+    ["--user", "1000", "--group", "1000", "--clear-groups", "--keep", "net_admin,bpf,perfmon", "--no-regain"],
+  ],
   ["a user with no capabilities at all", ["--user", "nobody"]],
 ];
 
@@ -35,7 +58,9 @@ for (const [name, args] of targets) {
     assert.equal(why, null, `must run under CI: ${why}`);
     const q = (a: string[]) => a.map((x) => `'${x}'`).join(" ");
     // started with supplementary groups of its own, which must not leak into the program
-    const r = inNamespace(`node ${bin} exec --dry-run --json ${q(args)} -- /bin/cat /proc/self/status\necho ===\nsetpriv --groups 0,27 -- node ${bin} exec ${q(args)} -- /bin/cat /proc/self/status\n`);
+    const r = inNamespace(
+      `node ${bin} exec --dry-run --json ${q(args)} -- /bin/cat /proc/self/status\necho ===\nsetpriv --groups 0,27 -- node ${bin} exec ${q(args)} -- /bin/cat /proc/self/status\n`,
+    );
     assert.equal(r.status, 0, r.stderr);
     const [plan, status] = r.stdout.split("===\n");
     const p = JSON.parse(plan!) as Prediction;
@@ -43,49 +68,95 @@ for (const [name, args] of targets) {
     const s = parseStatus(status!);
     const hex = (x: { toHex(): string }) => x.toHex();
     assert.deepEqual(
-      { permitted: hex(s.permitted), effective: hex(s.effective), inheritable: hex(s.inheritable), bounding: hex(s.bounding), ambient: hex(s.ambient), ruid: s.ruid, euid: s.euid, noNewPrivs: s.noNewPrivs },
-      { permitted: p.predicted.permitted, effective: p.predicted.effective, inheritable: p.predicted.inheritable, bounding: p.predicted.bounding, ambient: p.predicted.ambient, ruid: p.predicted.ruid, euid: p.predicted.euid, noNewPrivs: p.predicted.noNewPrivs },
+      {
+        permitted: hex(s.permitted),
+        effective: hex(s.effective),
+        inheritable: hex(s.inheritable),
+        bounding: hex(s.bounding),
+        ambient: hex(s.ambient),
+        ruid: s.ruid,
+        euid: s.euid,
+        noNewPrivs: s.noNewPrivs,
+      },
+      {
+        permitted: p.predicted.permitted,
+        effective: p.predicted.effective,
+        inheritable: p.predicted.inheritable,
+        bounding: p.predicted.bounding,
+        ambient: p.predicted.ambient,
+        ruid: p.predicted.ruid,
+        euid: p.predicted.euid,
+        noNewPrivs: p.predicted.noNewPrivs,
+      },
     );
     assert.equal(s.name, "cat", "nothing of Node remains: the process is cat");
-    assert.deepEqual({ rgid: s.rgid, egid: s.egid, groups: [...s.groups!].sort((a, b) => a - b) },
-      { rgid: p.predicted.rgid, egid: p.predicted.egid, groups: p.predicted.groups }, "the gids and groups the plan showed");
-    assert.ok(p.steps.some((x) => x.op === "setgroups" && x.modelled === false), "the plan shows the group calls, marked not modelled");
+    assert.deepEqual(
+      { rgid: s.rgid, egid: s.egid, groups: [...s.groups!].sort((a, b) => a - b) },
+      { rgid: p.predicted.rgid, egid: p.predicted.egid, groups: p.predicted.groups },
+      "the gids and groups the plan showed",
+    );
+    assert.ok(
+      p.steps.some((x) => x.op === "setgroups" && x.modelled === false),
+      "the plan shows the group calls, marked not modelled",
+    );
   });
 }
 
-test("capgate exec on a copy of cat with file capabilities: the file grants CAP_NET_RAW, as predicted", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const dir = mkdtempSync(join(tmpdir(), "capgate-fcat-"));
-  chmodSync(dir, 0o755);
-  const cat = join(dir, "cat");
-  copyFileSync("/bin/cat", cat);
-  chmodSync(cat, 0o755);
-  const r = inNamespace(`node ${bin} file --set cap_net_raw+ep ${cat} >/dev/null\nnode ${bin} exec --dry-run --json --user 1000 --group 1000 --clear-groups --keep net_raw -- ${cat} /proc/self/status\necho ===\nnode ${bin} exec --user 1000 --group 1000 --clear-groups --keep net_raw -- ${cat} /proc/self/status\n`);
-  assert.equal(r.status, 0, r.stderr);
-  const [plan, status] = r.stdout.split("===\n");
-  const p = JSON.parse(plan!) as Prediction;
-  assert.ok(!p.steps.some((s) => s.rule === "ambient.raise"), "the file capabilities give it; no ambient needed");
-  const s = parseStatus(status!);
-  assert.deepEqual([s.permitted.toHex(), s.effective.toHex(), s.ruid], [p.predicted.permitted, p.predicted.effective, 1000]);
-  assert.equal(s.permitted.toHex(), "0x2000");
-});
+test(
+  "capgate exec on a copy of cat with file capabilities: the file grants CAP_NET_RAW, as predicted",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-fcat-"));
+    chmodSync(dir, 0o755);
+    const cat = join(dir, "cat");
+    copyFileSync("/bin/cat", cat);
+    chmodSync(cat, 0o755);
+    const r = inNamespace(
+      `node ${bin} file --set cap_net_raw+ep ${cat} >/dev/null\nnode ${bin} exec --dry-run --json --user 1000 --group 1000 --clear-groups --keep net_raw -- ${cat} /proc/self/status\necho ===\nnode ${bin} exec --user 1000 --group 1000 --clear-groups --keep net_raw -- ${cat} /proc/self/status\n`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const [plan, status] = r.stdout.split("===\n");
+    const p = JSON.parse(plan!) as Prediction;
+    assert.ok(!p.steps.some((s) => s.rule === "ambient.raise"), "the file capabilities give it; no ambient needed");
+    const s = parseStatus(status!);
+    assert.deepEqual(
+      [s.permitted.toHex(), s.effective.toHex(), s.ruid],
+      [p.predicted.permitted, p.predicted.effective, 1000],
+    );
+    assert.equal(s.permitted.toHex(), "0x2000");
+  },
+);
 
-test("capgate exec refuses, with the reason and exit 1, what cannot be reached; nothing is run", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  // a capgate that holds only CAP_NET_RAW, bounding included (run by capgate exec; it stays
-  // root, so it can read the checkout wherever CI put it), asking for CAP_NET_ADMIN
-  const r = inNamespace(`node ${bin} exec --quiet --user 0 --bounding net_raw --keep net_raw -- ${process.execPath} ${bin} exec --keep net_admin -- /bin/echo SHOULD-NOT-RUN; echo "exit=$?"\n`);
-  assert.match(r.stderr, /cannot run \/bin\/echo as asked:\n  - CAP_NET_ADMIN is not permitted and not in the bounding set/);
-  assert.match(r.stdout, /exit=1/);
-  assert.doesNotMatch(r.stdout, /SHOULD-NOT-RUN/);
-});
+test(
+  "capgate exec refuses, with the reason and exit 1, what cannot be reached; nothing is run",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    // a capgate that holds only CAP_NET_RAW, bounding included (run by capgate exec; it stays
+    // root, so it can read the checkout wherever CI put it), asking for CAP_NET_ADMIN
+    const r = inNamespace(
+      `node ${bin} exec --quiet --user 0 --bounding net_raw --keep net_raw -- ${process.execPath} ${bin} exec --keep net_admin -- /bin/echo SHOULD-NOT-RUN; echo "exit=$?"\n`,
+    );
+    assert.match(
+      r.stderr,
+      /cannot run \/bin\/echo as asked:\n  - CAP_NET_ADMIN is not permitted and not in the bounding set/,
+    );
+    assert.match(r.stdout, /exit=1/);
+    assert.doesNotMatch(r.stdout, /SHOULD-NOT-RUN/);
+  },
+);
 
 test("capgate exec: usage errors exit 2", () => {
   const run = (args: string[]) => spawnSync(process.execPath, [bin, "exec", ...args], { encoding: "utf8" });
   assert.equal(run(["--dry-run", "--keep", "net_admn", "--", "/bin/true"]).status, 2);
   assert.equal(run(["--dry-run", "--keep", "net_admin", "--drop", "net_admin", "--", "/bin/true"]).status, 2);
   assert.equal(run(["--dry-run", "--user", "no-such-user-here", "--", "/bin/true"]).status, 2);
-  assert.equal(run(["--dry-run", "--user", "99999999999", "--", "/bin/true"]).status, 2, "an id above 4294967294 is not wrapped");
+  assert.equal(
+    run(["--dry-run", "--user", "99999999999", "--", "/bin/true"]).status,
+    2,
+    "an id above 4294967294 is not wrapped",
+  );
   const orphan = run(["--dry-run", "--user", "4000000000", "--", "/bin/true"]);
   assert.equal(orphan.status, 2, "a uid without a passwd entry needs --group");
   assert.match(orphan.stderr, /has no entry in the user database, so its group is unknown: give --group/);
@@ -102,18 +173,33 @@ test("capgate exec: usage errors exit 2", () => {
 
 test("Tracee's --capabilities form: add=/drop= lists over commas, repeatable, bypass", async () => {
   const { parseTraceeCapabilities } = await import("../src/cli/exec.js");
-  assert.deepEqual(parseTraceeCapabilities(["drop=cap_sys_admin,add=cap_net_raw,cap_kill", "bypass=false"]), { add: ["cap_net_raw", "cap_kill"], drop: ["cap_sys_admin"], bypass: false });
+  assert.deepEqual(parseTraceeCapabilities(["drop=cap_sys_admin,add=cap_net_raw,cap_kill", "bypass=false"]), {
+    add: ["cap_net_raw", "cap_kill"],
+    drop: ["cap_sys_admin"],
+    bypass: false,
+  });
   assert.equal(parseTraceeCapabilities(["bypass=true"]).bypass, true);
   assert.throws(() => parseTraceeCapabilities(["cap_kill"]), /expected add=, drop= or bypass=/);
   assert.throws(() => parseTraceeCapabilities(["bypass=maybe"]), /bypass takes true or false/);
-  const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, "exec", "--dry-run", ...args, "--", "/bin/true"], { encoding: "utf8", env: { ...process.env, ...env } });
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [bin, "exec", "--dry-run", ...args, "--", "/bin/true"], {
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+    });
   assert.match(run(["--capabilities", "bypass=true"]).stdout, /^bypass: /);
   // The environment never bypasses: the plan is made as asked, and the variable is named as ignored.
   const env = run(["--json"], { CAPABILITIES_BYPASS: "1" });
   assert.equal((JSON.parse(env.stdout) as { ok: boolean }).ok, true);
   assert.match(env.stderr, /CAPABILITIES_BYPASS is ignored by exec/);
   // An explicit bypass never cancels anything that asks for less.
-  for (const extra of [["--user", "65534"], ["--drop", "sys_admin"], ["--no-new-privs"], ["--bounding", "kill"], ["--secbits", "SECBIT_NOROOT"], ["--capabilities", "drop=cap_kill"]]) {
+  for (const extra of [
+    ["--user", "65534"],
+    ["--drop", "sys_admin"],
+    ["--no-new-privs"],
+    ["--bounding", "kill"],
+    ["--secbits", "SECBIT_NOROOT"],
+    ["--capabilities", "drop=cap_kill"],
+  ]) {
     const r = run(["--capabilities", "bypass=true", ...extra]);
     assert.equal(r.status, 2, extra.join(" "));
     assert.match(r.stderr, /cannot be combined with/);
@@ -124,91 +210,174 @@ test("Tracee's --capabilities form: add=/drop= lists over commas, repeatable, by
   assert.equal(BigInt(doc.predicted.bounding) & (1n << 21n), 0n);
 });
 
-test("capgate exec: CAPABILITIES_BYPASS=1 does not widen --user, --no-new-privs or --drop (the program runs as asked)", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const r = inNamespace(`CAPABILITIES_BYPASS=1 node ${bin} exec --user 65534 --no-new-privs --drop sys_admin -- /bin/cat /proc/self/status\n`);
-  assert.equal(r.status, 0, r.stderr);
-  const s = parseStatus(r.stdout);
-  assert.deepEqual([s.ruid, s.euid, s.effective.toHex(), s.permitted.toHex(), s.noNewPrivs, s.bounding.has(21)], [65534, 65534, "0x0", "0x0", true, false]);
-  assert.match(r.stderr, /CAPABILITIES_BYPASS is ignored by exec/);
-});
+test(
+  "capgate exec: CAPABILITIES_BYPASS=1 does not widen --user, --no-new-privs or --drop (the program runs as asked)",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const r = inNamespace(
+      `CAPABILITIES_BYPASS=1 node ${bin} exec --user 65534 --no-new-privs --drop sys_admin -- /bin/cat /proc/self/status\n`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const s = parseStatus(r.stdout);
+    assert.deepEqual(
+      [s.ruid, s.euid, s.effective.toHex(), s.permitted.toHex(), s.noNewPrivs, s.bounding.has(21)],
+      [65534, 65534, "0x0", "0x0", true, false],
+    );
+    assert.match(r.stderr, /CAPABILITIES_BYPASS is ignored by exec/);
+  },
+);
 
-test("capgate exec --user nobody gives nobody's uid, gid and groups exactly as setpriv --init-groups does, whatever groups capgate had", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const r = inNamespace(`setpriv --groups 4,27,100 -- node ${bin} exec --quiet --user nobody -- /usr/bin/id\necho ===\nsetpriv --reuid nobody --regid "$(id -gn nobody)" --init-groups /usr/bin/id\necho ===\nsetpriv --groups 4,27,100 -- node ${bin} exec --quiet --user 65534 -- /usr/bin/id\n`);
-  assert.equal(r.status, 0, r.stderr);
-  const [ours, setpriv, numeric] = r.stdout.split("===\n").map((x) => x.trim());
-  assert.equal(ours, setpriv);
-  assert.equal(numeric, setpriv, "a uid with a passwd entry is that user");
-  assert.doesNotMatch(ours!, /gid=0|\b(4|27|100)\(/, "neither root's group nor capgate's own groups leak");
-});
+test(
+  "capgate exec --user nobody gives nobody's uid, gid and groups exactly as setpriv --init-groups does, whatever groups capgate had",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const r = inNamespace(
+      `setpriv --groups 4,27,100 -- node ${bin} exec --quiet --user nobody -- /usr/bin/id\necho ===\nsetpriv --reuid nobody --regid "$(id -gn nobody)" --init-groups /usr/bin/id\necho ===\nsetpriv --groups 4,27,100 -- node ${bin} exec --quiet --user 65534 -- /usr/bin/id\n`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const [ours, setpriv, numeric] = r.stdout.split("===\n").map((x) => x.trim());
+    assert.equal(ours, setpriv);
+    assert.equal(numeric, setpriv, "a uid with a passwd entry is that user");
+    assert.doesNotMatch(ours!, /gid=0|\b(4|27|100)\(/, "neither root's group nor capgate's own groups leak");
+  },
+);
 
-test("capgate exec under a seccomp filter that refuses each planned call in turn: exit 1, the step named, the program not run", { skip, timeout: 120_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const PR_SET_KEEPCAPS = 8, PR_CAP_AMBIENT = 47, PR_CAPBSET_DROP = 24;
-  const faults: Array<[string, RegExp]> = [
-    ["setgroups", /step 1 \(setgroups 65534\) refused by the kernel: EPERM/],
-    ["setresgid", /step 2 \(setresgid 65534 65534 65534\) refused by the kernel: EPERM/],
-    ["capset", /step 3 \(capset [^)]*\) refused by the kernel: EPERM/],
-    [`prctl:${PR_CAPBSET_DROP}`, /step 4 \(prctl PR_CAPBSET_DROP CAP_SYS_ADMIN\) refused by the kernel: EPERM/],
-    [`prctl:${PR_SET_KEEPCAPS}`, /step 5 \(prctl PR_SET_KEEPCAPS 1\) refused by the kernel: EPERM/],
-    ["setresuid", /step 6 \(setresuid 65534 65534 65534\) refused by the kernel: EPERM/],
-    [`prctl:${PR_CAP_AMBIENT}`, /step 7 \(prctl PR_CAP_AMBIENT_RAISE CAP_NET_BIND_SERVICE\) refused by the kernel: EPERM/],
-  ];
-  const script = faults.map(([f]) => `${RUNNER_PATH} --seccomp-deny ${f} -- node ${bin} exec --quiet --user nobody --keep net_bind_service --drop sys_admin -- /bin/echo PROGRAM-RAN; echo "exit=$?"\n`).join("");
-  const r = inNamespace(script);
-  assert.doesNotMatch(r.stdout, /PROGRAM-RAN/);
-  assert.deepEqual(r.stdout.trim().split("\n"), faults.map(() => "exit=1"));
-  const lines = r.stderr.trim().split("\n");
-  faults.forEach(([f, expected], i) => {
-    assert.match(lines[i]!, expected, f);
-    assert.match(lines[i]!, /the program was not run; the process is (unchanged|partly changed: steps? 1)/);
-  });
-  assert.match(lines[2]!, /steps 1-2 \(setgroups 65534; setresgid 65534 65534 65534\) had been applied/);
-  // A uid the namespace does not map: EINVAL from the kernel, named.
-  const unmapped = spawnSync("unshare", ["-Ur", process.execPath, bin, "exec", "--quiet", "--user", "1000", "--group", "0", "--keep-groups", "--", "/bin/echo", "PROGRAM-RAN"], { encoding: "utf8" });
-  assert.equal(unmapped.status, 1, unmapped.stderr);
-  assert.match(unmapped.stderr, /step \d \(setresuid 1000 1000 1000\) refused by the kernel: EINVAL/);
-  assert.doesNotMatch(unmapped.stdout, /PROGRAM-RAN/);
-});
+test(
+  "capgate exec under a seccomp filter that refuses each planned call in turn: exit 1, the step named, the program not run",
+  { skip, timeout: 120_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const PR_SET_KEEPCAPS = 8,
+      PR_CAP_AMBIENT = 47,
+      PR_CAPBSET_DROP = 24;
+    const faults: Array<[string, RegExp]> = [
+      ["setgroups", /step 1 \(setgroups 65534\) refused by the kernel: EPERM/],
+      ["setresgid", /step 2 \(setresgid 65534 65534 65534\) refused by the kernel: EPERM/],
+      ["capset", /step 3 \(capset [^)]*\) refused by the kernel: EPERM/],
+      [`prctl:${PR_CAPBSET_DROP}`, /step 4 \(prctl PR_CAPBSET_DROP CAP_SYS_ADMIN\) refused by the kernel: EPERM/],
+      [`prctl:${PR_SET_KEEPCAPS}`, /step 5 \(prctl PR_SET_KEEPCAPS 1\) refused by the kernel: EPERM/],
+      ["setresuid", /step 6 \(setresuid 65534 65534 65534\) refused by the kernel: EPERM/],
+      [
+        `prctl:${PR_CAP_AMBIENT}`,
+        /step 7 \(prctl PR_CAP_AMBIENT_RAISE CAP_NET_BIND_SERVICE\) refused by the kernel: EPERM/,
+      ],
+    ];
+    const script = faults
+      .map(
+        ([f]) =>
+          `${RUNNER_PATH} --seccomp-deny ${f} -- node ${bin} exec --quiet --user nobody --keep net_bind_service --drop sys_admin -- /bin/echo PROGRAM-RAN; echo "exit=$?"\n`,
+      )
+      .join("");
+    const r = inNamespace(script);
+    assert.doesNotMatch(r.stdout, /PROGRAM-RAN/);
+    assert.deepEqual(
+      r.stdout.trim().split("\n"),
+      faults.map(() => "exit=1"),
+    );
+    const lines = r.stderr.trim().split("\n");
+    faults.forEach(([f, expected], i) => {
+      assert.match(lines[i]!, expected, f);
+      assert.match(lines[i]!, /the program was not run; the process is (unchanged|partly changed: steps? 1)/);
+    });
+    assert.match(lines[2]!, /steps 1-2 \(setgroups 65534; setresgid 65534 65534 65534\) had been applied/);
+    // A uid the namespace does not map: EINVAL from the kernel, named.
+    const unmapped = spawnSync(
+      "unshare",
+      [
+        "-Ur",
+        process.execPath,
+        bin,
+        "exec",
+        "--quiet",
+        "--user",
+        "1000",
+        "--group",
+        "0",
+        "--keep-groups",
+        "--",
+        "/bin/echo",
+        "PROGRAM-RAN",
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(unmapped.status, 1, unmapped.stderr);
+    assert.match(unmapped.stderr, /step \d \(setresuid 1000 1000 1000\) refused by the kernel: EINVAL/);
+    assert.doesNotMatch(unmapped.stdout, /PROGRAM-RAN/);
+  },
+);
 
-test("capgate exec: an execve that fails after the plan is 126 with the reason in words, never an internal error", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const dir = mkdtempSync(join(tmpdir(), "capgate-execfail-"));
-  chmodSync(dir, 0o755);
-  writeFileSync(join(dir, "badinterp"), "#!/nonexistent/interpreter\necho hi\n", { mode: 0o755 });
-  writeFileSync(join(dir, "noshebang"), "echo hi\n", { mode: 0o755 });
-  writeFileSync(join(dir, "private"), "#!/bin/sh\necho hi\n", { mode: 0o700 });
-  const r = inNamespace([
-    `node ${bin} exec --quiet -- ${dir}/badinterp; echo "exit=$?"`,
-    `node ${bin} exec --quiet -- ${dir}/noshebang; echo "exit=$?"`,
-    `node ${bin} exec --quiet --user nobody -- ${dir}/private; echo "exit=$?"`, "",
-  ].join("\n"), dir);
-  assert.deepEqual(r.stdout.trim().split("\n"), ["exit=126", "exit=126", "exit=126"]);
-  const lines = r.stderr.trim().split("\n");
-  assert.match(lines[0]!, /badinterp: bad interpreter \/nonexistent\/interpreter: not found; the program was not run/);
-  assert.match(lines[1]!, /noshebang: cannot execute: not an executable format/);
-  assert.match(lines[2]!, /private: cannot execute: permission denied/);
-  assert.doesNotMatch(r.stderr, /internal error/);
-});
+test(
+  "capgate exec: an execve that fails after the plan is 126 with the reason in words, never an internal error",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-execfail-"));
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "badinterp"), "#!/nonexistent/interpreter\necho hi\n", { mode: 0o755 });
+    writeFileSync(join(dir, "noshebang"), "echo hi\n", { mode: 0o755 });
+    writeFileSync(join(dir, "private"), "#!/bin/sh\necho hi\n", { mode: 0o700 });
+    const r = inNamespace(
+      [
+        `node ${bin} exec --quiet -- ${dir}/badinterp; echo "exit=$?"`,
+        `node ${bin} exec --quiet -- ${dir}/noshebang; echo "exit=$?"`,
+        `node ${bin} exec --quiet --user nobody -- ${dir}/private; echo "exit=$?"`,
+        "",
+      ].join("\n"),
+      dir,
+    );
+    assert.deepEqual(r.stdout.trim().split("\n"), ["exit=126", "exit=126", "exit=126"]);
+    const lines = r.stderr.trim().split("\n");
+    assert.match(
+      lines[0]!,
+      /badinterp: bad interpreter \/nonexistent\/interpreter: not found; the program was not run/,
+    );
+    assert.match(lines[1]!, /noshebang: cannot execute: not an executable format/);
+    assert.match(lines[2]!, /private: cannot execute: permission denied/);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  },
+);
 
-test("capgate exec: --reset-env, descriptors closed unless kept, the caller's ignored signals kept, LD_PRELOAD warned about", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const dir = mkdtempSync(join(tmpdir(), "capgate-env-"));
-  const wrapper = join(root, "bin/capgate");
-  const r = inNamespace([
-    `FOO=bar TERM=xterm node ${bin} exec --quiet --reset-env --user nobody -- /usr/bin/env | sort; echo ===`,
-    // fds 5 and 6 are open in the caller; only 6 is kept
-    `node ${bin} exec --quiet --keep-fds 6 -- /bin/ls /proc/self/fd 5>/dev/null 6>/dev/null; echo ===`,
-    // nohup-style: SIGHUP ignored by the caller stays ignored in the program (through bin/capgate)
-    `sh -c "trap '' HUP; exec ${wrapper} exec --quiet -- /bin/grep SigIgn /proc/self/status"; echo ===`,
-    `LD_PRELOAD=/nonexistent.so node ${bin} exec --user nobody --keep net_bind_service -- /bin/true 2>&1 | grep -c 'LD_PRELOAD reaches'`, "",
-  ].join("\n"), dir);
-  assert.equal(r.status, 0, r.stderr);
-  const [env, fds, sig, warned] = r.stdout.split("===\n").map((x) => x.trim());
-  const shell = spawnSync("getent", ["passwd", "nobody"], { encoding: "utf8" }).stdout.trim().split(":");
-  assert.deepEqual(env!.split("\n"), [`HOME=${shell[5]}`, "LOGNAME=nobody", "PATH=/usr/local/bin:/bin:/usr/bin", `SHELL=${shell[6]}`, "TERM=xterm", "USER=nobody"]);
-  assert.deepEqual(fds!.split("\n").map(Number).filter((n) => n > 2 && n !== 3), [6], "fd 5 closed by the exec, fd 6 kept (fd 3 is ls's own directory)");
-  assert.equal(BigInt(`0x${sig!.split(/\s+/)[1]}`) & 1n, 1n, "SIGHUP still ignored");
-  assert.equal(warned, "1");
-});
+test(
+  "capgate exec: --reset-env, descriptors closed unless kept, the caller's ignored signals kept, LD_PRELOAD warned about",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-env-"));
+    const wrapper = join(root, "bin/capgate");
+    const r = inNamespace(
+      [
+        `FOO=bar TERM=xterm node ${bin} exec --quiet --reset-env --user nobody -- /usr/bin/env | sort; echo ===`,
+        // fds 5 and 6 are open in the caller; only 6 is kept
+        `node ${bin} exec --quiet --keep-fds 6 -- /bin/ls /proc/self/fd 5>/dev/null 6>/dev/null; echo ===`,
+        // nohup-style: SIGHUP ignored by the caller stays ignored in the program (through bin/capgate)
+        `sh -c "trap '' HUP; exec ${wrapper} exec --quiet -- /bin/grep SigIgn /proc/self/status"; echo ===`,
+        `LD_PRELOAD=/nonexistent.so node ${bin} exec --user nobody --keep net_bind_service -- /bin/true 2>&1 | grep -c 'LD_PRELOAD reaches'`,
+        "",
+      ].join("\n"),
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const [env, fds, sig, warned] = r.stdout.split("===\n").map((x) => x.trim());
+    const shell = spawnSync("getent", ["passwd", "nobody"], { encoding: "utf8" }).stdout.trim().split(":");
+    assert.deepEqual(env!.split("\n"), [
+      `HOME=${shell[5]}`,
+      "LOGNAME=nobody",
+      "PATH=/usr/local/bin:/bin:/usr/bin",
+      `SHELL=${shell[6]}`,
+      "TERM=xterm",
+      "USER=nobody",
+    ]);
+    assert.deepEqual(
+      fds!
+        .split("\n")
+        .map(Number)
+        .filter((n) => n > 2 && n !== 3),
+      [6],
+      "fd 5 closed by the exec, fd 6 kept (fd 3 is ls's own directory)",
+    );
+    assert.equal(BigInt(`0x${sig!.split(/\s+/)[1]}`) & 1n, 1n, "SIGHUP still ignored");
+    assert.equal(warned, "1");
+  },
+);

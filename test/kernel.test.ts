@@ -20,21 +20,47 @@ test("this machine's kernel is the one the default profile models", { skip }, ()
   assert.equal(lastCap, profile.lastCap, "CAP_LAST_CAP of this kernel");
 });
 
-test(`engine and kernel agree on every step of ~${TRIALS} random trials (seeded, shrinking)`, { skip, timeout: 240_000 }, () => {
-  assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
-  let trials = 0, steps = 0, kernelMs = 0;
-  fc.assert(
-    fc.property(fc.array(trialGroupArb(profile, { maxSteps: 12, uids, perState: 4 }), { minLength: 1, maxLength: BATCH / 4, size: "max" }).map((g) => g.flat()), (batch) => {
-      const r = runCampaign(batch, profile);
-      trials += r.trials; steps += r.steps; kernelMs += r.kernelMs;
-      if (r.setupFailures.length) throw new Error(`the runner could not reach a start state (stage ${r.setupFailures[0]!.stage}): ${JSON.stringify(r.setupFailures[0]!.trial.state)}`);
-      if (r.divergences.length) throw new Error(describeDivergence(r.divergences[0]!, profile));
-    }),
-    { numRuns: Math.ceil((2 * TRIALS) / BATCH), seed: Number(process.env["CAPGATE_SEED"] ?? 20261122), endOnFailure: false },
-  );
-  console.log(`# kernel differential (an execve ends ~25% of trials, and stands mid-sequence in others): ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}`);
-  assert.ok(trials >= TRIALS / 2);
-});
+test(
+  `engine and kernel agree on every step of ~${TRIALS} random trials (seeded, shrinking)`,
+  { skip, timeout: 240_000 },
+  () => {
+    assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+    let trials = 0,
+      steps = 0,
+      kernelMs = 0;
+    fc.assert(
+      fc.property(
+        fc
+          .array(trialGroupArb(profile, { maxSteps: 12, uids, perState: 4 }), {
+            minLength: 1,
+            maxLength: BATCH / 4,
+            size: "max",
+          })
+          .map((g) => g.flat()),
+        (batch) => {
+          const r = runCampaign(batch, profile);
+          trials += r.trials;
+          steps += r.steps;
+          kernelMs += r.kernelMs;
+          if (r.setupFailures.length)
+            throw new Error(
+              `the runner could not reach a start state (stage ${r.setupFailures[0]!.stage}): ${JSON.stringify(r.setupFailures[0]!.trial.state)}`,
+            );
+          if (r.divergences.length) throw new Error(describeDivergence(r.divergences[0]!, profile));
+        },
+      ),
+      {
+        numRuns: Math.ceil((2 * TRIALS) / BATCH),
+        seed: Number(process.env["CAPGATE_SEED"] ?? 20261122),
+        endOnFailure: false,
+      },
+    );
+    console.log(
+      `# kernel differential (an execve ends ~25% of trials, and stands mid-sequence in others): ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}`,
+    );
+    assert.ok(trials >= TRIALS / 2);
+  },
+);
 
 test("the differential notices a wrong model (the 4.2 profile, which has no ambient set)", { skip }, () => {
   assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
@@ -44,20 +70,33 @@ test("the differential notices a wrong model (the 4.2 profile, which has no ambi
   const wrong = runCampaign(trials, kernelProfile("4.2"));
   assert.ok(wrong.divergences.length > 0, "a model without ambient must disagree with this kernel");
   assert.ok(wrong.divergences.some((d) => d.engine.rule === "prctl.option-unknown"));
-  assert.match(describeDivergence(wrong.divergences[0]!, kernelProfile("4.2")), /reproduce with `capgate simulate FILE`/);
+  assert.match(
+    describeDivergence(wrong.divergences[0]!, kernelProfile("4.2")),
+    /reproduce with `capgate simulate FILE`/,
+  );
 });
 
-test("the differential notices the other exec set-id rule (6.12's new euid vs old real uid, or 6.16's new euid vs old euid)", { skip }, () => {
-  assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
-  assert.ok(uids, "needs uid changes (root) to reach euid != ruid states");
-  const [major, minor] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map(Number) as [number, number];
-  const here = kernelProfile(`${major}.${minor}`);
-  // The profile with the other rule: whichever side of the change this kernel is on, the control must differ.
-  const other = kernelProfile(here.features.execIdChanged ? "6.12" : "6.18");
-  const trials = fc.sample(trialArb(here, { uids, execRate: 1 }), { numRuns: 1500, seed: 11 });
-  assert.equal(runCampaign(trials, here).divergences.length, 0, `the ${here.version} profile agrees on execve`);
-  // (the profiles also differ in the EXEC securebits of 6.14, so some prctl steps differ too)
-  const onExec = runCampaign(trials, other).divergences.filter((d) => d.trial.ops[d.step]!.op === "execve");
-  assert.ok(onExec.length > 0, `${other.version}'s exec rule must differ from this kernel's`);
-  assert.ok(onExec.some((d) => d.differences.some((x) => /^(euid|ambient|AT_SECURE)/.test(x))), "in the set-id decision");
-});
+test(
+  "the differential notices the other exec set-id rule (6.12's new euid vs old real uid, or 6.16's new euid vs old euid)",
+  { skip },
+  () => {
+    assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+    assert.ok(uids, "needs uid changes (root) to reach euid != ruid states");
+    const [major, minor] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map(Number) as [
+      number,
+      number,
+    ];
+    const here = kernelProfile(`${major}.${minor}`);
+    // The profile with the other rule: whichever side of the change this kernel is on, the control must differ.
+    const other = kernelProfile(here.features.execIdChanged ? "6.12" : "6.18");
+    const trials = fc.sample(trialArb(here, { uids, execRate: 1 }), { numRuns: 1500, seed: 11 });
+    assert.equal(runCampaign(trials, here).divergences.length, 0, `the ${here.version} profile agrees on execve`);
+    // (the profiles also differ in the EXEC securebits of 6.14, so some prctl steps differ too)
+    const onExec = runCampaign(trials, other).divergences.filter((d) => d.trial.ops[d.step]!.op === "execve");
+    assert.ok(onExec.length > 0, `${other.version}'s exec rule must differ from this kernel's`);
+    assert.ok(
+      onExec.some((d) => d.differences.some((x) => /^(euid|ambient|AT_SECURE)/.test(x))),
+      "in the set-id decision",
+    );
+  },
+);

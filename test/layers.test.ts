@@ -38,16 +38,31 @@ function sources(dir: string): string[] {
   });
 }
 
-interface Edge { from: string; to: string; dynamic: boolean; typeOnly: boolean }
+interface Edge {
+  from: string;
+  to: string;
+  dynamic: boolean;
+  typeOnly: boolean;
+}
 
 function imports(file: string): Edge[] {
   const text = readFileSync(join(root, file), "utf8");
   const out: Edge[] = [];
   for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^;]*?from\s+"(\.[^"]+)"/gms)) {
-    out.push({ from: file, to: normalize(join(dirname(file), m[3]!.replace(/\.js$/, ".ts"))), dynamic: false, typeOnly: Boolean(m[2]) });
+    out.push({
+      from: file,
+      to: normalize(join(dirname(file), m[3]!.replace(/\.js$/, ".ts"))),
+      dynamic: false,
+      typeOnly: Boolean(m[2]),
+    });
   }
   for (const m of text.matchAll(/import\(\s*"(\.[^"]+)"\s*\)/g)) {
-    out.push({ from: file, to: normalize(join(dirname(file), m[1]!.replace(/\.js$/, ".ts"))), dynamic: true, typeOnly: false });
+    out.push({
+      from: file,
+      to: normalize(join(dirname(file), m[1]!.replace(/\.js$/, ".ts"))),
+      dynamic: true,
+      typeOnly: false,
+    });
   }
   return out;
 }
@@ -56,24 +71,38 @@ const files = [...sources("src"), ...sources("shim")];
 const edges = files.flatMap(imports);
 
 test("every import runs downwards through the layers", () => {
-  const wrong = edges.filter((e) => {
-    const to = relative(root, join(root, e.to));
-    if (!/^(src|shim)\//.test(to)) return false; // checked below
-    const a = layer(e.from), b = layer(to);
-    if (a.name === "cli" && b.name === "shim") return false; // checked below
-    return b.rank > a.rank || (a.name === "shim" && b.name === "api") || (a.name === "api" && b.name === "shim");
-  }).map((e) => `${e.from} → ${e.to}`);
+  const wrong = edges
+    .filter((e) => {
+      const to = relative(root, join(root, e.to));
+      if (!/^(src|shim)\//.test(to)) return false; // checked below
+      const a = layer(e.from),
+        b = layer(to);
+      if (a.name === "cli" && b.name === "shim") return false; // checked below
+      return b.rank > a.rank || (a.name === "shim" && b.name === "api") || (a.name === "api" && b.name === "shim");
+    })
+    .map((e) => `${e.from} → ${e.to}`);
   assert.deepEqual(wrong, []);
 });
 
 test("src reaches the shim only from the CLI, and only by dynamic import (simulating never loads ffi-rs)", () => {
-  const wrong = edges.filter((e) => e.to.startsWith("shim/") && e.from.startsWith("src/") && (!e.from.startsWith("src/cli/") || (!e.dynamic && !e.typeOnly)))
+  const wrong = edges
+    .filter(
+      (e) =>
+        e.to.startsWith("shim/") &&
+        e.from.startsWith("src/") &&
+        (!e.from.startsWith("src/cli/") || (!e.dynamic && !e.typeOnly)),
+    )
     .map((e) => `${e.from} → ${e.to}`);
   assert.deepEqual(wrong, []);
 });
 
 test("nothing shipped imports tests, fixtures, the bench, scripts or the public testing entry", () => {
-  const wrong = edges.filter((e) => /^(test|fixtures|bench|scripts)\//.test(e.to) || (e.to.startsWith("src/testing/") && !e.from.startsWith("src/testing/")))
+  const wrong = edges
+    .filter(
+      (e) =>
+        /^(test|fixtures|bench|scripts)\//.test(e.to) ||
+        (e.to.startsWith("src/testing/") && !e.from.startsWith("src/testing/")),
+    )
     .map((e) => `${e.from} → ${e.to}`);
   assert.deepEqual(wrong, []);
 });

@@ -12,40 +12,108 @@ const rules = (path: string, text: string, kernel?: string) =>
 
 test("Kubernetes: the doubled prefix, unknown names with a suggestion, ALL, and adds without drop ALL", () => {
   const manifest = [
-    "apiVersion: v1", "kind: Pod", "spec:", "  containers:", "    - name: a", "      securityContext:", "        capabilities:",
-    "          add: [CAP_NET_ADMIN, SYS_TIMEE, NET_RAW]", "    - name: b", "      securityContext:", "        capabilities:",
-    "          drop: [ALL]", "          add: [ALL]", "---", "apiVersion: batch/v1", "kind: CronJob", "spec:", "  jobTemplate:", "    spec:",
-    "      template:", "        spec:", "          initContainers:", "            - name: c", "              securityContext:",
+    "apiVersion: v1",
+    "kind: Pod",
+    "spec:",
+    "  containers:",
+    "    - name: a",
+    "      securityContext:",
+    "        capabilities:",
+    "          add: [CAP_NET_ADMIN, SYS_TIMEE, NET_RAW]",
+    "    - name: b",
+    "      securityContext:",
+    "        capabilities:",
+    "          drop: [ALL]",
+    "          add: [ALL]",
+    "---",
+    "apiVersion: batch/v1",
+    "kind: CronJob",
+    "spec:",
+    "  jobTemplate:",
+    "    spec:",
+    "      template:",
+    "        spec:",
+    "          initContainers:",
+    "            - name: c",
+    "              securityContext:",
     "                capabilities: { add: [BPF], drop: [ALL] }",
   ].join("\n");
-  assert.deepEqual(rules("pod.yaml", manifest), ["8 lint.k8s.cap-prefix", "8 lint.unknown-name", "8 lint.k8s.no-drop-all", "13 lint.add-all"]);
+  assert.deepEqual(rules("pod.yaml", manifest), [
+    "8 lint.k8s.cap-prefix",
+    "8 lint.unknown-name",
+    "8 lint.k8s.no-drop-all",
+    "13 lint.add-all",
+  ]);
   const f = lintText("pod.yaml", manifest).findings;
   assert.match(f.find((x) => x.rule === "lint.unknown-name")!.fix, /did you mean SYS_TIME\?/);
-  assert.deepEqual(rules("pod.yaml", manifest, "5.4"), ["8 lint.k8s.cap-prefix", "8 lint.unknown-name", "8 lint.k8s.no-drop-all", "13 lint.add-all", "25 lint.not-in-kernel"]);
+  assert.deepEqual(rules("pod.yaml", manifest, "5.4"), [
+    "8 lint.k8s.cap-prefix",
+    "8 lint.unknown-name",
+    "8 lint.k8s.no-drop-all",
+    "13 lint.add-all",
+    "25 lint.not-in-kernel",
+  ]);
 });
 
 test("Compose: names in any case with an optional prefix, ALL in cap_add", () => {
-  const compose = "services:\n  a:\n    cap_add: [net_admin, CAP_SYS_TIME, Net_Raw]\n  b:\n    cap_add:\n      - ALL\n    cap_drop: [SYS_ADMIN, sys_admn]\n";
+  const compose =
+    "services:\n  a:\n    cap_add: [net_admin, CAP_SYS_TIME, Net_Raw]\n  b:\n    cap_add:\n      - ALL\n    cap_drop: [SYS_ADMIN, sys_admn]\n";
   assert.deepEqual(rules("compose.yaml", compose), ["6 lint.add-all", "7 lint.unknown-name"]);
 });
 
 test("systemd: the prefix, merging of repeated lines, ~ inversion, ambient outside bounding", () => {
-  assert.deepEqual(rules("a.service", "[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW\n"), ["3 lint.systemd.ambient-outside-bounding"]);
-  assert.deepEqual(rules("b.service", "[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_NET_RAW\nAmbientCapabilities=CAP_NET_RAW\n"), []);
-  assert.deepEqual(rules("c.service", "[Service]\nCapabilityBoundingSet=~CAP_NET_RAW\nAmbientCapabilities=CAP_NET_RAW\n"), ["3 lint.systemd.ambient-outside-bounding"]);
-  assert.deepEqual(rules("d.service", "[Service]\nCapabilityBoundingSet=CAP_NET_RAW\nCapabilityBoundingSet=\nAmbientCapabilities=CAP_SYS_ADMIN\n"), [], "an empty assignment resets");
+  assert.deepEqual(
+    rules(
+      "a.service",
+      "[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW\n",
+    ),
+    ["3 lint.systemd.ambient-outside-bounding"],
+  );
+  assert.deepEqual(
+    rules(
+      "b.service",
+      "[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_NET_RAW\nAmbientCapabilities=CAP_NET_RAW\n",
+    ),
+    [],
+  );
+  assert.deepEqual(
+    rules("c.service", "[Service]\nCapabilityBoundingSet=~CAP_NET_RAW\nAmbientCapabilities=CAP_NET_RAW\n"),
+    ["3 lint.systemd.ambient-outside-bounding"],
+  );
+  assert.deepEqual(
+    rules(
+      "d.service",
+      "[Service]\nCapabilityBoundingSet=CAP_NET_RAW\nCapabilityBoundingSet=\nAmbientCapabilities=CAP_SYS_ADMIN\n",
+    ),
+    [],
+    "an empty assignment resets",
+  );
   assert.deepEqual(rules("e.service", "[Service]\nAmbientCapabilities=net_raw\n"), ["2 lint.systemd.prefix"]);
 });
 
 test("capgate lint on the bundled examples: findings with lines and fixes, exit 1; bad input exit 2", () => {
-  const run = (args: string[]) => spawnSync(process.execPath, [join(root, "dist/src/cli/main.js"), "lint", ...args], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [join(root, "dist/src/cli/main.js"), "lint", ...args], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
   const r = run(["examples/lint/deployment.yaml", "examples/lint/web.service", "examples/lint/compose.yaml", "--json"]);
   assert.equal(r.status, 1);
-  const doc = JSON.parse(r.stdout) as Array<{ kind: string; findings: Array<{ line: number; rule: string; fix: string }> }>;
-  assert.deepEqual(doc.map((d) => d.kind), ["kubernetes", "systemd", "compose"]);
+  const doc = JSON.parse(r.stdout) as Array<{
+    kind: string;
+    findings: Array<{ line: number; rule: string; fix: string }>;
+  }>;
+  assert.deepEqual(
+    doc.map((d) => d.kind),
+    ["kubernetes", "systemd", "compose"],
+  );
   assert.ok(doc.every((d) => d.findings.length > 0 && d.findings.every((f) => f.line > 0 && f.fix)));
   const text = run(["examples/lint/deployment.yaml"]);
-  assert.match(text.stdout, /^examples\/lint\/deployment\.yaml:14: error lint\.k8s\.cap-prefix: .*\n  fix: write NET_BIND_SERVICE$/m);
+  assert.match(
+    text.stdout,
+    /^examples\/lint\/deployment\.yaml:14: error lint\.k8s\.cap-prefix: .*\n  fix: write NET_BIND_SERVICE$/m,
+  );
   assert.equal(run(["/nonexistent.yaml"]).status, 2);
   const notYaml = run(["package.json"]);
   assert.equal(notYaml.status, 2);

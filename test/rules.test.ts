@@ -7,157 +7,715 @@ import { encodeOp, writeState } from "../src/engine/codec.js";
 import { OP, RULE_CODES, NOTE_BITS } from "../src/engine/contract.js";
 import { readVerdict, type Verdict } from "../src/simulate.js";
 import { NOTES } from "../src/rules/notes.js";
-import { CapSet, simulate, threadState, kernelProfile, RULES, PRCTL, CAPABILITY_VERSION, SECUREBITS, type Op, type ThreadStateInit } from "../src/index.js";
+import {
+  CapSet,
+  simulate,
+  threadState,
+  kernelProfile,
+  RULES,
+  PRCTL,
+  CAPABILITY_VERSION,
+  SECUREBITS,
+  type Op,
+  type ThreadStateInit,
+} from "../src/index.js";
 
 const C = (...caps: number[]) => CapSet.of(...caps);
 const ALL = kernelProfile().all;
-const NET_RAW = 13, NET_BIND = 10, SETPCAP = 8, SETUID = 7, CHOWN = 0, SYS_ADMIN = 21, MAC_OVERRIDE = 32;
-const user = (extra: ThreadStateInit = {}): ThreadStateInit => ({ uid: 1000, permitted: C(), effective: C(), ...extra });
+const NET_RAW = 13,
+  NET_BIND = 10,
+  SETPCAP = 8,
+  SETUID = 7,
+  CHOWN = 0,
+  SYS_ADMIN = 21,
+  MAC_OVERRIDE = 32;
+const user = (extra: ThreadStateInit = {}): ThreadStateInit => ({
+  uid: 1000,
+  permitted: C(),
+  effective: C(),
+  ...extra,
+});
 
 interface Case {
-  rule: string; name: string; state?: ThreadStateInit; op: Op; kernel?: string;
-  errno?: string | null; ret?: number; check?: (v: ReturnType<typeof simulate>) => void;
+  rule: string;
+  name: string;
+  state?: ThreadStateInit;
+  op: Op;
+  kernel?: string;
+  errno?: string | null;
+  ret?: number;
+  check?: (v: ReturnType<typeof simulate>) => void;
 }
 
-const prctl = (option: number, arg2: number | bigint = 0, arg3: number | bigint = 0, arg4 = 0, arg5 = 0): Op => ({ op: "prctl", option, arg2, arg3, arg4, arg5 });
+const prctl = (option: number, arg2: number | bigint = 0, arg3: number | bigint = 0, arg4 = 0, arg5 = 0): Op => ({
+  op: "prctl",
+  option,
+  arg2,
+  arg3,
+  arg4,
+  arg5,
+});
 
 const cases: Case[] = [
   // capget
-  { rule: "capget.ok", name: "reads the sets", op: { op: "capget" }, errno: null, ret: 0, check: (v) => assert.ok(v.data!.permitted.equals(ALL)) },
-  { rule: "capget.ok", name: "V1 copies only the low word", op: { op: "capget", version: CAPABILITY_VERSION.v1 }, errno: null,
-    check: (v) => { assert.equal(v.data!.permitted.hi, 0); assert.ok(v.fault.has(MAC_OVERRIDE)); assert.deepEqual(v.notes.map((n) => n.id), ["header.v1-truncated"]); } },
-  { rule: "capget.version-unknown", name: "EINVAL and rewrite", op: { op: "capget", version: 0x12345678 }, errno: "EINVAL", check: (v) => assert.equal(v.version, 0x20080522) },
-  { rule: "capget.version-probe", name: "NULL data probe returns 0", op: { op: "capget", version: 0, data: false }, errno: null, ret: 0, check: (v) => assert.equal(v.version, 0x20080522) },
-  { rule: "capget.null-data", name: "valid version, NULL data, pid not examined", op: { op: "capget", pid: -7, data: false }, errno: null, ret: 0 },
+  {
+    rule: "capget.ok",
+    name: "reads the sets",
+    op: { op: "capget" },
+    errno: null,
+    ret: 0,
+    check: (v) => assert.ok(v.data!.permitted.equals(ALL)),
+  },
+  {
+    rule: "capget.ok",
+    name: "V1 copies only the low word",
+    op: { op: "capget", version: CAPABILITY_VERSION.v1 },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.data!.permitted.hi, 0);
+      assert.ok(v.fault.has(MAC_OVERRIDE));
+      assert.deepEqual(
+        v.notes.map((n) => n.id),
+        ["header.v1-truncated"],
+      );
+    },
+  },
+  {
+    rule: "capget.version-unknown",
+    name: "EINVAL and rewrite",
+    op: { op: "capget", version: 0x12345678 },
+    errno: "EINVAL",
+    check: (v) => assert.equal(v.version, 0x20080522),
+  },
+  {
+    rule: "capget.version-probe",
+    name: "NULL data probe returns 0",
+    op: { op: "capget", version: 0, data: false },
+    errno: null,
+    ret: 0,
+    check: (v) => assert.equal(v.version, 0x20080522),
+  },
+  {
+    rule: "capget.null-data",
+    name: "valid version, NULL data, pid not examined",
+    op: { op: "capget", pid: -7, data: false },
+    errno: null,
+    ret: 0,
+  },
   { rule: "capget.pid-negative", name: "pid < 0", op: { op: "capget", pid: -1 }, errno: "EINVAL" },
   { rule: "capget.no-such-thread", name: "unknown tid", op: { op: "capget", pid: 4242 }, errno: "ESRCH" },
   { rule: "capget.ok", name: "own tid", op: { op: "capget", pid: 1000 }, errno: null },
   // capset
-  { rule: "capset.ok", name: "drop to a subset", op: { op: "capset", effective: C(NET_RAW), permitted: C(NET_RAW), inheritable: C() }, errno: null, ret: 0,
-    check: (v) => assert.ok(v.state.permitted.equals(C(NET_RAW))) },
-  { rule: "capset.ok", name: "ambient trimmed to P ∩ I", state: { inheritable: C(NET_BIND, NET_RAW), ambient: C(NET_BIND, NET_RAW) },
-    op: { op: "capset", effective: C(), permitted: ALL, inheritable: C(NET_RAW) }, errno: null,
-    check: (v) => { assert.ok(v.state.ambient.equals(C(NET_RAW))); assert.ok(v.aux.equals(C(NET_BIND))); assert.match(v.message, /ambient silently lost CAP_NET_BIND_SERVICE/); } },
-  { rule: "capset.ok", name: "bits above CAP_LAST_CAP are dropped silently", op: { op: "capset", effective: new CapSet(0, 0xfffffe00), permitted: new CapSet(0xffffffff, 0xffffffff), inheritable: C() },
-    errno: null, check: (v) => { assert.ok(v.state.permitted.equals(ALL)); assert.ok(v.state.effective.isEmpty); } },
-  { rule: "capset.version-unknown", name: "EINVAL", op: { op: "capset", version: 1 }, errno: "EINVAL", check: (v) => assert.equal(v.version, 0x20080522) },
+  {
+    rule: "capset.ok",
+    name: "drop to a subset",
+    op: { op: "capset", effective: C(NET_RAW), permitted: C(NET_RAW), inheritable: C() },
+    errno: null,
+    ret: 0,
+    check: (v) => assert.ok(v.state.permitted.equals(C(NET_RAW))),
+  },
+  {
+    rule: "capset.ok",
+    name: "ambient trimmed to P ∩ I",
+    state: { inheritable: C(NET_BIND, NET_RAW), ambient: C(NET_BIND, NET_RAW) },
+    op: { op: "capset", effective: C(), permitted: ALL, inheritable: C(NET_RAW) },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.ambient.equals(C(NET_RAW)));
+      assert.ok(v.aux.equals(C(NET_BIND)));
+      assert.match(v.message, /ambient silently lost CAP_NET_BIND_SERVICE/);
+    },
+  },
+  {
+    rule: "capset.ok",
+    name: "bits above CAP_LAST_CAP are dropped silently",
+    op: {
+      op: "capset",
+      effective: new CapSet(0, 0xfffffe00),
+      permitted: new CapSet(0xffffffff, 0xffffffff),
+      inheritable: C(),
+    },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(ALL));
+      assert.ok(v.state.effective.isEmpty);
+    },
+  },
+  {
+    rule: "capset.version-unknown",
+    name: "EINVAL",
+    op: { op: "capset", version: 1 },
+    errno: "EINVAL",
+    check: (v) => assert.equal(v.version, 0x20080522),
+  },
   { rule: "capset.pid-not-self", name: "pid 1", op: { op: "capset", pid: 1 }, errno: "EPERM" },
-  { rule: "capset.pid-not-self", name: "negative pid is EPERM here, not EINVAL", op: { op: "capset", pid: -1 }, errno: "EPERM" },
+  {
+    rule: "capset.pid-not-self",
+    name: "negative pid is EPERM here, not EINVAL",
+    op: { op: "capset", pid: -1 },
+    errno: "EPERM",
+  },
   { rule: "capset.null-data", name: "NULL data", op: { op: "capset", data: false }, errno: "EFAULT" },
-  { rule: "capset.inheritable-not-permitted", name: "no SETPCAP", state: user({ permitted: C(NET_RAW) }),
-    op: { op: "capset", effective: C(), permitted: C(NET_RAW), inheritable: C(NET_RAW, SYS_ADMIN) }, errno: "EPERM",
-    check: (v) => { assert.ok(v.fault.equals(C(SYS_ADMIN))); assert.match(v.message, /^CAP_SYS_ADMIN is not in the permitted or inheritable set/); } },
-  { rule: "capset.inheritable-outside-bounding", name: "even with SETPCAP", state: { bounding: ALL.without(SYS_ADMIN) },
-    op: { op: "capset", inheritable: C(SYS_ADMIN) }, errno: "EPERM", check: (v) => assert.ok(v.fault.equals(C(SYS_ADMIN))) },
-  { rule: "capset.permitted-grows", name: "permitted only shrinks", state: user({ permitted: C(NET_BIND) }),
-    op: { op: "capset", effective: C(), permitted: C(NET_BIND, NET_RAW), inheritable: C() }, errno: "EPERM",
-    check: (v) => { assert.equal(v.message, "CAP_NET_RAW is not in the permitted set, and capset can never add to permitted"); assert.ok(v.hint); } },
-  { rule: "capset.effective-not-permitted", name: "E ⊆ new P", op: { op: "capset", effective: C(CHOWN, NET_RAW), permitted: C(CHOWN), inheritable: C() }, errno: "EPERM",
-    check: (v) => assert.ok(v.fault.equals(C(NET_RAW))) },
+  {
+    rule: "capset.inheritable-not-permitted",
+    name: "no SETPCAP",
+    state: user({ permitted: C(NET_RAW) }),
+    op: { op: "capset", effective: C(), permitted: C(NET_RAW), inheritable: C(NET_RAW, SYS_ADMIN) },
+    errno: "EPERM",
+    check: (v) => {
+      assert.ok(v.fault.equals(C(SYS_ADMIN)));
+      assert.match(v.message, /^CAP_SYS_ADMIN is not in the permitted or inheritable set/);
+    },
+  },
+  {
+    rule: "capset.inheritable-outside-bounding",
+    name: "even with SETPCAP",
+    state: { bounding: ALL.without(SYS_ADMIN) },
+    op: { op: "capset", inheritable: C(SYS_ADMIN) },
+    errno: "EPERM",
+    check: (v) => assert.ok(v.fault.equals(C(SYS_ADMIN))),
+  },
+  {
+    rule: "capset.permitted-grows",
+    name: "permitted only shrinks",
+    state: user({ permitted: C(NET_BIND) }),
+    op: { op: "capset", effective: C(), permitted: C(NET_BIND, NET_RAW), inheritable: C() },
+    errno: "EPERM",
+    check: (v) => {
+      assert.equal(v.message, "CAP_NET_RAW is not in the permitted set, and capset can never add to permitted");
+      assert.ok(v.hint);
+    },
+  },
+  {
+    rule: "capset.effective-not-permitted",
+    name: "E ⊆ new P",
+    op: { op: "capset", effective: C(CHOWN, NET_RAW), permitted: C(CHOWN), inheritable: C() },
+    errno: "EPERM",
+    check: (v) => assert.ok(v.fault.equals(C(NET_RAW))),
+  },
   // prctl
   { rule: "prctl.option-unknown", name: "an option capgate does not model", op: prctl(15), errno: "EINVAL" },
-  { rule: "prctl.option-unknown", name: "ambient before 4.3", kernel: "4.2", op: prctl(PRCTL.PR_CAP_AMBIENT, 1, NET_RAW), errno: "EINVAL" },
-  { rule: "prctl.option-unknown", name: "no_new_privs before 3.5", kernel: "3.4", op: prctl(PRCTL.PR_SET_NO_NEW_PRIVS, 1), errno: "EINVAL" },
+  {
+    rule: "prctl.option-unknown",
+    name: "ambient before 4.3",
+    kernel: "4.2",
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 1, NET_RAW),
+    errno: "EINVAL",
+  },
+  {
+    rule: "prctl.option-unknown",
+    name: "no_new_privs before 3.5",
+    kernel: "3.4",
+    op: prctl(PRCTL.PR_SET_NO_NEW_PRIVS, 1),
+    errno: "EINVAL",
+  },
   { rule: "bounding.read", name: "present", op: prctl(PRCTL.PR_CAPBSET_READ, NET_RAW), errno: null, ret: 1 },
-  { rule: "bounding.read", name: "absent", state: { bounding: ALL.without(NET_RAW) }, op: prctl(PRCTL.PR_CAPBSET_READ, NET_RAW), errno: null, ret: 0 },
-  { rule: "bounding.invalid-cap", name: "read beyond CAP_LAST_CAP", op: prctl(PRCTL.PR_CAPBSET_READ, 41), errno: "EINVAL" },
-  { rule: "bounding.invalid-cap", name: "CAP_BPF on 5.4", kernel: "5.4", op: prctl(PRCTL.PR_CAPBSET_READ, 39), errno: "EINVAL" },
-  { rule: "bounding.drop", name: "drops from B only", op: prctl(PRCTL.PR_CAPBSET_DROP, NET_RAW), errno: null, ret: 0,
-    check: (v) => { assert.ok(!v.state.bounding.has(NET_RAW)); assert.ok(v.state.permitted.has(NET_RAW)); } },
-  { rule: "bounding.drop-needs-setpcap", name: "EPERM before EINVAL", state: { effective: ALL.without(SETPCAP) }, op: prctl(PRCTL.PR_CAPBSET_DROP, 99), errno: "EPERM" },
-  { rule: "bounding.invalid-cap", name: "drop beyond CAP_LAST_CAP with SETPCAP", op: prctl(PRCTL.PR_CAPBSET_DROP, 99), errno: "EINVAL" },
+  {
+    rule: "bounding.read",
+    name: "absent",
+    state: { bounding: ALL.without(NET_RAW) },
+    op: prctl(PRCTL.PR_CAPBSET_READ, NET_RAW),
+    errno: null,
+    ret: 0,
+  },
+  {
+    rule: "bounding.invalid-cap",
+    name: "read beyond CAP_LAST_CAP",
+    op: prctl(PRCTL.PR_CAPBSET_READ, 41),
+    errno: "EINVAL",
+  },
+  {
+    rule: "bounding.invalid-cap",
+    name: "CAP_BPF on 5.4",
+    kernel: "5.4",
+    op: prctl(PRCTL.PR_CAPBSET_READ, 39),
+    errno: "EINVAL",
+  },
+  {
+    rule: "bounding.drop",
+    name: "drops from B only",
+    op: prctl(PRCTL.PR_CAPBSET_DROP, NET_RAW),
+    errno: null,
+    ret: 0,
+    check: (v) => {
+      assert.ok(!v.state.bounding.has(NET_RAW));
+      assert.ok(v.state.permitted.has(NET_RAW));
+    },
+  },
+  {
+    rule: "bounding.drop-needs-setpcap",
+    name: "EPERM before EINVAL",
+    state: { effective: ALL.without(SETPCAP) },
+    op: prctl(PRCTL.PR_CAPBSET_DROP, 99),
+    errno: "EPERM",
+  },
+  {
+    rule: "bounding.invalid-cap",
+    name: "drop beyond CAP_LAST_CAP with SETPCAP",
+    op: prctl(PRCTL.PR_CAPBSET_DROP, 99),
+    errno: "EINVAL",
+  },
   // ambient
   { rule: "ambient.args-nonzero", name: "CLEAR_ALL with arg3", op: prctl(PRCTL.PR_CAP_AMBIENT, 4, 1), errno: "EINVAL" },
-  { rule: "ambient.args-nonzero", name: "RAISE with arg4", op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW, 1), errno: "EINVAL" },
-  { rule: "ambient.invalid-cap", name: "LOWER of an invalid cap", op: prctl(PRCTL.PR_CAP_AMBIENT, 3, 41), errno: "EINVAL" },
-  { rule: "ambient.invalid-cap", name: "checked before the sub-op", op: prctl(PRCTL.PR_CAP_AMBIENT, 9, 41), errno: "EINVAL" },
+  {
+    rule: "ambient.args-nonzero",
+    name: "RAISE with arg4",
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW, 1),
+    errno: "EINVAL",
+  },
+  {
+    rule: "ambient.invalid-cap",
+    name: "LOWER of an invalid cap",
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 3, 41),
+    errno: "EINVAL",
+  },
+  {
+    rule: "ambient.invalid-cap",
+    name: "checked before the sub-op",
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 9, 41),
+    errno: "EINVAL",
+  },
   { rule: "ambient.unknown-subop", name: "sub-op 9", op: prctl(PRCTL.PR_CAP_AMBIENT, 9, NET_RAW), errno: "EINVAL" },
-  { rule: "ambient.raise-not-permitted", name: "not permitted", state: user({ inheritable: C(NET_RAW) }), op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW), errno: "EPERM" },
-  { rule: "ambient.raise-not-inheritable", name: "not inheritable", op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW), errno: "EPERM",
-    check: (v) => assert.match(v.hint!, /inheritable with capset first/) },
-  { rule: "ambient.raise-securebit", name: "NO_CAP_AMBIENT_RAISE", state: { inheritable: C(NET_RAW), securebits: SECUREBITS.SECBIT_NO_CAP_AMBIENT_RAISE },
-    op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW), errno: "EPERM" },
-  { rule: "ambient.raise", name: "bounding not consulted", state: { inheritable: C(NET_RAW), bounding: ALL.without(NET_RAW) },
-    op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW), errno: null, check: (v) => assert.ok(v.state.ambient.equals(C(NET_RAW))) },
-  { rule: "ambient.is-set", name: "is set", state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) }, op: prctl(PRCTL.PR_CAP_AMBIENT, 1, NET_RAW), errno: null, ret: 1 },
+  {
+    rule: "ambient.raise-not-permitted",
+    name: "not permitted",
+    state: user({ inheritable: C(NET_RAW) }),
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW),
+    errno: "EPERM",
+  },
+  {
+    rule: "ambient.raise-not-inheritable",
+    name: "not inheritable",
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW),
+    errno: "EPERM",
+    check: (v) => assert.match(v.hint!, /inheritable with capset first/),
+  },
+  {
+    rule: "ambient.raise-securebit",
+    name: "NO_CAP_AMBIENT_RAISE",
+    state: { inheritable: C(NET_RAW), securebits: SECUREBITS.SECBIT_NO_CAP_AMBIENT_RAISE },
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW),
+    errno: "EPERM",
+  },
+  {
+    rule: "ambient.raise",
+    name: "bounding not consulted",
+    state: { inheritable: C(NET_RAW), bounding: ALL.without(NET_RAW) },
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 2, NET_RAW),
+    errno: null,
+    check: (v) => assert.ok(v.state.ambient.equals(C(NET_RAW))),
+  },
+  {
+    rule: "ambient.is-set",
+    name: "is set",
+    state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) },
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 1, NET_RAW),
+    errno: null,
+    ret: 1,
+  },
   { rule: "ambient.is-set", name: "not set", op: prctl(PRCTL.PR_CAP_AMBIENT, 1, NET_RAW), errno: null, ret: 0 },
-  { rule: "ambient.lower", name: "lower, also when absent", op: prctl(PRCTL.PR_CAP_AMBIENT, 3, NET_RAW), errno: null, ret: 0 },
-  { rule: "ambient.clear-all", name: "clear", state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) }, op: prctl(PRCTL.PR_CAP_AMBIENT, 4), errno: null,
-    check: (v) => assert.ok(v.state.ambient.isEmpty) },
+  {
+    rule: "ambient.lower",
+    name: "lower, also when absent",
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 3, NET_RAW),
+    errno: null,
+    ret: 0,
+  },
+  {
+    rule: "ambient.clear-all",
+    name: "clear",
+    state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) },
+    op: prctl(PRCTL.PR_CAP_AMBIENT, 4),
+    errno: null,
+    check: (v) => assert.ok(v.state.ambient.isEmpty),
+  },
   // securebits
-  { rule: "securebits.get", name: "get", state: { securebits: 0x15 }, op: prctl(PRCTL.PR_GET_SECUREBITS), errno: null, ret: 0x15 },
-  { rule: "securebits.set", name: "set with SETPCAP", op: prctl(PRCTL.PR_SET_SECUREBITS, 0x2f), errno: null, check: (v) => assert.equal(v.state.securebits, 0x2f) },
-  { rule: "securebits.locked-bit-changes", name: "locked value", state: { securebits: 0x03 }, op: prctl(PRCTL.PR_SET_SECUREBITS, 0x02), errno: "EPERM" },
-  { rule: "securebits.lock-cleared", name: "lock removed", state: { securebits: 0x02 }, op: prctl(PRCTL.PR_SET_SECUREBITS, 0x00), errno: "EPERM" },
+  {
+    rule: "securebits.get",
+    name: "get",
+    state: { securebits: 0x15 },
+    op: prctl(PRCTL.PR_GET_SECUREBITS),
+    errno: null,
+    ret: 0x15,
+  },
+  {
+    rule: "securebits.set",
+    name: "set with SETPCAP",
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0x2f),
+    errno: null,
+    check: (v) => assert.equal(v.state.securebits, 0x2f),
+  },
+  {
+    rule: "securebits.locked-bit-changes",
+    name: "locked value",
+    state: { securebits: 0x03 },
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0x02),
+    errno: "EPERM",
+  },
+  {
+    rule: "securebits.lock-cleared",
+    name: "lock removed",
+    state: { securebits: 0x02 },
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0x00),
+    errno: "EPERM",
+  },
   { rule: "securebits.unsupported-bit", name: "bit 12", op: prctl(PRCTL.PR_SET_SECUREBITS, 0x1000), errno: "EPERM" },
-  { rule: "securebits.unsupported-bit", name: "EXEC bits before 6.14", kernel: "6.12", op: prctl(PRCTL.PR_SET_SECUREBITS, 0x100), errno: "EPERM" },
-  { rule: "securebits.needs-setpcap", name: "no SETPCAP", state: user(), op: prctl(PRCTL.PR_SET_SECUREBITS, 0x10), errno: "EPERM" },
-  { rule: "securebits.set", name: "6.14+: EXEC bits need no privilege", state: user(), op: prctl(PRCTL.PR_SET_SECUREBITS, 0x100), errno: null },
-  { rule: "securebits.needs-setpcap", name: "6.12: EXEC bits do not exist, other bits need SETPCAP", kernel: "6.12", state: user(), op: prctl(PRCTL.PR_SET_SECUREBITS, 0x01), errno: "EPERM" },
-  { rule: "securebits.unchanged-needs-setpcap", name: "a no-op write needs SETPCAP", state: user(), op: prctl(PRCTL.PR_SET_SECUREBITS, 0), errno: "EPERM" },
+  {
+    rule: "securebits.unsupported-bit",
+    name: "EXEC bits before 6.14",
+    kernel: "6.12",
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0x100),
+    errno: "EPERM",
+  },
+  {
+    rule: "securebits.needs-setpcap",
+    name: "no SETPCAP",
+    state: user(),
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0x10),
+    errno: "EPERM",
+  },
+  {
+    rule: "securebits.set",
+    name: "6.14+: EXEC bits need no privilege",
+    state: user(),
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0x100),
+    errno: null,
+  },
+  {
+    rule: "securebits.needs-setpcap",
+    name: "6.12: EXEC bits do not exist, other bits need SETPCAP",
+    kernel: "6.12",
+    state: user(),
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0x01),
+    errno: "EPERM",
+  },
+  {
+    rule: "securebits.unchanged-needs-setpcap",
+    name: "a no-op write needs SETPCAP",
+    state: user(),
+    op: prctl(PRCTL.PR_SET_SECUREBITS, 0),
+    errno: "EPERM",
+  },
   // keepcaps
-  { rule: "keepcaps.get", name: "get", state: { securebits: 0x10 }, op: prctl(PRCTL.PR_GET_KEEPCAPS), errno: null, ret: 1 },
-  { rule: "keepcaps.set", name: "no privilege needed", state: user(), op: prctl(PRCTL.PR_SET_KEEPCAPS, 1), errno: null, check: (v) => assert.equal(v.state.securebits, 0x10) },
+  {
+    rule: "keepcaps.get",
+    name: "get",
+    state: { securebits: 0x10 },
+    op: prctl(PRCTL.PR_GET_KEEPCAPS),
+    errno: null,
+    ret: 1,
+  },
+  {
+    rule: "keepcaps.set",
+    name: "no privilege needed",
+    state: user(),
+    op: prctl(PRCTL.PR_SET_KEEPCAPS, 1),
+    errno: null,
+    check: (v) => assert.equal(v.state.securebits, 0x10),
+  },
   { rule: "keepcaps.invalid-value", name: "2", op: prctl(PRCTL.PR_SET_KEEPCAPS, 2), errno: "EINVAL" },
-  { rule: "keepcaps.locked", name: "locked", state: { securebits: 0x20 }, op: prctl(PRCTL.PR_SET_KEEPCAPS, 1), errno: "EPERM" },
+  {
+    rule: "keepcaps.locked",
+    name: "locked",
+    state: { securebits: 0x20 },
+    op: prctl(PRCTL.PR_SET_KEEPCAPS, 1),
+    errno: "EPERM",
+  },
   // no_new_privs
-  { rule: "nnp.get", name: "get", state: { noNewPrivs: true }, op: prctl(PRCTL.PR_GET_NO_NEW_PRIVS), errno: null, ret: 1 },
-  { rule: "nnp.set", name: "set", state: user(), op: prctl(PRCTL.PR_SET_NO_NEW_PRIVS, 1), errno: null, check: (v) => assert.equal(v.state.noNewPrivs, true) },
-  { rule: "nnp.invalid-args", name: "cannot unset", state: { noNewPrivs: true }, op: prctl(PRCTL.PR_SET_NO_NEW_PRIVS, 0), errno: "EINVAL" },
+  {
+    rule: "nnp.get",
+    name: "get",
+    state: { noNewPrivs: true },
+    op: prctl(PRCTL.PR_GET_NO_NEW_PRIVS),
+    errno: null,
+    ret: 1,
+  },
+  {
+    rule: "nnp.set",
+    name: "set",
+    state: user(),
+    op: prctl(PRCTL.PR_SET_NO_NEW_PRIVS, 1),
+    errno: null,
+    check: (v) => assert.equal(v.state.noNewPrivs, true),
+  },
+  {
+    rule: "nnp.invalid-args",
+    name: "cannot unset",
+    state: { noNewPrivs: true },
+    op: prctl(PRCTL.PR_SET_NO_NEW_PRIVS, 0),
+    errno: "EINVAL",
+  },
   { rule: "nnp.invalid-args", name: "get with arg2", op: prctl(PRCTL.PR_GET_NO_NEW_PRIVS, 1), errno: "EINVAL" },
   // set*uid
-  { rule: "setuid.ok", name: "root to 1000 clears P, E, A", state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) }, op: { op: "setuid", uid: 1000 }, errno: null,
-    check: (v) => { assert.ok(v.state.permitted.isEmpty && v.state.effective.isEmpty && v.state.ambient.isEmpty); assert.equal(v.state.suid, 1000); } },
-  { rule: "setuid.ok", name: "KEEP_CAPS keeps P only", state: { securebits: 0x10, inheritable: C(NET_RAW), ambient: C(NET_RAW) }, op: { op: "setresuid", ruid: 1000, euid: 1000, suid: 1000 }, errno: null,
-    check: (v) => { assert.ok(v.state.permitted.equals(ALL)); assert.ok(v.state.effective.isEmpty); assert.ok(v.state.ambient.isEmpty); } },
-  { rule: "setuid.ok", name: "NO_SETUID_FIXUP keeps everything", state: { securebits: 0x04 }, op: { op: "setuid", uid: 1000 }, errno: null,
-    check: (v) => { assert.ok(v.state.effective.equals(ALL)); assert.deepEqual(v.notes.map((n) => n.id), ["uid.fixup-disabled"]); } },
-  { rule: "setuid.ok", name: "seteuid 0 raises E to P", state: { ruid: 0, euid: 1000, suid: 0, fsuid: 1000, effective: C() }, op: { op: "seteuid", euid: 0 }, errno: null,
-    check: (v) => { assert.ok(v.state.effective.equals(ALL)); assert.equal(v.state.fsuid, 0); } },
-  { rule: "setuid.ok", name: "unprivileged setuid to the saved uid", state: user({ ruid: 1000, euid: 1001, suid: 1001, fsuid: 1001 }), op: { op: "setuid", uid: 1000 }, errno: null,
-    check: (v) => { assert.equal(v.state.euid, 1000); assert.equal(v.state.suid, 1001); } },
-  { rule: "setuid.ok", name: "setreuid sets suid when ruid given", state: user({ ruid: 1000, euid: 1001, suid: 1002, fsuid: 1001 }), op: { op: "setreuid", ruid: 1001, euid: 0xffffffff }, errno: null,
-    check: (v) => { assert.equal(v.state.ruid, 1001); assert.equal(v.state.suid, 1001); } },
-  { rule: "setuid.noop", name: "setresuid changing nothing", op: { op: "setresuid", ruid: 0, euid: 0xffffffff, suid: 0 }, errno: null, ret: 0 },
-  { rule: "setuid.needs-cap-setuid", name: "another user", state: user(), op: { op: "setuid", uid: 0 }, errno: "EPERM" },
-  { rule: "setuid.needs-cap-setuid", name: "setresuid to a new id", state: user({ permitted: C(SETUID) }), op: { op: "setresuid", ruid: 0xffffffff, euid: 1001, suid: 0xffffffff }, errno: "EPERM",
-    check: (v) => assert.match(v.hint!, /raise CAP_SETUID/) },
+  {
+    rule: "setuid.ok",
+    name: "root to 1000 clears P, E, A",
+    state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) },
+    op: { op: "setuid", uid: 1000 },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.isEmpty && v.state.effective.isEmpty && v.state.ambient.isEmpty);
+      assert.equal(v.state.suid, 1000);
+    },
+  },
+  {
+    rule: "setuid.ok",
+    name: "KEEP_CAPS keeps P only",
+    state: { securebits: 0x10, inheritable: C(NET_RAW), ambient: C(NET_RAW) },
+    op: { op: "setresuid", ruid: 1000, euid: 1000, suid: 1000 },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(ALL));
+      assert.ok(v.state.effective.isEmpty);
+      assert.ok(v.state.ambient.isEmpty);
+    },
+  },
+  {
+    rule: "setuid.ok",
+    name: "NO_SETUID_FIXUP keeps everything",
+    state: { securebits: 0x04 },
+    op: { op: "setuid", uid: 1000 },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.effective.equals(ALL));
+      assert.deepEqual(
+        v.notes.map((n) => n.id),
+        ["uid.fixup-disabled"],
+      );
+    },
+  },
+  {
+    rule: "setuid.ok",
+    name: "seteuid 0 raises E to P",
+    state: { ruid: 0, euid: 1000, suid: 0, fsuid: 1000, effective: C() },
+    op: { op: "seteuid", euid: 0 },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.effective.equals(ALL));
+      assert.equal(v.state.fsuid, 0);
+    },
+  },
+  {
+    rule: "setuid.ok",
+    name: "unprivileged setuid to the saved uid",
+    state: user({ ruid: 1000, euid: 1001, suid: 1001, fsuid: 1001 }),
+    op: { op: "setuid", uid: 1000 },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.state.euid, 1000);
+      assert.equal(v.state.suid, 1001);
+    },
+  },
+  {
+    rule: "setuid.ok",
+    name: "setreuid sets suid when ruid given",
+    state: user({ ruid: 1000, euid: 1001, suid: 1002, fsuid: 1001 }),
+    op: { op: "setreuid", ruid: 1001, euid: 0xffffffff },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.state.ruid, 1001);
+      assert.equal(v.state.suid, 1001);
+    },
+  },
+  {
+    rule: "setuid.noop",
+    name: "setresuid changing nothing",
+    op: { op: "setresuid", ruid: 0, euid: 0xffffffff, suid: 0 },
+    errno: null,
+    ret: 0,
+  },
+  {
+    rule: "setuid.needs-cap-setuid",
+    name: "another user",
+    state: user(),
+    op: { op: "setuid", uid: 0 },
+    errno: "EPERM",
+  },
+  {
+    rule: "setuid.needs-cap-setuid",
+    name: "setresuid to a new id",
+    state: user({ permitted: C(SETUID) }),
+    op: { op: "setresuid", ruid: 0xffffffff, euid: 1001, suid: 0xffffffff },
+    errno: "EPERM",
+    check: (v) => assert.match(v.hint!, /raise CAP_SETUID/),
+  },
   { rule: "setuid.invalid-id", name: "setuid(-1)", op: { op: "setuid", uid: 0xffffffff }, errno: "EINVAL" },
-  { rule: "setfsuid.changed", name: "fsuid 0 -> 1000 drops the fs set", op: { op: "setfsuid", fsuid: 1000 }, errno: null, ret: 0,
-    check: (v) => { assert.ok(v.state.effective.equals(ALL.difference(C(0, 1, 2, 3, 4, 9, 27, 32)))); assert.ok(v.state.permitted.equals(ALL)); } },
-  { rule: "setfsuid.changed", name: "fsuid back to 0 raises the permitted fs set", state: { fsuid: 1000, effective: C() }, op: { op: "setfsuid", fsuid: 0 }, errno: null, ret: 1000,
-    check: (v) => assert.ok(v.state.effective.equals(C(0, 1, 2, 3, 4, 9, 27, 32))) },
+  {
+    rule: "setfsuid.changed",
+    name: "fsuid 0 -> 1000 drops the fs set",
+    op: { op: "setfsuid", fsuid: 1000 },
+    errno: null,
+    ret: 0,
+    check: (v) => {
+      assert.ok(v.state.effective.equals(ALL.difference(C(0, 1, 2, 3, 4, 9, 27, 32))));
+      assert.ok(v.state.permitted.equals(ALL));
+    },
+  },
+  {
+    rule: "setfsuid.changed",
+    name: "fsuid back to 0 raises the permitted fs set",
+    state: { fsuid: 1000, effective: C() },
+    op: { op: "setfsuid", fsuid: 0 },
+    errno: null,
+    ret: 1000,
+    check: (v) => assert.ok(v.state.effective.equals(C(0, 1, 2, 3, 4, 9, 27, 32))),
+  },
   { rule: "setfsuid.unchanged", name: "same fsuid", op: { op: "setfsuid", fsuid: 0 }, errno: null, ret: 0 },
-  { rule: "setfsuid.denied", name: "never fails, returns old fsuid", state: user(), op: { op: "setfsuid", fsuid: 0 }, errno: null, ret: 1000,
-    check: (v) => assert.equal(v.state.fsuid, 1000) },
+  {
+    rule: "setfsuid.denied",
+    name: "never fails, returns old fsuid",
+    state: user(),
+    op: { op: "setfsuid", fsuid: 0 },
+    errno: null,
+    ret: 1000,
+    check: (v) => assert.equal(v.state.fsuid, 1000),
+  },
   // execve
-  { rule: "execve.ok", name: "root plain file: P' = B | I", state: { permitted: C(), effective: C(), bounding: ALL.without(NET_RAW) }, op: { op: "execve", file: {} }, errno: null,
-    check: (v) => { assert.ok(v.state.permitted.equals(ALL.without(NET_RAW))); assert.ok(v.state.effective.equals(ALL.without(NET_RAW))); assert.equal(v.secureExec, false); } },
-  { rule: "execve.ok", name: "user plain file: nothing", state: user({ inheritable: C(NET_RAW), permitted: C(NET_RAW) }), op: { op: "execve", file: {} }, errno: null,
-    check: (v) => { assert.ok(v.state.permitted.isEmpty); assert.ok(v.state.inheritable.equals(C(NET_RAW))); } },
-  { rule: "execve.ok", name: "user file caps: fP & B | I & fI", state: user({ inheritable: C(CHOWN), permitted: C(CHOWN) }),
-    op: { op: "execve", file: { caps: { permitted: C(NET_RAW), inheritable: C(CHOWN), effective: true } } }, errno: null,
-    check: (v) => { assert.ok(v.state.permitted.equals(C(NET_RAW, CHOWN))); assert.ok(v.state.effective.equals(C(NET_RAW, CHOWN))); assert.equal(v.secureExec, true); } },
-  { rule: "execve.ok", name: "ambient survives a plain file", state: user({ permitted: C(NET_BIND), inheritable: C(NET_BIND), ambient: C(NET_BIND) }), op: { op: "execve", file: {} }, errno: null,
-    check: (v) => { assert.ok(v.state.effective.equals(C(NET_BIND))); assert.equal(v.secureExec, false); } },
-  { rule: "execve.ok", name: "ambient cleared by file caps", state: user({ permitted: C(NET_BIND), inheritable: C(NET_BIND), ambient: C(NET_BIND) }),
-    op: { op: "execve", file: { caps: { permitted: C(), inheritable: C(), effective: false } } }, errno: null, check: (v) => assert.ok(v.state.permitted.isEmpty) },
-  { rule: "execve.ok", name: "setuid-root file with file caps run by a user: file caps win", state: user(),
-    op: { op: "execve", file: { setuid: true, owner: 0, caps: { permitted: C(NET_RAW), inheritable: C(), effective: true } } }, errno: null,
-    check: (v) => { assert.ok(v.state.permitted.equals(C(NET_RAW))); assert.equal(v.state.euid, 0); } },
-  { rule: "execve.ok", name: "v3 rootid of another namespace is ignored", state: user(),
-    op: { op: "execve", file: { caps: { permitted: C(NET_RAW), inheritable: C(), effective: true, version: 3, rootid: 1000 } } }, errno: null,
-    check: (v) => { assert.ok(v.state.permitted.isEmpty); assert.ok(v.notes.some((n) => n.id === "execve.fcaps-ignored")); } },
-  { rule: "execve.ok", name: "KEEP_CAPS cleared, lock kept", state: { securebits: 0x30 }, op: { op: "execve", file: {} }, errno: null, check: (v) => assert.equal(v.state.securebits, 0x20) },
-  { rule: "execve.ok", name: "6.12: euid != ruid counts as set-id and clears ambient", kernel: "6.12",
-    state: user({ ruid: 1000, euid: 1001, suid: 1001, fsuid: 1001, permitted: C(NET_BIND), inheritable: C(NET_BIND), ambient: C(NET_BIND) }), op: { op: "execve", file: {} }, errno: null,
-    check: (v) => { assert.ok(v.state.ambient.isEmpty); assert.equal(v.secureExec, true); } },
-  { rule: "execve.ok", name: "6.18: the same exec keeps ambient (id unchanged) but stays secure", kernel: "6.18",
-    state: user({ ruid: 1000, euid: 1001, suid: 1001, fsuid: 1001, permitted: C(NET_BIND), inheritable: C(NET_BIND), ambient: C(NET_BIND) }), op: { op: "execve", file: {} }, errno: null,
-    check: (v) => { assert.ok(v.state.ambient.equals(C(NET_BIND))); assert.equal(v.secureExec, true); } },
-  { rule: "execve.capability-dumb", name: "fE with fP outside B, root too", state: { bounding: ALL.without(NET_RAW) },
-    op: { op: "execve", file: { caps: { permitted: C(NET_RAW), inheritable: C(), effective: true } } }, errno: "EPERM", check: (v) => assert.ok(v.fault.equals(C(NET_RAW))) },
-  { rule: "execve.xattr-invalid", name: "v3 before 4.14", kernel: "4.9", op: { op: "execve", file: { caps: { permitted: C(), inheritable: C(), effective: false, version: 3 } } }, errno: "EINVAL" },
+  {
+    rule: "execve.ok",
+    name: "root plain file: P' = B | I",
+    state: { permitted: C(), effective: C(), bounding: ALL.without(NET_RAW) },
+    op: { op: "execve", file: {} },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(ALL.without(NET_RAW)));
+      assert.ok(v.state.effective.equals(ALL.without(NET_RAW)));
+      assert.equal(v.secureExec, false);
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "user plain file: nothing",
+    state: user({ inheritable: C(NET_RAW), permitted: C(NET_RAW) }),
+    op: { op: "execve", file: {} },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.isEmpty);
+      assert.ok(v.state.inheritable.equals(C(NET_RAW)));
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "user file caps: fP & B | I & fI",
+    state: user({ inheritable: C(CHOWN), permitted: C(CHOWN) }),
+    op: { op: "execve", file: { caps: { permitted: C(NET_RAW), inheritable: C(CHOWN), effective: true } } },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(C(NET_RAW, CHOWN)));
+      assert.ok(v.state.effective.equals(C(NET_RAW, CHOWN)));
+      assert.equal(v.secureExec, true);
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "ambient survives a plain file",
+    state: user({ permitted: C(NET_BIND), inheritable: C(NET_BIND), ambient: C(NET_BIND) }),
+    op: { op: "execve", file: {} },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.effective.equals(C(NET_BIND)));
+      assert.equal(v.secureExec, false);
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "ambient cleared by file caps",
+    state: user({ permitted: C(NET_BIND), inheritable: C(NET_BIND), ambient: C(NET_BIND) }),
+    op: { op: "execve", file: { caps: { permitted: C(), inheritable: C(), effective: false } } },
+    errno: null,
+    check: (v) => assert.ok(v.state.permitted.isEmpty),
+  },
+  {
+    rule: "execve.ok",
+    name: "setuid-root file with file caps run by a user: file caps win",
+    state: user(),
+    op: {
+      op: "execve",
+      file: { setuid: true, owner: 0, caps: { permitted: C(NET_RAW), inheritable: C(), effective: true } },
+    },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(C(NET_RAW)));
+      assert.equal(v.state.euid, 0);
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "v3 rootid of another namespace is ignored",
+    state: user(),
+    op: {
+      op: "execve",
+      file: { caps: { permitted: C(NET_RAW), inheritable: C(), effective: true, version: 3, rootid: 1000 } },
+    },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.isEmpty);
+      assert.ok(v.notes.some((n) => n.id === "execve.fcaps-ignored"));
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "KEEP_CAPS cleared, lock kept",
+    state: { securebits: 0x30 },
+    op: { op: "execve", file: {} },
+    errno: null,
+    check: (v) => assert.equal(v.state.securebits, 0x20),
+  },
+  {
+    rule: "execve.ok",
+    name: "6.12: euid != ruid counts as set-id and clears ambient",
+    kernel: "6.12",
+    state: user({
+      ruid: 1000,
+      euid: 1001,
+      suid: 1001,
+      fsuid: 1001,
+      permitted: C(NET_BIND),
+      inheritable: C(NET_BIND),
+      ambient: C(NET_BIND),
+    }),
+    op: { op: "execve", file: {} },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.ambient.isEmpty);
+      assert.equal(v.secureExec, true);
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "6.18: the same exec keeps ambient (id unchanged) but stays secure",
+    kernel: "6.18",
+    state: user({
+      ruid: 1000,
+      euid: 1001,
+      suid: 1001,
+      fsuid: 1001,
+      permitted: C(NET_BIND),
+      inheritable: C(NET_BIND),
+      ambient: C(NET_BIND),
+    }),
+    op: { op: "execve", file: {} },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.ambient.equals(C(NET_BIND)));
+      assert.equal(v.secureExec, true);
+    },
+  },
+  {
+    rule: "execve.capability-dumb",
+    name: "fE with fP outside B, root too",
+    state: { bounding: ALL.without(NET_RAW) },
+    op: { op: "execve", file: { caps: { permitted: C(NET_RAW), inheritable: C(), effective: true } } },
+    errno: "EPERM",
+    check: (v) => assert.ok(v.fault.equals(C(NET_RAW))),
+  },
+  {
+    rule: "execve.xattr-invalid",
+    name: "v3 before 4.14",
+    kernel: "4.9",
+    op: { op: "execve", file: { caps: { permitted: C(), inheritable: C(), effective: false, version: 3 } } },
+    errno: "EINVAL",
+  },
 ];
 
 for (const c of cases) {
@@ -203,9 +761,15 @@ test("every rule in the catalog has a case above", () => {
 
 test("the catalog holds exactly the rules the contract declares, with its codes; every note likewise", () => {
   const declared = Object.entries(RULE_CODES).sort(([, a], [, b]) => a - b);
-  assert.deepEqual(RULES.map((r) => [r.id, r.code]), declared);
+  assert.deepEqual(
+    RULES.map((r) => [r.id, r.code]),
+    declared,
+  );
   assert.equal(new Set(RULES.map((r) => r.id)).size, RULES.length, "rule ids are unique");
-  assert.deepEqual(NOTES.map((n) => [n.id, n.bit]).sort(([, a], [, b]) => (a as number) - (b as number)), Object.entries(NOTE_BITS).sort(([, a], [, b]) => a - b));
+  assert.deepEqual(
+    NOTES.map((n) => [n.id, n.bit]).sort(([, a], [, b]) => (a as number) - (b as number)),
+    Object.entries(NOTE_BITS).sort(([, a], [, b]) => a - b),
+  );
 });
 
 test("every failing rule names an errno, and every errno rule gives a hint in the cases that reach it", () => {
@@ -220,6 +784,10 @@ test("every failing rule names an errno, and every errno rule gives a hint in th
     const seen = verdicts.get(rule.id) ?? [];
     assert.ok(seen.length > 0, `${rule.id} has a case`);
     for (const v of seen) assert.equal(v.errno, rule.errno, `${rule.id}: the errno the catalog names is the engine's`);
-    if (rule.errno) assert.ok(seen.some((v) => v.hint !== null && v.hint.length > 0), `${rule.id} fails with ${rule.errno} and gives no hint`);
+    if (rule.errno)
+      assert.ok(
+        seen.some((v) => v.hint !== null && v.hint.length > 0),
+        `${rule.id} fails with ${rule.errno} and gives no hint`,
+      );
   }
 });

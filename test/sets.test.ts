@@ -7,7 +7,12 @@ const p = kernelProfile("6.18");
 
 test("every set form of scenario-format.md means the same thing", () => {
   const want = CapSet.of(13, 12, 21);
-  for (const input of ["0x203000", ["CAP_NET_RAW", "net_admin", 21], "cap_net_raw,CAP_NET_ADMIN,sys_admin", [13, "12", "Cap_Sys_Admin"]]) {
+  for (const input of [
+    "0x203000",
+    ["CAP_NET_RAW", "net_admin", 21],
+    "cap_net_raw,CAP_NET_ADMIN,sys_admin",
+    [13, "12", "Cap_Sys_Admin"],
+  ]) {
     assert.ok(parseSetInput(input, p, "x").equals(want), JSON.stringify(input));
   }
   assert.ok(parseSetInput("all", p, "x").equals(p.all));
@@ -22,7 +27,9 @@ test("raw masks may carry bits above CAP_LAST_CAP only where the kernel drops th
 });
 
 test("errors name the field and the token", () => {
-  assert.throws(() => parseSetInput(["CAP_CHOWN", "CAP_FOO"], p, "steps[1].permitted"), { message: 'steps[1].permitted[1]: unknown capability name "CAP_FOO"' });
+  assert.throws(() => parseSetInput(["CAP_CHOWN", "CAP_FOO"], p, "steps[1].permitted"), {
+    message: 'steps[1].permitted[1]: unknown capability name "CAP_FOO"',
+  });
   assert.throws(() => parseSetInput("chown,,kill", p, "f"), /empty name at position 2/);
   assert.throws(() => parseSetInput(12, p, "f"), /expected a capability set/);
   assert.throws(() => parseSetInput([{}], p, "f"), /f\[0\]: expected a capability name or number/);

@@ -15,15 +15,28 @@ const user = () => threadState({ uid: 1000, permitted: CapSet.of(CAP.NET_BIND_SE
 test("apply() refuses what the engine says fails, and makes no call", () => {
   const k = new FakeKernel(user());
   setSyscaller(k);
-  assert.throws(() => apply({ op: "capset", effective: CapSet.EMPTY, permitted: CapSet.of(CAP.NET_BIND_SERVICE, CAP.NET_RAW), inheritable: CapSet.EMPTY }),
-    (e: unknown) => e instanceof RefusedByModel && e.verdict.rule === "capset.permitted-grows" && e.exitStatus === 1);
+  assert.throws(
+    () =>
+      apply({
+        op: "capset",
+        effective: CapSet.EMPTY,
+        permitted: CapSet.of(CAP.NET_BIND_SERVICE, CAP.NET_RAW),
+        inheritable: CapSet.EMPTY,
+      }),
+    (e: unknown) => e instanceof RefusedByModel && e.verdict.rule === "capset.permitted-grows" && e.exitStatus === 1,
+  );
   assert.ok(!k.calls.includes("capset"), "nothing was done");
 });
 
 test("apply() makes the call and proves it by reading the state back", () => {
   const k = new FakeKernel(user());
   setSyscaller(k);
-  const r = apply({ op: "capset", effective: CapSet.of(CAP.NET_BIND_SERVICE), permitted: CapSet.of(CAP.NET_BIND_SERVICE), inheritable: CapSet.EMPTY });
+  const r = apply({
+    op: "capset",
+    effective: CapSet.of(CAP.NET_BIND_SERVICE),
+    permitted: CapSet.of(CAP.NET_BIND_SERVICE),
+    inheritable: CapSet.EMPTY,
+  });
   assert.equal(r.verdict.rule, "capset.ok");
   assert.ok(r.after.effective.equals(CapSet.of(CAP.NET_BIND_SERVICE)));
   assert.ok(k.state.effective.equals(CapSet.of(CAP.NET_BIND_SERVICE)));
@@ -32,44 +45,76 @@ test("apply() makes the call and proves it by reading the state back", () => {
 test("apply(): a kernel that answers 0 but changes nothing is a ModelDivergence, with a reproducer", () => {
   const k = new FakeKernel(threadState()).ignore("prctl:24");
   setSyscaller(k);
-  assert.throws(() => apply({ op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2: CAP.SYS_ADMIN }), (e: unknown) => {
-    assert.ok(e instanceof ModelDivergence);
-    assert.deepEqual(e.differences, ["bounding: predicted 0x1ffffdfffff, kernel 0x1ffffffffff"]);
-    assert.equal((e.reproducer as { steps: unknown[] }).steps.length, 1);
-    return true;
-  });
+  assert.throws(
+    () => apply({ op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2: CAP.SYS_ADMIN }),
+    (e: unknown) => {
+      assert.ok(e instanceof ModelDivergence);
+      assert.deepEqual(e.differences, ["bounding: predicted 0x1ffffdfffff, kernel 0x1ffffffffff"]);
+      assert.equal((e.reproducer as { steps: unknown[] }).steps.length, 1);
+      return true;
+    },
+  );
 });
 
 test("apply(): a kernel refusal the engine did not predict (seccomp) is a ModelDivergence with the errno", () => {
   setSyscaller(new FakeKernel(threadState()).refuse("capset", 1));
-  assert.throws(() => apply({ op: "capset", effective: CapSet.EMPTY, permitted: CapSet.EMPTY, inheritable: CapSet.EMPTY }),
-    (e: unknown) => e instanceof ModelDivergence && e.kernel.ret === -1 && e.kernel.errno === 1);
+  assert.throws(
+    () => apply({ op: "capset", effective: CapSet.EMPTY, permitted: CapSet.EMPTY, inheritable: CapSet.EMPTY }),
+    (e: unknown) => e instanceof ModelDivergence && e.kernel.ret === -1 && e.kernel.errno === 1,
+  );
 });
 
 test("the Launcher plans gid calls first and stops at a refused step, naming what it had applied", () => {
   const k = new FakeKernel(threadState()).refuse("setresuid", 1);
   setSyscaller(k);
-  const launcher = new Launcher({ path: "/bin/true", argv: ["true"], env: {}, uid: 1000, gid: 1000, groups: [1000, 27], keep: CapSet.of(CAP.NET_BIND_SERVICE), ambient: CapSet.of(CAP.NET_BIND_SERVICE) });
+  const launcher = new Launcher({
+    path: "/bin/true",
+    argv: ["true"],
+    env: {},
+    uid: 1000,
+    gid: 1000,
+    groups: [1000, 27],
+    keep: CapSet.of(CAP.NET_BIND_SERVICE),
+    ambient: CapSet.of(CAP.NET_BIND_SERVICE),
+  });
   const p = launcher.plan();
   assert.ok(p.ok);
-  assert.deepEqual(p.calls.slice(0, 2).map((c) => c.label), ["setgroups 1000,27", "setresgid 1000 1000 1000"]);
+  assert.deepEqual(
+    p.calls.slice(0, 2).map((c) => c.label),
+    ["setgroups 1000,27", "setresgid 1000 1000 1000"],
+  );
   assert.deepEqual([p.predicted.ruid, p.gid, p.groups], [1000, 1000, [1000, 27]]);
-  assert.throws(() => launcher.launch(p), (e: unknown) => {
-    assert.ok(e instanceof LaunchRefused);
-    const step = p.calls.findIndex((c) => c.label.startsWith("setresuid")) + 1;
-    assert.equal(e.step, step);
-    assert.equal(e.errno, 1);
-    assert.equal(e.applied.length, step - 1);
-    assert.match(e.message, new RegExp(`^step ${step} \\(setresuid 1000 1000 1000\\) refused by the kernel: EPERM \\(operation not permitted\\); the program was not run; the process is partly changed: steps 1-${step - 1} \\(setgroups 1000,27; setresgid 1000 1000 1000;`));
-    return true;
-  });
-  assert.deepEqual(k.gids, { rgid: 1000, egid: 1000, sgid: 1000, groups: [27, 1000] }, "the gid calls were made and read back");
+  assert.throws(
+    () => launcher.launch(p),
+    (e: unknown) => {
+      assert.ok(e instanceof LaunchRefused);
+      const step = p.calls.findIndex((c) => c.label.startsWith("setresuid")) + 1;
+      assert.equal(e.step, step);
+      assert.equal(e.errno, 1);
+      assert.equal(e.applied.length, step - 1);
+      assert.match(
+        e.message,
+        new RegExp(
+          `^step ${step} \\(setresuid 1000 1000 1000\\) refused by the kernel: EPERM \\(operation not permitted\\); the program was not run; the process is partly changed: steps 1-${step - 1} \\(setgroups 1000,27; setresgid 1000 1000 1000;`,
+        ),
+      );
+      return true;
+    },
+  );
+  assert.deepEqual(
+    k.gids,
+    { rgid: 1000, egid: 1000, sgid: 1000, groups: [27, 1000] },
+    "the gid calls were made and read back",
+  );
 });
 
 test("the Launcher: a gid call the kernel ignores is caught by the read-back; without CAP_SETGID no plan", () => {
   setSyscaller(new FakeKernel(threadState()).ignore("setgroups"));
   const launcher = new Launcher({ path: "/bin/true", argv: ["true"], env: {}, groups: [4] });
-  assert.throws(() => launcher.launch(), /step 1 \(setgroups 4\) left the groups at none, not 4; the program was not run; the process is unchanged/);
+  assert.throws(
+    () => launcher.launch(),
+    /step 1 \(setgroups 4\) left the groups at none, not 4; the program was not run; the process is unchanged/,
+  );
   setSyscaller(new FakeKernel(threadState({ effective: CapSet.EMPTY })));
   const p = new Launcher({ path: "/bin/true", argv: ["true"], env: {}, groups: [4] }).plan();
   assert.deepEqual(p.ok ? [] : p.reasons, ["setting the supplementary groups needs CAP_SETGID in the effective set"]);

@@ -12,24 +12,119 @@ import { why, skip, inNamespace } from "../fixtures/kernel-gate.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
 const ALL = kernelProfile().all;
-const st = (o: Partial<Observed> = {}): Observed => ({ permitted: ALL, effective: ALL, inheritable: CapSet.EMPTY, bounding: ALL, ambient: CapSet.EMPTY, ruid: 0, euid: 0, suid: 0, fsuid: 0, ...o });
+const st = (o: Partial<Observed> = {}): Observed => ({
+  permitted: ALL,
+  effective: ALL,
+  inheritable: CapSet.EMPTY,
+  bounding: ALL,
+  ambient: CapSet.EMPTY,
+  ruid: 0,
+  euid: 0,
+  suid: 0,
+  fsuid: 0,
+  ...o,
+});
 
 test("classification: what capset, prctl, set*uid and execve can and cannot explain", () => {
-  assert.equal(classifyChange(st(), st({ permitted: ALL.without(13), effective: ALL.without(13) }), false).cause, "capset/prctl/setuid");
-  assert.equal(classifyChange(st({ permitted: ALL.without(13) , effective: ALL.without(13)}), st(), false).anomaly, true, "permitted grew with no exec");
-  assert.match(classifyChange(st({ bounding: ALL.without(21) }), st(), true).reasons[0]!, /bounding set grew by CAP_SYS_ADMIN/);
-  assert.equal(classifyChange(st({ permitted: CapSet.EMPTY, effective: CapSet.EMPTY, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000 }), st({ permitted: CapSet.of(13), effective: CapSet.of(13), ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000 }), true).cause, "execve");
-  const capped = st({ permitted: CapSet.EMPTY, effective: CapSet.EMPTY, bounding: CapSet.of(10), ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000 });
-  assert.match(classifyChange(capped, { ...capped, permitted: CapSet.of(13), effective: CapSet.of(13) }, true).reasons[0]!, /execve gave permitted CAP_NET_RAW, beyond the old bounding ∪ inheritable sets/);
-  assert.match(classifyChange(st(), st({ ambient: CapSet.of(10) }), false).reasons[0]!, /ambient holds CAP_NET_BIND_SERVICE outside permitted ∩ inheritable/);
+  assert.equal(
+    classifyChange(st(), st({ permitted: ALL.without(13), effective: ALL.without(13) }), false).cause,
+    "capset/prctl/setuid",
+  );
+  assert.equal(
+    classifyChange(st({ permitted: ALL.without(13), effective: ALL.without(13) }), st(), false).anomaly,
+    true,
+    "permitted grew with no exec",
+  );
+  assert.match(
+    classifyChange(st({ bounding: ALL.without(21) }), st(), true).reasons[0]!,
+    /bounding set grew by CAP_SYS_ADMIN/,
+  );
+  assert.equal(
+    classifyChange(
+      st({ permitted: CapSet.EMPTY, effective: CapSet.EMPTY, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000 }),
+      st({ permitted: CapSet.of(13), effective: CapSet.of(13), ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000 }),
+      true,
+    ).cause,
+    "execve",
+  );
+  const capped = st({
+    permitted: CapSet.EMPTY,
+    effective: CapSet.EMPTY,
+    bounding: CapSet.of(10),
+    ruid: 1000,
+    euid: 1000,
+    suid: 1000,
+    fsuid: 1000,
+  });
+  assert.match(
+    classifyChange(capped, { ...capped, permitted: CapSet.of(13), effective: CapSet.of(13) }, true).reasons[0]!,
+    /execve gave permitted CAP_NET_RAW, beyond the old bounding ∪ inheritable sets/,
+  );
+  assert.match(
+    classifyChange(st(), st({ ambient: CapSet.of(10) }), false).reasons[0]!,
+    /ambient holds CAP_NET_BIND_SERVICE outside permitted ∩ inheritable/,
+  );
   const sb = st({ securebits: 0, inheritable: CapSet.of(10), ambient: CapSet.of(10) });
-  assert.match(classifyChange(sb, { ...sb, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000, effective: CapSet.EMPTY }, false).reasons.join(), /uids left 0 but ambient kept/);
-  assert.equal(classifyChange({ ...sb, securebits: 0x10, ambient: CapSet.EMPTY }, { ...sb, securebits: 0x10, ambient: CapSet.EMPTY, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000, effective: CapSet.EMPTY }, false).anomaly, false, "KEEP_CAPS keeps permitted");
+  assert.match(
+    classifyChange(
+      sb,
+      { ...sb, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000, effective: CapSet.EMPTY },
+      false,
+    ).reasons.join(),
+    /uids left 0 but ambient kept/,
+  );
+  assert.equal(
+    classifyChange(
+      { ...sb, securebits: 0x10, ambient: CapSet.EMPTY },
+      {
+        ...sb,
+        securebits: 0x10,
+        ambient: CapSet.EMPTY,
+        ruid: 1000,
+        euid: 1000,
+        suid: 1000,
+        fsuid: 1000,
+        effective: CapSet.EMPTY,
+      },
+      false,
+    ).anomaly,
+    false,
+    "KEEP_CAPS keeps permitted",
+  );
 });
 
 test("capgate watch --tracee judges commit_creds events and flags the impossible one (exit 1)", () => {
-  const cred = (p: bigint, e: bigint, uid = 0, sb = 0, b = 0x1ffffffffffn) => ({ Uid: uid, Gid: 0, Suid: uid, Sgid: 0, Euid: uid, Egid: 0, Fsuid: uid, Fsgid: 0, UserNamespace: 4026531837, SecureBits: sb, CapInheritable: 0, CapPermitted: Number(p), CapEffective: Number(e), CapBounding: Number(b), CapAmbient: 0 });
-  const ev = (n: number, syscall: string, oldc: unknown, newc: unknown) => JSON.stringify({ timestamp: n, processId: 4242, threadId: 4242, processName: "app", userId: 0, eventName: "commit_creds", syscall, args: [{ name: "old_cred", type: "trace.SlimCred", value: oldc }, { name: "new_cred", type: "trace.SlimCred", value: newc }] });
+  const cred = (p: bigint, e: bigint, uid = 0, sb = 0, b = 0x1ffffffffffn) => ({
+    Uid: uid,
+    Gid: 0,
+    Suid: uid,
+    Sgid: 0,
+    Euid: uid,
+    Egid: 0,
+    Fsuid: uid,
+    Fsgid: 0,
+    UserNamespace: 4026531837,
+    SecureBits: sb,
+    CapInheritable: 0,
+    CapPermitted: Number(p),
+    CapEffective: Number(e),
+    CapBounding: Number(b),
+    CapAmbient: 0,
+  });
+  const ev = (n: number, syscall: string, oldc: unknown, newc: unknown) =>
+    JSON.stringify({
+      timestamp: n,
+      processId: 4242,
+      threadId: 4242,
+      processName: "app",
+      userId: 0,
+      eventName: "commit_creds",
+      syscall,
+      args: [
+        { name: "old_cred", type: "trace.SlimCred", value: oldc },
+        { name: "new_cred", type: "trace.SlimCred", value: newc },
+      ],
+    });
   const stream = [
     JSON.stringify({ eventName: "openat", processId: 1 }),
     ev(1, "capset", cred(0x1ffffffffffn, 0x1ffffffffffn), cred(0x400n, 0x400n)),
@@ -38,68 +133,196 @@ test("capgate watch --tracee judges commit_creds events and flags the impossible
   ].join("\n");
   const file = join(mkdtempSync(join(tmpdir(), "capgate-tracee-")), "events.json");
   writeFileSync(file, stream + "\n");
-  const r = spawnSync(process.execPath, [bin, "watch", "--tracee", file, "--json", "--fail-on-anomaly"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [bin, "watch", "--tracee", file, "--json", "--fail-on-anomaly"], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 1, r.stderr);
-  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { cause: string; anomaly: boolean; reasons: string[] });
-  assert.deepEqual(events.map((e) => e.cause), ["capset/prctl/setuid", "execve", "unexplained"]);
+  const events = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { cause: string; anomaly: boolean; reasons: string[] });
+  assert.deepEqual(
+    events.map((e) => e.cause),
+    ["capset/prctl/setuid", "execve", "unexplained"],
+  );
   assert.match(events[2]!.reasons[0]!, /permitted grew by CAP_SYS_ADMIN with no exec/);
-  const clean = spawnSync(process.execPath, [bin, "watch", "--tracee", "-", "--fail-on-anomaly"], { encoding: "utf8", input: stream.split("\n").slice(0, 3).join("\n") });
+  const clean = spawnSync(process.execPath, [bin, "watch", "--tracee", "-", "--fail-on-anomaly"], {
+    encoding: "utf8",
+    input: stream.split("\n").slice(0, 3).join("\n"),
+  });
   assert.equal(clean.status, 0);
   const bad = spawnSync(process.execPath, [bin, "watch", "--tracee", "-"], { encoding: "utf8", input: "{not json\n" });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /line 1 is not JSON/);
 });
 
-test("capgate watch follows a real process: a capset drop, a uid change and an exec with file caps, each explained", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const dir = mkdtempSync(join(tmpdir(), "capgate-watch-"));
-  const child = fileURLToPath(new URL("../fixtures/watch-child.js", import.meta.url));
-  // The child changes only after DIR/go exists, which appears once the watcher is running.
-  const r = inNamespace([
-    `${process.execPath} ${child} ${dir} &`, "CHILD=$!",
-    // no --duration: watching a process ends when it is gone
-    `${process.execPath} ${bin} watch --pid $CHILD --interval 40 --json --fail-on-anomaly > ${dir}/events &`, "WATCH=$!",
-    "sleep 0.5", `touch ${dir}/go`, "wait $WATCH", 'echo "watch=$?" >> ' + `${dir}/events`, "wait $CHILD", `cat ${dir}/events`, "",
-  ].join("\n"), dir);
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n");
-  assert.equal(lines.pop(), "watch=0", "no anomaly in a legitimate life");
-  const events = lines.map((l) => JSON.parse(l) as { pid: number; tid: number; command: string; cause: string; changed: string[]; new: { permitted: string; uid: number[] } });
-  const main = events.filter((e) => e.tid === e.pid);
-  assert.deepEqual(main.map((e) => e.cause), ["capset/prctl/setuid", "capset/prctl/setuid", "execve"], JSON.stringify(main));
-  assert.equal(main[0]!.command, "renamed", "the thread renamed itself in the same look: not an exec");
-  assert.deepEqual(main[0]!.changed, ["permitted", "effective"]);
-  assert.equal(main[1]!.new.uid[0], 1000);
-  assert.equal(main[2]!.new.permitted, "0x2000", "the file's CAP_NET_RAW, gained by the exec");
-});
+test(
+  "capgate watch follows a real process: a capset drop, a uid change and an exec with file caps, each explained",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-watch-"));
+    const child = fileURLToPath(new URL("../fixtures/watch-child.js", import.meta.url));
+    // The child changes only after DIR/go exists, which appears once the watcher is running.
+    const r = inNamespace(
+      [
+        `${process.execPath} ${child} ${dir} &`,
+        "CHILD=$!",
+        // no --duration: watching a process ends when it is gone
+        `${process.execPath} ${bin} watch --pid $CHILD --interval 40 --json --fail-on-anomaly > ${dir}/events &`,
+        "WATCH=$!",
+        "sleep 0.5",
+        `touch ${dir}/go`,
+        "wait $WATCH",
+        'echo "watch=$?" >> ' + `${dir}/events`,
+        "wait $CHILD",
+        `cat ${dir}/events`,
+        "",
+      ].join("\n"),
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.equal(lines.pop(), "watch=0", "no anomaly in a legitimate life");
+    const events = lines.map(
+      (l) =>
+        JSON.parse(l) as {
+          pid: number;
+          tid: number;
+          command: string;
+          cause: string;
+          changed: string[];
+          new: { permitted: string; uid: number[] };
+        },
+    );
+    const main = events.filter((e) => e.tid === e.pid);
+    assert.deepEqual(
+      main.map((e) => e.cause),
+      ["capset/prctl/setuid", "capset/prctl/setuid", "execve"],
+      JSON.stringify(main),
+    );
+    assert.equal(main[0]!.command, "renamed", "the thread renamed itself in the same look: not an exec");
+    assert.deepEqual(main[0]!.changed, ["permitted", "effective"]);
+    assert.equal(main[1]!.new.uid[0], 1000);
+    assert.equal(main[2]!.new.permitted, "0x2000", "the file's CAP_NET_RAW, gained by the exec");
+  },
+);
 
 test("classification: unreachable uids and gids, and a new user namespace", () => {
-  const user = st({ permitted: CapSet.EMPTY, effective: CapSet.EMPTY, ruid: 1000, euid: 1000, suid: 1000, fsuid: 1000, rgid: 1000, egid: 1000, sgid: 1000, fsgid: 1000 });
+  const user = st({
+    permitted: CapSet.EMPTY,
+    effective: CapSet.EMPTY,
+    ruid: 1000,
+    euid: 1000,
+    suid: 1000,
+    fsuid: 1000,
+    rgid: 1000,
+    egid: 1000,
+    sgid: 1000,
+    fsgid: 1000,
+  });
   const toRoot = classifyChange(user, { ...user, ruid: 0, euid: 0, suid: 0, fsuid: 0 }, false);
   assert.equal(toRoot.anomaly, true);
-  assert.match(toRoot.reasons[0]!, /ruid changed to 0, which the thread could not reach: no CAP_SETUID and not one of its own uids \(1000\/1000\/1000\)/);
-  assert.equal(classifyChange({ ...user, permitted: CapSet.of(7) }, { ...user, permitted: CapSet.of(7), ruid: 0, euid: 0, suid: 0, fsuid: 0 }, false).anomaly, false, "CAP_SETUID permitted: any uid");
-  assert.match(classifyChange(user, { ...user, egid: 0, fsgid: 0 }, false).reasons.join(), /egid changed to 0, which the thread could not reach: no CAP_SETGID/);
+  assert.match(
+    toRoot.reasons[0]!,
+    /ruid changed to 0, which the thread could not reach: no CAP_SETUID and not one of its own uids \(1000\/1000\/1000\)/,
+  );
+  assert.equal(
+    classifyChange(
+      { ...user, permitted: CapSet.of(7) },
+      { ...user, permitted: CapSet.of(7), ruid: 0, euid: 0, suid: 0, fsuid: 0 },
+      false,
+    ).anomaly,
+    false,
+    "CAP_SETUID permitted: any uid",
+  );
+  assert.match(
+    classifyChange(user, { ...user, egid: 0, fsgid: 0 }, false).reasons.join(),
+    /egid changed to 0, which the thread could not reach: no CAP_SETGID/,
+  );
   const saved = { ...user, suid: 2000 };
-  assert.equal(classifyChange(saved, { ...saved, ruid: 2000, euid: 2000, fsuid: 2000 }, false).anomaly, false, "its own saved uid is reachable");
-  assert.equal(classifyChange(user, { ...user, euid: 0, suid: 0, fsuid: 0 }, true).anomaly, false, "a set-uid exec moves euid and suid");
-  assert.match(classifyChange(user, { ...user, ruid: 0 }, true).reasons.join(), /ruid changed to 0/, "an exec never moves the real uid");
-  const ns = classifyChange({ ...user, userns: 4026531837 }, { ...user, userns: 4026532000, permitted: ALL, effective: ALL }, false);
-  assert.deepEqual([ns.cause, ns.anomaly], ["user namespace", false], "full capabilities in a new user namespace are not an escalation");
+  assert.equal(
+    classifyChange(saved, { ...saved, ruid: 2000, euid: 2000, fsuid: 2000 }, false).anomaly,
+    false,
+    "its own saved uid is reachable",
+  );
+  assert.equal(
+    classifyChange(user, { ...user, euid: 0, suid: 0, fsuid: 0 }, true).anomaly,
+    false,
+    "a set-uid exec moves euid and suid",
+  );
+  assert.match(
+    classifyChange(user, { ...user, ruid: 0 }, true).reasons.join(),
+    /ruid changed to 0/,
+    "an exec never moves the real uid",
+  );
+  const ns = classifyChange(
+    { ...user, userns: 4026531837 },
+    { ...user, userns: 4026532000, permitted: ALL, effective: ALL },
+    false,
+  );
+  assert.deepEqual(
+    [ns.cause, ns.anomaly],
+    ["user namespace", false],
+    "full capabilities in a new user namespace are not an escalation",
+  );
 });
 
 test("capgate watch --tracee: a uid change to 0 without capabilities is an anomaly; names are escaped; bad lines exit 2", () => {
-  const cred = (uid: number, p = 0) => ({ Uid: uid, Gid: uid, Suid: uid, Sgid: uid, Euid: uid, Egid: uid, Fsuid: uid, Fsgid: uid, UserNamespace: 4026531837, SecureBits: 0, CapInheritable: 0, CapPermitted: p, CapEffective: p, CapBounding: 0x1ffffffffff, CapAmbient: 0 });
-  const ev = (name: string, oldc: unknown, newc: unknown) => JSON.stringify({ timestamp: 1, processId: 7, threadId: 7, processName: name, userId: 1000, eventName: "commit_creds", syscall: "setresuid", args: [{ name: "old_cred", value: oldc }, { name: "new_cred", value: newc }] });
-  const r = spawnSync(process.execPath, [bin, "watch", "--tracee", "-"], { encoding: "utf8", input: ev("\u001b[8mhidden\u009b", cred(1000), cred(0)) + "\n", env: { ...process.env, NO_COLOR: "1" } });
+  const cred = (uid: number, p = 0) => ({
+    Uid: uid,
+    Gid: uid,
+    Suid: uid,
+    Sgid: uid,
+    Euid: uid,
+    Egid: uid,
+    Fsuid: uid,
+    Fsgid: uid,
+    UserNamespace: 4026531837,
+    SecureBits: 0,
+    CapInheritable: 0,
+    CapPermitted: p,
+    CapEffective: p,
+    CapBounding: 0x1ffffffffff,
+    CapAmbient: 0,
+  });
+  const ev = (name: string, oldc: unknown, newc: unknown) =>
+    JSON.stringify({
+      timestamp: 1,
+      processId: 7,
+      threadId: 7,
+      processName: name,
+      userId: 1000,
+      eventName: "commit_creds",
+      syscall: "setresuid",
+      args: [
+        { name: "old_cred", value: oldc },
+        { name: "new_cred", value: newc },
+      ],
+    });
+  const r = spawnSync(process.execPath, [bin, "watch", "--tracee", "-"], {
+    encoding: "utf8",
+    input: ev("\u001b[8mhidden\u009b", cred(1000), cred(0)) + "\n",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /ANOMALY: ruid changed to 0, which the thread could not reach/);
-  assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(r.stdout), "no raw control character reaches the terminal");
+  assert.ok(
+    !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(r.stdout),
+    "no raw control character reaches the terminal",
+  );
   assert.match(r.stdout, /\\x1b\[8mhidden\\x9b/);
-  const json = spawnSync(process.execPath, [bin, "watch", "--tracee", "-", "--json"], { encoding: "utf8", input: ev("a\u009bb", cred(1000), cred(0)) + "\n" });
+  const json = spawnSync(process.execPath, [bin, "watch", "--tracee", "-", "--json"], {
+    encoding: "utf8",
+    input: ev("a\u009bb", cred(1000), cred(0)) + "\n",
+  });
   assert.ok(!/[\u007f-\u009f]/.test(json.stdout), "JSON escapes C1 controls too");
   assert.equal((JSON.parse(json.stdout) as { command: string }).command, "a\u009bb [setresuid]");
-  for (const [input, problem] of [["null\n", /line 1 is not a JSON object/], ["{}\n[1]\n", /line 2 is not a JSON object/], ["\"x\"\n", /line 1 is not a JSON object/]] as const) {
+  for (const [input, problem] of [
+    ["null\n", /line 1 is not a JSON object/],
+    ["{}\n[1]\n", /line 2 is not a JSON object/],
+    ['"x"\n', /line 1 is not a JSON object/],
+  ] as const) {
     const bad = spawnSync(process.execPath, [bin, "watch", "--tracee", "-"], { encoding: "utf8", input });
     assert.equal(bad.status, 2, input);
     assert.match(bad.stderr, problem);
@@ -109,13 +332,42 @@ test("capgate watch --tracee: a uid change to 0 without capabilities is an anoma
 
 test("capgate watch --tracee - judges each event as it arrives", async () => {
   const { spawn } = await import("node:child_process");
-  const cred = (p: number) => ({ Uid: 0, Gid: 0, Suid: 0, Sgid: 0, Euid: 0, Egid: 0, Fsuid: 0, Fsgid: 0, SecureBits: 0, CapInheritable: 0, CapPermitted: p, CapEffective: p, CapBounding: 0x1ffffffffff, CapAmbient: 0 });
-  const line = JSON.stringify({ timestamp: 1, processId: 9, threadId: 9, processName: "app", eventName: "commit_creds", syscall: "capset", args: [{ name: "old_cred", value: cred(0x3000) }, { name: "new_cred", value: cred(0x1000) }] });
+  const cred = (p: number) => ({
+    Uid: 0,
+    Gid: 0,
+    Suid: 0,
+    Sgid: 0,
+    Euid: 0,
+    Egid: 0,
+    Fsuid: 0,
+    Fsgid: 0,
+    SecureBits: 0,
+    CapInheritable: 0,
+    CapPermitted: p,
+    CapEffective: p,
+    CapBounding: 0x1ffffffffff,
+    CapAmbient: 0,
+  });
+  const line = JSON.stringify({
+    timestamp: 1,
+    processId: 9,
+    threadId: 9,
+    processName: "app",
+    eventName: "commit_creds",
+    syscall: "capset",
+    args: [
+      { name: "old_cred", value: cred(0x3000) },
+      { name: "new_cred", value: cred(0x1000) },
+    ],
+  });
   const child = spawn(process.execPath, [bin, "watch", "--tracee", "-", "--json"], { stdio: ["pipe", "pipe", "pipe"] });
   child.stdin.write(line + "\n"); // and the stream stays open
   const first = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no event before the stream ended")), 20_000);
-    child.stdout.once("data", (d: Buffer) => { clearTimeout(timer); resolve(d.toString()); });
+    child.stdout.once("data", (d: Buffer) => {
+      clearTimeout(timer);
+      resolve(d.toString());
+    });
   });
   assert.equal((JSON.parse(first) as { cause: string }).cause, "capset/prctl/setuid");
   child.stdin.end();
@@ -124,7 +376,8 @@ test("capgate watch --tracee - judges each event as it arrives", async () => {
 });
 
 test("capgate watch: pids that do not exist and absurd intervals are input errors", () => {
-  const run = (args: string[]) => spawnSync(process.execPath, [bin, "watch", ...args], { encoding: "utf8", timeout: 20_000 });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [bin, "watch", ...args], { encoding: "utf8", timeout: 20_000 });
   const missing = run(["--pid", "999999999", "--duration", "100"]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /no process 999999999/);
@@ -133,15 +386,27 @@ test("capgate watch: pids that do not exist and absurd intervals are input error
   assert.equal(two.status, 0, two.stderr);
 });
 
-test("capgate watch sees a process enter a new user namespace and does not call it escalation", { skip, timeout: 60_000 }, () => {
-  assert.equal(why, null, `must run under CI: ${why}`);
-  const r = inNamespace([
-    "sh -c 'sleep 0.8; exec unshare -U sleep 1' &", "P=$!",
-    `${process.execPath} ${bin} watch --pid $P --interval 40 --json --fail-on-anomaly`, 'echo "watch=$?"', "",
-  ].join("\n"));
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n");
-  assert.equal(lines.pop(), "watch=0");
-  const events = lines.map((l) => JSON.parse(l) as { cause: string; changed: string[] });
-  assert.ok(events.some((e) => e.cause === "user namespace" && e.changed.includes("userns")), JSON.stringify(events));
-});
+test(
+  "capgate watch sees a process enter a new user namespace and does not call it escalation",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const r = inNamespace(
+      [
+        "sh -c 'sleep 0.8; exec unshare -U sleep 1' &",
+        "P=$!",
+        `${process.execPath} ${bin} watch --pid $P --interval 40 --json --fail-on-anomaly`,
+        'echo "watch=$?"',
+        "",
+      ].join("\n"),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.equal(lines.pop(), "watch=0");
+    const events = lines.map((l) => JSON.parse(l) as { cause: string; changed: string[] });
+    assert.ok(
+      events.some((e) => e.cause === "user namespace" && e.changed.includes("userns")),
+      JSON.stringify(events),
+    );
+  },
+);

@@ -7,8 +7,13 @@ import { LAST_KNOWN_CAP } from "./table.js";
  * missing, up to four), the names (up to `max`), or "N caps". `prefix`: keep libcap's cap_.
  */
 export function abbreviateSet(set: CapSet, options: { all?: CapSet; max?: number; prefix?: boolean } = {}): string {
-  const all = options.all ?? CapSet.upTo(LAST_KNOWN_CAP), max = options.max ?? 8;
-  const short = (x: CapSet) => x.names().map((n) => (options.prefix ? n : n.replace(/^CAP_/, "")).toLowerCase()).join(",");
+  const all = options.all ?? CapSet.upTo(LAST_KNOWN_CAP),
+    max = options.max ?? 8;
+  const short = (x: CapSet) =>
+    x
+      .names()
+      .map((n) => (options.prefix ? n : n.replace(/^CAP_/, "")).toLowerCase())
+      .join(",");
   if (set.isEmpty) return "{}";
   if (set.equals(all)) return "all";
   const missing = all.difference(set);
@@ -23,7 +28,10 @@ export function listNames(set: CapSet): string {
   if (names.length > 8) {
     // Long lists say what is missing instead: "every capability but CAP_NET_RAW".
     const missing = CapSet.upTo(LAST_KNOWN_CAP).difference(set);
-    if (missing.size <= 3) return missing.isEmpty ? `all ${names.length} capabilities` : `all ${names.length} capabilities but ${missing.names().join(", ")}`;
+    if (missing.size <= 3)
+      return missing.isEmpty
+        ? `all ${names.length} capabilities`
+        : `all ${names.length} capabilities but ${missing.names().join(", ")}`;
     return `${names.length} capabilities (${names.slice(0, 4).join(", ")}, …)`;
   }
   if (names.length <= 1) return names[0] ?? "nothing";

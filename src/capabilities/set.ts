@@ -19,10 +19,13 @@ export class CapSet implements Iterable<number> {
 
   /** A set of the given capability numbers (0..63). */
   static of(...caps: number[]): CapSet {
-    let lo = 0, hi = 0;
+    let lo = 0,
+      hi = 0;
     for (const cap of caps) {
-      if (!Number.isInteger(cap) || cap < 0 || cap > 63) throw new RangeError(`capability number out of range 0..63: ${cap}`);
-      if (cap < 32) lo |= 1 << cap; else hi |= 1 << (cap - 32);
+      if (!Number.isInteger(cap) || cap < 0 || cap > 63)
+        throw new RangeError(`capability number out of range 0..63: ${cap}`);
+      if (cap < 32) lo |= 1 << cap;
+      else hi |= 1 << (cap - 32);
     }
     return new CapSet(lo, hi);
   }
@@ -31,8 +34,8 @@ export class CapSet implements Iterable<number> {
   static upTo(lastCap: number): CapSet {
     if (lastCap < 0) return CapSet.EMPTY;
     if (lastCap >= 63) return new CapSet(0xffffffff, 0xffffffff);
-    if (lastCap < 31) return new CapSet((2 ** (lastCap + 1)) - 1, 0);
-    return new CapSet(0xffffffff, (2 ** (lastCap - 31)) - 1);
+    if (lastCap < 31) return new CapSet(2 ** (lastCap + 1) - 1, 0);
+    return new CapSet(0xffffffff, 2 ** (lastCap - 31) - 1);
   }
 
   static fromBigInt(mask: bigint): CapSet {
@@ -52,14 +55,30 @@ export class CapSet implements Iterable<number> {
     if (cap < 0 || cap > 63) return false;
     return cap < 32 ? ((this.lo >>> cap) & 1) === 1 : ((this.hi >>> (cap - 32)) & 1) === 1;
   }
-  with(...caps: number[]): CapSet { return this.union(CapSet.of(...caps)); }
-  without(...caps: number[]): CapSet { return this.difference(CapSet.of(...caps)); }
-  union(other: CapSet): CapSet { return new CapSet(this.lo | other.lo, this.hi | other.hi); }
-  intersect(other: CapSet): CapSet { return new CapSet(this.lo & other.lo, this.hi & other.hi); }
-  difference(other: CapSet): CapSet { return new CapSet(this.lo & ~other.lo, this.hi & ~other.hi); }
-  isSubsetOf(other: CapSet): boolean { return ((this.lo & ~other.lo) | (this.hi & ~other.hi)) === 0; }
-  equals(other: CapSet): boolean { return this.lo === other.lo && this.hi === other.hi; }
-  get isEmpty(): boolean { return (this.lo | this.hi) === 0; }
+  with(...caps: number[]): CapSet {
+    return this.union(CapSet.of(...caps));
+  }
+  without(...caps: number[]): CapSet {
+    return this.difference(CapSet.of(...caps));
+  }
+  union(other: CapSet): CapSet {
+    return new CapSet(this.lo | other.lo, this.hi | other.hi);
+  }
+  intersect(other: CapSet): CapSet {
+    return new CapSet(this.lo & other.lo, this.hi & other.hi);
+  }
+  difference(other: CapSet): CapSet {
+    return new CapSet(this.lo & ~other.lo, this.hi & ~other.hi);
+  }
+  isSubsetOf(other: CapSet): boolean {
+    return ((this.lo & ~other.lo) | (this.hi & ~other.hi)) === 0;
+  }
+  equals(other: CapSet): boolean {
+    return this.lo === other.lo && this.hi === other.hi;
+  }
+  get isEmpty(): boolean {
+    return (this.lo | this.hi) === 0;
+  }
 
   get size(): number {
     return popcount(this.lo) + popcount(this.hi);
@@ -82,20 +101,30 @@ export class CapSet implements Iterable<number> {
   }
 
   /** Kernel names, in number order; unnamed bits as decimal numbers. */
-  names(): string[] { return this.toArray().map(capabilityName); }
+  names(): string[] {
+    return this.toArray().map(capabilityName);
+  }
 
-  toBigInt(): bigint { return (BigInt(this.hi) << 32n) | BigInt(this.lo); }
+  toBigInt(): bigint {
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
 
   /** Lowercase hex with a 0x prefix and no padding, as the scenario JSON uses ("0x3000"). */
   toHex(): string {
-    return this.hi === 0 ? `0x${this.lo.toString(16)}` : `0x${this.hi.toString(16)}${this.lo.toString(16).padStart(8, "0")}`;
+    return this.hi === 0
+      ? `0x${this.lo.toString(16)}`
+      : `0x${this.hi.toString(16)}${this.lo.toString(16).padStart(8, "0")}`;
   }
   /** 16 hex digits, as /proc/PID/status shows a set. */
   toStatusHex(): string {
     return this.hi.toString(16).padStart(8, "0") + this.lo.toString(16).padStart(8, "0");
   }
-  toString(): string { return this.isEmpty ? "{}" : `{${this.names().join(",")}}`; }
-  toJSON(): string { return this.toHex(); }
+  toString(): string {
+    return this.isEmpty ? "{}" : `{${this.names().join(",")}}`;
+  }
+  toJSON(): string {
+    return this.toHex();
+  }
 }
 
 function popcount(x: number): number {

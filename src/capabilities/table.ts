@@ -55,11 +55,14 @@ const rows = [
 ] as const satisfies ReadonlyArray<readonly [string, string, string]>;
 
 /** Capability numbers by kernel name without the CAP_ prefix: CAP.SETFCAP is 31. */
-export const CAP = Object.freeze(Object.fromEntries(rows.map(([short], number) => [short, number]))) as { readonly [K in (typeof rows)[number][0]]: number };
+export const CAP = Object.freeze(Object.fromEntries(rows.map(([short], number) => [short, number]))) as {
+  readonly [K in (typeof rows)[number][0]]: number;
+};
 
 export const CAPABILITIES: readonly CapabilityInfo[] = Object.freeze(
   rows.map(([short, since, description], number) =>
-    Object.freeze({ name: `CAP_${short}`, number, since, description })),
+    Object.freeze({ name: `CAP_${short}`, number, since, description }),
+  ),
 );
 
 /** The highest capability number capgate has a name for (CAP_LAST_CAP of its newest profile). */

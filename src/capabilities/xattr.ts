@@ -35,18 +35,30 @@ export class XattrError extends CapgateInputError {
 
 /** Decodes an xattr value as get_vfs_caps_from_disk reads it (flag bits other than bit 0 ignored). */
 export function decodeFileCaps(bytes: Uint8Array): Required<FileCaps> {
-  if (bytes.length < 4) throw new XattrError(`security.capability is ${bytes.length} bytes, shorter than its magic word (the kernel answers EINVAL)`);
+  if (bytes.length < 4)
+    throw new XattrError(
+      `security.capability is ${bytes.length} bytes, shorter than its magic word (the kernel answers EINVAL)`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, true);
   const version = magic >>> 24;
   const size = SIZES[version];
-  if (size === undefined) throw new XattrError(`security.capability revision 0x${version.toString(16)} is unknown (the kernel answers EINVAL)`);
-  if (bytes.length !== size) throw new XattrError(`a revision ${version} security.capability is ${size} bytes, not ${bytes.length} (the kernel answers EINVAL)`);
+  if (size === undefined)
+    throw new XattrError(
+      `security.capability revision 0x${version.toString(16)} is unknown (the kernel answers EINVAL)`,
+    );
+  if (bytes.length !== size)
+    throw new XattrError(
+      `a revision ${version} security.capability is ${size} bytes, not ${bytes.length} (the kernel answers EINVAL)`,
+    );
   const permitted = new CapSet(view.getUint32(4, true), version === 1 ? 0 : view.getUint32(12, true));
   const inheritable = new CapSet(view.getUint32(8, true), version === 1 ? 0 : view.getUint32(16, true));
   return {
-    permitted, inheritable, effective: (magic & VFS_CAP_FLAGS_EFFECTIVE) !== 0,
-    version: version as 1 | 2 | 3, rootid: version === 3 ? view.getUint32(20, true) : 0,
+    permitted,
+    inheritable,
+    effective: (magic & VFS_CAP_FLAGS_EFFECTIVE) !== 0,
+    version: version as 1 | 2 | 3,
+    rootid: version === 3 ? view.getUint32(20, true) : 0,
   };
 }
 

@@ -31,5 +31,8 @@ export function errorLine(message: string): string {
 
 /** JSON.stringify, with the characters it leaves raw (DEL, C1, format controls) as \u escapes too. */
 export function jsonSafe(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value, null, indent).replace(
+    UNSAFE_IN_JSON,
+    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
 }

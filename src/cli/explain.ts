@@ -20,10 +20,23 @@ import { describeOp, describeChange } from "../formats/describe.js";
 import { style, table } from "./style.js";
 
 export interface ExplainOptions {
-  from?: string; uid?: string; kernel?: string; json?: boolean;
-  capset?: string; drop?: string; boundingDrop?: string; ambientRaise?: string; ambientLower?: string;
-  keepCaps?: boolean; securebits?: string; setuid?: string; setresuid?: string; noNewPrivs?: boolean;
-  exec?: string; execCaps?: string; execSetuid?: string;
+  from?: string;
+  uid?: string;
+  kernel?: string;
+  json?: boolean;
+  capset?: string;
+  drop?: string;
+  boundingDrop?: string;
+  ambientRaise?: string;
+  ambientLower?: string;
+  keepCaps?: boolean;
+  securebits?: string;
+  setuid?: string;
+  setresuid?: string;
+  noNewPrivs?: boolean;
+  exec?: string;
+  execCaps?: string;
+  execSetuid?: string;
 }
 
 /** Capability names in any spelling capgate knows (libcap, bare, Docker, CAP_X, numbers). */
@@ -37,11 +50,15 @@ function caps(text: string, profile: KernelProfile, option: string): CapSet {
 }
 
 function uidArg(text: string, option: string): number {
-  if (!/^(-1|\d+)$/.test(text.trim()) || Number(text) > 0xfffffffe) throw new UsageError(`${option}: expected a uid from 0 to 4294967294 (or -1), got ${JSON.stringify(text)}`);
+  if (!/^(-1|\d+)$/.test(text.trim()) || Number(text) > 0xfffffffe)
+    throw new UsageError(`${option}: expected a uid from 0 to 4294967294 (or -1), got ${JSON.stringify(text)}`);
   return Number(text) === -1 ? 0xffffffff : Number(text);
 }
 
-async function startState(opts: ExplainOptions, profile: KernelProfile): Promise<{ state: ThreadState; source: string }> {
+async function startState(
+  opts: ExplainOptions,
+  profile: KernelProfile,
+): Promise<{ state: ThreadState; source: string }> {
   const from = opts.from;
   let state: ThreadState;
   let source: string;
@@ -90,7 +107,8 @@ function existsAsFile(path: string): boolean {
 }
 
 async function execFile(opts: ExplainOptions, profile: KernelProfile): Promise<Op> {
-  let setuid = false, owner = 0;
+  let setuid = false,
+    owner = 0;
   let fileCaps: FileCaps | undefined;
   if (opts.exec) {
     let st;
@@ -114,7 +132,10 @@ async function execFile(opts: ExplainOptions, profile: KernelProfile): Promise<O
       throw e;
     }
   }
-  if (opts.execSetuid !== undefined) { setuid = true; owner = uidArg(opts.execSetuid, "--exec-setuid"); }
+  if (opts.execSetuid !== undefined) {
+    setuid = true;
+    owner = uidArg(opts.execSetuid, "--exec-setuid");
+  }
   return { op: "execve", file: { setuid, owner, ...(fileCaps && { caps: fileCaps }) } };
 }
 
@@ -133,15 +154,25 @@ async function changes(opts: ExplainOptions, state: ThreadState, profile: Kernel
   if (opts.drop !== undefined) {
     const d = caps(opts.drop, profile, "--drop");
     const base = ops.length ? (ops[ops.length - 1] as Extract<Op, { op: "capset" }>) : state;
-    ops.push({ op: "capset", effective: base.effective!.difference(d), permitted: base.permitted!.difference(d), inheritable: base.inheritable!.difference(d) });
+    ops.push({
+      op: "capset",
+      effective: base.effective!.difference(d),
+      permitted: base.permitted!.difference(d),
+      inheritable: base.inheritable!.difference(d),
+    });
   }
-  for (const cap of opts.boundingDrop ? caps(opts.boundingDrop, profile, "--bounding-drop") : []) ops.push({ op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2: cap });
-  for (const cap of opts.ambientRaise ? caps(opts.ambientRaise, profile, "--ambient-raise") : []) ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_RAISE, arg3: cap });
-  for (const cap of opts.ambientLower ? caps(opts.ambientLower, profile, "--ambient-lower") : []) ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_LOWER, arg3: cap });
+  for (const cap of opts.boundingDrop ? caps(opts.boundingDrop, profile, "--bounding-drop") : [])
+    ops.push({ op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2: cap });
+  for (const cap of opts.ambientRaise ? caps(opts.ambientRaise, profile, "--ambient-raise") : [])
+    ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_RAISE, arg3: cap });
+  for (const cap of opts.ambientLower ? caps(opts.ambientLower, profile, "--ambient-lower") : [])
+    ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_LOWER, arg3: cap });
   if (opts.securebits !== undefined) {
     let bits: number;
     try {
-      bits = /^\d+$|^0x[0-9a-f]+$/i.test(opts.securebits) ? Number(opts.securebits) : parseSecurebits(opts.securebits, "--securebits");
+      bits = /^\d+$|^0x[0-9a-f]+$/i.test(opts.securebits)
+        ? Number(opts.securebits)
+        : parseSecurebits(opts.securebits, "--securebits");
     } catch (e) {
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
@@ -151,12 +182,22 @@ async function changes(opts: ExplainOptions, state: ThreadState, profile: Kernel
   if (opts.setuid !== undefined) ops.push({ op: "setuid", uid: uidArg(opts.setuid, "--setuid") });
   if (opts.setresuid !== undefined) {
     const ids = opts.setresuid.split(",");
-    if (ids.length !== 3) throw new UsageError(`--setresuid: expected RUID,EUID,SUID, got ${JSON.stringify(opts.setresuid)}`);
-    ops.push({ op: "setresuid", ruid: uidArg(ids[0]!, "--setresuid"), euid: uidArg(ids[1]!, "--setresuid"), suid: uidArg(ids[2]!, "--setresuid") });
+    if (ids.length !== 3)
+      throw new UsageError(`--setresuid: expected RUID,EUID,SUID, got ${JSON.stringify(opts.setresuid)}`);
+    ops.push({
+      op: "setresuid",
+      ruid: uidArg(ids[0]!, "--setresuid"),
+      euid: uidArg(ids[1]!, "--setresuid"),
+      suid: uidArg(ids[2]!, "--setresuid"),
+    });
   }
   if (opts.noNewPrivs) ops.push({ op: "prctl", option: PRCTL.PR_SET_NO_NEW_PRIVS, arg2: 1 });
-  if (opts.exec !== undefined || opts.execCaps !== undefined || opts.execSetuid !== undefined) ops.push(await execFile(opts, profile));
-  if (!ops.length) throw new UsageError("explain needs a change: --capset, --drop, --bounding-drop, --ambient-raise, --ambient-lower, --securebits, --keep-caps, --setuid, --setresuid, --no-new-privs or --exec (see --help)");
+  if (opts.exec !== undefined || opts.execCaps !== undefined || opts.execSetuid !== undefined)
+    ops.push(await execFile(opts, profile));
+  if (!ops.length)
+    throw new UsageError(
+      "explain needs a change: --capset, --drop, --bounding-drop, --ambient-raise, --ambient-lower, --securebits, --keep-caps, --setuid, --setresuid, --no-new-privs or --exec (see --help)",
+    );
   return ops;
 }
 
@@ -170,15 +211,38 @@ export async function explainCommand(opts: ExplainOptions): Promise<number> {
   const shown = firstFail === -1 ? verdicts : verdicts.slice(0, firstFail + 1);
   const final = shown[shown.length - 1]!.state;
   if (opts.json) {
-    process.stdout.write(JSON.stringify({
-      kernel: profile.version, from: source, ok: firstFail === -1, steps: shown.map(verdictJson),
-      final: { text: formatCapText(final, profile), ...Object.fromEntries(Object.entries(verdictJson(shown[shown.length - 1]!)["state"] as object)) },
-    }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        {
+          kernel: profile.version,
+          from: source,
+          ok: firstFail === -1,
+          steps: shown.map(verdictJson),
+          final: {
+            text: formatCapText(final, profile),
+            ...Object.fromEntries(Object.entries(verdictJson(shown[shown.length - 1]!)["state"] as object)),
+          },
+        },
+        null,
+        2,
+      ) + "\n",
+    );
     return firstFail === -1 ? 0 : 1;
   }
-  const out: string[] = [`${style.bold("from")} ${source}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profile.version})`, ""];
+  const out: string[] = [
+    `${style.bold("from")} ${source}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profile.version})`,
+    "",
+  ];
   const rows = [[style.dim("#"), style.dim("call"), style.dim("result"), style.dim("rule"), style.dim("changed")]];
-  shown.forEach((v, i) => rows.push([String(i + 1), describeOp(v.op), v.ok ? style.green("ok") : style.red(v.errno!), v.rule, describeChange(v.before, v.state) || style.dim("—")]));
+  shown.forEach((v, i) =>
+    rows.push([
+      String(i + 1),
+      describeOp(v.op),
+      v.ok ? style.green("ok") : style.red(v.errno!),
+      v.rule,
+      describeChange(v.before, v.state) || style.dim("—"),
+    ]),
+  );
   out.push(table(rows), "");
   shown.forEach((v, i) => {
     const lines = [v.message];
@@ -187,8 +251,25 @@ export async function explainCommand(opts: ExplainOptions): Promise<number> {
     out.push(`${style.bold(`${i + 1}.`)} ${lines.join("\n   ")}`);
   });
   out.push("");
-  if (firstFail === -1) out.push(style.green(`would succeed: ${formatCapText(final, profile)}${final.ambient.isEmpty ? "" : `, ambient ${final.ambient.names().map((n) => n.toLowerCase()).join(",")}`}`));
-  else out.push(style.red(`step ${firstFail + 1} would fail with ${verdicts[firstFail]!.errno} (${verdicts[firstFail]!.rule})${firstFail + 1 < verdicts.length ? `; ${verdicts.length - firstFail - 1} later step(s) not evaluated` : ""}`));
+  if (firstFail === -1)
+    out.push(
+      style.green(
+        `would succeed: ${formatCapText(final, profile)}${
+          final.ambient.isEmpty
+            ? ""
+            : `, ambient ${final.ambient
+                .names()
+                .map((n) => n.toLowerCase())
+                .join(",")}`
+        }`,
+      ),
+    );
+  else
+    out.push(
+      style.red(
+        `step ${firstFail + 1} would fail with ${verdicts[firstFail]!.errno} (${verdicts[firstFail]!.rule})${firstFail + 1 < verdicts.length ? `; ${verdicts.length - firstFail - 1} later step(s) not evaluated` : ""}`,
+      ),
+    );
   process.stdout.write(out.join("\n") + "\n");
   return firstFail === -1 ? 0 : 1;
 }

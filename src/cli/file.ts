@@ -13,7 +13,10 @@ export function fileCapsText(caps: FileCaps): string {
   return formatCapText({ permitted: caps.permitted, inheritable: caps.inheritable, effective });
 }
 
-export async function fileCommand(paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }): Promise<number> {
+export async function fileCommand(
+  paths: string[],
+  opts: { set?: string; remove?: boolean; json?: boolean },
+): Promise<number> {
   const { inspectFileCaps, writeFileCaps, FileCapsError } = await import("../../shim/files.js");
   if (opts.set !== undefined && opts.remove) throw new UsageError("give --set or --remove, not both");
   if (opts.set !== undefined || opts.remove) {
@@ -29,7 +32,9 @@ export async function fileCommand(paths: string[], opts: { set?: string; remove?
       // A file has one effective bit: it applies to every permitted and inheritable capability.
       const all = t.permitted.union(t.inheritable);
       if (!t.effective.isEmpty && !t.effective.equals(all)) {
-        throw new UsageError(`--set: a file has a single effective bit, so "e" must cover all of its capabilities (${formatCapText({ ...t, effective: all })}) or none`);
+        throw new UsageError(
+          `--set: a file has a single effective bit, so "e" must cover all of its capabilities (${formatCapText({ ...t, effective: all })}) or none`,
+        );
       }
       caps = { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 };
     }
@@ -49,10 +54,21 @@ export async function fileCommand(paths: string[], opts: { set?: string; remove?
       continue;
     }
     const caps = entry.caps;
-    rows.push({ path: p, type: entry.kind, caps: caps ? fileCapsText(caps) : null, version: caps?.version ?? null, rootid: caps?.rootid ?? null,
-      permitted: caps?.permitted.toHex() ?? null, inheritable: caps?.inheritable.toHex() ?? null, effective: caps?.effective ?? null });
+    rows.push({
+      path: p,
+      type: entry.kind,
+      caps: caps ? fileCapsText(caps) : null,
+      version: caps?.version ?? null,
+      rootid: caps?.rootid ?? null,
+      permitted: caps?.permitted.toHex() ?? null,
+      inheritable: caps?.inheritable.toHex() ?? null,
+      effective: caps?.effective ?? null,
+    });
   }
   if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
-  else for (const r of rows) if (r.caps !== null) process.stdout.write(`${terminalSafe(r.path)} ${r.caps}${r.version === 3 ? ` [rootid=${r.rootid}]` : ""}\n`);
+  else
+    for (const r of rows)
+      if (r.caps !== null)
+        process.stdout.write(`${terminalSafe(r.path)} ${r.caps}${r.version === 3 ? ` [rootid=${r.rootid}]` : ""}\n`);
   return failed ? 2 : 0;
 }

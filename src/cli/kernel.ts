@@ -25,13 +25,28 @@ function userNames(): (uid: number) => string {
       const f = line.split(":");
       if (f.length > 2 && /^\d+$/.test(f[2]!)) names.set(Number(f[2]), f[0]!);
     }
-  } catch { /* no passwd file: numbers only */ }
+  } catch {
+    /* no passwd file: numbers only */
+  }
   return (uid) => names.get(uid) ?? String(uid);
 }
 
 interface ProcessRow {
-  pid: number; name: string; user: string; ruid: number; euid: number; caps: string; iab: string; permitted: string; effective: string;
-  inheritable: string; bounding: string; ambient: string; securebits: number | null; noNewPrivs: boolean; flags: string[];
+  pid: number;
+  name: string;
+  user: string;
+  ruid: number;
+  euid: number;
+  caps: string;
+  iab: string;
+  permitted: string;
+  effective: string;
+  inheritable: string;
+  bounding: string;
+  ambient: string;
+  securebits: number | null;
+  noNewPrivs: boolean;
+  flags: string[];
 }
 
 const userOf = userNames();
@@ -43,13 +58,28 @@ function processRow(pid: number, text: string, securebits: number | null, profil
   if (s.euid !== 0 && s.ruid !== 0 && !s.permitted.isEmpty) flags.push("non-root with capabilities");
   if (s.noNewPrivs) flags.push("no_new_privs");
   return {
-    pid, name: s.name, user: s.ruid === s.euid ? userOf(s.ruid) : `${userOf(s.ruid)}/${userOf(s.euid)}`, ruid: s.ruid, euid: s.euid, caps: formatCapText(s, profile), iab: formatIab(iabOf(s, profile), profile),
-    permitted: s.permitted.toHex(), effective: s.effective.toHex(), inheritable: s.inheritable.toHex(), bounding: s.bounding.toHex(),
-    ambient: s.ambient.toHex(), securebits, noNewPrivs: s.noNewPrivs, flags,
+    pid,
+    name: s.name,
+    user: s.ruid === s.euid ? userOf(s.ruid) : `${userOf(s.ruid)}/${userOf(s.euid)}`,
+    ruid: s.ruid,
+    euid: s.euid,
+    caps: formatCapText(s, profile),
+    iab: formatIab(iabOf(s, profile), profile),
+    permitted: s.permitted.toHex(),
+    effective: s.effective.toHex(),
+    inheritable: s.inheritable.toHex(),
+    bounding: s.bounding.toHex(),
+    ambient: s.ambient.toHex(),
+    securebits,
+    noNewPrivs: s.noNewPrivs,
+    flags,
   };
 }
 
-export async function showCommand(pid: string | undefined, opts: { json?: boolean; all?: boolean; cap?: string }): Promise<number> {
+export async function showCommand(
+  pid: string | undefined,
+  opts: { json?: boolean; all?: boolean; cap?: string },
+): Promise<number> {
   const profile = kernelProfile();
   if (pid !== undefined && !/^\d+$/.test(pid)) throw new UsageError(`PID must be a number, got ${JSON.stringify(pid)}`);
   if (pid !== undefined && opts.all) throw new UsageError("give a PID or --all, not both");
@@ -90,13 +120,18 @@ export async function showCommand(pid: string | undefined, opts: { json?: boolea
     }
     rows.push(processRow(pid === undefined ? process.pid : Number(pid), text, securebits, profile));
   }
-  const shown = filter === undefined ? rows : rows.filter((r) => CapSet.fromHex(r.permitted).has(filter!) || CapSet.fromHex(r.effective).has(filter!));
+  const shown =
+    filter === undefined
+      ? rows
+      : rows.filter((r) => CapSet.fromHex(r.permitted).has(filter!) || CapSet.fromHex(r.effective).has(filter!));
   if (opts.json) {
-    process.stdout.write(JSON.stringify(opts.all ? shown : shown[0] ?? null, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(opts.all ? shown : (shown[0] ?? null), null, 2) + "\n");
     return 0;
   }
   if (opts.all) {
-    const t = [[style.dim("pid"), style.dim("command"), style.dim("user"), style.dim("capabilities"), style.dim("flags")]];
+    const t = [
+      [style.dim("pid"), style.dim("command"), style.dim("user"), style.dim("capabilities"), style.dim("flags")],
+    ];
     for (const r of shown) t.push([String(r.pid), r.name, r.user, r.caps, r.flags.join(", ")]);
     process.stdout.write(table(t) + "\n");
     return 0;
@@ -108,9 +143,28 @@ export async function showCommand(pid: string | undefined, opts: { json?: boolea
     ["pid", `${r.pid} (${r.name})`],
     ["capabilities", r.caps],
     ["IAB", r.iab || "(none)"],
-    ["bounding", b.equals(profile.all) ? "all" : b.names().map((n) => n.toLowerCase()).join(",") || "none"],
-    ["ambient", CapSet.fromHex(r.ambient).names().map((n) => n.toLowerCase()).join(",") || "none"],
-    ["securebits", r.securebits === null ? "(only for the calling process)" : `0x${r.securebits.toString(16)}${r.securebits ? ` (${securebitNames(r.securebits).join(", ")})` : ""}`],
+    [
+      "bounding",
+      b.equals(profile.all)
+        ? "all"
+        : b
+            .names()
+            .map((n) => n.toLowerCase())
+            .join(",") || "none",
+    ],
+    [
+      "ambient",
+      CapSet.fromHex(r.ambient)
+        .names()
+        .map((n) => n.toLowerCase())
+        .join(",") || "none",
+    ],
+    [
+      "securebits",
+      r.securebits === null
+        ? "(only for the calling process)"
+        : `0x${r.securebits.toString(16)}${r.securebits ? ` (${securebitNames(r.securebits).join(", ")})` : ""}`,
+    ],
     ["no_new_privs", r.noNewPrivs ? "1" : "0"],
     ["user", `${r.user} (uid ${r.ruid}, euid ${r.euid})`],
   ];
@@ -127,12 +181,27 @@ export function decodeCommand(masks: string[], opts: { json?: boolean }): number
       throw e;
     }
   });
-  if (opts.json) process.stdout.write(JSON.stringify(decoded.map(({ mask, set }) => ({ mask, hex: `0x${set.toStatusHex()}`, names: set.names().map((n) => n.toLowerCase()), numbers: set.toArray() })), null, 2) + "\n");
+  if (opts.json)
+    process.stdout.write(
+      JSON.stringify(
+        decoded.map(({ mask, set }) => ({
+          mask,
+          hex: `0x${set.toStatusHex()}`,
+          names: set.names().map((n) => n.toLowerCase()),
+          numbers: set.toArray(),
+        })),
+        null,
+        2,
+      ) + "\n",
+    );
   else for (const { set } of decoded) process.stdout.write(formatDecode(set) + "\n");
   return 0;
 }
 
-export async function verifyCommand(file: string | undefined, opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string }): Promise<number> {
+export async function verifyCommand(
+  file: string | undefined,
+  opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string },
+): Promise<number> {
   const { runnerUnavailable } = await import("../../shim/kernel-runner.js");
   const { runCampaign, describeDivergence, compareStep } = await import("../../shim/differential.js");
   const { trialArb, runnerMapsAllIds } = await import("../../shim/trials.js");
@@ -144,7 +213,8 @@ export async function verifyCommand(file: string | undefined, opts: { json?: boo
     if (file) throw new UsageError("give either a scenario FILE or --fuzz, not both");
     const trials = opts.trials === undefined ? 5000 : Number(opts.trials);
     const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
-    if (!Number.isInteger(trials) || trials < 1 || trials > 10_000_000) throw new UsageError(`--trials must be an integer from 1 to 10000000, got ${opts.trials}`);
+    if (!Number.isInteger(trials) || trials < 1 || trials > 10_000_000)
+      throw new UsageError(`--trials must be an integer from 1 to 10000000, got ${opts.trials}`);
     if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${opts.seed}`);
     const uids = runnerMapsAllIds();
     const { default: fc } = await import("fast-check");
@@ -158,15 +228,25 @@ export async function verifyCommand(file: string | undefined, opts: { json?: boo
       byOp.set(key, (byOp.get(key) ?? 0) + 1);
     }
     const summary = {
-      kernel: profile.version, seed, trials: r.trials, steps: r.steps, divergences: r.divergences.length, setupFailures: r.setupFailures.length,
-      uidChanges: uids, kernelMs: Math.round(r.kernelMs), totalMs: Date.now() - start,
-      stepsPerSecond: Math.round(r.steps / (r.kernelMs / 1000)), differingOps: Object.fromEntries(byOp),
+      kernel: profile.version,
+      seed,
+      trials: r.trials,
+      steps: r.steps,
+      divergences: r.divergences.length,
+      setupFailures: r.setupFailures.length,
+      uidChanges: uids,
+      kernelMs: Math.round(r.kernelMs),
+      totalMs: Date.now() - start,
+      stepsPerSecond: Math.round(r.steps / (r.kernelMs / 1000)),
+      differingOps: Object.fromEntries(byOp),
       first: r.divergences[0] ? describeDivergence(r.divergences[0], profile) : null,
     };
     if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     else {
-      process.stdout.write(`${r.trials} trials (${r.steps} steps) on kernel ${profile.version}, seed ${seed}: ${r.divergences.length ? style.red(`${r.divergences.length} disagree`) : style.green("the model held on every step")}` +
-        ` (${summary.stepsPerSecond} steps/s${uids ? "" : "; uid changes left out: not root"})\n`);
+      process.stdout.write(
+        `${r.trials} trials (${r.steps} steps) on kernel ${profile.version}, seed ${seed}: ${r.divergences.length ? style.red(`${r.divergences.length} disagree`) : style.green("the model held on every step")}` +
+          ` (${summary.stepsPerSecond} steps/s${uids ? "" : "; uid changes left out: not root"})\n`,
+      );
       for (const [op, n] of byOp) process.stdout.write(`  ${op}: ${n}\n`);
       if (summary.first) process.stdout.write(summary.first + "\n");
     }
@@ -178,12 +258,20 @@ export async function verifyCommand(file: string | undefined, opts: { json?: boo
   const { runnerSupports, runOnKernel } = await import("../../shim/kernel-runner.js");
   const ops = scenario.steps.map((s) => s.op);
   const cut = ops.findIndex((op) => !runnerSupports(op));
-  if (cut >= 0) throw new UsageError(`${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`);
+  if (cut >= 0)
+    throw new UsageError(
+      `${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`,
+    );
   const kernel = runOnKernel([{ state: scenario.state, ops }])[0]!;
-  if (kernel.setup !== 0) throw new UsageError(`${file}: the kernel could not be brought to the scenario's start state (stage ${kernel.setup})`);
+  if (kernel.setup !== 0)
+    throw new UsageError(
+      `${file}: the kernel could not be brought to the scenario's start state (stage ${kernel.setup})`,
+    );
   const { simulateSequence } = await import("../simulate.js");
   const verdicts = simulateSequence(scenario.state, ops, { kernel: scenario.profile });
-  const rows: string[][] = [[style.dim("#"), style.dim("call"), style.dim("engine"), style.dim("kernel"), style.dim("agree")]];
+  const rows: string[][] = [
+    [style.dim("#"), style.dim("call"), style.dim("engine"), style.dim("kernel"), style.dim("agree")],
+  ];
   const report: unknown[] = [];
   let disagree = 0;
   verdicts.forEach((v, i) => {
@@ -191,10 +279,28 @@ export async function verifyCommand(file: string | undefined, opts: { json?: boo
     const diff = compareStep(v, k);
     if (diff.length) disagree++;
     const kernelText = k.ret === -1 ? `errno ${k.errno}` : `ok${k.ret ? ` → ${k.ret}` : ""}`;
-    rows.push([String(i + 1), describeOp(v.op), v.ok ? `ok${v.ret ? ` → ${v.ret}` : ""}` : `${v.errno} (${v.rule})`, kernelText, diff.length ? style.red(diff.join("; ")) : style.green("yes")]);
-    report.push({ op: v.op.op, engine: { ok: v.ok, ret: v.ret, errno: v.errno, rule: v.rule }, kernel: { ret: k.ret, errno: k.errno }, agree: diff.length === 0, differences: diff });
+    rows.push([
+      String(i + 1),
+      describeOp(v.op),
+      v.ok ? `ok${v.ret ? ` → ${v.ret}` : ""}` : `${v.errno} (${v.rule})`,
+      kernelText,
+      diff.length ? style.red(diff.join("; ")) : style.green("yes"),
+    ]);
+    report.push({
+      op: v.op.op,
+      engine: { ok: v.ok, ret: v.ret, errno: v.errno, rule: v.rule },
+      kernel: { ret: k.ret, errno: k.errno },
+      agree: diff.length === 0,
+      differences: diff,
+    });
   });
-  if (opts.json) process.stdout.write(JSON.stringify({ kernel: scenario.profile.version, steps: report, agree: disagree === 0 }, null, 2) + "\n");
-  else process.stdout.write(`${style.bold(file)} on the running kernel (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${disagree ? style.red(`${disagree} step(s) disagree`) : style.green("engine and kernel agree on every step")}\n`);
+  if (opts.json)
+    process.stdout.write(
+      JSON.stringify({ kernel: scenario.profile.version, steps: report, agree: disagree === 0 }, null, 2) + "\n",
+    );
+  else
+    process.stdout.write(
+      `${style.bold(file)} on the running kernel (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${disagree ? style.red(`${disagree} step(s) disagree`) : style.green("engine and kernel agree on every step")}\n`,
+    );
   return disagree ? 1 : 0;
 }

@@ -6,7 +6,8 @@ import { UsageError } from "./errors.js";
 import { style } from "./style.js";
 
 export function lintCommand(files: string[], opts: { json?: boolean; kernel?: string; kind?: string }): number {
-  if (opts.kind !== undefined && !["kubernetes", "compose", "systemd"].includes(opts.kind)) throw new UsageError(`--kind must be kubernetes, compose or systemd, got ${JSON.stringify(opts.kind)}`);
+  if (opts.kind !== undefined && !["kubernetes", "compose", "systemd"].includes(opts.kind))
+    throw new UsageError(`--kind must be kubernetes, compose or systemd, got ${JSON.stringify(opts.kind)}`);
   const profile = kernelProfile(opts.kernel);
   const results = files.map((file) => {
     let text: string;
@@ -26,11 +27,16 @@ export function lintCommand(files: string[], opts: { json?: boolean; kernel?: st
   const count = results.reduce((n, r) => n + r.findings.length, 0);
   if (opts.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
   else {
-    for (const r of results) for (const f of r.findings) {
-      const sev = f.severity === "error" ? style.red("error") : style.yellow("warning");
-      process.stdout.write(`${r.file}:${f.line}: ${sev} ${f.rule}: ${f.message}\n  ${style.cyan("fix:")} ${f.fix}\n`);
-    }
-    process.stdout.write(count ? `${count} finding${count === 1 ? "" : "s"}\n` : style.green(`no findings (${results.map((r) => `${r.file}: ${r.kind}`).join(", ")})\n`));
+    for (const r of results)
+      for (const f of r.findings) {
+        const sev = f.severity === "error" ? style.red("error") : style.yellow("warning");
+        process.stdout.write(`${r.file}:${f.line}: ${sev} ${f.rule}: ${f.message}\n  ${style.cyan("fix:")} ${f.fix}\n`);
+      }
+    process.stdout.write(
+      count
+        ? `${count} finding${count === 1 ? "" : "s"}\n`
+        : style.green(`no findings (${results.map((r) => `${r.file}: ${r.kind}`).join(", ")})\n`),
+    );
   }
   return count ? 1 : 0;
 }

@@ -16,7 +16,8 @@ import { watchCommand } from "./watch.js";
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string })
+      .version;
   } catch {
     return "unknown";
   }
@@ -24,73 +25,104 @@ function version(): string {
 
 export function buildProgram(): Command {
   const program = new Command("capgate")
-    .description("A kernel-exact model of Linux process capabilities: simulate, pre-flight and explain capset, prctl, setuid and execve.")
+    .description(
+      "A kernel-exact model of Linux process capabilities: simulate, pre-flight and explain capset, prctl, setuid and execve.",
+    )
     .version(version())
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .exitOverride()
     .enablePositionalOptions();
 
-  program.command("simulate")
+  program
+    .command("simulate")
     .description("Run a scenario file (see docs/SCENARIOS.md) on the engine and check its expectations.")
     .argument("<file>", "scenario JSON file, or - for standard input")
     .option("--json", "print the result document instead of a table")
     .addOption(new Option("--kernel <version>", "override the scenario's kernel profile (e.g. 6.12)"))
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Exit status: 0 every expectation met, 1 one is not, 2 bad input.
 
 Examples:
   capgate simulate examples/capset-permitted-grows.json
-  capgate simulate examples/ambient-keep-across-setuid.json --json`)
+  capgate simulate examples/ambient-keep-across-setuid.json --json`,
+    )
     .action((file: string, opts: { json?: boolean; kernel?: string }) => {
       process.exitCode = simulateCommand(file, opts);
     });
 
-  program.command("caps")
+  program
+    .command("caps")
     .description("List the capability table: number, name, the kernel that added it, what it allows.")
     .option("--json", "print JSON")
     .addOption(new Option("--kernel <version>", "only the capabilities of this kernel"))
     .addHelpText("after", "\nExamples:\n  capgate caps\n  capgate caps --kernel 5.4 --json")
     .action((opts: { json?: boolean; kernel?: string }) => capsCommand(opts));
 
-  program.command("rules")
+  program
+    .command("rules")
     .description("List the kernel rules capgate models, with their stable ids.")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  capgate rules\n  capgate rules --json | jq -r '.[] | select(.errno == \"EPERM\") | .id'")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  capgate rules\n  capgate rules --json | jq -r '.[] | select(.errno == \"EPERM\") | .id'",
+    )
     .action((opts: { json?: boolean }) => rulesCommand(opts));
 
-  program.command("show")
-    .description("Show a process's capabilities (default: capgate itself) like getpcaps and capsh --print, or every process like pscap.")
+  program
+    .command("show")
+    .description(
+      "Show a process's capabilities (default: capgate itself) like getpcaps and capsh --print, or every process like pscap.",
+    )
     .argument("[pid]", "process id")
     .option("--all", "every process: pid, command, uid, capabilities in libcap text, flags")
     .option("--cap <name>", "only processes holding this capability (permitted or effective)")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  capgate show\n  capgate show 1 --json\n  capgate show --all --cap net_raw")
-    .action(async (pid: string | undefined, opts: { json?: boolean; all?: boolean; cap?: string }) => { process.exitCode = await showCommand(pid, opts); });
+    .action(async (pid: string | undefined, opts: { json?: boolean; all?: boolean; cap?: string }) => {
+      process.exitCode = await showCommand(pid, opts);
+    });
 
-  program.command("decode")
+  program
+    .command("decode")
     .description("Name the capabilities of hex masks, like capsh --decode (the CapEff lines of /proc/PID/status).")
     .argument("<mask...>", "hex masks, e.g. 0x1ffffffffff or 000001ffffffffff")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  capgate decode 0x3000\n  capgate decode $(awk '/CapEff/ {print $2}' /proc/self/status)")
-    .action((masks: string[], opts: { json?: boolean }) => { process.exitCode = decodeCommand(masks, opts); });
+    .addHelpText(
+      "after",
+      "\nExamples:\n  capgate decode 0x3000\n  capgate decode $(awk '/CapEff/ {print $2}' /proc/self/status)",
+    )
+    .action((masks: string[], opts: { json?: boolean }) => {
+      process.exitCode = decodeCommand(masks, opts);
+    });
 
-  program.command("file")
+  program
+    .command("file")
     .description("File capabilities (the security.capability xattr), like getcap; --set like setcap, pre-flighted.")
     .argument("<path...>", "files")
     .option("--set <text>", "write these capabilities (setcap text, e.g. cap_net_raw+ep); needs CAP_SETFCAP")
     .option("--remove", "remove the file capabilities (setcap -r)")
     .option("--json", "print JSON (also for files without capabilities)")
-    .addHelpText("after", "\nExamples:\n  capgate file /usr/bin/ping\n  capgate file --set cap_net_bind_service+ep ./server")
-    .action(async (paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }) => { process.exitCode = await fileCommand(paths, opts); });
+    .addHelpText(
+      "after",
+      "\nExamples:\n  capgate file /usr/bin/ping\n  capgate file --set cap_net_bind_service+ep ./server",
+    )
+    .action(async (paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }) => {
+      process.exitCode = await fileCommand(paths, opts);
+    });
 
-  program.command("lint")
+  program
+    .command("lint")
     .description("Check the capability lists of Kubernetes manifests, Compose files and systemd units.")
     .argument("<file...>", "files to check")
     .option("--kind <kind>", "kubernetes, compose or systemd (default: detected)")
     .addOption(new Option("--kernel <version>", "the kernel the workload runs on (default: the newest modelled)"))
     .option("--json", "print JSON")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Finds names the kernel lacks, the CAP_ prefix Kubernetes doubles (CAP_CAP_X), ALL where a short
 list would do, added capabilities without drop: [ALL], and systemd ambient capabilities outside
 the bounding set. Each finding has its line, a rule id and a fix. Exit status 1 when there are
@@ -98,14 +130,23 @@ findings, 0 when none, 2 for unreadable input.
 
 Examples:
   capgate lint deploy.yaml
-  capgate lint docker-compose.yml /etc/systemd/system/web.service --json`)
-    .action((files: string[], opts: { json?: boolean; kernel?: string; kind?: string }) => { process.exitCode = lintCommand(files, opts); });
+  capgate lint docker-compose.yml /etc/systemd/system/web.service --json`,
+    )
+    .action((files: string[], opts: { json?: boolean; kernel?: string; kind?: string }) => {
+      process.exitCode = lintCommand(files, opts);
+    });
 
-  program.command("exec")
-    .description("Run PROGRAM with exactly the asked-for capabilities: plan the calls, pre-flight and apply them on this thread, then execve.")
+  program
+    .command("exec")
+    .description(
+      "Run PROGRAM with exactly the asked-for capabilities: plan the calls, pre-flight and apply them on this thread, then execve.",
+    )
     .argument("<program>", "the program (a path, or a name on PATH)")
     .argument("[args...]", "its arguments (after --)")
-    .option("--user <user>", "run as this user (name or uid), with its primary group and groups from the user database; capabilities are kept across the change")
+    .option(
+      "--user <user>",
+      "run as this user (name or uid), with its primary group and groups from the user database; capabilities are kept across the change",
+    )
     .option("--group <group>", "run with this gid (name or number) instead of the user's primary group")
     .option("--groups <groups>", "the supplementary groups, exactly these (names or numbers, comma-separated)")
     .option("--clear-groups", "no supplementary groups")
@@ -121,11 +162,23 @@ Examples:
     .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
     .option("--json", "print the plan as JSON (and run it unless --dry-run)")
     .option("--quiet", "do not print the plan or warnings on stderr before running")
-    .option("--reset-env", "a clean environment, like setpriv's: TERM kept; HOME, USER, LOGNAME, SHELL from the user database; PATH")
-    .option("--keep-fds <fds>", "descriptors above 2 the program inherits (e.g. 3,4); every other one is closed (LISTEN_FDS for this pid passes too)")
-    .option("--capabilities <spec>", "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable); the CAPABILITIES_BYPASS variable is ignored", (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      "--reset-env",
+      "a clean environment, like setpriv's: TERM kept; HOME, USER, LOGNAME, SHELL from the user database; PATH",
+    )
+    .option(
+      "--keep-fds <fds>",
+      "descriptors above 2 the program inherits (e.g. 3,4); every other one is closed (LISTEN_FDS for this pid passes too)",
+    )
+    .option(
+      "--capabilities <spec>",
+      "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable); the CAPABILITIES_BYPASS variable is ignored",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .passThroughOptions()
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 The planner finds the shortest sequence of calls (capset, bounding drops, keep-caps, setresuid,
 ambient raises, securebits, no_new_privs) after which execve gives PROGRAM exactly --keep and
 --ambient, and nothing more; it refuses, with the reason, when no sequence can. Each call is
@@ -145,7 +198,8 @@ Examples:
 
 Exit status: the program's own once it runs; before that 1 when the plan is impossible or the
 kernel refuses a step (the step, the errno and what had been applied are named; the program is
-not run), 2 bad input, 126 the program cannot be executed, 127 it is not found.`)
+not run), 2 bad input, 126 the program cannot be executed, 127 it is not found.`,
+    )
     .action(async (program: string, args: string[], opts: ExecOptions & { newPrivs?: boolean; regain?: boolean }) => {
       // commander turns --no-X into X: false
       const o: ExecOptions = { ...opts, noNewPrivs: opts.newPrivs === false, noRegain: opts.regain === false };
@@ -154,8 +208,11 @@ not run), 2 bad input, 126 the program cannot be executed, 127 it is not found.`
       process.exitCode = await execCommand(program, args, o);
     });
 
-  program.command("watch")
-    .description("Follow the capabilities of every thread (or --pid) and judge each change with the kernel's rules; or judge a Tracee event stream.")
+  program
+    .command("watch")
+    .description(
+      "Follow the capabilities of every thread (or --pid) and judge each change with the kernel's rules; or judge a Tracee event stream.",
+    )
     .option("--pid <pid...>", "watch these processes' threads (--pid 1 2, or repeated); watch ends when all are gone")
     .option("--all", "watch every process (the default)")
     .option("--interval <ms>", "polling interval (10 to 3600000)", "200")
@@ -163,7 +220,9 @@ not run), 2 bad input, 126 the program cannot be executed, 127 it is not found.`
     .option("--fail-on-anomaly", "exit 1 at the first change no kernel operation explains")
     .option("--tracee <file>", "judge the commit_creds events of Tracee's JSON output (a file, or - for stdin) instead")
     .option("--json", "one JSON event per line")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Each change is explained by capset/prctl/setuid (nothing gained), by execve (gains within what
 the exec rules allow from the old state), or flagged as a possible privilege escalation:
 permitted or bounding grown with no exec, ambient outside permitted ∩ inheritable, an exec
@@ -178,12 +237,21 @@ Names and other strings from processes are printed with control characters as \\
 Examples:
   capgate watch --pid 1234 --json
   capgate watch --duration 60000 --fail-on-anomaly
-  tracee --events commit_creds --output json | capgate watch --tracee - --fail-on-anomaly`)
-    .action(async (opts) => { process.exitCode = await watchCommand(opts); });
+  tracee --events commit_creds --output json | capgate watch --tracee - --fail-on-anomaly`,
+    )
+    .action(async (opts) => {
+      process.exitCode = await watchCommand(opts);
+    });
 
-  program.command("explain")
-    .description("Pre-flight a change: would it succeed from this process (or --from), which kernel rule decides, and how to fix it.")
-    .option("--from <state>", "start state: libcap text (\"=ep cap_sys_admin-e\"), a hex mask, or a /proc/PID/status file (default: this process)")
+  program
+    .command("explain")
+    .description(
+      "Pre-flight a change: would it succeed from this process (or --from), which kernel rule decides, and how to fix it.",
+    )
+    .option(
+      "--from <state>",
+      'start state: libcap text ("=ep cap_sys_admin-e"), a hex mask, or a /proc/PID/status file (default: this process)',
+    )
     .option("--uid <uid>", "the start state's uid (all four ids)")
     .addOption(new Option("--kernel <version>", "kernel profile (default: the newest modelled)"))
     .option("--capset <text>", "capset to these sets (libcap text, like capsh --caps)")
@@ -200,7 +268,9 @@ Examples:
     .option("--exec-caps <text>", "execve of a file with these file capabilities (setcap text, e.g. cap_net_raw+ep)")
     .option("--exec-setuid <owner>", "execve of a setuid file owned by this uid")
     .option("--json", "print JSON")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 The changes run in the order a launcher makes them: capset, drop, bounding drops, ambient,
 securebits, keep-caps, uid change, no_new_privs, exec. Names may be written cap_net_raw,
 net_raw, NET_RAW or 13. Exit status: 0 every step would succeed, 1 one would fail (the rule and
@@ -209,27 +279,41 @@ the fix are printed; later steps are not evaluated), 2 bad input.
 Examples:
   capgate explain --ambient-raise net_bind_service
   capgate explain --from "cap_net_bind_service,cap_setuid,cap_setpcap=ep" --keep-caps --setresuid 1000,1000,1000 --exec-caps cap_net_raw+ep
-  capgate explain --from /proc/1/status --bounding-drop sys_admin --json`)
-    .action(async (opts: ExplainOptions) => { process.exitCode = await explainCommand(opts); });
+  capgate explain --from /proc/1/status --bounding-drop sys_admin --json`,
+    )
+    .action(async (opts: ExplainOptions) => {
+      process.exitCode = await explainCommand(opts);
+    });
 
-  program.command("verify")
-    .description("Run a scenario (or a random campaign) on the real kernel in a throwaway user namespace and compare with the engine.")
+  program
+    .command("verify")
+    .description(
+      "Run a scenario (or a random campaign) on the real kernel in a throwaway user namespace and compare with the engine.",
+    )
     .argument("[file]", "scenario JSON file")
     .option("--fuzz", "run random operation sequences instead of a file")
     .option("--trials <n>", "how many random sequences (with --fuzz)", undefined)
     .option("--seed <s>", "random seed (with --fuzz)", undefined)
     .addOption(new Option("--kernel <version>", "the profile to compare with (default: the running kernel's)"))
     .option("--json", "print JSON")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Exit status: 0 the engine and the kernel agree, 1 they disagree somewhere, 2 bad input.
 A disagreement prints a scenario that reproduces it with capgate simulate.
 
 Examples:
   capgate verify examples/ambient-keep-across-setuid.json
-  capgate verify --fuzz --trials 20000 --seed 7`)
-    .action(async (file: string | undefined, opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string }) => {
-      process.exitCode = await verifyCommand(file, opts);
-    });
+  capgate verify --fuzz --trials 20000 --seed 7`,
+    )
+    .action(
+      async (
+        file: string | undefined,
+        opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string },
+      ) => {
+        process.exitCode = await verifyCommand(file, opts);
+      },
+    );
 
   return program;
 }

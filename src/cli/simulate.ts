@@ -12,7 +12,14 @@ export function readJsonFile(file: string): unknown {
     text = readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a scenario file" : `cannot read (${code ?? String(e)})`);
+    throw new InputError(
+      file,
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "is a directory, not a scenario file"
+          : `cannot read (${code ?? String(e)})`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -42,16 +49,34 @@ export function simulateCommand(file: string, opts: { json?: boolean; kernel?: s
 export function formatResult(file: string, result: ScenarioResult): string {
   const out: string[] = [];
   const { scenario } = result;
-  out.push(`${style.bold(file)} · kernel ${scenario.profile.version} · ${scenario.steps.length} step${scenario.steps.length === 1 ? "" : "s"}`);
+  out.push(
+    `${style.bold(file)} · kernel ${scenario.profile.version} · ${scenario.steps.length} step${scenario.steps.length === 1 ? "" : "s"}`,
+  );
   if (scenario.description) out.push(style.dim(scenario.description));
   out.push("");
-  const rows: string[][] = [[style.dim("#"), style.dim("call"), style.dim("result"), style.dim("rule"), style.dim("changed"), style.dim("expect")]];
+  const rows: string[][] = [
+    [
+      style.dim("#"),
+      style.dim("call"),
+      style.dim("result"),
+      style.dim("rule"),
+      style.dim("changed"),
+      style.dim("expect"),
+    ],
+  ];
   const details: string[] = [];
   result.steps.forEach((step, i) => {
     const v = step.verdict;
     const verdict = v.ok ? style.green(v.ret === 0 ? "ok" : `ok → ${v.ret}`) : style.red(`${v.errno}`);
     const expect = step.expect ? (step.expect.met ? style.green("met") : style.red("NOT MET")) : "";
-    rows.push([String(i + 1), describeOp(v.op), verdict, v.rule, describeChange(v.before, v.state) || style.dim("—"), expect]);
+    rows.push([
+      String(i + 1),
+      describeOp(v.op),
+      verdict,
+      v.rule,
+      describeChange(v.before, v.state) || style.dim("—"),
+      expect,
+    ]);
   });
   out.push(table(rows));
   result.steps.forEach((step, i) => {
@@ -62,12 +87,19 @@ export function formatResult(file: string, result: ScenarioResult): string {
     lines.push(v.message);
     if (!v.ok && v.hint) lines.push(`${style.yellow("hint:")} ${v.hint}`);
     for (const n of v.notes) lines.push(`${style.cyan("note:")} ${n.message}`);
-    if (step.expect && !step.expect.met) for (const f of step.expect.failures) lines.push(`${style.red("expected")} ${f}`);
+    if (step.expect && !step.expect.met)
+      for (const f of step.expect.failures) lines.push(`${style.red("expected")} ${f}`);
     details.push(`${style.bold(`${i + 1}.`)} ${lines.join("\n   ")}`);
   });
   out.push("", ...details, "");
   const unmet = result.steps.filter((s) => s.expect && !s.expect.met).length;
   const withExpect = result.steps.filter((s) => s.expect).length;
-  out.push(unmet ? style.red(`${unmet} of ${withExpect} expectations not met`) : withExpect ? style.green(`all ${withExpect} expectations met`) : "no expectations given");
+  out.push(
+    unmet
+      ? style.red(`${unmet} of ${withExpect} expectations not met`)
+      : withExpect
+        ? style.green(`all ${withExpect} expectations met`)
+        : "no expectations given",
+  );
   return out.join("\n") + "\n";
 }

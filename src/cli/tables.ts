@@ -17,7 +17,13 @@ export function capsCommand(opts: { json?: boolean; kernel?: string }): void {
 
 export function rulesCommand(opts: { json?: boolean }): void {
   if (opts.json) {
-    process.stdout.write(JSON.stringify(RULES.map(({ id, errno, kernel, summary }) => ({ id, errno, kernel, summary })), null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        RULES.map(({ id, errno, kernel, summary }) => ({ id, errno, kernel, summary })),
+        null,
+        2,
+      ) + "\n",
+    );
     return;
   }
   const rows = [[style.dim("rule"), style.dim("errno"), style.dim("kernel"), style.dim("summary")]];

@@ -31,7 +31,11 @@ export function parseId(text: string, what: string): number | undefined {
 function lookup(database: "passwd" | "group", key: string): string[] | null {
   if (getent) {
     try {
-      const line = execFileSync(getent, [database, "--", key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).split("\n")[0];
+      const line = execFileSync(getent, [database, "--", key], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        timeout: 10_000,
+      }).split("\n")[0];
       return line ? line.split(":") : null;
     } catch {
       return null; // getent exits 2 for a key it does not know
@@ -77,7 +81,11 @@ export function userGroups(user: UserEntry): number[] {
   const ids = new Set<number>([user.gid]);
   try {
     if (!id) throw new Error("no id(1)");
-    const out = execFileSync(id, ["-G", "--", user.name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
+    const out = execFileSync(id, ["-G", "--", user.name], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 10_000,
+    });
     for (const g of out.trim().split(/\s+/)) if (/^\d+$/.test(g)) ids.add(Number(g));
   } catch {
     try {
@@ -85,7 +93,9 @@ export function userGroups(user: UserEntry): number[] {
         const f = line.split(":");
         if (f.length >= 4 && f[3]!.split(",").includes(user.name)) ids.add(Number(f[2]));
       }
-    } catch { /* no group file: the primary gid alone */ }
+    } catch {
+      /* no group file: the primary gid alone */
+    }
   }
   return [...ids].sort((a, b) => a - b);
 }

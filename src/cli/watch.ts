@@ -22,21 +22,36 @@ const MAX_INTERVAL_MS = 3_600_000;
  * end_code, start_stack: fields 26-28) are new at every exec under ASLR, and only a process with
  * CAP_SYS_RESOURCE can move them (PR_SET_MM).
  */
-interface Image { readonly exe: string | null; readonly layout: string | null }
+interface Image {
+  readonly exe: string | null;
+  readonly layout: string | null;
+}
 
-interface Seen extends Observed { pid: number; tid: number; command: string; image: Image }
+interface Seen extends Observed {
+  pid: number;
+  tid: number;
+  command: string;
+  image: Image;
+}
 
 const STAT_IMAGE_FIELDS = [26, 27, 28];
 
 function imageOf(pid: number): Image {
-  let exe: string | null = null, layout: string | null = null;
-  try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { /* kernel thread, or gone */ }
+  let exe: string | null = null,
+    layout: string | null = null;
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    /* kernel thread, or gone */
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command (which may hold spaces and parentheses): the first is field 3.
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     layout = STAT_IMAGE_FIELDS.map((f) => rest[f - 3]).join(" ");
-  } catch { /* gone */ }
+  } catch {
+    /* gone */
+  }
   return { exe, layout };
 }
 
@@ -51,31 +66,62 @@ function usernsOf(pid: number): number | undefined {
 
 function snapshot(pids: readonly number[] | null): Map<number, Seen> {
   const out = new Map<number, Seen>();
-  const list = pids ?? readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  const list =
+    pids ??
+    readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
   for (const pid of list) {
     let tasks: string[];
-    try { tasks = readdirSync(`/proc/${pid}/task`); } catch { continue; }
-    const image = imageOf(pid), userns = usernsOf(pid);
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    const image = imageOf(pid),
+      userns = usernsOf(pid);
     for (const t of tasks) {
       try {
         const s = parseStatus(readFileSync(`/proc/${pid}/task/${t}/status`, "utf8"));
-        out.set(Number(t), { ...s, ...(userns !== undefined && { userns }), pid, tid: Number(t), command: s.name, image });
-      } catch { /* ended meanwhile */ }
+        out.set(Number(t), {
+          ...s,
+          ...(userns !== undefined && { userns }),
+          pid,
+          tid: Number(t),
+          command: s.name,
+          image,
+        });
+      } catch {
+        /* ended meanwhile */
+      }
     }
   }
   return out;
 }
 
 interface Event {
-  time: string; pid: number; tid: number; command: string; user: number;
-  old: Record<string, unknown>; new: Record<string, unknown>;
-  changed: readonly string[]; cause: string; anomaly: boolean; reasons: readonly string[];
+  time: string;
+  pid: number;
+  tid: number;
+  command: string;
+  user: number;
+  old: Record<string, unknown>;
+  new: Record<string, unknown>;
+  changed: readonly string[];
+  cause: string;
+  anomaly: boolean;
+  reasons: readonly string[];
 }
 
 function view(o: Observed): Record<string, unknown> {
   return {
-    text: formatCapText(o), permitted: o.permitted.toHex(), effective: o.effective.toHex(), inheritable: o.inheritable.toHex(),
-    bounding: o.bounding.toHex(), ambient: o.ambient.toHex(), uid: [o.ruid, o.euid, o.suid, o.fsuid],
+    text: formatCapText(o),
+    permitted: o.permitted.toHex(),
+    effective: o.effective.toHex(),
+    inheritable: o.inheritable.toHex(),
+    bounding: o.bounding.toHex(),
+    ambient: o.ambient.toHex(),
+    uid: [o.ruid, o.euid, o.suid, o.fsuid],
     ...(o.rgid !== undefined && { gid: [o.rgid, o.egid, o.sgid, o.fsgid] }),
     ...(o.securebits !== undefined && { securebits: o.securebits }),
     ...(o.userns !== undefined && { userns: o.userns }),
@@ -83,24 +129,58 @@ function view(o: Observed): Record<string, unknown> {
 }
 
 const CAUSE_TEXT: Record<string, string> = {
-  "execve": "explained by execve",
+  execve: "explained by execve",
   "capset/prctl/setuid": "explained by capset/prctl/setuid (nothing gained)",
   "user namespace": "a new user namespace (its capabilities give nothing over the parent namespace)",
 };
 
 function emit(e: Event, json: boolean): void {
   // Every string a process controls (its name, Tracee's fields) is escaped before it is printed.
-  if (json) { process.stdout.write(jsonSafe(e) + "\n"); return; }
-  const verdict = e.anomaly ? style.red(`ANOMALY: ${e.reasons.join("; ")}`) : style.green(CAUSE_TEXT[e.cause] ?? e.cause);
-  process.stdout.write(`${terminalSafe(e.time)} pid ${e.pid} tid ${e.tid} ${terminalSafe(e.command)} (uid ${e.user}): ${(e.old as { text: string }).text} → ${(e.new as { text: string }).text} [${e.changed.join(",")}] ${verdict}\n`);
+  if (json) {
+    process.stdout.write(jsonSafe(e) + "\n");
+    return;
+  }
+  const verdict = e.anomaly
+    ? style.red(`ANOMALY: ${e.reasons.join("; ")}`)
+    : style.green(CAUSE_TEXT[e.cause] ?? e.cause);
+  process.stdout.write(
+    `${terminalSafe(e.time)} pid ${e.pid} tid ${e.tid} ${terminalSafe(e.command)} (uid ${e.user}): ${(e.old as { text: string }).text} → ${(e.new as { text: string }).text} [${e.changed.join(",")}] ${verdict}\n`,
+  );
 }
 
-function event(time: string, pid: number, tid: number, command: string, user: number, before: Observed, after: Observed, c: Classification): Event {
-  return { time, pid, tid, command, user, old: view(before), new: view(after), changed: c.changed, cause: c.cause, anomaly: c.anomaly, reasons: c.reasons };
+function event(
+  time: string,
+  pid: number,
+  tid: number,
+  command: string,
+  user: number,
+  before: Observed,
+  after: Observed,
+  c: Classification,
+): Event {
+  return {
+    time,
+    pid,
+    tid,
+    command,
+    user,
+    old: view(before),
+    new: view(after),
+    changed: c.changed,
+    cause: c.cause,
+    anomaly: c.anomaly,
+    reasons: c.reasons,
+  };
 }
 
 export interface WatchOptions {
-  pid?: string[]; all?: boolean; interval?: string; duration?: string; json?: boolean; failOnAnomaly?: boolean; tracee?: string;
+  pid?: string[];
+  all?: boolean;
+  interval?: string;
+  duration?: string;
+  json?: boolean;
+  failOnAnomaly?: boolean;
+  tracee?: string;
 }
 
 /** Judges a Tracee stream line by line as it arrives (a pipe from a running tracee never ends). */
@@ -115,7 +195,8 @@ async function watchTracee(source: string, opts: WatchOptions): Promise<number> 
     }
     input = createReadStream(source);
   }
-  let anomalies = 0, lineNumber = 0;
+  let anomalies = 0,
+    lineNumber = 0;
   const lines = createInterface({ input, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
@@ -130,7 +211,19 @@ async function watchTracee(source: string, opts: WatchOptions): Promise<number> 
       if (!ch) continue;
       const c = classifyChange(ch.before, ch.after, /^execve(at)?$/.test(ch.syscall));
       if (!c.changed.length) continue;
-      emit(event(String(ch.time), ch.pid, ch.tid, `${ch.command}${ch.syscall ? ` [${ch.syscall}]` : ""}`, ch.after.ruid, ch.before, ch.after, c), Boolean(opts.json));
+      emit(
+        event(
+          String(ch.time),
+          ch.pid,
+          ch.tid,
+          `${ch.command}${ch.syscall ? ` [${ch.syscall}]` : ""}`,
+          ch.after.ruid,
+          ch.before,
+          ch.after,
+          c,
+        ),
+        Boolean(opts.json),
+      );
       if (c.anomaly) {
         anomalies++;
         if (opts.failOnAnomaly) return 1;
@@ -144,16 +237,29 @@ async function watchTracee(source: string, opts: WatchOptions): Promise<number> 
 
 export async function watchCommand(opts: WatchOptions): Promise<number> {
   if (opts.tracee !== undefined) return watchTracee(opts.tracee, opts);
-  const pids = opts.pid?.length ? opts.pid.map((p) => {
-    if (!/^\d{1,10}$/.test(p) || Number(p) < 1) throw new UsageError(`--pid must be a process id, got ${JSON.stringify(p)}`);
-    return Number(p);
-  }) : null;
+  const pids = opts.pid?.length
+    ? opts.pid.map((p) => {
+        if (!/^\d{1,10}$/.test(p) || Number(p) < 1)
+          throw new UsageError(`--pid must be a process id, got ${JSON.stringify(p)}`);
+        return Number(p);
+      })
+    : null;
   if (pids && opts.all) throw new UsageError("give --pid or --all, not both");
-  const missing = (pids ?? []).filter((p) => { try { statSync(`/proc/${p}/task`); return false; } catch { return true; } });
+  const missing = (pids ?? []).filter((p) => {
+    try {
+      statSync(`/proc/${p}/task`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
   if (missing.length) throw new UsageError(`--pid: no process ${missing.join(", ")}`);
-  const interval = Number(opts.interval ?? 200), duration = opts.duration === undefined ? Infinity : Number(opts.duration);
-  if (!Number.isFinite(interval) || interval < 10 || interval > MAX_INTERVAL_MS) throw new UsageError(`--interval must be from 10 to ${MAX_INTERVAL_MS} ms, got ${opts.interval}`);
-  if (Number.isNaN(duration) || duration < 0) throw new UsageError(`--duration must be a number of ms, got ${opts.duration}`);
+  const interval = Number(opts.interval ?? 200),
+    duration = opts.duration === undefined ? Infinity : Number(opts.duration);
+  if (!Number.isFinite(interval) || interval < 10 || interval > MAX_INTERVAL_MS)
+    throw new UsageError(`--interval must be from 10 to ${MAX_INTERVAL_MS} ms, got ${opts.interval}`);
+  if (Number.isNaN(duration) || duration < 0)
+    throw new UsageError(`--duration must be a number of ms, got ${opts.duration}`);
   const start = Date.now();
   let previous = snapshot(pids);
   let anomalies = 0;
@@ -171,7 +277,10 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
       const c = classifyChange(before, after, exec);
       if (!c.changed.length) continue;
       if (c.anomaly) anomalies++;
-      emit(event(new Date().toISOString(), after.pid, tid, after.command, after.ruid, before, after, c), Boolean(opts.json));
+      emit(
+        event(new Date().toISOString(), after.pid, tid, after.command, after.ruid, before, after, c),
+        Boolean(opts.json),
+      );
       if (c.anomaly && opts.failOnAnomaly) return 1;
     }
     previous = now;

@@ -7,7 +7,20 @@ import { CAPABILITY_VERSION } from "../kernel/constants.js";
 import type { Op } from "../ops.js";
 import type { ThreadState } from "../state.js";
 import {
-  ST, OP, RS, CK, SQ, SP, OPK, OPF_DATA, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FLAG_NO_NEW_PRIVS, STEPF_SECURE, OP_SIZE,
+  ST,
+  OP,
+  RS,
+  CK,
+  SQ,
+  SP,
+  OPK,
+  OPF_DATA,
+  FILE_SETUID,
+  FILE_HAS_CAPS,
+  FILE_EFFECTIVE,
+  FLAG_NO_NEW_PRIVS,
+  STEPF_SECURE,
+  OP_SIZE,
 } from "./contract.js";
 
 const U64_MASK = 0xffffffffffffffffn;
@@ -20,7 +33,8 @@ function putSet(w: Uint32Array, at: number, set: CapSet): void {
 
 /** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */
 export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
-  const lo = w[at]!, hi = w[at + 1]!;
+  const lo = w[at]!,
+    hi = w[at + 1]!;
   if (prev && lo === prev.lo && hi === prev.hi) return prev;
   return (lo | hi) === 0 ? CapSet.EMPTY : new CapSet(lo, hi);
 }
@@ -32,7 +46,10 @@ export function writeState(w: Uint32Array, at: number, s: ThreadState): void {
   putSet(w, at + ST.bounding, s.bounding);
   putSet(w, at + ST.ambient, s.ambient);
   w[at + ST.securebits] = s.securebits;
-  w[at + ST.ruid] = s.ruid; w[at + ST.euid] = s.euid; w[at + ST.suid] = s.suid; w[at + ST.fsuid] = s.fsuid;
+  w[at + ST.ruid] = s.ruid;
+  w[at + ST.euid] = s.euid;
+  w[at + ST.suid] = s.suid;
+  w[at + ST.fsuid] = s.fsuid;
   w[at + ST.flags] = s.noNewPrivs ? FLAG_NO_NEW_PRIVS : 0;
   w[at + ST.tid] = s.tid;
 }
@@ -46,7 +63,10 @@ export function readState(w: Uint32Array, at: number, prev?: ThreadState): Threa
     bounding: getSet(w, at + ST.bounding, prev?.bounding),
     ambient: getSet(w, at + ST.ambient, prev?.ambient),
     securebits: w[at + ST.securebits]!,
-    ruid: w[at + ST.ruid]!, euid: w[at + ST.euid]!, suid: w[at + ST.suid]!, fsuid: w[at + ST.fsuid]!,
+    ruid: w[at + ST.ruid]!,
+    euid: w[at + ST.euid]!,
+    suid: w[at + ST.suid]!,
+    fsuid: w[at + ST.fsuid]!,
     noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
     tid: w[at + ST.tid]!,
   };
@@ -54,9 +74,17 @@ export function readState(w: Uint32Array, at: number, prev?: ThreadState): Threa
 
 /** An unsigned long argument: a number, or a bigint for 64 bits (a negative C long wraps). */
 function putArg(w: Uint32Array, at: number, value: number | bigint | undefined): void {
-  if (value === undefined) { w[at] = 0; w[at + 1] = 0; return; }
+  if (value === undefined) {
+    w[at] = 0;
+    w[at + 1] = 0;
+    return;
+  }
   if (typeof value === "number") {
-    if (value >= 0 && value <= 0xffffffff) { w[at] = value; w[at + 1] = 0; return; }
+    if (value >= 0 && value <= 0xffffffff) {
+      w[at] = value;
+      w[at + 1] = 0;
+      return;
+    }
     value = BigInt(value);
   }
   const v = value & U64_MASK;
@@ -65,7 +93,12 @@ function putArg(w: Uint32Array, at: number, value: number | bigint | undefined):
 }
 
 /** Writes the op record at word `at`; capset's omitted sets come from `current`. */
-export function encodeOp(w: Uint32Array, at: number, op: Op, current: { effective: CapSet; permitted: CapSet; inheritable: CapSet }): void {
+export function encodeOp(
+  w: Uint32Array,
+  at: number,
+  op: Op,
+  current: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
+): void {
   w.fill(0, at, at + OP_WORDS);
   switch (op.op) {
     case "capget":
@@ -92,15 +125,28 @@ export function encodeOp(w: Uint32Array, at: number, op: Op, current: { effectiv
       putArg(w, at + OP.x3, op.arg5);
       return;
     case "setuid":
-      w[at + OP.kind] = OPK.setuid; w[at + OP.a] = op.uid; return;
+      w[at + OP.kind] = OPK.setuid;
+      w[at + OP.a] = op.uid;
+      return;
     case "seteuid":
-      w[at + OP.kind] = OPK.seteuid; w[at + OP.a] = op.euid; return;
+      w[at + OP.kind] = OPK.seteuid;
+      w[at + OP.a] = op.euid;
+      return;
     case "setreuid":
-      w[at + OP.kind] = OPK.setreuid; w[at + OP.a] = op.ruid; w[at + OP.b] = op.euid; return;
+      w[at + OP.kind] = OPK.setreuid;
+      w[at + OP.a] = op.ruid;
+      w[at + OP.b] = op.euid;
+      return;
     case "setresuid":
-      w[at + OP.kind] = OPK.setresuid; w[at + OP.a] = op.ruid; w[at + OP.b] = op.euid; w[at + OP.c] = op.suid; return;
+      w[at + OP.kind] = OPK.setresuid;
+      w[at + OP.a] = op.ruid;
+      w[at + OP.b] = op.euid;
+      w[at + OP.c] = op.suid;
+      return;
     case "setfsuid":
-      w[at + OP.kind] = OPK.setfsuid; w[at + OP.a] = op.fsuid; return;
+      w[at + OP.kind] = OPK.setfsuid;
+      w[at + OP.a] = op.fsuid;
+      return;
     case "execve": {
       const { file } = op;
       w[at + OP.kind] = OPK.execve;
@@ -136,10 +182,19 @@ export interface RawResult {
 
 export function readResult(w: Uint32Array, at: number): RawResult {
   return {
-    ok: w[at + RS.ok] === 1, ret: w[at + RS.ret]! | 0, errno: w[at + RS.errno]!, rule: w[at + RS.rule]!,
-    fault: getSet(w, at + RS.fault), aux: getSet(w, at + RS.aux),
-    data: { effective: getSet(w, at + RS.dataEffective), permitted: getSet(w, at + RS.dataPermitted), inheritable: getSet(w, at + RS.dataInheritable) },
-    version: w[at + RS.version]!, notes: w[at + RS.notes]!,
+    ok: w[at + RS.ok] === 1,
+    ret: w[at + RS.ret]! | 0,
+    errno: w[at + RS.errno]!,
+    rule: w[at + RS.rule]!,
+    fault: getSet(w, at + RS.fault),
+    aux: getSet(w, at + RS.aux),
+    data: {
+      effective: getSet(w, at + RS.dataEffective),
+      permitted: getSet(w, at + RS.dataPermitted),
+      inheritable: getSet(w, at + RS.dataInheritable),
+    },
+    version: w[at + RS.version]!,
+    notes: w[at + RS.notes]!,
   };
 }
 
@@ -149,17 +204,32 @@ export function readFaultAux(w: Uint32Array, at: number): { fault: CapSet; aux: 
 }
 
 /** A capsetCheckBatch record: the thread's P, E, I, B and the requested E, P, I. */
-export function writeCheck(w: Uint32Array, at: number, state: { permitted: CapSet; effective: CapSet; inheritable: CapSet; bounding: CapSet },
-  request: { effective: CapSet; permitted: CapSet; inheritable: CapSet }): void {
-  putSet(w, at + CK.permitted, state.permitted); putSet(w, at + CK.effective, state.effective);
-  putSet(w, at + CK.inheritable, state.inheritable); putSet(w, at + CK.bounding, state.bounding);
-  putSet(w, at + CK.newEffective, request.effective); putSet(w, at + CK.newPermitted, request.permitted);
+export function writeCheck(
+  w: Uint32Array,
+  at: number,
+  state: { permitted: CapSet; effective: CapSet; inheritable: CapSet; bounding: CapSet },
+  request: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
+): void {
+  putSet(w, at + CK.permitted, state.permitted);
+  putSet(w, at + CK.effective, state.effective);
+  putSet(w, at + CK.inheritable, state.inheritable);
+  putSet(w, at + CK.bounding, state.bounding);
+  putSet(w, at + CK.newEffective, request.effective);
+  putSet(w, at + CK.newPermitted, request.permitted);
   putSet(w, at + CK.newInheritable, request.inheritable);
 }
 
 /** A descriptor of evaluateSequences' table (byte addresses in engine memory). */
-export function writeSequence(w: Uint32Array, at: number, d: { start: number; ops: number; count: number; results: number; states: number }): void {
-  w[at + SQ.start] = d.start; w[at + SQ.ops] = d.ops; w[at + SQ.count] = d.count; w[at + SQ.results] = d.results; w[at + SQ.states] = d.states;
+export function writeSequence(
+  w: Uint32Array,
+  at: number,
+  d: { start: number; ops: number; count: number; results: number; states: number },
+): void {
+  w[at + SQ.start] = d.start;
+  w[at + SQ.ops] = d.ops;
+  w[at + SQ.count] = d.count;
+  w[at + SQ.results] = d.results;
+  w[at + SQ.states] = d.states;
 }
 
 /** What the kernel runner read back for one op. */
@@ -178,8 +248,21 @@ export interface KernelStep {
 /** Decodes the runner's step record for `op`. */
 export function readStep(w: Uint32Array, at: number, op: Op): KernelStep {
   const ret = w[at + SP.ret]! | 0;
-  const data = op.op === "capget" && ret === 0 && op.data !== false
-    ? { effective: getSet(w, at + SP.dataEffective), permitted: getSet(w, at + SP.dataPermitted), inheritable: getSet(w, at + SP.dataInheritable) } : undefined;
+  const data =
+    op.op === "capget" && ret === 0 && op.data !== false
+      ? {
+          effective: getSet(w, at + SP.dataEffective),
+          permitted: getSet(w, at + SP.dataPermitted),
+          inheritable: getSet(w, at + SP.dataInheritable),
+        }
+      : undefined;
   const secure = op.op === "execve" && ret === 0 ? (w[at + SP.flags]! & STEPF_SECURE) !== 0 : undefined;
-  return { ret, errno: w[at + SP.errno]!, version: w[at + SP.version]!, data, secure, state: readState(w, at + SP.state) };
+  return {
+    ret,
+    errno: w[at + SP.errno]!,
+    version: w[at + SP.version]!,
+    data,
+    secure,
+    state: readState(w, at + SP.state),
+  };
 }

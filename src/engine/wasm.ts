@@ -15,9 +15,28 @@ export interface EngineExports {
   evaluateSequence(profile: number, start: number, ops: number, count: number, results: number, states: number): number;
   evaluateSequences(profile: number, table: number, count: number): number;
   capsetCheckBatch(input: number, output: number, count: number): number;
-  preflightCapset(profile: number, tid: number, version: number, pid: number,
-    pLo: number, pHi: number, eLo: number, eHi: number, iLo: number, iHi: number, bLo: number, bHi: number, aLo: number, aHi: number,
-    nELo: number, nEHi: number, nPLo: number, nPHi: number, nILo: number, nIHi: number): number;
+  preflightCapset(
+    profile: number,
+    tid: number,
+    version: number,
+    pid: number,
+    pLo: number,
+    pHi: number,
+    eLo: number,
+    eHi: number,
+    iLo: number,
+    iHi: number,
+    bLo: number,
+    bHi: number,
+    aLo: number,
+    aHi: number,
+    nELo: number,
+    nEHi: number,
+    nPLo: number,
+    nPHi: number,
+    nILo: number,
+    nIHi: number,
+  ): number;
   readonly ABI_STATE_SIZE: WebAssembly.Global;
   readonly ABI_OP_SIZE: WebAssembly.Global;
   readonly ABI_RESULT_SIZE: WebAssembly.Global;
@@ -34,7 +53,8 @@ try {
   throw new Error(`capgate: the engine ${wasmUrl.pathname} is missing; run "npm run build"`, { cause });
 }
 
-export const engine = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), {}).exports as unknown as EngineExports;
+export const engine = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), {})
+  .exports as unknown as EngineExports;
 
 /** Word offsets (index into u32) of the scratch records of the single-call path. */
 export const SCRATCH = {
@@ -78,7 +98,10 @@ export function allocate(bytes: number): number {
     const f = free[i]!;
     const at = f.at;
     if (f.bytes === size) free.splice(i, 1);
-    else { f.at += size; f.bytes -= size; }
+    else {
+      f.at += size;
+      f.bytes -= size;
+    }
     sizes.set(at, size);
     return at;
   }
@@ -98,12 +121,22 @@ export function release(at: number): void {
   free.splice(i, 0, { at, bytes: size });
   // merge with the following and the preceding free region
   const next = free[i + 1];
-  if (next && at + size === next.at) { free[i]!.bytes += next.bytes; free.splice(i + 1, 1); }
+  if (next && at + size === next.at) {
+    free[i]!.bytes += next.bytes;
+    free.splice(i + 1, 1);
+  }
   const prev = free[i - 1];
-  if (prev && prev.at + prev.bytes === at) { prev.bytes += free[i]!.bytes; free.splice(i, 1); i--; }
+  if (prev && prev.at + prev.bytes === at) {
+    prev.bytes += free[i]!.bytes;
+    free.splice(i, 1);
+    i--;
+  }
   // a free region at the top goes back to the bump pointer
   const last = free[free.length - 1];
-  if (last && last.at + last.bytes === top) { top = last.at; free.pop(); }
+  if (last && last.at + last.bytes === top) {
+    top = last.at;
+    free.pop();
+  }
 }
 
 /** Runs fn with a region of `bytes` bytes that is released afterwards (for one-call batches). */

@@ -9,7 +9,17 @@ export function parseMask(text: string): CapSet {
   const digits = t.replace(/^0x/i, "");
   if (!/^[0-9a-f]{1,16}$/i.test(digits)) {
     const bad = digits.search(/[^0-9a-f]/i);
-    throw new FormatError("hex mask", text, bad >= 0 ? bad + (t.length - digits.length) : 0, bad >= 0 ? digits[bad]! : digits, digits.length > 16 ? "more than 16 hex digits (64 bits)" : digits.length === 0 ? "no hex digits" : "not a hex digit");
+    throw new FormatError(
+      "hex mask",
+      text,
+      bad >= 0 ? bad + (t.length - digits.length) : 0,
+      bad >= 0 ? digits[bad]! : digits,
+      digits.length > 16
+        ? "more than 16 hex digits (64 bits)"
+        : digits.length === 0
+          ? "no hex digits"
+          : "not a hex digit",
+    );
   }
   return CapSet.fromHex(digits);
 }

@@ -11,7 +11,13 @@ import { formatCapText } from "./libcap-text.js";
 const names = (s: CapSet) => abbreviateSet(s);
 const uid = (u: number) => (u === 0xffffffff ? "-1" : String(u));
 const versionLabel = (v: number | undefined) =>
-  v === undefined || v === CAPABILITY_VERSION.v3 ? "" : v === CAPABILITY_VERSION.v1 ? " v1" : v === CAPABILITY_VERSION.v2 ? " v2" : ` version=0x${v.toString(16)}`;
+  v === undefined || v === CAPABILITY_VERSION.v3
+    ? ""
+    : v === CAPABILITY_VERSION.v1
+      ? " v1"
+      : v === CAPABILITY_VERSION.v2
+        ? " v2"
+        : ` version=0x${v.toString(16)}`;
 
 /** A short human form of an op; a capset of all three sets is libcap text, as capsh --caps takes it. */
 export function describeOp(op: Op): string {
@@ -22,7 +28,8 @@ export function describeOp(op: Op): string {
       const parts = [`capset${versionLabel(op.version)}`];
       if (op.pid) parts.push(`pid=${op.pid}`);
       if (op.data === false) parts.push("data=NULL");
-      if (op.effective && op.permitted && op.inheritable) parts.push(formatCapText({ effective: op.effective, permitted: op.permitted, inheritable: op.inheritable }));
+      if (op.effective && op.permitted && op.inheritable)
+        parts.push(formatCapText({ effective: op.effective, permitted: op.permitted, inheritable: op.inheritable }));
       else {
         if (op.effective) parts.push(`e=${names(op.effective)}`);
         if (op.permitted) parts.push(`p=${names(op.permitted)}`);
@@ -32,7 +39,8 @@ export function describeOp(op: Op): string {
     }
     case "prctl": {
       const name = Object.entries(PRCTL).find(([, v]) => v === op.option)?.[0] ?? String(op.option);
-      const a2 = BigInt(op.arg2 ?? 0), a3 = BigInt(op.arg3 ?? 0);
+      const a2 = BigInt(op.arg2 ?? 0),
+        a3 = BigInt(op.arg3 ?? 0);
       const cap = (n: bigint) => (n >= 0n && n <= 63n ? capabilityName(Number(n)) : String(n));
       switch (op.option) {
         case PRCTL.PR_CAP_AMBIENT: {
@@ -51,38 +59,58 @@ export function describeOp(op: Op): string {
           return `prctl ${name}`;
       }
     }
-    case "setuid": return `setuid ${uid(op.uid)}`;
-    case "seteuid": return `seteuid ${uid(op.euid)}`;
-    case "setreuid": return `setreuid ${uid(op.ruid)} ${uid(op.euid)}`;
-    case "setresuid": return `setresuid ${uid(op.ruid)} ${uid(op.euid)} ${uid(op.suid)}`;
-    case "setfsuid": return `setfsuid ${uid(op.fsuid)}`;
+    case "setuid":
+      return `setuid ${uid(op.uid)}`;
+    case "seteuid":
+      return `seteuid ${uid(op.euid)}`;
+    case "setreuid":
+      return `setreuid ${uid(op.ruid)} ${uid(op.euid)}`;
+    case "setresuid":
+      return `setresuid ${uid(op.ruid)} ${uid(op.euid)} ${uid(op.suid)}`;
+    case "setfsuid":
+      return `setfsuid ${uid(op.fsuid)}`;
     case "execve": {
       const f = op.file;
       const parts = ["execve"];
       if (f.setuid) parts.push(`setuid(owner ${f.owner ?? 0})`);
-      if (f.caps) parts.push(`${names(f.caps.permitted)}${f.caps.inheritable.isEmpty ? "" : `/i=${names(f.caps.inheritable)}`}${f.caps.effective ? "+ep" : "+p"}${f.caps.version && f.caps.version !== 2 ? ` v${f.caps.version}` : ""}`);
+      if (f.caps)
+        parts.push(
+          `${names(f.caps.permitted)}${f.caps.inheritable.isEmpty ? "" : `/i=${names(f.caps.inheritable)}`}${f.caps.effective ? "+ep" : "+p"}${f.caps.version && f.caps.version !== 2 ? ` v${f.caps.version}` : ""}`,
+        );
       if (!f.setuid && !f.caps) parts.push("(plain file)");
       return parts.join(" ");
     }
   }
 }
 
-const SET_LABELS: Record<SetName, string> = { permitted: "P", effective: "E", inheritable: "I", bounding: "B", ambient: "A" };
+const SET_LABELS: Record<SetName, string> = {
+  permitted: "P",
+  effective: "E",
+  inheritable: "I",
+  bounding: "B",
+  ambient: "A",
+};
 
 /** Which parts of the state changed, named: "P -net_raw, A cleared, euid 0→1000". */
 export function describeChange(before: ComparableState, after: ComparableState): string {
-  return diffStates(before, after).map((c) => {
-    if (c.field in SET_LABELS) {
-      const b = c.before as CapSet, a = c.after as CapSet, label = SET_LABELS[c.field as SetName];
-      const gained = a.difference(b), lost = b.difference(a);
-      if (a.isEmpty && lost.size > 3) return `${label} cleared`;
-      const bits: string[] = [];
-      if (!gained.isEmpty) bits.push(gained.size > 8 ? `+${gained.size} caps` : `+${names(gained)}`);
-      if (!lost.isEmpty) bits.push(lost.size > 8 ? `-${lost.size} caps` : `-${names(lost)}`);
-      return `${label} ${bits.join(" ")}`;
-    }
-    if (c.field === "securebits") return `securebits 0x${(c.before as number).toString(16)}→0x${(c.after as number).toString(16)}`;
-    if (c.field === "noNewPrivs") return "no_new_privs set";
-    return `${c.field} ${String(c.before)}→${String(c.after)}`;
-  }).join(", ");
+  return diffStates(before, after)
+    .map((c) => {
+      if (c.field in SET_LABELS) {
+        const b = c.before as CapSet,
+          a = c.after as CapSet,
+          label = SET_LABELS[c.field as SetName];
+        const gained = a.difference(b),
+          lost = b.difference(a);
+        if (a.isEmpty && lost.size > 3) return `${label} cleared`;
+        const bits: string[] = [];
+        if (!gained.isEmpty) bits.push(gained.size > 8 ? `+${gained.size} caps` : `+${names(gained)}`);
+        if (!lost.isEmpty) bits.push(lost.size > 8 ? `-${lost.size} caps` : `-${names(lost)}`);
+        return `${label} ${bits.join(" ")}`;
+      }
+      if (c.field === "securebits")
+        return `securebits 0x${(c.before as number).toString(16)}→0x${(c.after as number).toString(16)}`;
+      if (c.field === "noNewPrivs") return "no_new_privs set";
+      return `${c.field} ${String(c.before)}→${String(c.after)}`;
+    })
+    .join(", ");
 }

@@ -12,6 +12,8 @@ export class FormatError extends CapgateInputError {
     readonly token: string,
     readonly problem: string,
   ) {
-    super(`${format}: ${problem} at position ${position + 1}${token ? ` (${JSON.stringify(token)})` : ""} in ${JSON.stringify(input)}`);
+    super(
+      `${format}: ${problem} at position ${position + 1}${token ? ` (${JSON.stringify(token)})` : ""} in ${JSON.stringify(input)}`,
+    );
   }
 }

@@ -18,7 +18,9 @@ export interface Iab {
 export function formatIab(iab: Iab, profile: KernelProfile = kernelProfile()): string {
   const parts: string[] = [];
   for (let c = 0; c <= profile.lastCap; c++) {
-    const i = iab.inheritable.has(c), a = iab.ambient.has(c), nb = iab.notBounding.has(c);
+    const i = iab.inheritable.has(c),
+      a = iab.ambient.has(c),
+      nb = iab.notBounding.has(c);
     if (!(i || a || nb)) continue;
     parts.push(`${nb ? "!" : ""}${a ? "^" : nb && i ? "%" : ""}${libcapName(c)}`);
   }
@@ -26,18 +28,31 @@ export function formatIab(iab: Iab, profile: KernelProfile = kernelProfile()): s
 }
 
 /** The IAB of a thread state: I, A, and the complement of B within the profile. */
-export function iabOf(state: { inheritable: CapSet; ambient: CapSet; bounding: CapSet }, profile: KernelProfile = kernelProfile()): Iab {
-  return { inheritable: state.inheritable, ambient: state.ambient, notBounding: profile.all.difference(state.bounding) };
+export function iabOf(
+  state: { inheritable: CapSet; ambient: CapSet; bounding: CapSet },
+  profile: KernelProfile = kernelProfile(),
+): Iab {
+  return {
+    inheritable: state.inheritable,
+    ambient: state.ambient,
+    notBounding: profile.all.difference(state.bounding),
+  };
 }
 
 export function parseIab(text: string): Iab {
-  let i = CapSet.EMPTY, a = CapSet.EMPTY, nb = CapSet.EMPTY;
+  let i = CapSet.EMPTY,
+    a = CapSet.EMPTY,
+    nb = CapSet.EMPTY;
   if (text === "") return { inheritable: i, ambient: a, notBounding: nb };
   let pos = 0;
   while (pos <= text.length) {
-    let bang = false, hat = false, pct = false;
+    let bang = false,
+      hat = false,
+      pct = false;
     while (text[pos] === "!" || text[pos] === "^" || text[pos] === "%") {
-      if (text[pos] === "!") bang = true; else if (text[pos] === "^") hat = true; else pct = true;
+      if (text[pos] === "!") bang = true;
+      else if (text[pos] === "^") hat = true;
+      else pct = true;
       pos++;
     }
     const start = pos;
@@ -45,13 +60,15 @@ export function parseIab(text: string): Iab {
     const token = text.slice(start, pos);
     if (!token) throw new FormatError("IAB text", text, start, text[start] ?? "", "expected a capability name");
     const n = /^\d+$/.test(token) ? Number(token) : capabilityNumber(token);
-    if (n === undefined || n > 63 || (!/^\d+$/.test(token) && !/^cap_/i.test(token))) throw new FormatError("IAB text", text, start, token, "unknown capability name");
+    if (n === undefined || n > 63 || (!/^\d+$/.test(token) && !/^cap_/i.test(token)))
+      throw new FormatError("IAB text", text, start, token, "unknown capability name");
     // No prefix means inheritable; "^" is inheritable and ambient; "!" alone only bounding.
     if (hat || pct || (!bang && !hat)) i = i.with(n);
     if (hat) a = a.with(n);
     if (bang) nb = nb.with(n);
     if (pos === text.length) break;
-    if (text[pos] !== ",") throw new FormatError("IAB text", text, pos, text[pos]!, "expected ',' between capabilities");
+    if (text[pos] !== ",")
+      throw new FormatError("IAB text", text, pos, text[pos]!, "expected ',' between capabilities");
     pos++;
   }
   return { inheritable: i, ambient: a, notBounding: nb };

@@ -2,7 +2,17 @@
 export { formatCapText, parseCapText, libcapName, type CapText } from "./libcap-text.js";
 export { formatIab, parseIab, iabOf, type Iab } from "./iab.js";
 export { parseMask, formatDecode } from "./decode.js";
-export { formatName, formatNames, parseName, parseNames, containerCapabilities, CONTAINER_DEFAULT_CAPS, NAME_STYLES, type NameStyle, type ContainerCapRequest } from "./names.js";
+export {
+  formatName,
+  formatNames,
+  parseName,
+  parseNames,
+  containerCapabilities,
+  CONTAINER_DEFAULT_CAPS,
+  NAME_STYLES,
+  type NameStyle,
+  type ContainerCapRequest,
+} from "./names.js";
 export { parseStatus, stateFromStatus, type StatusFields } from "./proc-status.js";
 export { describeOp, describeChange } from "./describe.js";
 export { FormatError } from "./errors.js";

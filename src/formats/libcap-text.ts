@@ -15,7 +15,9 @@ export interface CapText {
 
 // libcap's flag bits: LIBCAP_EFF = 1 << CAP_EFFECTIVE (0), LIBCAP_PER = 1 << CAP_PERMITTED (1),
 // LIBCAP_INH = 1 << CAP_INHERITABLE (2). The output loops depend on these values.
-const EFF = 1, PER = 2, INH = 4;
+const EFF = 1,
+  PER = 2,
+  INH = 4;
 const flagText = (f: number) => `${f & EFF ? "e" : ""}${f & INH ? "i" : ""}${f & PER ? "p" : ""}`;
 
 /** libcap's name for a capability: the lowercase kernel name, or decimal when it has none. */
@@ -42,11 +44,15 @@ export function formatCapText(sets: CapText, profile: KernelProfile = kernelProf
     const names: string[] = [];
     for (let n = 0; n < named; n++) if (stateFlags(sets, n) === t) names.push(libcapName(n));
     let clause = names.join(",");
-    const plus = t & ~m, minus = ~t & m;
+    const plus = t & ~m,
+      minus = ~t & m;
     if (plus) {
       // "= foo+eip" is printed as the equivalent, shorter "foo=eip" (only as the first clause).
-      if (m === 0 && !folded && out === "=") { out = ""; folded = true; clause += `=${flagText(plus)}`; }
-      else clause += `+${flagText(plus)}`;
+      if (m === 0 && !folded && out === "=") {
+        out = "";
+        folded = true;
+        clause += `=${flagText(plus)}`;
+      } else clause += `+${flagText(plus)}`;
     }
     if (minus) clause += `-${flagText(minus)}`;
     out += out === "" ? clause : ` ${clause}`;
@@ -64,8 +70,12 @@ const isNameChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.
 
 /** cap_from_text: the sets a text describes, starting from all clear. */
 export function parseCapText(text: string, profile: KernelProfile = kernelProfile()): CapText {
-  const fail = (at: number, token: string, problem: string): never => { throw new FormatError("libcap text", text, at, token, problem); };
-  let e = CapSet.EMPTY, p = CapSet.EMPTY, i = CapSet.EMPTY;
+  const fail = (at: number, token: string, problem: string): never => {
+    throw new FormatError("libcap text", text, at, token, problem);
+  };
+  let e = CapSet.EMPTY,
+    p = CapSet.EMPTY,
+    i = CapSet.EMPTY;
   let pos = 0;
   const at = () => text[pos];
   for (;;) {
@@ -107,7 +117,11 @@ export function parseCapText(text: string, profile: KernelProfile = kernelProfil
       op = at() === "+" ? "P" : "M";
       pos++;
     } else if (op !== "+" && op !== "-" && op !== "=") {
-      fail(opAt, op ?? "", op === undefined ? "expected an operator (=, + or -) at the end" : "expected an operator (=, + or -)");
+      fail(
+        opAt,
+        op ?? "",
+        op === undefined ? "expected an operator (=, + or -) at the end" : "expected an operator (=, + or -)",
+      );
     }
     let flags = 0;
     do {
@@ -117,9 +131,12 @@ export function parseCapText(text: string, profile: KernelProfile = kernelProfil
         else if (c === "i") flags |= INH;
         else if (c === "p") flags |= PER;
         else fail(pos - 1, c, "expected a flag (e, i or p)");
-      } else if (op !== "=") fail(pos, "", `'${op === "P" ? "=+" : op === "M" ? "=-" : op}' needs at least one flag (e, i or p)`);
+      } else if (op !== "=")
+        fail(pos, "", `'${op === "P" ? "=+" : op === "M" ? "=-" : op}' needs at least one flag (e, i or p)`);
       if (op === "=" || op === "P" || op === "M") {
-        e = e.difference(list); p = p.difference(list); i = i.difference(list);
+        e = e.difference(list);
+        p = p.difference(list);
+        i = i.difference(list);
       }
       if (op === "=" || op === "P" || op === "+") {
         if (flags & EFF) e = e.union(list);

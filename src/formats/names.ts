@@ -14,18 +14,31 @@ import { FormatError } from "./errors.js";
  * - `systemd`: CAP_NET_ADMIN (CapabilityBoundingSet=, AmbientCapabilities=; "~" inverts a list)
  */
 export type NameStyle = "kernel" | "rust" | "libcap" | "libcap-ng" | "setpriv" | "docker" | "kubernetes" | "systemd";
-export const NAME_STYLES: readonly NameStyle[] = ["kernel", "rust", "libcap", "libcap-ng", "setpriv", "docker", "kubernetes", "systemd"];
+export const NAME_STYLES: readonly NameStyle[] = [
+  "kernel",
+  "rust",
+  "libcap",
+  "libcap-ng",
+  "setpriv",
+  "docker",
+  "kubernetes",
+  "systemd",
+];
 
 export function formatName(cap: number, style: NameStyle): string {
   const known = CAPABILITIES[cap];
   const short = known ? known.name.slice(4) : undefined;
   switch (style) {
-    case "libcap": return short ? `cap_${short.toLowerCase()}` : String(cap);
+    case "libcap":
+      return short ? `cap_${short.toLowerCase()}` : String(cap);
     case "libcap-ng":
-    case "setpriv": return short ? short.toLowerCase() : `cap_${cap}`;
+    case "setpriv":
+      return short ? short.toLowerCase() : `cap_${cap}`;
     case "docker":
-    case "kubernetes": return short ?? String(cap);
-    default: return short ? `CAP_${short}` : String(cap);
+    case "kubernetes":
+      return short ?? String(cap);
+    default:
+      return short ? `CAP_${short}` : String(cap);
   }
 }
 
@@ -34,22 +47,35 @@ export function formatNames(set: CapSet, style: NameStyle): string[] {
 }
 
 /** One name in a style's spelling; `at` is its offset in `input` for error messages. */
-export function parseName(token: string, style: NameStyle, profile: KernelProfile = kernelProfile(), input = token, at = 0): number {
-  const fail = (problem: string): never => { throw new FormatError(`${style} capability name`, input, at, token, problem); };
+export function parseName(
+  token: string,
+  style: NameStyle,
+  profile: KernelProfile = kernelProfile(),
+  input = token,
+  at = 0,
+): number {
+  const fail = (problem: string): never => {
+    throw new FormatError(`${style} capability name`, input, at, token, problem);
+  };
   const t = token.trim();
   let n: number | undefined;
-  if (/^\d+$/.test(t) && (style === "libcap" || style === "kernel" || style === "rust" || style === "systemd")) n = Number(t);
+  if (/^\d+$/.test(t) && (style === "libcap" || style === "kernel" || style === "rust" || style === "systemd"))
+    n = Number(t);
   else if (/^cap_\d+$/i.test(t) && (style === "libcap-ng" || style === "setpriv")) n = Number(t.slice(4));
   else {
     const hasPrefix = /^cap_/i.test(t);
-    if ((style === "libcap-ng" || style === "setpriv") && hasPrefix) fail("libcap-ng and setpriv names have no CAP_ prefix (write \"net_raw\")");
-    if (style === "kubernetes" && hasPrefix) fail("Kubernetes names have no CAP_ prefix: containerd adds one, making CAP_CAP_X (write \"NET_RAW\")");
-    if ((style === "libcap" || style === "kernel" || style === "rust" || style === "systemd") && !hasPrefix) fail(`${style} names need the CAP_ prefix`);
+    if ((style === "libcap-ng" || style === "setpriv") && hasPrefix)
+      fail('libcap-ng and setpriv names have no CAP_ prefix (write "net_raw")');
+    if (style === "kubernetes" && hasPrefix)
+      fail('Kubernetes names have no CAP_ prefix: containerd adds one, making CAP_CAP_X (write "NET_RAW")');
+    if ((style === "libcap" || style === "kernel" || style === "rust" || style === "systemd") && !hasPrefix)
+      fail(`${style} names need the CAP_ prefix`);
     n = capabilityNumber(t);
     if (n === undefined) fail("unknown capability name");
   }
   if (n! > 63) fail("capability number above 63");
-  if (n! > profile.lastCap && CAPABILITIES[n!]) fail(`${CAPABILITIES[n!]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[n!]!.since})`);
+  if (n! > profile.lastCap && CAPABILITIES[n!])
+    fail(`${CAPABILITIES[n!]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[n!]!.since})`);
   return n!;
 }
 
@@ -57,7 +83,11 @@ export function parseName(token: string, style: NameStyle, profile: KernelProfil
  * A list of names in a style: comma- or space-separated text, or an array. "ALL" (any case) is
  * every capability of the profile for docker and kubernetes; for systemd a leading "~" inverts.
  */
-export function parseNames(input: string | readonly string[], style: NameStyle, profile: KernelProfile = kernelProfile()): CapSet {
+export function parseNames(
+  input: string | readonly string[],
+  style: NameStyle,
+  profile: KernelProfile = kernelProfile(),
+): CapSet {
   const text = typeof input === "string" ? input : input.join(",");
   let body = text;
   let invert = false;
@@ -69,7 +99,10 @@ export function parseNames(input: string | readonly string[], style: NameStyle, 
   const re = /[^\s,]+/g;
   for (let m = re.exec(body); m; m = re.exec(body)) {
     const token = m[0];
-    if ((style === "docker" || style === "kubernetes") && token.toUpperCase() === "ALL") { set = set.union(profile.all); continue; }
+    if ((style === "docker" || style === "kubernetes") && token.toUpperCase() === "ALL") {
+      set = set.union(profile.all);
+      continue;
+    }
     set = set.with(parseName(token, style, profile, text, m.index));
   }
   return invert ? profile.all.difference(set) : set;
@@ -99,7 +132,7 @@ export function containerCapabilities(req: ContainerCapRequest, profile: KernelP
   const style = req.style ?? "docker";
   const add = parseNames(req.add ?? [], style, profile);
   const drop = parseNames(req.drop ?? [], style, profile);
-  const list = (x: string | readonly string[] | undefined) => (typeof x === "string" ? x.split(/[\s,]+/) : x ?? []);
+  const list = (x: string | readonly string[] | undefined) => (typeof x === "string" ? x.split(/[\s,]+/) : (x ?? []));
   const addAll = list(req.add).some((t) => t.toUpperCase() === "ALL");
   const dropAll = list(req.drop).some((t) => t.toUpperCase() === "ALL");
   let caps: CapSet;
@@ -109,8 +142,11 @@ export function containerCapabilities(req: ContainerCapRequest, profile: KernelP
   else caps = CONTAINER_DEFAULT_CAPS.intersect(profile.all).difference(drop).union(add);
   const root = (req.uid ?? 0) === 0;
   return {
-    bounding: caps, permitted: root ? caps : CapSet.EMPTY, effective: root ? caps : CapSet.EMPTY,
-    inheritable: CapSet.EMPTY, ambient: CapSet.EMPTY,
+    bounding: caps,
+    permitted: root ? caps : CapSet.EMPTY,
+    effective: root ? caps : CapSet.EMPTY,
+    inheritable: CapSet.EMPTY,
+    ambient: CapSet.EMPTY,
   };
 }
 

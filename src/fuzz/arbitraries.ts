@@ -11,9 +11,24 @@ import type { Op } from "../ops.js";
 export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
   const all = profile.all;
   return fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([lo, hi]) => new CapSet(lo, hi).intersect(all)) },
-    { weight: 3, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: profile.lastCap }), { maxLength: 4 }).map((caps) => CapSet.of(...caps)) },
-    { weight: 2, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: profile.lastCap }), { maxLength: 3 }).map((caps) => all.without(...caps)) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }))
+        .map(([lo, hi]) => new CapSet(lo, hi).intersect(all)),
+    },
+    {
+      weight: 3,
+      arbitrary: fc
+        .uniqueArray(fc.integer({ min: 0, max: profile.lastCap }), { maxLength: 4 })
+        .map((caps) => CapSet.of(...caps)),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .uniqueArray(fc.integer({ min: 0, max: profile.lastCap }), { maxLength: 3 })
+        .map((caps) => all.without(...caps)),
+    },
     { weight: 1, arbitrary: fc.constant(CapSet.EMPTY) },
     { weight: 1, arbitrary: fc.constant(all) },
   );
@@ -21,7 +36,12 @@ export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrar
 
 /** A 64-bit mask with bits anywhere, including above CAP_LAST_CAP (what capset may be handed). */
 export function rawMaskArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
-  return fc.oneof(capSetArb(profile), fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([lo, hi]) => new CapSet(lo, hi)));
+  return fc.oneof(
+    capSetArb(profile),
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }))
+      .map(([lo, hi]) => new CapSet(lo, hi)),
+  );
 }
 
 const uidArb = fc.oneof(fc.constant(0), fc.constant(1000), fc.constant(1001), fc.integer({ min: 0, max: 65535 }));
@@ -29,18 +49,29 @@ const uidArb = fc.oneof(fc.constant(0), fc.constant(1000), fc.constant(1001), fc
 /** A state the kernel can be in: E ⊆ P, A ⊆ P ∩ I, sets within the profile. */
 export function threadStateArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<ThreadState> {
   const sb = profile.features.execSecurebits ? 0xfff : profile.features.ambient ? 0xff : 0x3f;
-  return fc.record({
-    permitted: capSetArb(profile), effective: capSetArb(profile), inheritable: capSetArb(profile),
-    bounding: capSetArb(profile), ambient: capSetArb(profile),
-    securebits: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: sb }).map((b) => b & sb) }),
-    ruid: uidArb, euid: uidArb, suid: uidArb, fsuid: uidArb,
-    noNewPrivs: fc.boolean(),
-  }).map((s) => ({
-    ...s,
-    effective: s.effective.intersect(s.permitted),
-    ambient: profile.features.ambient ? s.ambient.intersect(s.permitted).intersect(s.inheritable) : CapSet.EMPTY,
-    tid: 1000,
-  }));
+  return fc
+    .record({
+      permitted: capSetArb(profile),
+      effective: capSetArb(profile),
+      inheritable: capSetArb(profile),
+      bounding: capSetArb(profile),
+      ambient: capSetArb(profile),
+      securebits: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(0) },
+        { weight: 2, arbitrary: fc.integer({ min: 0, max: sb }).map((b) => b & sb) },
+      ),
+      ruid: uidArb,
+      euid: uidArb,
+      suid: uidArb,
+      fsuid: uidArb,
+      noNewPrivs: fc.boolean(),
+    })
+    .map((s) => ({
+      ...s,
+      effective: s.effective.intersect(s.permitted),
+      ambient: profile.features.ambient ? s.ambient.intersect(s.permitted).intersect(s.inheritable) : CapSet.EMPTY,
+      tid: 1000,
+    }));
 }
 
 const versionArb = fc.oneof(
@@ -49,63 +80,118 @@ const versionArb = fc.oneof(
   { weight: 2, arbitrary: fc.constant(CAPABILITY_VERSION.v1) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffffffff }) },
 );
-const pidArb = fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1000) }, { weight: 1, arbitrary: fc.integer({ min: -5, max: 5000 }) });
+const pidArb = fc.oneof(
+  { weight: 8, arbitrary: fc.constant(0) },
+  { weight: 1, arbitrary: fc.constant(1000) },
+  { weight: 1, arbitrary: fc.integer({ min: -5, max: 5000 }) },
+);
 
 /** capset requests: mostly derived from the state (so that many succeed), sometimes anything. */
 export function capsetOpArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
-  const near = (base: CapSet) => fc.oneof(
-    fc.constant(base),
-    capSetArb(profile).map((s) => base.intersect(s)),
-    capSetArb(profile).map((s) => base.union(s)),
-    rawMaskArb(profile),
-  );
-  return fc.record({
-    version: versionArb, pid: pidArb, data: fc.oneof({ weight: 20, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-    effective: near(state.effective), permitted: near(state.permitted), inheritable: near(state.inheritable),
-  }).map((r) => ({ op: "capset" as const, ...r }));
+  const near = (base: CapSet) =>
+    fc.oneof(
+      fc.constant(base),
+      capSetArb(profile).map((s) => base.intersect(s)),
+      capSetArb(profile).map((s) => base.union(s)),
+      rawMaskArb(profile),
+    );
+  return fc
+    .record({
+      version: versionArb,
+      pid: pidArb,
+      data: fc.oneof({ weight: 20, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      effective: near(state.effective),
+      permitted: near(state.permitted),
+      inheritable: near(state.inheritable),
+    })
+    .map((r) => ({ op: "capset" as const, ...r }));
 }
 
-const capArgArb = (profile: KernelProfile) => fc.oneof(
-  { weight: 10, arbitrary: fc.integer({ min: 0, max: profile.lastCap }) },
-  { weight: 1, arbitrary: fc.integer({ min: profile.lastCap + 1, max: 70 }) },
-  { weight: 1, arbitrary: fc.constant(-1) },
+const capArgArb = (profile: KernelProfile) =>
+  fc.oneof(
+    { weight: 10, arbitrary: fc.integer({ min: 0, max: profile.lastCap }) },
+    { weight: 1, arbitrary: fc.integer({ min: profile.lastCap + 1, max: 70 }) },
+    { weight: 1, arbitrary: fc.constant(-1) },
+  );
+const smallArb = fc.oneof(
+  { weight: 10, arbitrary: fc.constant(0) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) },
 );
-const smallArb = fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) });
 
 /** Every modelled prctl, with valid and invalid arguments. */
 export function prctlOpArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
   const sbMask = profile.features.execSecurebits ? 0xfff : 0xff;
-  return fc.oneof(
-    fc.record({ option: fc.constant(PRCTL.PR_CAPBSET_READ), arg2: capArgArb(profile) }),
-    fc.record({ option: fc.constant(PRCTL.PR_CAPBSET_DROP), arg2: capArgArb(profile) }),
-    fc.record({ option: fc.constant(PRCTL.PR_CAP_AMBIENT), arg2: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 9 }) }), arg3: capArgArb(profile), arg4: smallArb, arg5: smallArb })
-      .map((r) => (r.arg2 === 4 ? { ...r, arg3: r.arg3 > 0 && r.arg3 % 5 === 0 ? r.arg3 : 0 } : r)),
-    fc.record({ option: fc.constant(PRCTL.PR_GET_SECUREBITS) }),
-    fc.record({ option: fc.constant(PRCTL.PR_SET_SECUREBITS), arg2: fc.oneof(
-      fc.constant(state.securebits),
-      fc.integer({ min: 0, max: sbMask }).map((b) => (state.securebits | b) & sbMask),
-      fc.integer({ min: 0, max: sbMask }),
-      fc.integer({ min: 0, max: 0xffff }),
-    ) }),
-    fc.record({ option: fc.constant(PRCTL.PR_GET_KEEPCAPS) }),
-    fc.record({ option: fc.constant(PRCTL.PR_SET_KEEPCAPS), arg2: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 1 }) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 5 }) }) }),
-    fc.record({ option: fc.constant(PRCTL.PR_GET_NO_NEW_PRIVS), arg2: smallArb }),
-    fc.record({ option: fc.constant(PRCTL.PR_SET_NO_NEW_PRIVS), arg2: fc.oneof({ weight: 5, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }) }), arg3: smallArb }),
-  ).map((r) => ({ op: "prctl" as const, ...r }));
+  return fc
+    .oneof(
+      fc.record({ option: fc.constant(PRCTL.PR_CAPBSET_READ), arg2: capArgArb(profile) }),
+      fc.record({ option: fc.constant(PRCTL.PR_CAPBSET_DROP), arg2: capArgArb(profile) }),
+      fc
+        .record({
+          option: fc.constant(PRCTL.PR_CAP_AMBIENT),
+          arg2: fc.oneof(
+            { weight: 6, arbitrary: fc.integer({ min: 1, max: 4 }) },
+            { weight: 1, arbitrary: fc.integer({ min: 0, max: 9 }) },
+          ),
+          arg3: capArgArb(profile),
+          arg4: smallArb,
+          arg5: smallArb,
+        })
+        .map((r) => (r.arg2 === 4 ? { ...r, arg3: r.arg3 > 0 && r.arg3 % 5 === 0 ? r.arg3 : 0 } : r)),
+      fc.record({ option: fc.constant(PRCTL.PR_GET_SECUREBITS) }),
+      fc.record({
+        option: fc.constant(PRCTL.PR_SET_SECUREBITS),
+        arg2: fc.oneof(
+          fc.constant(state.securebits),
+          fc.integer({ min: 0, max: sbMask }).map((b) => (state.securebits | b) & sbMask),
+          fc.integer({ min: 0, max: sbMask }),
+          fc.integer({ min: 0, max: 0xffff }),
+        ),
+      }),
+      fc.record({ option: fc.constant(PRCTL.PR_GET_KEEPCAPS) }),
+      fc.record({
+        option: fc.constant(PRCTL.PR_SET_KEEPCAPS),
+        arg2: fc.oneof(
+          { weight: 5, arbitrary: fc.integer({ min: 0, max: 1 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 2, max: 5 }) },
+        ),
+      }),
+      fc.record({ option: fc.constant(PRCTL.PR_GET_NO_NEW_PRIVS), arg2: smallArb }),
+      fc.record({
+        option: fc.constant(PRCTL.PR_SET_NO_NEW_PRIVS),
+        arg2: fc.oneof(
+          { weight: 5, arbitrary: fc.constant(1) },
+          { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }) },
+        ),
+        arg3: smallArb,
+      }),
+    )
+    .map((r) => ({ op: "prctl" as const, ...r }));
 }
 
 /** The setuid family, choosing among the current ids, root, another user and -1. */
 export function uidOpArb(state: ThreadState): fc.Arbitrary<Op> {
   const id = fc.oneof(
-    fc.constant(state.ruid), fc.constant(state.euid), fc.constant(state.suid), fc.constant(state.fsuid),
-    fc.constant(0), fc.constant(1000), fc.constant(1001),
+    fc.constant(state.ruid),
+    fc.constant(state.euid),
+    fc.constant(state.suid),
+    fc.constant(state.fsuid),
+    fc.constant(0),
+    fc.constant(1000),
+    fc.constant(1001),
   );
   const idOrKeep = fc.oneof({ weight: 4, arbitrary: id }, { weight: 1, arbitrary: fc.constant(-1) });
   return fc.oneof(
     id.map((uid) => ({ op: "setuid" as const, uid })),
     id.map((euid) => ({ op: "seteuid" as const, euid })),
-    fc.tuple(idOrKeep, idOrKeep).map(([ruid, euid]) => ({ op: "setreuid" as const, ruid: ruid >>> 0, euid: euid >>> 0 })),
-    fc.tuple(idOrKeep, idOrKeep, idOrKeep).map(([ruid, euid, suid]) => ({ op: "setresuid" as const, ruid: ruid >>> 0, euid: euid >>> 0, suid: suid >>> 0 })),
+    fc
+      .tuple(idOrKeep, idOrKeep)
+      .map(([ruid, euid]) => ({ op: "setreuid" as const, ruid: ruid >>> 0, euid: euid >>> 0 })),
+    fc.tuple(idOrKeep, idOrKeep, idOrKeep).map(([ruid, euid, suid]) => ({
+      op: "setresuid" as const,
+      ruid: ruid >>> 0,
+      euid: euid >>> 0,
+      suid: suid >>> 0,
+    })),
     idOrKeep.map((fsuid) => ({ op: "setfsuid" as const, fsuid: fsuid >>> 0 })),
   );
 }
@@ -113,22 +199,31 @@ export function uidOpArb(state: ThreadState): fc.Arbitrary<Op> {
 /** execve of a file: plain, setuid (to root or another user), with file capabilities of any version. */
 export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
   const caps = fc.record({
-    permitted: capSetArb(profile), inheritable: capSetArb(profile), effective: fc.boolean(),
+    permitted: capSetArb(profile),
+    inheritable: capSetArb(profile),
+    effective: fc.boolean(),
     version: fc.constantFrom(2, 2, 2, 3, 1) as fc.Arbitrary<1 | 2 | 3>,
     rootid: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1000) }),
   });
-  return fc.record({
-    setuid: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-    owner: fc.constantFrom(0, 0, 1000, 1001),
-    caps: fc.option(caps, { nil: undefined, freq: 2 }),
-  }).map((file) => ({ op: "execve" as const, file: file.caps ? file : { setuid: file.setuid, owner: file.owner } }));
+  return fc
+    .record({
+      setuid: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      owner: fc.constantFrom(0, 0, 1000, 1001),
+      caps: fc.option(caps, { nil: undefined, freq: 2 }),
+    })
+    .map((file) => ({ op: "execve" as const, file: file.caps ? file : { setuid: file.setuid, owner: file.owner } }));
 }
 
 /** Any modelled op, chosen with regard to the state it starts from. */
 export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
   return fc.oneof(
     { weight: 3, arbitrary: capsetOpArb(state, profile) },
-    { weight: 1, arbitrary: fc.record({ version: versionArb, pid: pidArb, data: fc.boolean() }).map((r) => ({ op: "capget" as const, ...r })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ version: versionArb, pid: pidArb, data: fc.boolean() })
+        .map((r) => ({ op: "capget" as const, ...r })),
+    },
     { weight: 3, arbitrary: prctlOpArb(state, profile) },
     { weight: 2, arbitrary: uidOpArb(state) },
     { weight: 1, arbitrary: execveOpArb(profile) },
@@ -136,7 +231,11 @@ export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile
 }
 
 /** A start state and a sequence of ops (each op drawn for a state like the start). */
-export function scenarioArb(profile: KernelProfile = kernelProfile(), maxSteps = 8): fc.Arbitrary<{ state: ThreadState; ops: Op[] }> {
+export function scenarioArb(
+  profile: KernelProfile = kernelProfile(),
+  maxSteps = 8,
+): fc.Arbitrary<{ state: ThreadState; ops: Op[] }> {
   return threadStateArb(profile).chain((state) =>
-    fc.array(opArb(state, profile), { minLength: 1, maxLength: maxSteps }).map((ops) => ({ state, ops })));
+    fc.array(opArb(state, profile), { minLength: 1, maxLength: maxSteps }).map((ops) => ({ state, ops })),
+  );
 }

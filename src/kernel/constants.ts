@@ -54,7 +54,9 @@ export function securebitNames(bits: number): string[] {
 
 /** The errnos the engine answers with (declared in contract/engine.json), by name and by number. */
 export const ERRNO_NUMBERS: Readonly<Record<string, number>> = ERRNO;
-export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ERRNO).map(([name, n]) => [n, name]));
+export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(ERRNO).map(([name, n]) => [n, name]),
+);
 
 const EOPNOTSUPP = 95;
 

@@ -62,7 +62,8 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
   if (cached) return cached;
   const match = /^(\d{1,2})\.(\d{1,3})(?:\.\d+)?$/.exec(String(version).trim());
   if (!match) throw new ProfileError(`kernel version must look like "6.18", got ${JSON.stringify(version)}`);
-  const major = Number(match[1]), minor = Number(match[2]);
+  const major = Number(match[1]),
+    minor = Number(match[2]);
   if (!atLeast(major, minor, 3, 0)) {
     throw new ProfileError(`kernel ${version} is older than the oldest modelled kernel (${OLDEST_KERNEL})`);
   }
@@ -75,14 +76,21 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     execSecurebits: is(6, 14),
     execIdChanged: is(6, 16),
   });
-  const word = lastCap |
+  const word =
+    lastCap |
     (features.noNewPrivs ? FEAT_NO_NEW_PRIVS : 0) |
     (features.ambient ? FEAT_AMBIENT : 0) |
     (features.fileCapsV3 ? FEAT_FCAPS_V3 : 0) |
     (features.execSecurebits ? FEAT_EXEC_SECUREBITS : 0) |
     (features.execIdChanged ? FEAT_EXEC_ID_CHANGED : 0);
   const profile: KernelProfile = Object.freeze({
-    version: `${major}.${minor}`, major, minor, lastCap, features, all: CapSet.upTo(lastCap), word,
+    version: `${major}.${minor}`,
+    major,
+    minor,
+    lastCap,
+    features,
+    all: CapSet.upTo(lastCap),
+    word,
   });
   cache.set(version, profile);
   return profile;

@@ -16,7 +16,10 @@ export interface Finding {
   readonly message: string;
   readonly fix: string;
 }
-export interface LintResult { readonly kind: LintKind; readonly findings: readonly Finding[] }
+export interface LintResult {
+  readonly kind: LintKind;
+  readonly findings: readonly Finding[];
+}
 
 export class LintInputError extends CapgateInputError {
   override name = "LintInputError";
@@ -25,41 +28,70 @@ export class LintInputError extends CapgateInputError {
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) {
-    d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  }
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
   return d[a.length]![b.length]!;
 }
 /** The nearest capability name (without CAP_), for "did you mean". */
 export function nearestName(token: string): string {
   const t = token.toUpperCase().replace(/^CAP_/, "");
-  let best = CAPABILITIES[0]!.name.slice(4), score = Infinity;
+  let best = CAPABILITIES[0]!.name.slice(4),
+    score = Infinity;
   for (const c of CAPABILITIES) {
     const d = distance(t, c.name.slice(4));
-    if (d < score) { score = d; best = c.name.slice(4); }
+    if (d < score) {
+      score = d;
+      best = c.name.slice(4);
+    }
   }
   return best;
 }
 
 /** Checks one name: unknown, or newer than the profile. Returns the number when usable. */
-function checkName(raw: string, line: number, profile: KernelProfile, findings: Finding[], spell: (short: string) => string): number | undefined {
+function checkName(
+  raw: string,
+  line: number,
+  profile: KernelProfile,
+  findings: Finding[],
+  spell: (short: string) => string,
+): number | undefined {
   const n = capabilityNumber(raw);
   if (n === undefined) {
-    findings.push({ line, severity: "error", rule: "lint.unknown-name", message: `${JSON.stringify(raw)} is not a capability`, fix: `did you mean ${spell(nearestName(raw))}?` });
+    findings.push({
+      line,
+      severity: "error",
+      rule: "lint.unknown-name",
+      message: `${JSON.stringify(raw)} is not a capability`,
+      fix: `did you mean ${spell(nearestName(raw))}?`,
+    });
     return undefined;
   }
   if (n > profile.lastCap) {
-    findings.push({ line, severity: "error", rule: "lint.not-in-kernel", message: `${CAPABILITIES[n]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[n]!.since})`, fix: `remove it, or target kernel ${CAPABILITIES[n]!.since} or later` });
+    findings.push({
+      line,
+      severity: "error",
+      rule: "lint.not-in-kernel",
+      message: `${CAPABILITIES[n]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[n]!.since})`,
+      fix: `remove it, or target kernel ${CAPABILITIES[n]!.since} or later`,
+    });
     return undefined;
   }
   return n;
 }
 
 export function detectKind(path: string, text: string): LintKind {
-  if (/\.(service|socket|mount|swap|timer|target|path|scope|slice|conf)$/.test(path) || /^\s*\[(Unit|Service|Install)\]/m.test(text)) return "systemd";
+  if (
+    /\.(service|socket|mount|swap|timer|target|path|scope|slice|conf)$/.test(path) ||
+    /^\s*\[(Unit|Service|Install)\]/m.test(text)
+  )
+    return "systemd";
   if (/^\s*services\s*:/m.test(text)) return "compose";
   if (/^\s*(apiVersion|kind)\s*:/m.test(text)) return "kubernetes";
-  throw new LintInputError("cannot tell what this file is: expected a Kubernetes manifest (apiVersion/kind), a Compose file (services:) or a systemd unit ([Service])");
+  throw new LintInputError(
+    "cannot tell what this file is: expected a Kubernetes manifest (apiVersion/kind), a Compose file (services:) or a systemd unit ([Service])",
+  );
 }
 
 function lintSystemd(text: string, profile: KernelProfile): Finding[] {
@@ -71,13 +103,20 @@ function lintSystemd(text: string, profile: KernelProfile): Finding[] {
     const line = i + 1;
     const m = /^\s*(CapabilityBoundingSet|AmbientCapabilities)\s*=\s*(.*)$/.exec(raw);
     if (!m) return;
-    const key = m[1]!, value = m[2]!.trim();
+    const key = m[1]!,
+      value = m[2]!.trim();
     // An empty assignment resets the list; "~" makes it "everything but".
     const invert = value.startsWith("~");
     let set = CapSet.EMPTY;
     for (const token of value.replace(/^~/, "").split(/\s+/).filter(Boolean)) {
       if (!/^cap_/i.test(token)) {
-        findings.push({ line, severity: "error", rule: "lint.systemd.prefix", message: `systemd capability names carry the CAP_ prefix: ${JSON.stringify(token)}`, fix: `write CAP_${token.toUpperCase()}` });
+        findings.push({
+          line,
+          severity: "error",
+          rule: "lint.systemd.prefix",
+          message: `systemd capability names carry the CAP_ prefix: ${JSON.stringify(token)}`,
+          fix: `write CAP_${token.toUpperCase()}`,
+        });
         continue;
       }
       const n = checkName(token, line, profile, findings, (s) => `CAP_${s}`);
@@ -96,7 +135,9 @@ function lintSystemd(text: string, profile: KernelProfile): Finding[] {
   if (bounding && !ambient.difference(bounding).isEmpty) {
     const outside = ambient.difference(bounding);
     findings.push({
-      line: ambientLine, severity: "error", rule: "lint.systemd.ambient-outside-bounding",
+      line: ambientLine,
+      severity: "error",
+      rule: "lint.systemd.ambient-outside-bounding",
       message: `AmbientCapabilities has ${outside.names().join(", ")}, which CapabilityBoundingSet excludes: the unit fails to start (an ambient capability must first enter inheritable, and capset refuses that once it is out of the bounding set: capset.inheritable-outside-bounding)`,
       fix: `add ${outside.names().join(" ")} to CapabilityBoundingSet, or remove ${outside.size === 1 ? "it" : "them"} from AmbientCapabilities`,
     });
@@ -118,42 +159,84 @@ function lintYaml(text: string, kind: "kubernetes" | "compose", profile: KernelP
   const lineAt = (n: YamlNode | null | undefined) => (n?.range ? lines.linePos(n.range[0]).line : 0);
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     if (doc.errors.length) throw new LintInputError(`not valid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
-    const checkList = (node: unknown, role: "add" | "drop", where: string): { set: CapSet; all: boolean; line: number } => {
-      let set = CapSet.EMPTY, all = false;
+    const checkList = (
+      node: unknown,
+      role: "add" | "drop",
+      where: string,
+    ): { set: CapSet; all: boolean; line: number } => {
+      let set = CapSet.EMPTY,
+        all = false;
       if (!isSeq(node)) {
-        if (node != null) findings.push({ line: lineAt(node as YamlNode), severity: "error", rule: "lint.not-a-list", message: `${where} must be a list of capability names`, fix: `write ${where}: [NET_BIND_SERVICE]` });
+        if (node != null)
+          findings.push({
+            line: lineAt(node as YamlNode),
+            severity: "error",
+            rule: "lint.not-a-list",
+            message: `${where} must be a list of capability names`,
+            fix: `write ${where}: [NET_BIND_SERVICE]`,
+          });
         return { set, all, line: 0 };
       }
       for (const item of node.items) {
         const line = lineAt(item as YamlNode);
         const value = isScalar(item) ? String(item.value) : "";
-        if (value.toUpperCase() === "ALL") { all = true; continue; }
+        if (value.toUpperCase() === "ALL") {
+          all = true;
+          continue;
+        }
         if (kind === "kubernetes" && /^cap_/i.test(value)) {
-          findings.push({ line, severity: "error", rule: "lint.k8s.cap-prefix", message: `${JSON.stringify(value)}: Kubernetes capability names have no CAP_ prefix; containerd adds one, making CAP_${value.toUpperCase()}`, fix: `write ${value.toUpperCase().replace(/^CAP_/, "")}` });
+          findings.push({
+            line,
+            severity: "error",
+            rule: "lint.k8s.cap-prefix",
+            message: `${JSON.stringify(value)}: Kubernetes capability names have no CAP_ prefix; containerd adds one, making CAP_${value.toUpperCase()}`,
+            fix: `write ${value.toUpperCase().replace(/^CAP_/, "")}`,
+          });
           continue;
         }
         const n = checkName(value, line, profile, findings, (s) => s);
         if (n !== undefined) set = set.with(n);
       }
       if (all && role === "add") {
-        findings.push({ line: lineAt(node), severity: "warning", rule: "lint.add-all", message: `${where} adds ALL capabilities`, fix: "list only the capabilities the program needs (capgate explain can check them)" });
+        findings.push({
+          line: lineAt(node),
+          severity: "warning",
+          rule: "lint.add-all",
+          message: `${where} adds ALL capabilities`,
+          fix: "list only the capabilities the program needs (capgate explain can check them)",
+        });
       }
       return { set, all, line: lineAt(node) };
     };
     const visit = (node: unknown, path: string[]): void => {
-      if (isSeq(node)) { node.items.forEach((item, i) => visit(item, [...path, String(i)])); return; }
+      if (isSeq(node)) {
+        node.items.forEach((item, i) => visit(item, [...path, String(i)]));
+        return;
+      }
       for (const pair of pairsOf(node)) {
         const key = keyOf(pair);
         if (kind === "kubernetes" && key === "capabilities" && path[path.length - 1] === "securityContext") {
           const caps = pairsOf(pair.value);
-          const add = caps.find((p) => keyOf(p) === "add"), drop = caps.find((p) => keyOf(p) === "drop");
+          const add = caps.find((p) => keyOf(p) === "add"),
+            drop = caps.find((p) => keyOf(p) === "drop");
           const a = add ? checkList(add.value, "add", "capabilities.add") : undefined;
           const d = drop ? checkList(drop.value, "drop", "capabilities.drop") : undefined;
           if (a && !a.set.isEmpty && !d?.all) {
             const kept = CONTAINER_DEFAULT_CAPS.difference(d?.set ?? CapSet.EMPTY);
-            findings.push({ line: a.line || lineAt(pair.key as YamlNode), severity: "warning", rule: "lint.k8s.no-drop-all", message: `capabilities.add without drop: [ALL] keeps the runtime's defaults too (${kept.size} more: ${kept.names().slice(0, 4).join(", ")}, …)`, fix: "add drop: [ALL] and list everything the container needs under add" });
+            findings.push({
+              line: a.line || lineAt(pair.key as YamlNode),
+              severity: "warning",
+              rule: "lint.k8s.no-drop-all",
+              message: `capabilities.add without drop: [ALL] keeps the runtime's defaults too (${kept.size} more: ${kept.names().slice(0, 4).join(", ")}, …)`,
+              fix: "add drop: [ALL] and list everything the container needs under add",
+            });
           }
-        } else if (kind === "compose" && (key === "cap_add" || key === "cap_drop") && path.length >= 2 && path[path.length - 2] === "services") {
+        } else if (
+          kind === "compose" &&
+          (key === "cap_add" || key === "cap_drop") &&
+          path.length >= 2 &&
+          path[path.length - 2] === "services"
+        ) {
           checkList(pair.value, key === "cap_add" ? "add" : "drop", `services.${path[path.length - 1]}.${key}`);
         }
         visit(pair.value, [...path, key]);
@@ -164,7 +247,11 @@ function lintYaml(text: string, kind: "kubernetes" | "compose", profile: KernelP
   return findings;
 }
 
-export function lintText(path: string, text: string, options: { kind?: LintKind; kernel?: KernelProfile } = {}): LintResult {
+export function lintText(
+  path: string,
+  text: string,
+  options: { kind?: LintKind; kernel?: KernelProfile } = {},
+): LintResult {
   const kind = options.kind ?? detectKind(path, text);
   const profile = options.kernel ?? kernelProfile();
   const findings = kind === "systemd" ? lintSystemd(text, profile) : lintYaml(text, kind, profile);

@@ -12,7 +12,11 @@ export interface SetInputOptions {
 export function parseCapability(token: string | number, profile: KernelProfile, path: string): number {
   if (typeof token === "number") {
     if (!Number.isInteger(token) || token < 0) throw new InputError(path, `${token} is not a capability number`);
-    if (token > profile.lastCap) throw new InputError(path, `capability ${token} is above CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`);
+    if (token > profile.lastCap)
+      throw new InputError(
+        path,
+        `capability ${token} is above CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`,
+      );
     return token;
   }
   const text = token.trim();
@@ -20,7 +24,10 @@ export function parseCapability(token: string | number, profile: KernelProfile, 
   const number = capabilityNumber(text);
   if (number === undefined) throw new InputError(path, `unknown capability name ${JSON.stringify(text)}`);
   if (number > profile.lastCap) {
-    throw new InputError(path, `${CAPABILITIES[number]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[number]!.since})`);
+    throw new InputError(
+      path,
+      `${CAPABILITIES[number]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[number]!.since})`,
+    );
   }
   return number;
 }
@@ -29,7 +36,12 @@ export function parseCapability(token: string | number, profile: KernelProfile, 
  * A capability set in any form scenario-format.md accepts: a hex mask string ("0x3000"), a
  * list of names and/or numbers, a comma-separated string of names, "all", "" or [].
  */
-export function parseSetInput(value: unknown, profile: KernelProfile, path: string, options: SetInputOptions = {}): CapSet {
+export function parseSetInput(
+  value: unknown,
+  profile: KernelProfile,
+  path: string,
+  options: SetInputOptions = {},
+): CapSet {
   if (Array.isArray(value)) {
     let set = CapSet.EMPTY;
     value.forEach((item, i) => {
@@ -41,7 +53,10 @@ export function parseSetInput(value: unknown, profile: KernelProfile, path: stri
     return set;
   }
   if (typeof value !== "string") {
-    throw new InputError(path, `expected a capability set (hex string, list of names, comma-separated names, "all" or ""), got ${JSON.stringify(value)}`);
+    throw new InputError(
+      path,
+      `expected a capability set (hex string, list of names, comma-separated names, "all" or ""), got ${JSON.stringify(value)}`,
+    );
   }
   const text = value.trim();
   if (text === "") return CapSet.EMPTY;
@@ -54,7 +69,10 @@ export function parseSetInput(value: unknown, profile: KernelProfile, path: stri
       throw new InputError(path, `${JSON.stringify(text)} is not a hex mask of at most 16 digits`);
     }
     if (!options.rawMask && !set.isSubsetOf(profile.all)) {
-      throw new InputError(path, `mask ${text} has bits above CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}: ${set.difference(profile.all).toArray().join(", ")}`);
+      throw new InputError(
+        path,
+        `mask ${text} has bits above CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}: ${set.difference(profile.all).toArray().join(", ")}`,
+      );
     }
     return set;
   }

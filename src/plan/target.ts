@@ -35,11 +35,13 @@ export interface PlanTarget {
   readonly file?: ExecFile;
 }
 
-
 /** What the program's state misses of the target, one sentence each (empty: met). */
 export function unmet(target: PlanTarget, s: ThreadState): string[] {
   const out: string[] = [];
-  if (target.uid !== undefined && (s.ruid !== target.uid || s.euid !== target.uid || s.suid !== target.uid || s.fsuid !== target.uid)) {
+  if (
+    target.uid !== undefined &&
+    (s.ruid !== target.uid || s.euid !== target.uid || s.suid !== target.uid || s.fsuid !== target.uid)
+  ) {
     out.push(`the uids are ${s.ruid}/${s.euid}/${s.suid}/${s.fsuid}, not ${target.uid}`);
   }
   for (const name of SET_NAMES) {
@@ -47,17 +49,27 @@ export function unmet(target: PlanTarget, s: ThreadState): string[] {
     if (!goal) continue;
     const have = s[name];
     if (goal.exactly && !have.equals(goal.exactly)) {
-      const extra = have.difference(goal.exactly), missing = goal.exactly.difference(have);
-      out.push(`${name} ${missing.isEmpty ? "" : `lacks ${listNames(missing)}`}${!missing.isEmpty && !extra.isEmpty ? " and " : ""}${extra.isEmpty ? "" : `also holds ${listNames(extra)}`}`);
+      const extra = have.difference(goal.exactly),
+        missing = goal.exactly.difference(have);
+      out.push(
+        `${name} ${missing.isEmpty ? "" : `lacks ${listNames(missing)}`}${!missing.isEmpty && !extra.isEmpty ? " and " : ""}${extra.isEmpty ? "" : `also holds ${listNames(extra)}`}`,
+      );
     }
-    if (goal.include && !goal.include.isSubsetOf(have)) out.push(`${name} lacks ${listNames(goal.include.difference(have))}`);
-    if (goal.exclude && !goal.exclude.intersect(have).isEmpty) out.push(`${name} holds ${listNames(goal.exclude.intersect(have))}`);
+    if (goal.include && !goal.include.isSubsetOf(have))
+      out.push(`${name} lacks ${listNames(goal.include.difference(have))}`);
+    if (goal.exclude && !goal.exclude.intersect(have).isEmpty)
+      out.push(`${name} holds ${listNames(goal.exclude.intersect(have))}`);
   }
-  if (target.securebits?.set && (s.securebits & target.securebits.set) !== target.securebits.set) out.push(`securebits lack ${securebitNames(target.securebits.set & ~s.securebits).join(", ")}`);
-  if (target.securebits?.clear && (s.securebits & target.securebits.clear) !== 0) out.push(`securebits hold ${securebitNames(target.securebits.clear & s.securebits).join(", ")}`);
-  if (target.noNewPrivs !== undefined && s.noNewPrivs !== target.noNewPrivs) out.push(`no_new_privs is ${s.noNewPrivs ? "set" : "not set"}`);
+  if (target.securebits?.set && (s.securebits & target.securebits.set) !== target.securebits.set)
+    out.push(`securebits lack ${securebitNames(target.securebits.set & ~s.securebits).join(", ")}`);
+  if (target.securebits?.clear && (s.securebits & target.securebits.clear) !== 0)
+    out.push(`securebits hold ${securebitNames(target.securebits.clear & s.securebits).join(", ")}`);
+  if (target.noNewPrivs !== undefined && s.noNewPrivs !== target.noNewPrivs)
+    out.push(`no_new_privs is ${s.noNewPrivs ? "set" : "not set"}`);
   if (target.cannotRegain && !s.noNewPrivs && !s.bounding.union(s.inheritable).isSubsetOf(s.permitted)) {
-    out.push(`a later exec could still grant ${listNames(s.bounding.union(s.inheritable).difference(s.permitted))} (in the bounding or inheritable set)`);
+    out.push(
+      `a later exec could still grant ${listNames(s.bounding.union(s.inheritable).difference(s.permitted))} (in the bounding or inheritable set)`,
+    );
   }
   return out;
 }

@@ -16,7 +16,15 @@ import { ENGINE_RULES } from "./engine.js";
 export { listNames, type RuleContext, type RuleInfo, type RuleId } from "./rule.js";
 
 export const RULES: readonly RuleInfo[] = [
-  ...CAPGET_RULES, ...CAPSET_RULES, ...PRCTL_RULES, ...BOUNDING_RULES, ...AMBIENT_RULES, ...SECUREBITS_RULES, ...SETUID_RULES, ...EXECVE_RULES, ...ENGINE_RULES,
+  ...CAPGET_RULES,
+  ...CAPSET_RULES,
+  ...PRCTL_RULES,
+  ...BOUNDING_RULES,
+  ...AMBIENT_RULES,
+  ...SECUREBITS_RULES,
+  ...SETUID_RULES,
+  ...EXECVE_RULES,
+  ...ENGINE_RULES,
 ].sort((a, b) => a.code - b.code);
 
 const byCode: RuleInfo[] = [];

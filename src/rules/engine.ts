@@ -3,9 +3,11 @@ import { rule, type RuleInfo } from "./rule.js";
 
 export const ENGINE_RULES: readonly RuleInfo[] = [
   rule("engine.op-unknown", {
-    errno: "EINVAL", kernel: "(capgate)",
+    errno: "EINVAL",
+    kernel: "(capgate)",
     summary: "An op kind the engine does not know (raw ABI only).",
     message: () => "unknown op kind",
-    hint: () => "encode ops with capgate's codec (encodeOp): the kinds are capget, capset, prctl, the set*uid calls and execve",
+    hint: () =>
+      "encode ops with capgate's codec (encodeOp): the kinds are capget, capset, prctl, the set*uid calls and execve",
   }),
 ];

@@ -12,27 +12,60 @@ export interface NoteInfo {
 const n = (id: NoteId, message: (ctx: RuleContext) => string): NoteInfo => ({ bit: NOTE_BITS[id], id, message });
 
 export const NOTES: readonly NoteInfo[] = [
-  n("header.v1-truncated", () => "the V1 header transfers only capabilities 0..31: capabilities 32 and above were not transferred (capset clears them)"),
+  n(
+    "header.v1-truncated",
+    () =>
+      "the V1 header transfers only capabilities 0..31: capabilities 32 and above were not transferred (capset clears them)",
+  ),
   n("capset.above-last-cap", (c) => `bits above CAP_LAST_CAP (${c.profile.lastCap}) were silently dropped`),
-  n("capset.ambient-trimmed", (c) => `ambient silently lost ${listNames(c.aux)} (ambient is kept within permitted ∩ inheritable)`),
-  n("uid.fixup-disabled", () => "SECBIT_NO_SETUID_FIXUP is set: the capability sets were not adjusted for the uid change"),
-  n("uid.left-root-cleared", () => "no uid is 0 any more: permitted and effective were cleared (set SECBIT_KEEP_CAPS before to keep permitted)"),
-  n("uid.left-root-kept", () => "no uid is 0 any more, but SECBIT_KEEP_CAPS kept permitted (effective and ambient are not kept)"),
+  n(
+    "capset.ambient-trimmed",
+    (c) => `ambient silently lost ${listNames(c.aux)} (ambient is kept within permitted ∩ inheritable)`,
+  ),
+  n(
+    "uid.fixup-disabled",
+    () => "SECBIT_NO_SETUID_FIXUP is set: the capability sets were not adjusted for the uid change",
+  ),
+  n(
+    "uid.left-root-cleared",
+    () => "no uid is 0 any more: permitted and effective were cleared (set SECBIT_KEEP_CAPS before to keep permitted)",
+  ),
+  n(
+    "uid.left-root-kept",
+    () => "no uid is 0 any more, but SECBIT_KEEP_CAPS kept permitted (effective and ambient are not kept)",
+  ),
   n("ambient.cleared", () => "the ambient set was cleared"),
   n("uid.effective-cleared", () => "euid left 0: effective was cleared (raise what you need again with capset)"),
   n("uid.effective-raised", () => "euid became 0: effective was set to permitted"),
   n("uid.fs-dropped", (c) => `fsuid left 0: the filesystem capabilities ${listNames(c.fault)} left effective`),
-  n("uid.fs-raised", (c) => `fsuid became 0: the permitted filesystem capabilities ${listNames(c.fault)} became effective`),
+  n(
+    "uid.fs-raised",
+    (c) => `fsuid became 0: the permitted filesystem capabilities ${listNames(c.fault)} became effective`,
+  ),
   n("execve.root", () => "root rules: the file capability sets count as full, so P' = bounding ∪ inheritable"),
   n("execve.noroot", () => "SECBIT_NOROOT is set: uid 0 got no capabilities from being root"),
   n("execve.setuid-ignored", () => "no_new_privs is set: the file's setuid bit was ignored"),
-  n("execve.unsafe-downgrade", (c) => `no_new_privs: the exec could not gain privileges${c.fault.isEmpty ? "" : ` (${listNames(c.fault)} withheld)`} and euid fell back to the real uid`),
-  n("execve.fcaps-ignored", () => "the file's v3 capabilities belong to another user namespace's root (rootid ≠ 0) and were ignored"),
+  n(
+    "execve.unsafe-downgrade",
+    (c) =>
+      `no_new_privs: the exec could not gain privileges${c.fault.isEmpty ? "" : ` (${listNames(c.fault)} withheld)`} and euid fell back to the real uid`,
+  ),
+  n(
+    "execve.fcaps-ignored",
+    () => "the file's v3 capabilities belong to another user namespace's root (rootid ≠ 0) and were ignored",
+  ),
   n("execve.keepcaps-cleared", () => "execve cleared SECBIT_KEEP_CAPS"),
   n("execve.secure", () => "secure-exec (AT_SECURE): the dynamic loader ignores LD_PRELOAD and friends"),
-  n("execve.setuid-root-fcaps", () => "a setuid-root file with file capabilities run by a non-root user: the file capabilities alone apply"),
+  n(
+    "execve.setuid-root-fcaps",
+    () => "a setuid-root file with file capabilities run by a non-root user: the file capabilities alone apply",
+  ),
   n("execve.id-changed", () => "the exec changed the effective uid (set-id exec)"),
-  n("execve.missing-file-caps", (c) => `the file's effective bit is clear, so the exec proceeds without ${listNames(c.aux)} from the file's permitted set`),
+  n(
+    "execve.missing-file-caps",
+    (c) =>
+      `the file's effective bit is clear, so the exec proceeds without ${listNames(c.aux)} from the file's permitted set`,
+  ),
 ];
 
 export function notesOf(bits: number): NoteInfo[] {

@@ -4,56 +4,73 @@ import { rule, type RuleInfo } from "./rule.js";
 
 export const PRCTL_RULES: readonly RuleInfo[] = [
   rule("prctl.option-unknown", {
-    errno: "EINVAL", kernel: "sys_prctl, cap_task_prctl",
-    summary: "An option the modelled kernel does not have fails with EINVAL; options other than the capability ones are not modelled.",
+    errno: "EINVAL",
+    kernel: "sys_prctl, cap_task_prctl",
+    summary:
+      "An option the modelled kernel does not have fails with EINVAL; options other than the capability ones are not modelled.",
     message: (c) => {
-        const option = c.op.op === "prctl" ? c.op.option : -1;
-        const known = (Object.values(PRCTL) as number[]).includes(option);
-        return known ? `prctl option ${option} does not exist in kernel ${c.profile.version}` : `prctl option ${option} is not a capability option: capgate does not model it (the simulation answers EINVAL)`;
-      },
+      const option = c.op.op === "prctl" ? c.op.option : -1;
+      const known = (Object.values(PRCTL) as number[]).includes(option);
+      return known
+        ? `prctl option ${option} does not exist in kernel ${c.profile.version}`
+        : `prctl option ${option} is not a capability option: capgate does not model it (the simulation answers EINVAL)`;
+    },
     hint: (c) => {
-        const option = c.op.op === "prctl" ? c.op.option : -1;
-        if (option === PRCTL.PR_CAP_AMBIENT) return "the ambient set needs Linux 4.3 or later";
-        if (option === PRCTL.PR_SET_NO_NEW_PRIVS || option === PRCTL.PR_GET_NO_NEW_PRIVS) return "no_new_privs needs Linux 3.5 or later";
-        return "model only PR_CAPBSET_*, PR_CAP_AMBIENT, PR_*_SECUREBITS, PR_*_KEEPCAPS and PR_*_NO_NEW_PRIVS steps";
-      },
+      const option = c.op.op === "prctl" ? c.op.option : -1;
+      if (option === PRCTL.PR_CAP_AMBIENT) return "the ambient set needs Linux 4.3 or later";
+      if (option === PRCTL.PR_SET_NO_NEW_PRIVS || option === PRCTL.PR_GET_NO_NEW_PRIVS)
+        return "no_new_privs needs Linux 3.5 or later";
+      return "model only PR_CAPBSET_*, PR_CAP_AMBIENT, PR_*_SECUREBITS, PR_*_KEEPCAPS and PR_*_NO_NEW_PRIVS steps";
+    },
   }),
   rule("keepcaps.get", {
-    errno: null, kernel: "cap_task_prctl PR_GET_KEEPCAPS",
+    errno: null,
+    kernel: "cap_task_prctl PR_GET_KEEPCAPS",
     summary: "PR_GET_KEEPCAPS returns SECBIT_KEEP_CAPS.",
     message: (c) => `keep-caps is ${c.ret ? "on" : "off"}`,
   }),
   rule("keepcaps.set", {
-    errno: null, kernel: "cap_task_prctl PR_SET_KEEPCAPS",
+    errno: null,
+    kernel: "cap_task_prctl PR_SET_KEEPCAPS",
     summary: "PR_SET_KEEPCAPS sets or clears SECBIT_KEEP_CAPS; no privilege is needed. execve clears it.",
-    message: (c) => `keep-caps is now ${(c.after.securebits & 0x10) ? "on: permitted survives leaving uid 0 (effective and ambient do not); execve turns it off" : "off"}`,
+    message: (c) =>
+      `keep-caps is now ${c.after.securebits & 0x10 ? "on: permitted survives leaving uid 0 (effective and ambient do not); execve turns it off" : "off"}`,
   }),
   rule("keepcaps.invalid-value", {
-    errno: "EINVAL", kernel: "cap_task_prctl PR_SET_KEEPCAPS",
+    errno: "EINVAL",
+    kernel: "cap_task_prctl PR_SET_KEEPCAPS",
     summary: "PR_SET_KEEPCAPS takes only 0 or 1.",
     message: (c) => `keep-caps value ${c.op.op === "prctl" ? String(c.op.arg2 ?? 0) : "?"} is not 0 or 1`,
     hint: () => "pass 0 or 1",
   }),
   rule("keepcaps.locked", {
-    errno: "EPERM", kernel: "cap_task_prctl PR_SET_KEEPCAPS",
+    errno: "EPERM",
+    kernel: "cap_task_prctl PR_SET_KEEPCAPS",
     summary: "PR_SET_KEEPCAPS fails when SECBIT_KEEP_CAPS_LOCKED is set.",
     message: () => "SECBIT_KEEP_CAPS_LOCKED is set, so keep-caps cannot change",
     hint: () => "the lock is permanent for this thread; keep-caps stays as it is",
   }),
   rule("nnp.get", {
-    errno: null, kernel: "sys_prctl PR_GET_NO_NEW_PRIVS",
+    errno: null,
+    kernel: "sys_prctl PR_GET_NO_NEW_PRIVS",
     summary: "PR_GET_NO_NEW_PRIVS returns the no_new_privs flag.",
     message: (c) => `no_new_privs is ${c.ret ? "set" : "not set"}`,
   }),
   rule("nnp.set", {
-    errno: null, kernel: "sys_prctl PR_SET_NO_NEW_PRIVS",
+    errno: null,
+    kernel: "sys_prctl PR_SET_NO_NEW_PRIVS",
     summary: "no_new_privs is set for good: execve cannot grant privileges any more.",
-    message: () => "no_new_privs is set: setuid bits are ignored and file capabilities cannot add to permitted on execve; it can never be unset",
+    message: () =>
+      "no_new_privs is set: setuid bits are ignored and file capabilities cannot add to permitted on execve; it can never be unset",
   }),
   rule("nnp.invalid-args", {
-    errno: "EINVAL", kernel: "sys_prctl PR_SET/GET_NO_NEW_PRIVS",
+    errno: "EINVAL",
+    kernel: "sys_prctl PR_SET/GET_NO_NEW_PRIVS",
     summary: "PR_SET_NO_NEW_PRIVS takes arg2 = 1 and zeros; PR_GET_NO_NEW_PRIVS takes only zeros.",
-    message: (c) => c.op.op === "prctl" && c.op.option === PRCTL.PR_SET_NO_NEW_PRIVS ? "PR_SET_NO_NEW_PRIVS needs arg2 = 1 and arg3..arg5 = 0 (it cannot be unset)" : "PR_GET_NO_NEW_PRIVS needs arg2..arg5 = 0",
+    message: (c) =>
+      c.op.op === "prctl" && c.op.option === PRCTL.PR_SET_NO_NEW_PRIVS
+        ? "PR_SET_NO_NEW_PRIVS needs arg2 = 1 and arg3..arg5 = 0 (it cannot be unset)"
+        : "PR_GET_NO_NEW_PRIVS needs arg2..arg5 = 0",
     hint: () => "pass exactly the arguments the option takes, zeros for the rest",
   }),
 ];

@@ -51,7 +51,15 @@ export interface RuleText {
 }
 
 export function rule(id: RuleId, text: RuleText): RuleInfo {
-  return { code: RULE_CODES[id], id, errno: text.errno, kernel: text.kernel, summary: text.summary, message: text.message, hint: text.hint ?? (() => null) };
+  return {
+    code: RULE_CODES[id],
+    id,
+    errno: text.errno,
+    kernel: text.kernel,
+    summary: text.summary,
+    message: text.message,
+    hint: text.hint ?? (() => null),
+  };
 }
 
 export const isAre = (set: CapSet) => (set.size === 1 ? "is" : "are");

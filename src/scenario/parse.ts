@@ -11,9 +11,16 @@ import type { Op, FileCaps } from "../ops.js";
 import { ruleById } from "../rules/catalog.js";
 
 export interface StateExpectation {
-  readonly permitted?: CapSet; readonly effective?: CapSet; readonly inheritable?: CapSet;
-  readonly bounding?: CapSet; readonly ambient?: CapSet; readonly securebits?: number;
-  readonly ruid?: number; readonly euid?: number; readonly suid?: number; readonly fsuid?: number;
+  readonly permitted?: CapSet;
+  readonly effective?: CapSet;
+  readonly inheritable?: CapSet;
+  readonly bounding?: CapSet;
+  readonly ambient?: CapSet;
+  readonly securebits?: number;
+  readonly ruid?: number;
+  readonly euid?: number;
+  readonly suid?: number;
+  readonly fsuid?: number;
   readonly noNewPrivs?: boolean;
 }
 export interface Expectation {
@@ -24,7 +31,11 @@ export interface Expectation {
   readonly secureExec?: boolean;
   readonly state?: StateExpectation;
 }
-export interface ScenarioStep { readonly op: Op; readonly expect?: Expectation; readonly note?: string }
+export interface ScenarioStep {
+  readonly op: Op;
+  readonly expect?: Expectation;
+  readonly note?: string;
+}
 export interface Scenario {
   readonly profile: KernelProfile;
   readonly state: ThreadState;
@@ -39,7 +50,8 @@ function isObject(v: unknown): v is Json {
 }
 function only(obj: Json, allowed: readonly string[], path: string): void {
   for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) throw new InputError(path ? `${path}.${key}` : key, `unknown field (expected one of: ${allowed.join(", ")})`);
+    if (!allowed.includes(key))
+      throw new InputError(path ? `${path}.${key}` : key, `unknown field (expected one of: ${allowed.join(", ")})`);
   }
 }
 function int(v: unknown, path: string, min: number, max: number): number {
@@ -58,7 +70,17 @@ function uidArg(v: unknown, path: string): number {
   return n === -1 ? 0xffffffff : n;
 }
 
-const SECUREBIT_STATE_FIELDS = ["permitted", "effective", "inheritable", "bounding", "ambient", "securebits", "uid", "noNewPrivs", "tid"] as const;
+const SECUREBIT_STATE_FIELDS = [
+  "permitted",
+  "effective",
+  "inheritable",
+  "bounding",
+  "ambient",
+  "securebits",
+  "uid",
+  "noNewPrivs",
+  "tid",
+] as const;
 
 export function parseSecurebits(v: unknown, path: string): number {
   if (typeof v === "number") return int(v, path, 0, 0xffffffff);
@@ -66,11 +88,16 @@ export function parseSecurebits(v: unknown, path: string): number {
   if (!names) throw new InputError(path, `expected securebit names or a number, got ${JSON.stringify(v)}`);
   let bits = 0;
   names.forEach((name, i) => {
-    if (typeof name !== "string") throw new InputError(`${path}[${i}]`, `expected a securebit name, got ${JSON.stringify(name)}`);
+    if (typeof name !== "string")
+      throw new InputError(`${path}[${i}]`, `expected a securebit name, got ${JSON.stringify(name)}`);
     const upper = name.trim().toUpperCase();
     const key = (upper.startsWith("SECBIT_") ? upper : `SECBIT_${upper}`) as keyof typeof SECUREBITS;
     const bit = SECUREBITS[key];
-    if (bit === undefined) throw new InputError(path, `unknown securebit ${JSON.stringify(name)} (known: ${Object.keys(SECUREBITS).join(", ")})`);
+    if (bit === undefined)
+      throw new InputError(
+        path,
+        `unknown securebit ${JSON.stringify(name)} (known: ${Object.keys(SECUREBITS).join(", ")})`,
+      );
     bits |= bit;
   });
   return bits >>> 0;
@@ -81,10 +108,16 @@ function parseUids(v: unknown, path: string): { ruid: number; euid: number; suid
     const u = int(v, path, 0, 0xfffffffe);
     return { ruid: u, euid: u, suid: u, fsuid: u };
   }
-  if (!isObject(v)) throw new InputError(path, `expected a uid number or {"ruid","euid","suid","fsuid"}, got ${JSON.stringify(v)}`);
+  if (!isObject(v))
+    throw new InputError(path, `expected a uid number or {"ruid","euid","suid","fsuid"}, got ${JSON.stringify(v)}`);
   only(v, ["ruid", "euid", "suid", "fsuid"], path);
   const get = (k: string) => (v[k] === undefined ? 0 : int(v[k], `${path}.${k}`, 0, 0xfffffffe));
-  return { ruid: get("ruid"), euid: get("euid"), suid: get("suid"), fsuid: v["fsuid"] === undefined ? get("euid") : get("fsuid") };
+  return {
+    ruid: get("ruid"),
+    euid: get("euid"),
+    suid: get("suid"),
+    fsuid: v["fsuid"] === undefined ? get("euid") : get("fsuid"),
+  };
 }
 
 export function parseState(v: unknown, profile: KernelProfile, path = "state"): ThreadState {
@@ -93,14 +126,20 @@ export function parseState(v: unknown, profile: KernelProfile, path = "state"): 
   only(v, SECUREBIT_STATE_FIELDS, path);
   const set = (k: string) => (v[k] === undefined ? undefined : parseSetInput(v[k], profile, `${path}.${k}`));
   const ids = v["uid"] === undefined ? {} : parseUids(v["uid"], `${path}.uid`);
-  const state = threadState({
-    permitted: set("permitted"), effective: set("effective"), inheritable: set("inheritable"),
-    bounding: set("bounding"), ambient: set("ambient"),
-    securebits: v["securebits"] === undefined ? undefined : parseSecurebits(v["securebits"], `${path}.securebits`),
-    ...ids,
-    noNewPrivs: v["noNewPrivs"] === undefined ? undefined : bool(v["noNewPrivs"], `${path}.noNewPrivs`),
-    tid: v["tid"] === undefined ? undefined : int(v["tid"], `${path}.tid`, 1, 0x3fffffff),
-  } as Parameters<typeof threadState>[0], profile);
+  const state = threadState(
+    {
+      permitted: set("permitted"),
+      effective: set("effective"),
+      inheritable: set("inheritable"),
+      bounding: set("bounding"),
+      ambient: set("ambient"),
+      securebits: v["securebits"] === undefined ? undefined : parseSecurebits(v["securebits"], `${path}.securebits`),
+      ...ids,
+      noNewPrivs: v["noNewPrivs"] === undefined ? undefined : bool(v["noNewPrivs"], `${path}.noNewPrivs`),
+      tid: v["tid"] === undefined ? undefined : int(v["tid"], `${path}.tid`, 1, 0x3fffffff),
+    } as Parameters<typeof threadState>[0],
+    profile,
+  );
   const problem = stateProblem(state, profile);
   if (problem) throw new InputError(path, `impossible state: ${problem}`);
   return state;
@@ -124,7 +163,10 @@ function parseOption(v: unknown, path: string): number {
     const option = PRCTL[(key.startsWith("PR_") ? key : `PR_${key}`) as keyof typeof PRCTL];
     if (option !== undefined) return option;
   }
-  throw new InputError(path, `unknown prctl option ${JSON.stringify(v)} (names: ${Object.keys(PRCTL).join(", ")}, or a number)`);
+  throw new InputError(
+    path,
+    `unknown prctl option ${JSON.stringify(v)} (names: ${Object.keys(PRCTL).join(", ")}, or a number)`,
+  );
 }
 
 /** A prctl argument: a number (negative ones as C would pass them), a hex string, or a name. */
@@ -139,7 +181,10 @@ function parseArg(v: unknown, path: string, option: number): number | bigint {
     const text = v.trim();
     if (/^0x[0-9a-f]{1,16}$/i.test(text)) return BigInt(text);
     const upper = text.toUpperCase();
-    const sub = AMBIENT_SUBOP[(upper.startsWith("PR_CAP_AMBIENT_") ? upper : `PR_CAP_AMBIENT_${upper}`) as keyof typeof AMBIENT_SUBOP];
+    const sub =
+      AMBIENT_SUBOP[
+        (upper.startsWith("PR_CAP_AMBIENT_") ? upper : `PR_CAP_AMBIENT_${upper}`) as keyof typeof AMBIENT_SUBOP
+      ];
     if (option === PRCTL.PR_CAP_AMBIENT && sub !== undefined && path.endsWith("arg2")) return sub;
     if (option === PRCTL.PR_SET_SECUREBITS) return parseSecurebits(text, path);
     const cap = capabilityNumber(text);
@@ -153,8 +198,14 @@ function parseFileCaps(v: unknown, profile: KernelProfile, path: string): FileCa
   only(v, ["permitted", "inheritable", "effective", "version", "rootid"], path);
   const version = v["version"] === undefined ? 2 : int(v["version"], `${path}.version`, 1, 3);
   return {
-    permitted: v["permitted"] === undefined ? CapSet.EMPTY : parseSetInput(v["permitted"], profile, `${path}.permitted`, { rawMask: true }),
-    inheritable: v["inheritable"] === undefined ? CapSet.EMPTY : parseSetInput(v["inheritable"], profile, `${path}.inheritable`, { rawMask: true }),
+    permitted:
+      v["permitted"] === undefined
+        ? CapSet.EMPTY
+        : parseSetInput(v["permitted"], profile, `${path}.permitted`, { rawMask: true }),
+    inheritable:
+      v["inheritable"] === undefined
+        ? CapSet.EMPTY
+        : parseSetInput(v["inheritable"], profile, `${path}.inheritable`, { rawMask: true }),
     effective: v["effective"] === undefined ? false : bool(v["effective"], `${path}.effective`),
     version: version as 1 | 2 | 3,
     rootid: v["rootid"] === undefined ? 0 : int(v["rootid"], `${path}.rootid`, 0, 0xfffffffe),
@@ -168,15 +219,18 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
     case "capget":
       only(v, [...common, "version", "pid", "data"], path);
       return {
-        op: "capget", version: parseVersion(get("version"), `${path}.version`),
+        op: "capget",
+        version: parseVersion(get("version"), `${path}.version`),
         pid: get("pid") === undefined ? 0 : int(get("pid"), `${path}.pid`, -0x80000000, 0x7fffffff),
         data: get("data") === undefined ? true : bool(get("data"), `${path}.data`),
       };
     case "capset": {
       only(v, [...common, "version", "pid", "data", "effective", "permitted", "inheritable"], path);
-      const set = (k: string) => (get(k) === undefined ? undefined : parseSetInput(get(k), profile, `${path}.${k}`, { rawMask: true }));
+      const set = (k: string) =>
+        get(k) === undefined ? undefined : parseSetInput(get(k), profile, `${path}.${k}`, { rawMask: true });
       const op: Op = {
-        op: "capset", version: parseVersion(get("version"), `${path}.version`),
+        op: "capset",
+        version: parseVersion(get("version"), `${path}.version`),
         pid: get("pid") === undefined ? 0 : int(get("pid"), `${path}.pid`, -0x80000000, 0x7fffffff),
         data: get("data") === undefined ? true : bool(get("data"), `${path}.data`),
         ...(get("effective") !== undefined && { effective: set("effective") }),
@@ -187,12 +241,16 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
     }
     case "prctl": {
       only(v, [...common, "option", "arg2", "arg3", "arg4", "arg5"], path);
-      if (get("option") === undefined) throw new InputError(`${path}.option`, "missing (a name such as \"PR_CAP_AMBIENT\" or a number)");
+      if (get("option") === undefined)
+        throw new InputError(`${path}.option`, 'missing (a name such as "PR_CAP_AMBIENT" or a number)');
       const option = parseOption(get("option"), `${path}.option`);
       return {
-        op: "prctl", option,
-        arg2: parseArg(get("arg2"), `${path}.arg2`, option), arg3: parseArg(get("arg3"), `${path}.arg3`, option),
-        arg4: parseArg(get("arg4"), `${path}.arg4`, option), arg5: parseArg(get("arg5"), `${path}.arg5`, option),
+        op: "prctl",
+        option,
+        arg2: parseArg(get("arg2"), `${path}.arg2`, option),
+        arg3: parseArg(get("arg3"), `${path}.arg3`, option),
+        arg4: parseArg(get("arg4"), `${path}.arg4`, option),
+        arg5: parseArg(get("arg5"), `${path}.arg5`, option),
       };
     }
     case "setuid":
@@ -203,11 +261,17 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
       return { op: "seteuid", euid: uidArg(required(v, "euid", path), `${path}.euid`) };
     case "setreuid":
       only(v, [...common, "ruid", "euid"], path);
-      return { op: "setreuid", ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`), euid: uidArg(get("euid") ?? -1, `${path}.euid`) };
+      return {
+        op: "setreuid",
+        ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`),
+        euid: uidArg(get("euid") ?? -1, `${path}.euid`),
+      };
     case "setresuid":
       only(v, [...common, "ruid", "euid", "suid"], path);
       return {
-        op: "setresuid", ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`), euid: uidArg(get("euid") ?? -1, `${path}.euid`),
+        op: "setresuid",
+        ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`),
+        euid: uidArg(get("euid") ?? -1, `${path}.euid`),
         suid: uidArg(get("suid") ?? -1, `${path}.suid`),
       };
     case "setfsuid":
@@ -228,7 +292,10 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
       };
     }
     default:
-      throw new InputError(`${path}.op`, `unknown op ${JSON.stringify(v["op"])} (expected one of: capget, capset, prctl, setuid, seteuid, setreuid, setresuid, setfsuid, execve)`);
+      throw new InputError(
+        `${path}.op`,
+        `unknown op ${JSON.stringify(v["op"])} (expected one of: capget, capset, prctl, setuid, seteuid, setreuid, setresuid, setfsuid, execve)`,
+      );
   }
 }
 
@@ -245,20 +312,41 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
   if (v["errno"] !== undefined) {
     const e = v["errno"];
     if (e !== null && (typeof e !== "string" || ERRNO_NUMBERS[e] === undefined)) {
-      throw new InputError(`${path}.errno`, `expected null or one of ${Object.keys(ERRNO_NUMBERS).join(", ")}, got ${JSON.stringify(e)}`);
+      throw new InputError(
+        `${path}.errno`,
+        `expected null or one of ${Object.keys(ERRNO_NUMBERS).join(", ")}, got ${JSON.stringify(e)}`,
+      );
     }
     out.errno = e as string | null;
   }
   if (v["ret"] !== undefined) out.ret = int(v["ret"], `${path}.ret`, -0x80000000, 0xffffffff) | 0;
   if (v["rule"] !== undefined) {
-    if (typeof v["rule"] !== "string" || !ruleById(v["rule"])) throw new InputError(`${path}.rule`, `unknown rule id ${JSON.stringify(v["rule"])} (see "capgate rules")`);
+    if (typeof v["rule"] !== "string" || !ruleById(v["rule"]))
+      throw new InputError(`${path}.rule`, `unknown rule id ${JSON.stringify(v["rule"])} (see "capgate rules")`);
     out.rule = v["rule"];
   }
   if (v["secureExec"] !== undefined) out.secureExec = bool(v["secureExec"], `${path}.secureExec`);
   if (v["state"] !== undefined) {
     const s = v["state"];
     if (!isObject(s)) throw new InputError(`${path}.state`, "expected an object");
-    only(s, ["permitted", "effective", "inheritable", "bounding", "ambient", "securebits", "uid", "ruid", "euid", "suid", "fsuid", "noNewPrivs"], `${path}.state`);
+    only(
+      s,
+      [
+        "permitted",
+        "effective",
+        "inheritable",
+        "bounding",
+        "ambient",
+        "securebits",
+        "uid",
+        "ruid",
+        "euid",
+        "suid",
+        "fsuid",
+        "noNewPrivs",
+      ],
+      `${path}.state`,
+    );
     const st: { -readonly [K in keyof StateExpectation]: StateExpectation[K] } = {};
     for (const k of SET_NAMES) {
       if (s[k] !== undefined) st[k] = parseSetInput(s[k], profile, `${path}.state.${k}`, { rawMask: true });
@@ -276,7 +364,7 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
 
 /** Parses a scenario document (already JSON-decoded). */
 export function parseScenario(doc: unknown): Scenario {
-  if (!isObject(doc)) throw new InputError("", "a scenario must be a JSON object with \"steps\"");
+  if (!isObject(doc)) throw new InputError("", 'a scenario must be a JSON object with "steps"');
   only(doc, ["kernel", "state", "steps", "description", "$schema"], "");
   let profile: KernelProfile;
   try {
@@ -285,16 +373,18 @@ export function parseScenario(doc: unknown): Scenario {
     if (e instanceof ProfileError) throw new InputError("kernel", e.message);
     throw e;
   }
-  if (doc["kernel"] !== undefined && typeof doc["kernel"] !== "string") throw new InputError("kernel", "expected a string such as \"6.18\"");
+  if (doc["kernel"] !== undefined && typeof doc["kernel"] !== "string")
+    throw new InputError("kernel", 'expected a string such as "6.18"');
   const state = parseState(doc["state"], profile);
   const steps = doc["steps"];
   if (!Array.isArray(steps)) throw new InputError("steps", "expected a list of steps");
   return {
-    profile, state,
+    profile,
+    state,
     ...(typeof doc["description"] === "string" && { description: doc["description"] }),
     steps: steps.map((step, i) => {
       const path = `steps[${i}]`;
-      if (!isObject(step)) throw new InputError(path, "expected an object with \"op\"");
+      if (!isObject(step)) throw new InputError(path, 'expected an object with "op"');
       const op = parseOp(step, profile, path);
       return {
         op,

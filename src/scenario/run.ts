@@ -8,7 +8,10 @@ export interface ExpectationResult {
   /** What differed, one line each ("errno: expected EPERM, got null"). */
   readonly failures: readonly string[];
 }
-export interface StepResult { readonly verdict: Verdict; readonly expect?: ExpectationResult }
+export interface StepResult {
+  readonly verdict: Verdict;
+  readonly expect?: ExpectationResult;
+}
 export interface ScenarioResult {
   readonly scenario: Scenario;
   readonly steps: readonly StepResult[];
@@ -33,7 +36,8 @@ export function checkExpectation(expect: Expectation, v: Verdict): ExpectationRe
   if (s) {
     for (const k of SET_NAMES) {
       const want = s[k];
-      if (want && !want.equals(v.state[k])) failures.push(`state.${k}: expected ${hex(want)} ${want}, got ${hex(v.state[k])} ${v.state[k]}`);
+      if (want && !want.equals(v.state[k]))
+        failures.push(`state.${k}: expected ${hex(want)} ${want}, got ${hex(v.state[k])} ${v.state[k]}`);
     }
     for (const k of ["securebits", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const) {
       if (s[k] !== undefined) cmp(`state.${k}`, s[k], v.state[k]);
@@ -44,13 +48,18 @@ export function checkExpectation(expect: Expectation, v: Verdict): ExpectationRe
 
 /** Runs a parsed scenario on the engine. */
 export function runScenario(scenario: Scenario): ScenarioResult {
-  const verdicts = simulateSequence(scenario.state, scenario.steps.map((s) => s.op), { kernel: scenario.profile });
+  const verdicts = simulateSequence(
+    scenario.state,
+    scenario.steps.map((s) => s.op),
+    { kernel: scenario.profile },
+  );
   const steps = verdicts.map((verdict, i): StepResult => {
     const expect = scenario.steps[i]!.expect;
     return expect ? { verdict, expect: checkExpectation(expect, verdict) } : { verdict };
   });
   return {
-    scenario, steps,
+    scenario,
+    steps,
     final: verdicts.length ? verdicts[verdicts.length - 1]!.state : scenario.state,
     passed: steps.every((s) => s.expect?.met !== false),
   };
@@ -59,21 +68,40 @@ export function runScenario(scenario: Scenario): ScenarioResult {
 /** The state as the JSON output shows it: sets as lowercase hex. */
 export function stateJson(s: ThreadState): Record<string, unknown> {
   return {
-    permitted: hex(s.permitted), effective: hex(s.effective), inheritable: hex(s.inheritable),
-    bounding: hex(s.bounding), ambient: hex(s.ambient), securebits: s.securebits,
-    ruid: s.ruid, euid: s.euid, suid: s.suid, fsuid: s.fsuid, noNewPrivs: s.noNewPrivs,
+    permitted: hex(s.permitted),
+    effective: hex(s.effective),
+    inheritable: hex(s.inheritable),
+    bounding: hex(s.bounding),
+    ambient: hex(s.ambient),
+    securebits: s.securebits,
+    ruid: s.ruid,
+    euid: s.euid,
+    suid: s.suid,
+    fsuid: s.fsuid,
+    noNewPrivs: s.noNewPrivs,
   };
 }
 
 /** One verdict as the scenario JSON output shows it. */
 export function verdictJson(v: Verdict): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    op: v.op.op, ok: v.ok, errno: v.errno, ret: v.ret, rule: v.rule, message: v.message, hint: v.hint,
+    op: v.op.op,
+    ok: v.ok,
+    errno: v.errno,
+    ret: v.ret,
+    rule: v.rule,
+    message: v.message,
+    hint: v.hint,
   };
   const notes = v.notes;
   if (notes.length) out["notes"] = notes;
   if (v.version !== undefined) out["version"] = v.version;
-  if (v.data) out["data"] = { effective: hex(v.data.effective), permitted: hex(v.data.permitted), inheritable: hex(v.data.inheritable) };
+  if (v.data)
+    out["data"] = {
+      effective: hex(v.data.effective),
+      permitted: hex(v.data.permitted),
+      inheritable: hex(v.data.inheritable),
+    };
   if (v.secureExec !== undefined) {
     out["secureExec"] = v.secureExec;
     out["gained"] = v.gained.names();

@@ -6,9 +6,13 @@ import { FormatError } from "../formats/errors.js";
 
 export interface TraceeCredChange {
   readonly time: number | string;
-  readonly pid: number; readonly tid: number; readonly command: string; readonly uid: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly command: string;
+  readonly uid: number;
   readonly syscall: string;
-  readonly before: Observed; readonly after: Observed;
+  readonly before: Observed;
+  readonly after: Observed;
 }
 
 function mask(v: unknown): CapSet {
@@ -21,13 +25,28 @@ function mask(v: unknown): CapSet {
 function slimCred(v: unknown): Observed {
   if (typeof v !== "object" || v === null) throw new Error("a SlimCred must be an object");
   const c = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k.toLowerCase(), x]));
-  const num = (k: string) => { const x = c[k]; if (typeof x !== "number") throw new Error(`SlimCred.${k} must be a number`); return x; };
+  const num = (k: string) => {
+    const x = c[k];
+    if (typeof x !== "number") throw new Error(`SlimCred.${k} must be a number`);
+    return x;
+  };
   return {
-    permitted: mask(c["cappermitted"]), effective: mask(c["capeffective"]), inheritable: mask(c["capinheritable"]),
-    bounding: mask(c["capbounding"]), ambient: mask(c["capambient"] ?? 0),
-    ruid: num("uid"), euid: num("euid"), suid: num("suid"), fsuid: num("fsuid"),
+    permitted: mask(c["cappermitted"]),
+    effective: mask(c["capeffective"]),
+    inheritable: mask(c["capinheritable"]),
+    bounding: mask(c["capbounding"]),
+    ambient: mask(c["capambient"] ?? 0),
+    ruid: num("uid"),
+    euid: num("euid"),
+    suid: num("suid"),
+    fsuid: num("fsuid"),
     ...(typeof c["securebits"] === "number" && { securebits: c["securebits"] as number }),
-    ...(["gid", "egid", "sgid", "fsgid"].every((k) => typeof c[k] === "number") && { rgid: num("gid"), egid: num("egid"), sgid: num("sgid"), fsgid: num("fsgid") }),
+    ...(["gid", "egid", "sgid", "fsgid"].every((k) => typeof c[k] === "number") && {
+      rgid: num("gid"),
+      egid: num("egid"),
+      sgid: num("sgid"),
+      fsgid: num("fsgid"),
+    }),
     ...(typeof c["usernamespace"] === "number" && { userns: c["usernamespace"] as number }),
   };
 }
@@ -45,22 +64,36 @@ export function parseTraceeLine(line: string, lineNumber: number, source = "trac
   } catch (err) {
     throw new FormatError(source, shown, 0, "", `line ${lineNumber} is not JSON (${(err as Error).message})`);
   }
-  if (typeof e !== "object" || e === null || Array.isArray(e)) throw new FormatError(source, shown, 0, "", `line ${lineNumber} is not a JSON object (an event)`);
+  if (typeof e !== "object" || e === null || Array.isArray(e))
+    throw new FormatError(source, shown, 0, "", `line ${lineNumber} is not a JSON object (an event)`);
   const ev = e as Record<string, unknown>;
   if (ev["eventName"] !== "commit_creds") return null;
-  const args = Array.isArray(ev["args"]) ? (ev["args"] as unknown[]).filter((a): a is { name?: unknown; value?: unknown } => typeof a === "object" && a !== null) : [];
+  const args = Array.isArray(ev["args"])
+    ? (ev["args"] as unknown[]).filter(
+        (a): a is { name?: unknown; value?: unknown } => typeof a === "object" && a !== null,
+      )
+    : [];
   const arg = (n: string) => args.find((a) => a.name === n)?.value;
   const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
   try {
     return {
       time: typeof ev["timestamp"] === "number" || typeof ev["timestamp"] === "string" ? ev["timestamp"] : lineNumber,
-      pid: Number(ev["processId"] ?? 0), tid: Number(ev["threadId"] ?? ev["processId"] ?? 0),
-      command: text(ev["processName"]), uid: Number(ev["userId"] ?? 0),
+      pid: Number(ev["processId"] ?? 0),
+      tid: Number(ev["threadId"] ?? ev["processId"] ?? 0),
+      command: text(ev["processName"]),
+      uid: Number(ev["userId"] ?? 0),
       syscall: text(ev["syscall"] ?? arg("syscall_name")),
-      before: slimCred(arg("old_cred")), after: slimCred(arg("new_cred")),
+      before: slimCred(arg("old_cred")),
+      after: slimCred(arg("new_cred")),
     };
   } catch (err) {
-    throw new FormatError(source, `line ${lineNumber}`, 0, "", `commit_creds event on line ${lineNumber}: ${(err as Error).message}`);
+    throw new FormatError(
+      source,
+      `line ${lineNumber}`,
+      0,
+      "",
+      `commit_creds event on line ${lineNumber}: ${(err as Error).message}`,
+    );
   }
 }
 
