@@ -8,7 +8,9 @@ import {
   writeState,
   readState,
   readResult,
+  readResultData,
   readFaultAux,
+  emptyResult,
   writeSequence,
   type RawResult,
 } from "./engine/codec.js";
@@ -30,13 +32,18 @@ export interface Note {
 /** The engine's answer for one call: what the kernel would return, why, and the thread afterwards. */
 /** What a Verdict is made of: the engine's raw answer, and the call it answers. */
 export interface VerdictInit {
+  /** Read in the constructor only (a caller may reuse the object). */
   readonly raw: RawResult;
   readonly before: ThreadState;
   readonly profile: KernelProfile;
   /** The call; a subclass may build it on demand. */
-  readonly op?: Op;
+  readonly op?: Op | undefined;
   /** The thread after the call; a subclass may build it on demand. */
-  readonly state?: ThreadState;
+  readonly state?: ThreadState | undefined;
+  /** The op's kind (given apart from the op, which a subclass may build on demand). */
+  readonly kind: Op["op"] | undefined;
+  /** capget's data as copied out (a successful capget with data only). */
+  readonly data?: { readonly effective: CapSet; readonly permitted: CapSet; readonly inheritable: CapSet } | undefined;
 }
 
 /** The engine's answer for one call: what the kernel would return, why, and the thread afterwards. */
@@ -45,52 +52,74 @@ export class Verdict {
   readonly ok: boolean;
   /** The return value as the kernel gives it (-1 on failure). */
   readonly ret: number;
-  /** The errno name on failure, else null. */
-  readonly errno: string | null;
-  /** The stable id of the rule that decided the outcome. */
-  readonly rule: string;
   /** The thread before the call. */
   readonly before: ThreadState;
   readonly profile: KernelProfile;
-  /** capget/capset: the header version after the call (the kernel rewrites an unknown one). */
-  readonly version: number | undefined;
   /** capget with data: the sets as copied out. */
   readonly data: { readonly effective: CapSet; readonly permitted: CapSet; readonly inheritable: CapSet } | undefined;
-  /** execve: whether the new program runs with AT_SECURE. */
-  readonly secureExec: boolean | undefined;
   /** Bit set of the notes (see `notes`). */
   readonly noteBits: number;
-  /** The capabilities the deciding rule is about (e.g. the ones at fault). */
-  readonly fault: CapSet;
-  /** A second set some explanations need (what ambient lost, what a file could not get). */
-  readonly aux: CapSet;
+  // The raw answer as numbers; the names are looked up when read (this constructor is on every
+  // simulate's hot path, and V8 inlines it only while it stays small).
   protected readonly code: number;
+  private readonly errnoNumber: number;
+  private readonly versionValue: number;
+  private readonly kind: Op["op"] | undefined;
+  private readonly faultLo: number;
+  private readonly faultHi: number;
+  private readonly auxLo: number;
+  private readonly auxHi: number;
   protected opValue: Op | undefined;
   protected stateValue: ThreadState | undefined;
   private messageValue: string | undefined;
   private hintValue: string | null | undefined;
 
-  constructor(init: VerdictInit, kind: Op["op"] | undefined = init.op?.op) {
-    const { raw } = init;
-    this.code = raw.rule;
+  constructor(init: VerdictInit) {
+    const raw = init.raw;
     this.ok = raw.ok;
     this.ret = raw.ret;
-    this.errno = raw.ok ? null : errnoName(raw.errno);
-    this.rule = ruleByCode(raw.rule).id;
     this.before = init.before;
     this.profile = init.profile;
+    this.data = init.data;
+    this.noteBits = raw.notes;
+    this.code = raw.rule;
+    this.errnoNumber = raw.errno;
+    this.versionValue = raw.version;
+    this.kind = init.kind;
+    this.faultLo = raw.faultLo;
+    this.faultHi = raw.faultHi;
+    this.auxLo = raw.auxLo;
+    this.auxHi = raw.auxHi;
     this.opValue = init.op;
     this.stateValue = init.state;
-    this.fault = raw.fault;
-    this.aux = raw.aux;
-    this.noteBits = raw.notes;
-    this.version = kind === "capget" || kind === "capset" ? raw.version : undefined;
-    this.data = kind === "capget" && raw.ok && raw.rule === CAPGET_OK ? raw.data : undefined;
-    this.secureExec = kind === "execve" ? raw.ok && (raw.notes & EXEC_SECURE_NOTE) !== 0 : undefined;
     this.messageValue = undefined;
     this.hintValue = undefined;
   }
 
+  /** The stable id of the rule that decided the outcome. */
+  get rule(): string {
+    return ruleByCode(this.code).id;
+  }
+  /** The errno name on failure, else null. */
+  get errno(): string | null {
+    return this.ok ? null : errnoName(this.errnoNumber);
+  }
+  /** capget/capset: the header version after the call (the kernel rewrites an unknown one). */
+  get version(): number | undefined {
+    return this.kind === "capget" || this.kind === "capset" ? this.versionValue : undefined;
+  }
+  /** execve: whether the new program runs with AT_SECURE. */
+  get secureExec(): boolean | undefined {
+    return this.kind === "execve" ? this.ok && (this.noteBits & EXEC_SECURE_NOTE) !== 0 : undefined;
+  }
+  /** The capabilities the deciding rule is about (e.g. the ones at fault). */
+  get fault(): CapSet {
+    return (this.faultLo | this.faultHi) === 0 ? CapSet.EMPTY : new CapSet(this.faultLo, this.faultHi);
+  }
+  /** A second set some explanations need (what ambient lost, what a file could not get). */
+  get aux(): CapSet {
+    return (this.auxLo | this.auxHi) === 0 ? CapSet.EMPTY : new CapSet(this.auxLo, this.auxHi);
+  }
   /** The call, as simulated. */
   get op(): Op {
     return this.opValue!;
@@ -178,7 +207,17 @@ const CAPGET_OK = RULE_CODES["capget.ok"],
   CAPSET_OK = RULE_CODES["capset.ok"],
   CAPSET_VERSION_UNKNOWN = RULE_CODES["capset.version-unknown"];
 const EXEC_SECURE_NOTE = 1 << NOTE_BITS["execve.secure"];
-const NO_DATA = Object.freeze({ effective: CapSet.EMPTY, permitted: CapSet.EMPTY, inheritable: CapSet.EMPTY });
+/** The raw answer of the single-call paths, read into one object (the Verdict copies it). */
+const SCRATCH_RAW = emptyResult();
+const SCRATCH_INIT: { -readonly [K in keyof VerdictInit]: VerdictInit[K] } = {
+  raw: SCRATCH_RAW,
+  before: undefined as unknown as ThreadState,
+  profile: undefined as unknown as KernelProfile,
+  op: undefined,
+  kind: undefined,
+  state: undefined,
+  data: undefined,
+};
 
 /** The pre-flight verdict keeps the engine's raw answer and builds the op and the new state on demand. */
 class CapsetPreflightVerdict extends Verdict {
@@ -193,22 +232,19 @@ class CapsetPreflightVerdict extends Verdict {
     w: Uint32Array,
   ) {
     const ok = code === CAPSET_OK;
-    const version =
-      code === CAPSET_VERSION_UNKNOWN ? CAPABILITY_VERSION.v3 : (request.version ?? CAPABILITY_VERSION.v3);
-    // The fault set matters only on failure, aux only with notes (the ambient trim).
-    const sets = ok && notes === 0 ? NO_SETS : readFaultAux(w, RESULT_AT);
-    const raw: RawResult = {
-      ok,
-      ret: ok ? 0 : -1,
-      errno: ok ? 0 : capsetErrno(code),
-      rule: code,
-      fault: ok ? CapSet.EMPTY : sets.fault,
-      aux: notes === 0 ? CapSet.EMPTY : sets.aux,
-      data: NO_DATA,
-      version,
-      notes,
-    };
-    super({ raw, before, profile, ...(!ok && { state: before }) }, "capset");
+    // One reused record: the Verdict constructor copies what it keeps, and nothing is allocated.
+    const raw = SCRATCH_RAW;
+    if (ok && notes === 0) raw.faultLo = raw.faultHi = raw.auxLo = raw.auxHi = 0;
+    else readFaultAux(w, RESULT_AT, raw);
+    raw.ok = ok;
+    raw.ret = ok ? 0 : -1;
+    raw.errno = ok ? 0 : capsetErrno(code);
+    raw.rule = code;
+    raw.version = code === CAPSET_VERSION_UNKNOWN ? CAPABILITY_VERSION.v3 : (request.version ?? CAPABILITY_VERSION.v3);
+    raw.notes = notes;
+    if (ok) raw.faultLo = raw.faultHi = 0;
+    if (notes === 0) raw.auxLo = raw.auxHi = 0;
+    super({ raw, before, profile, op: undefined, kind: "capset", state: ok ? undefined : before, data: undefined });
     this.request = request;
     if (ok && notes !== 0) {
       // The engine changed the sets beyond the request (V1 or CAP_LAST_CAP masking, ambient
@@ -242,7 +278,6 @@ class CapsetPreflightVerdict extends Verdict {
     ));
   }
 }
-const NO_SETS = Object.freeze({ fault: CapSet.EMPTY, aux: CapSet.EMPTY });
 
 /** capset's errno for a failing rule, from the catalog (the engine reports it in the result record). */
 function capsetErrno(code: number): number {
@@ -269,10 +304,19 @@ export function readVerdict(
   op: Op,
   profile: KernelProfile,
 ): Verdict {
-  const raw = readResult(w, res);
+  const raw = readResult(w, res, SCRATCH_RAW);
   // A failed call never changes the thread, and the read-only calls do not either.
   const changes = raw.ok && ((op.op !== "capget" && op.op !== "prctl") || isPrctlWrite(op));
-  return new Verdict({ raw, before, profile, op, state: changes ? readState(w, out, before) : before });
+  // One reused init (the constructor copies what it keeps): no allocation besides the Verdict.
+  const init = SCRATCH_INIT;
+  init.raw = raw;
+  init.before = before;
+  init.profile = profile;
+  init.op = op;
+  init.kind = op.op;
+  init.state = changes ? readState(w, out, before) : before;
+  init.data = op.op === "capget" && raw.ok && raw.rule === CAPGET_OK ? readResultData(w, res) : undefined;
+  return new Verdict(init);
 }
 
 function errnoName(errno: number): string {

@@ -40,11 +40,17 @@ export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
 }
 
 export function writeState(w: Uint32Array, at: number, s: ThreadState): void {
-  putSet(w, at + ST.permitted, s.permitted);
-  putSet(w, at + ST.effective, s.effective);
-  putSet(w, at + ST.inheritable, s.inheritable);
-  putSet(w, at + ST.bounding, s.bounding);
-  putSet(w, at + ST.ambient, s.ambient);
+  // Written out rather than through putSet: this runs on every simulate, and V8 inlines it only while it stays small.
+  w[at + ST.permitted] = s.permitted.lo;
+  w[at + ST.permitted + 1] = s.permitted.hi;
+  w[at + ST.effective] = s.effective.lo;
+  w[at + ST.effective + 1] = s.effective.hi;
+  w[at + ST.inheritable] = s.inheritable.lo;
+  w[at + ST.inheritable + 1] = s.inheritable.hi;
+  w[at + ST.bounding] = s.bounding.lo;
+  w[at + ST.bounding + 1] = s.bounding.hi;
+  w[at + ST.ambient] = s.ambient.lo;
+  w[at + ST.ambient + 1] = s.ambient.hi;
   w[at + ST.securebits] = s.securebits;
   w[at + ST.ruid] = s.ruid;
   w[at + ST.euid] = s.euid;
@@ -99,7 +105,7 @@ export function encodeOp(
   op: Op,
   current: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
 ): void {
-  w.fill(0, at, at + OP_WORDS);
+  for (let k = 0; k < OP_WORDS; k++) w[at + k] = 0; // (a loop: fill() is a slower call for 16 words)
   switch (op.op) {
     case "capget":
       w[at + OP.kind] = OPK.capget;
@@ -165,42 +171,62 @@ export function encodeOp(
   }
 }
 
-/** The engine's raw answer for one op (the result record), before it is explained. */
+/**
+ * The engine's raw answer for one op (the result record), before it is explained. Sets stay u32
+ * halves, so that nothing is allocated on the hot path until someone asks for them.
+ */
 export interface RawResult {
-  readonly ok: boolean;
-  readonly ret: number;
+  ok: boolean;
+  ret: number;
   /** errno number, 0 on success. */
-  readonly errno: number;
+  errno: number;
   /** The rule code (contract/engine.json). */
-  readonly rule: number;
-  readonly fault: CapSet;
-  readonly aux: CapSet;
-  readonly data: { readonly effective: CapSet; readonly permitted: CapSet; readonly inheritable: CapSet };
-  readonly version: number;
-  readonly notes: number;
+  rule: number;
+  faultLo: number;
+  faultHi: number;
+  auxLo: number;
+  auxHi: number;
+  version: number;
+  notes: number;
 }
 
-export function readResult(w: Uint32Array, at: number): RawResult {
+export function emptyResult(): RawResult {
+  return { ok: false, ret: 0, errno: 0, rule: 0, faultLo: 0, faultHi: 0, auxLo: 0, auxHi: 0, version: 0, notes: 0 };
+}
+
+/** Reads a result record into `into` (a caller may reuse one object: readers copy what they keep). */
+export function readResult(w: Uint32Array, at: number, into: RawResult = emptyResult()): RawResult {
+  into.ok = w[at + RS.ok] === 1;
+  into.ret = w[at + RS.ret]! | 0;
+  into.errno = w[at + RS.errno]!;
+  into.rule = w[at + RS.rule]!;
+  into.faultLo = w[at + RS.fault]!;
+  into.faultHi = w[at + RS.fault + 1]!;
+  into.auxLo = w[at + RS.aux]!;
+  into.auxHi = w[at + RS.aux + 1]!;
+  into.version = w[at + RS.version]!;
+  into.notes = w[at + RS.notes]!;
+  return into;
+}
+
+/** Only the fault and aux halves of a result record (the pre-flight's failure and notes paths). */
+export function readFaultAux(w: Uint32Array, at: number, into: RawResult): void {
+  into.faultLo = w[at + RS.fault]!;
+  into.faultHi = w[at + RS.fault + 1]!;
+  into.auxLo = w[at + RS.aux]!;
+  into.auxHi = w[at + RS.aux + 1]!;
+}
+
+/** capget's data as the result record holds it (meaningful after a successful capget with data). */
+export function readResultData(
+  w: Uint32Array,
+  at: number,
+): { effective: CapSet; permitted: CapSet; inheritable: CapSet } {
   return {
-    ok: w[at + RS.ok] === 1,
-    ret: w[at + RS.ret]! | 0,
-    errno: w[at + RS.errno]!,
-    rule: w[at + RS.rule]!,
-    fault: getSet(w, at + RS.fault),
-    aux: getSet(w, at + RS.aux),
-    data: {
-      effective: getSet(w, at + RS.dataEffective),
-      permitted: getSet(w, at + RS.dataPermitted),
-      inheritable: getSet(w, at + RS.dataInheritable),
-    },
-    version: w[at + RS.version]!,
-    notes: w[at + RS.notes]!,
+    effective: getSet(w, at + RS.dataEffective),
+    permitted: getSet(w, at + RS.dataPermitted),
+    inheritable: getSet(w, at + RS.dataInheritable),
   };
-}
-
-/** The fault and aux sets of a result record (for answers that carry nothing else). */
-export function readFaultAux(w: Uint32Array, at: number): { fault: CapSet; aux: CapSet } {
-  return { fault: getSet(w, at + RS.fault), aux: getSet(w, at + RS.aux) };
 }
 
 /** A capsetCheckBatch record: the thread's P, E, I, B and the requested E, P, I. */
