@@ -46,25 +46,6 @@ static atomic_uint file_counter;
    the other trial thread could inherit the write fd and the exec would fail with ETXTBSY. */
 static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 
-typedef struct {
-  uint64_t permitted, effective, inheritable, bounding, ambient;
-  uint32_t securebits, ruid, euid, suid, fsuid, flags, tid;
-} state_t;
-
-static void decode_state(const uint8_t *p, state_t *s) {
-  memcpy(&s->permitted, p + ST_PERMITTED, 8); memcpy(&s->effective, p + ST_EFFECTIVE, 8); memcpy(&s->inheritable, p + ST_INHERITABLE, 8);
-  memcpy(&s->bounding, p + ST_BOUNDING, 8); memcpy(&s->ambient, p + ST_AMBIENT, 8); memcpy(&s->securebits, p + ST_SECUREBITS, 4);
-  memcpy(&s->ruid, p + ST_RUID, 4); memcpy(&s->euid, p + ST_EUID, 4); memcpy(&s->suid, p + ST_SUID, 4);
-  memcpy(&s->fsuid, p + ST_FSUID, 4); memcpy(&s->flags, p + ST_FLAGS, 4); memcpy(&s->tid, p + ST_TID, 4);
-}
-static void encode_state(uint8_t *p, const state_t *s) {
-  memset(p, 0, STATE_SIZE);
-  memcpy(p + ST_PERMITTED, &s->permitted, 8); memcpy(p + ST_EFFECTIVE, &s->effective, 8); memcpy(p + ST_INHERITABLE, &s->inheritable, 8);
-  memcpy(p + ST_BOUNDING, &s->bounding, 8); memcpy(p + ST_AMBIENT, &s->ambient, 8); memcpy(p + ST_SECUREBITS, &s->securebits, 4);
-  memcpy(p + ST_RUID, &s->ruid, 4); memcpy(p + ST_EUID, &s->euid, 4); memcpy(p + ST_SUID, &s->suid, 4);
-  memcpy(p + ST_FSUID, &s->fsuid, 4); memcpy(p + ST_FLAGS, &s->flags, 4); memcpy(p + ST_TID, &s->tid, 4);
-}
-
 static long raw_capget(uint32_t version, int pid, struct __user_cap_data_struct *data, uint32_t *version_out) {
   struct __user_cap_header_struct h = { version, pid };
   long r = syscall(SYS_capget, &h, data);

@@ -83,4 +83,50 @@ enum { OPK_CAPGET = 1, OPK_CAPSET = 2, OPK_PRCTL = 3, OPK_SETUID = 4, OPK_SETEUI
 #define STEPF_SECURE 1u
 #define STEPF_V1_DATA_UNTOUCHED 2u
 
+/* The thread-state record as a struct, and its codec. */
+typedef struct {
+  uint64_t permitted;
+  uint64_t effective;
+  uint64_t inheritable;
+  uint64_t bounding;
+  uint64_t ambient;
+  uint32_t securebits;
+  uint32_t ruid;
+  uint32_t euid;
+  uint32_t suid;
+  uint32_t fsuid;
+  uint32_t flags;
+  uint32_t tid;
+} state_t;
+
+static inline void decode_state(const uint8_t *p, state_t *s) {
+  memcpy(&s->permitted, p + ST_PERMITTED, 8);
+  memcpy(&s->effective, p + ST_EFFECTIVE, 8);
+  memcpy(&s->inheritable, p + ST_INHERITABLE, 8);
+  memcpy(&s->bounding, p + ST_BOUNDING, 8);
+  memcpy(&s->ambient, p + ST_AMBIENT, 8);
+  memcpy(&s->securebits, p + ST_SECUREBITS, 4);
+  memcpy(&s->ruid, p + ST_RUID, 4);
+  memcpy(&s->euid, p + ST_EUID, 4);
+  memcpy(&s->suid, p + ST_SUID, 4);
+  memcpy(&s->fsuid, p + ST_FSUID, 4);
+  memcpy(&s->flags, p + ST_FLAGS, 4);
+  memcpy(&s->tid, p + ST_TID, 4);
+}
+static inline void encode_state(uint8_t *p, const state_t *s) {
+  memset(p, 0, STATE_SIZE);
+  memcpy(p + ST_PERMITTED, &s->permitted, 8);
+  memcpy(p + ST_EFFECTIVE, &s->effective, 8);
+  memcpy(p + ST_INHERITABLE, &s->inheritable, 8);
+  memcpy(p + ST_BOUNDING, &s->bounding, 8);
+  memcpy(p + ST_AMBIENT, &s->ambient, 8);
+  memcpy(p + ST_SECUREBITS, &s->securebits, 4);
+  memcpy(p + ST_RUID, &s->ruid, 4);
+  memcpy(p + ST_EUID, &s->euid, 4);
+  memcpy(p + ST_SUID, &s->suid, 4);
+  memcpy(p + ST_FSUID, &s->fsuid, 4);
+  memcpy(p + ST_FLAGS, &s->flags, 4);
+  memcpy(p + ST_TID, &s->tid, 4);
+}
+
 #endif

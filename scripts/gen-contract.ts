@@ -5,10 +5,20 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+/** How a generated codec carries a field: a capability set (CapSet, u64), a u32, or booleans packed as flags. */
+export type FieldType = "caps" | "u32" | "flags";
+
 export interface ContractSpec {
   readonly records: Record<
     string,
-    { readonly about: string; readonly size: number; readonly fields: ReadonlyArray<readonly [string, number]> }
+    {
+      readonly about: string;
+      readonly size: number;
+      /** [name, bytes] or, for a record the codec is generated for, [name, bytes, "caps" | "u32" | "flags"]. */
+      readonly fields: ReadonlyArray<readonly [string, number, FieldType?]>;
+      /** For a "flags" field: boolean property → flag name (of stateFlags). */
+      readonly flags?: Record<string, string>;
+    }
   >;
   readonly opKinds: Record<string, number>;
   readonly stateFlags: Record<string, number>;
@@ -161,17 +171,133 @@ function cMirror(spec: ContractSpec): string {
     for (const [flag, n] of Object.entries(spec[group as keyof typeof FLAG_PREFIX]))
       lines.push(`#define ${prefix}${flag} ${n}u`);
   }
-  lines.push("", "#endif");
+  lines.push("", ...cStateCodec(spec), "#endif");
   return lines.join("\n") + "\n";
 }
 
-export const CONTRACT_FILES = ["assembly/contract.ts", "src/engine/contract.ts", "native/contract.h"] as const;
+/** The state record's fields as the codecs carry them: sets, numbers, and the booleans of the flags word. */
+function stateFields(spec: ContractSpec): {
+  sets: string[];
+  numbers: string[];
+  flags: Array<[string, string, string]>;
+} {
+  const rec = spec.records["state"]!;
+  const out = { sets: [] as string[], numbers: [] as string[], flags: [] as Array<[string, string, string]> };
+  for (const [name, bytes, type] of rec.fields) {
+    if (type === "caps" && bytes === 8) out.sets.push(name);
+    else if (type === "u32" && bytes === 4) out.numbers.push(name);
+    else if (type === "flags" && bytes === 4) {
+      for (const [prop, flag] of Object.entries(rec.flags ?? {})) {
+        if (spec.stateFlags[flag] === undefined)
+          throw new Error(`contract: state flag ${flag} (for ${prop}) is not in stateFlags`);
+        out.flags.push([prop, name, flag]);
+      }
+    } else throw new Error(`contract: state.${name} needs a type (caps: 8 bytes, u32 or flags: 4 bytes)`);
+  }
+  return out;
+}
+
+/** state-fields.ts: the state's fields as a type (src/state.ts's ThreadState is it). */
+function stateFieldsMirror(spec: ContractSpec): string {
+  const f = stateFields(spec);
+  return [
+    `// ${HEADER}`,
+    "// The fields of a thread's state, as the engine's state record holds them.",
+    'import type { CapSet } from "./capabilities/set.js";',
+    "",
+    "export interface StateFields {",
+    ...f.sets.map((n) => `  readonly ${n}: CapSet;`),
+    ...f.numbers.map((n) => `  readonly ${n}: number;`),
+    ...f.flags.map(([p]) => `  readonly ${p}: boolean;`),
+    "}",
+    "",
+    "/** Every field, in record order. */",
+    `export const STATE_FIELD_NAMES = [`,
+    ...[...f.sets, ...f.numbers, ...f.flags.map(([p]) => p)].map((n) => `  ${JSON.stringify(n)},`),
+    "] as const;",
+    "",
+  ].join("\n");
+}
+
+/** engine/state-codec.ts: the one place a state field is written to and read from a record. */
+function stateCodecMirror(spec: ContractSpec): string {
+  const f = stateFields(spec);
+  const flagWords = [...new Set(f.flags.map(([, field]) => field))];
+  return [
+    `// ${HEADER}`,
+    "// The thread-state record's codec (written out: it runs on every simulate, and V8 inlines it only while it stays small).",
+    'import { CapSet } from "../capabilities/set.js";',
+    'import type { StateFields } from "../state-fields.js";',
+    `import { ST, ${f.flags.map(([, , flag]) => `FLAG_${flag}`).join(", ")} } from "./contract.js";`,
+    "",
+    "/** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */",
+    "export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {",
+    "  const lo = w[at]!;",
+    "  const hi = w[at + 1]!;",
+    "  if (prev && lo === prev.lo && hi === prev.hi) return prev;",
+    "  return (lo | hi) === 0 ? CapSet.EMPTY : new CapSet(lo, hi);",
+    "}",
+    "",
+    "/** Writes a state record at word `at`. */",
+    "export function writeState(w: Uint32Array, at: number, s: StateFields): void {",
+    ...f.sets.flatMap((n) => [`  w[at + ST.${n}] = s.${n}.lo;`, `  w[at + ST.${n} + 1] = s.${n}.hi;`]),
+    ...f.numbers.map((n) => `  w[at + ST.${n}] = s.${n};`),
+    ...flagWords.map(
+      (field) =>
+        `  w[at + ST.${field}] = ${f.flags
+          .filter(([, fl]) => fl === field)
+          .map(([p, , flag]) => `(s.${p} ? FLAG_${flag} : 0)`)
+          .join(" | ")};`,
+    ),
+    "}",
+    "",
+    "/** Decodes a state record, reusing the sets of `prev` that did not change. */",
+    "export function readState(w: Uint32Array, at: number, prev?: StateFields): StateFields {",
+    "  return {",
+    ...f.sets.map((n) => `    ${n}: getSet(w, at + ST.${n}, prev?.${n}),`),
+    ...f.numbers.map((n) => `    ${n}: w[at + ST.${n}]!,`),
+    ...f.flags.map(([p, field, flag]) => `    ${p}: (w[at + ST.${field}]! & FLAG_${flag}) !== 0,`),
+    "  };",
+    "}",
+    "",
+  ].join("\n");
+}
+
+function cStateCodec(spec: ContractSpec): string[] {
+  const rec = spec.records["state"]!;
+  const ctype = (bytes: number) => (bytes === 8 ? "uint64_t" : "uint32_t");
+  return [
+    "/* The thread-state record as a struct, and its codec. */",
+    "typedef struct {",
+    ...rec.fields.map(([name, bytes]) => `  ${ctype(bytes)} ${name};`),
+    "} state_t;",
+    "",
+    "static inline void decode_state(const uint8_t *p, state_t *s) {",
+    ...rec.fields.map(([name, bytes]) => `  memcpy(&s->${name}, p + ST_${snake(name)}, ${bytes});`),
+    "}",
+    "static inline void encode_state(uint8_t *p, const state_t *s) {",
+    "  memset(p, 0, STATE_SIZE);",
+    ...rec.fields.map(([name, bytes]) => `  memcpy(p + ST_${snake(name)}, &s->${name}, ${bytes});`),
+    "}",
+    "",
+  ];
+}
+
+export const CONTRACT_FILES = [
+  "assembly/contract.ts",
+  "src/engine/contract.ts",
+  "src/state-fields.ts",
+  "src/engine/state-codec.ts",
+  "native/contract.h",
+] as const;
 
 /** The text of each generated file. */
 export function renderContract(spec: ContractSpec): Record<(typeof CONTRACT_FILES)[number], string> {
   return {
     "assembly/contract.ts": assemblyMirror(spec),
     "src/engine/contract.ts": typescriptMirror(spec),
+    "src/state-fields.ts": stateFieldsMirror(spec),
+    "src/engine/state-codec.ts": stateCodecMirror(spec),
     "native/contract.h": cMirror(spec),
   };
 }

@@ -1,23 +1,13 @@
 import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
+import type { StateFields } from "./state-fields.js";
 
-/** The capability state of one thread, as the kernel keeps it (struct cred plus no_new_privs). */
-export interface ThreadState {
-  readonly permitted: CapSet;
-  readonly effective: CapSet;
-  readonly inheritable: CapSet;
-  readonly bounding: CapSet;
-  readonly ambient: CapSet;
-  /** SECBIT_* bits (include/uapi/linux/securebits.h). */
-  readonly securebits: number;
-  readonly ruid: number;
-  readonly euid: number;
-  readonly suid: number;
-  readonly fsuid: number;
-  readonly noNewPrivs: boolean;
-  /** The thread's own id: capget/capset accept it as well as 0. */
-  readonly tid: number;
-}
+/**
+ * The capability state of one thread, as the kernel keeps it (struct cred plus no_new_privs):
+ * the five sets, securebits (SECBIT_*), the four uids, no_new_privs, and the thread's own id
+ * (capget/capset accept it as well as 0). Its fields are declared in contract/engine.json.
+ */
+export type ThreadState = StateFields;
 
 export type ThreadStateInit = Partial<ThreadState> & { uid?: number };
 

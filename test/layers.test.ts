@@ -16,6 +16,7 @@ function layer(file: string): { name: string; rank: number } {
   const f = file.replace(/\\/g, "/");
   const rules: Array<[RegExp, string, number]> = [
     [/^src\/(engine\/contract|errors)\.ts$/, "contract", 0],
+    [/^src\/state-fields\.ts$/, "values", 1],
     [/^src\/(capabilities|kernel)\//, "values", 1],
     [/^src\/(state|ops)\.ts$/, "values", 1],
     [/^src\/engine\//, "engine", 2],

@@ -7,7 +7,6 @@ import { CAPABILITY_VERSION } from "../kernel/constants.js";
 import type { Op } from "../ops.js";
 import type { ThreadState } from "../state.js";
 import {
-  ST,
   OP,
   RS,
   CK,
@@ -18,7 +17,6 @@ import {
   FILE_SETUID,
   FILE_HAS_CAPS,
   FILE_EFFECTIVE,
-  FLAG_NO_NEW_PRIVS,
   STEPF_SECURE,
   OP_SIZE,
 } from "./contract.js";
@@ -31,52 +29,9 @@ function putSet(w: Uint32Array, at: number, set: CapSet): void {
   w[at + 1] = set.hi;
 }
 
-/** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */
-export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
-  const lo = w[at]!,
-    hi = w[at + 1]!;
-  if (prev && lo === prev.lo && hi === prev.hi) return prev;
-  return (lo | hi) === 0 ? CapSet.EMPTY : new CapSet(lo, hi);
-}
-
-export function writeState(w: Uint32Array, at: number, s: ThreadState): void {
-  // Written out rather than through putSet: this runs on every simulate, and V8 inlines it only while it stays small.
-  w[at + ST.permitted] = s.permitted.lo;
-  w[at + ST.permitted + 1] = s.permitted.hi;
-  w[at + ST.effective] = s.effective.lo;
-  w[at + ST.effective + 1] = s.effective.hi;
-  w[at + ST.inheritable] = s.inheritable.lo;
-  w[at + ST.inheritable + 1] = s.inheritable.hi;
-  w[at + ST.bounding] = s.bounding.lo;
-  w[at + ST.bounding + 1] = s.bounding.hi;
-  w[at + ST.ambient] = s.ambient.lo;
-  w[at + ST.ambient + 1] = s.ambient.hi;
-  w[at + ST.securebits] = s.securebits;
-  w[at + ST.ruid] = s.ruid;
-  w[at + ST.euid] = s.euid;
-  w[at + ST.suid] = s.suid;
-  w[at + ST.fsuid] = s.fsuid;
-  w[at + ST.flags] = s.noNewPrivs ? FLAG_NO_NEW_PRIVS : 0;
-  w[at + ST.tid] = s.tid;
-}
-
-/** Decodes a state record, reusing the sets of `prev` that did not change. */
-export function readState(w: Uint32Array, at: number, prev?: ThreadState): ThreadState {
-  return {
-    permitted: getSet(w, at + ST.permitted, prev?.permitted),
-    effective: getSet(w, at + ST.effective, prev?.effective),
-    inheritable: getSet(w, at + ST.inheritable, prev?.inheritable),
-    bounding: getSet(w, at + ST.bounding, prev?.bounding),
-    ambient: getSet(w, at + ST.ambient, prev?.ambient),
-    securebits: w[at + ST.securebits]!,
-    ruid: w[at + ST.ruid]!,
-    euid: w[at + ST.euid]!,
-    suid: w[at + ST.suid]!,
-    fsuid: w[at + ST.fsuid]!,
-    noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
-    tid: w[at + ST.tid]!,
-  };
-}
+// The state record's codec is generated from the contract with its fields (state-codec.ts).
+import { getSet, readState, writeState } from "./state-codec.js";
+export { getSet, readState, writeState };
 
 /** An unsigned long argument: a number, or a bigint for 64 bits (a negative C long wraps). */
 function putArg(w: Uint32Array, at: number, value: number | bigint | undefined): void {
