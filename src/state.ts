@@ -70,6 +70,31 @@ export const UID_NAMES = ["ruid", "euid", "suid", "fsuid"] as const;
 const SCALAR_NAMES = ["securebits", ...UID_NAMES, "rgid", "egid", "sgid", "fsgid", "noNewPrivs", "userns"] as const;
 export type StateField = SetName | (typeof SCALAR_NAMES)[number];
 
+/**
+ * A thread's credentials as seen from outside the engine (a /proc status file, a Tracee event):
+ * the five sets and the uids always; securebits, gids, no_new_privs and the user namespace when
+ * the source shows them.
+ */
+export interface Credentials {
+  readonly permitted: CapSet;
+  readonly effective: CapSet;
+  readonly inheritable: CapSet;
+  readonly bounding: CapSet;
+  readonly ambient: CapSet;
+  readonly ruid: number;
+  readonly euid: number;
+  readonly suid: number;
+  readonly fsuid: number;
+  readonly securebits?: number;
+  readonly noNewPrivs?: boolean;
+  readonly rgid?: number;
+  readonly egid?: number;
+  readonly sgid?: number;
+  readonly fsgid?: number;
+  /** The user namespace (the inode of /proc/PID/ns/user; Tracee's UserNamespace). */
+  readonly userns?: number;
+}
+
 /** Anything with the five sets and some of the other fields: a ThreadState, a /proc status, a Tracee credential. */
 export type ComparableState = { readonly [K in SetName]: CapSet } & {
   readonly [K in (typeof SCALAR_NAMES)[number]]?: number | boolean;

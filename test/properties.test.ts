@@ -161,28 +161,29 @@ test("a sequence equals the same steps run one by one", () => {
   );
 });
 
+/** A capset op's three sets (omitted ones from the state), within the profile's capabilities. */
+function clampedRequest(state: ThreadState, op: Extract<Op, { op: "capset" }>) {
+  return {
+    effective: (op.effective ?? state.effective).intersect(profile.all),
+    permitted: (op.permitted ?? state.permitted).intersect(profile.all),
+    inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all),
+  };
+}
+
 test("the wasm engine and the plain-TypeScript reference agree on the four capset checks", () => {
   const batch = new CapsetCheckBatch(256);
   fc.assert(
     fc.property(fc.array(stateAndCapset, { minLength: 1, maxLength: 256 }), (records) => {
       records.forEach(({ state, op }, i) => {
         if (op.op !== "capset") return;
-        const req = {
-          effective: (op.effective ?? state.effective).intersect(profile.all),
-          permitted: (op.permitted ?? state.permitted).intersect(profile.all),
-          inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all),
-        };
+        const req = clampedRequest(state, op);
         batch.set(i, state, req);
       });
       batch.setCount(records.length);
       batch.run();
       records.forEach(({ state, op }, i) => {
         if (op.op !== "capset") return;
-        const req = {
-          effective: (op.effective ?? state.effective).intersect(profile.all),
-          permitted: (op.permitted ?? state.permitted).intersect(profile.all),
-          inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all),
-        };
+        const req = clampedRequest(state, op);
         const expected = referenceCapsetCheck(state, req);
         assert.equal(batch.rule(i), expected);
         // and the full evaluator, for V3 self-targeted calls, says the same
@@ -197,14 +198,7 @@ test("the wasm engine and the plain-TypeScript reference agree on the four capse
 test("every CapsetCheckBatch owns its records: two batches filled and run interleaved, with simulateBatch between, agree with the single-call pre-flight", async () => {
   const { regionBytesInUse } = await import("../src/engine/wasm.js");
   const inUse = regionBytesInUse();
-  const request = (state: ThreadState, op: Op) =>
-    op.op !== "capset"
-      ? null
-      : {
-          effective: (op.effective ?? state.effective).intersect(profile.all),
-          permitted: (op.permitted ?? state.permitted).intersect(profile.all),
-          inheritable: (op.inheritable ?? state.inheritable).intersect(profile.all),
-        };
+  const request = (state: ThreadState, op: Op) => (op.op !== "capset" ? null : clampedRequest(state, op));
   fc.assert(
     fc.property(
       fc.array(stateAndCapset, { minLength: 1, maxLength: 64 }),

@@ -56,6 +56,17 @@ const prctl = (option: number, arg2: number | bigint = 0, arg3: number | bigint 
   arg5,
 });
 
+/** euid differs from ruid, with an ambient capability: the exec set-id rule changed in 6.16. */
+const SETID_AMBIENT = user({
+  ruid: 1000,
+  euid: 1001,
+  suid: 1001,
+  fsuid: 1001,
+  permitted: C(NET_BIND),
+  inheritable: C(NET_BIND),
+  ambient: C(NET_BIND),
+});
+
 const cases: Case[] = [
   // capget
   {
@@ -665,15 +676,7 @@ const cases: Case[] = [
     rule: "execve.ok",
     name: "6.12: euid != ruid counts as set-id and clears ambient",
     kernel: "6.12",
-    state: user({
-      ruid: 1000,
-      euid: 1001,
-      suid: 1001,
-      fsuid: 1001,
-      permitted: C(NET_BIND),
-      inheritable: C(NET_BIND),
-      ambient: C(NET_BIND),
-    }),
+    state: SETID_AMBIENT,
     op: { op: "execve", file: {} },
     errno: null,
     check: (v) => {
@@ -685,15 +688,7 @@ const cases: Case[] = [
     rule: "execve.ok",
     name: "6.18: the same exec keeps ambient (id unchanged) but stays secure",
     kernel: "6.18",
-    state: user({
-      ruid: 1000,
-      euid: 1001,
-      suid: 1001,
-      fsuid: 1001,
-      permitted: C(NET_BIND),
-      inheritable: C(NET_BIND),
-      ambient: C(NET_BIND),
-    }),
+    state: SETID_AMBIENT,
     op: { op: "execve", file: {} },
     errno: null,
     check: (v) => {

@@ -25,6 +25,31 @@ const st = (o: Partial<Observed> = {}): Observed => ({
   ...o,
 });
 
+/** Tracee's SlimCred: every id `uid` (gids `gid`), permitted and effective as given. */
+function slimCred(
+  o: { uid?: number; gid?: number; p?: bigint | number; e?: bigint | number; sb?: number; b?: bigint | number } = {},
+) {
+  const uid = o.uid ?? 0,
+    gid = o.gid ?? 0;
+  return {
+    Uid: uid,
+    Gid: gid,
+    Suid: uid,
+    Sgid: gid,
+    Euid: uid,
+    Egid: gid,
+    Fsuid: uid,
+    Fsgid: gid,
+    UserNamespace: 4026531837,
+    SecureBits: o.sb ?? 0,
+    CapInheritable: 0,
+    CapPermitted: Number(o.p ?? 0),
+    CapEffective: Number(o.e ?? o.p ?? 0),
+    CapBounding: Number(o.b ?? 0x1ffffffffffn),
+    CapAmbient: 0,
+  };
+}
+
 test("classification: what capset, prctl, set*uid and execve can and cannot explain", () => {
   assert.equal(
     classifyChange(st(), st({ permitted: ALL.without(13), effective: ALL.without(13) }), false).cause,
@@ -94,23 +119,6 @@ test("classification: what capset, prctl, set*uid and execve can and cannot expl
 });
 
 test("capgate watch --tracee judges commit_creds events and flags the impossible one (exit 1)", () => {
-  const cred = (p: bigint, e: bigint, uid = 0, sb = 0, b = 0x1ffffffffffn) => ({
-    Uid: uid,
-    Gid: 0,
-    Suid: uid,
-    Sgid: 0,
-    Euid: uid,
-    Egid: 0,
-    Fsuid: uid,
-    Fsgid: 0,
-    UserNamespace: 4026531837,
-    SecureBits: sb,
-    CapInheritable: 0,
-    CapPermitted: Number(p),
-    CapEffective: Number(e),
-    CapBounding: Number(b),
-    CapAmbient: 0,
-  });
   const ev = (n: number, syscall: string, oldc: unknown, newc: unknown) =>
     JSON.stringify({
       timestamp: n,
@@ -127,9 +135,9 @@ test("capgate watch --tracee judges commit_creds events and flags the impossible
     });
   const stream = [
     JSON.stringify({ eventName: "openat", processId: 1 }),
-    ev(1, "capset", cred(0x1ffffffffffn, 0x1ffffffffffn), cred(0x400n, 0x400n)),
-    ev(2, "execve", cred(0n, 0n, 1000), cred(0x2000n, 0x2000n, 1000)),
-    ev(3, "capset", cred(0x400n, 0x400n, 1000), cred(0x200000n, 0x200000n, 1000)),
+    ev(1, "capset", slimCred({ p: 0x1ffffffffffn, e: 0x1ffffffffffn }), slimCred({ p: 0x400n, e: 0x400n })),
+    ev(2, "execve", slimCred({ p: 0n, e: 0n, uid: 1000 }), slimCred({ p: 0x2000n, e: 0x2000n, uid: 1000 })),
+    ev(3, "capset", slimCred({ p: 0x400n, e: 0x400n, uid: 1000 }), slimCred({ p: 0x200000n, e: 0x200000n, uid: 1000 })),
   ].join("\n");
   const file = join(mkdtempSync(join(tmpdir(), "capgate-tracee-")), "events.json");
   writeFileSync(file, stream + "\n");
@@ -269,23 +277,6 @@ test("classification: unreachable uids and gids, and a new user namespace", () =
 });
 
 test("capgate watch --tracee: a uid change to 0 without capabilities is an anomaly; names are escaped; bad lines exit 2", () => {
-  const cred = (uid: number, p = 0) => ({
-    Uid: uid,
-    Gid: uid,
-    Suid: uid,
-    Sgid: uid,
-    Euid: uid,
-    Egid: uid,
-    Fsuid: uid,
-    Fsgid: uid,
-    UserNamespace: 4026531837,
-    SecureBits: 0,
-    CapInheritable: 0,
-    CapPermitted: p,
-    CapEffective: p,
-    CapBounding: 0x1ffffffffff,
-    CapAmbient: 0,
-  });
   const ev = (name: string, oldc: unknown, newc: unknown) =>
     JSON.stringify({
       timestamp: 1,
@@ -302,7 +293,7 @@ test("capgate watch --tracee: a uid change to 0 without capabilities is an anoma
     });
   const r = spawnSync(process.execPath, [bin, "watch", "--tracee", "-"], {
     encoding: "utf8",
-    input: ev("\u001b[8mhidden\u009b", cred(1000), cred(0)) + "\n",
+    input: ev("\u001b[8mhidden\u009b", slimCred({ uid: 1000, gid: 1000 }), slimCred({ uid: 0, gid: 0 })) + "\n",
     env: { ...process.env, NO_COLOR: "1" },
   });
   assert.equal(r.status, 0, r.stderr);
@@ -314,7 +305,7 @@ test("capgate watch --tracee: a uid change to 0 without capabilities is an anoma
   assert.match(r.stdout, /\\x1b\[8mhidden\\x9b/);
   const json = spawnSync(process.execPath, [bin, "watch", "--tracee", "-", "--json"], {
     encoding: "utf8",
-    input: ev("a\u009bb", cred(1000), cred(0)) + "\n",
+    input: ev("a\u009bb", slimCred({ uid: 1000, gid: 1000 }), slimCred({ uid: 0, gid: 0 })) + "\n",
   });
   assert.ok(!/[\u007f-\u009f]/.test(json.stdout), "JSON escapes C1 controls too");
   assert.equal((JSON.parse(json.stdout) as { command: string }).command, "a\u009bb [setresuid]");
@@ -332,22 +323,6 @@ test("capgate watch --tracee: a uid change to 0 without capabilities is an anoma
 
 test("capgate watch --tracee - judges each event as it arrives", async () => {
   const { spawn } = await import("node:child_process");
-  const cred = (p: number) => ({
-    Uid: 0,
-    Gid: 0,
-    Suid: 0,
-    Sgid: 0,
-    Euid: 0,
-    Egid: 0,
-    Fsuid: 0,
-    Fsgid: 0,
-    SecureBits: 0,
-    CapInheritable: 0,
-    CapPermitted: p,
-    CapEffective: p,
-    CapBounding: 0x1ffffffffff,
-    CapAmbient: 0,
-  });
   const line = JSON.stringify({
     timestamp: 1,
     processId: 9,
@@ -356,8 +331,8 @@ test("capgate watch --tracee - judges each event as it arrives", async () => {
     eventName: "commit_creds",
     syscall: "capset",
     args: [
-      { name: "old_cred", value: cred(0x3000) },
-      { name: "new_cred", value: cred(0x1000) },
+      { name: "old_cred", value: slimCred({ p: 0x3000 }) },
+      { name: "new_cred", value: slimCred({ p: 0x1000 }) },
     ],
   });
   const child = spawn(process.execPath, [bin, "watch", "--tracee", "-", "--json"], { stdio: ["pipe", "pipe", "pipe"] });

@@ -23,7 +23,7 @@ import { errnoText } from "../kernel/constants.js";
 export const CALLER_SIGIGN = "CAPGATE_CALLER_SIGIGN";
 const ERRNO = { ENOENT: 2, EACCES: 13, ENOEXEC: 8 } as const;
 
-import { describeOp } from "../formats/describe.js";
+import { describeOp, describeCaps } from "../formats/describe.js";
 import { style, table } from "./style.js";
 
 export interface ExecOptions {
@@ -430,15 +430,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
         rows.push([String(gidCalls.length + i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]),
       );
       process.stdout.write(
-        `${table(rows)}\n\n${terminalSafe(program)} would run as ${idText} with ${formatCapText(predicted, profile)}` +
-          `${
-            predicted.ambient.isEmpty
-              ? ""
-              : `, ambient ${predicted.ambient
-                  .names()
-                  .map((n) => n.toLowerCase())
-                  .join(",")}`
-          }` +
+        `${table(rows)}\n\n${terminalSafe(program)} would run as ${idText} with ${describeCaps(predicted, profile)}` +
           `, bounding ${abbreviateSet(predicted.bounding, { all: profile.all, prefix: true })}` +
           `${predicted.noNewPrivs ? ", no_new_privs" : ""}${predicted.securebits ? `, securebits 0x${predicted.securebits.toString(16)}` : ""}\n`,
       );
@@ -448,14 +440,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     // The plan goes to stderr, so the program's own output stays clean.
     process.stderr.write(
       `capgate: ${p.calls.map((c) => c.label).join("; ")}${p.calls.length ? "; " : ""}execve\n` +
-        `capgate: ${terminalSafe(program)} runs as ${idText} with ${formatCapText(predicted, profile)}${
-          predicted.ambient.isEmpty
-            ? ""
-            : `, ambient ${predicted.ambient
-                .names()
-                .map((n) => n.toLowerCase())
-                .join(",")}`
-        }\n`,
+        `capgate: ${terminalSafe(program)} runs as ${idText} with ${describeCaps(predicted, profile)}\n`,
     );
   }
   const loader = LOADER_VARIABLES.filter((k) => env[k] !== undefined);

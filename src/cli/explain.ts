@@ -16,7 +16,7 @@ import { parseSecurebits } from "../scenario/parse.js";
 import { verdictJson } from "../scenario/run.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
-import { describeOp, describeChange } from "../formats/describe.js";
+import { describeOp, describeChange, describeCaps } from "../formats/describe.js";
 import { style, table } from "./style.js";
 
 export interface ExplainOptions {
@@ -251,19 +251,7 @@ export async function explainCommand(opts: ExplainOptions): Promise<number> {
     out.push(`${style.bold(`${i + 1}.`)} ${lines.join("\n   ")}`);
   });
   out.push("");
-  if (firstFail === -1)
-    out.push(
-      style.green(
-        `would succeed: ${formatCapText(final, profile)}${
-          final.ambient.isEmpty
-            ? ""
-            : `, ambient ${final.ambient
-                .names()
-                .map((n) => n.toLowerCase())
-                .join(",")}`
-        }`,
-      ),
-    );
+  if (firstFail === -1) out.push(style.green(`would succeed: ${describeCaps(final, profile)}`));
   else
     out.push(
       style.red(

@@ -7,6 +7,7 @@ import { PRCTL, AMBIENT_SUBOP, CAPABILITY_VERSION } from "../kernel/constants.js
 import type { Op } from "../ops.js";
 import { diffStates, type ComparableState, type SetName } from "../state.js";
 import { formatCapText } from "./libcap-text.js";
+import type { KernelProfile } from "../kernel/profiles.js";
 
 const names = (s: CapSet) => abbreviateSet(s);
 const uid = (u: number) => (u === 0xffffffff ? "-1" : String(u));
@@ -113,4 +114,10 @@ export function describeChange(before: ComparableState, after: ComparableState):
       return `${c.field} ${String(c.before)}→${String(c.after)}`;
     })
     .join(", ");
+}
+
+/** A thread's capabilities in one phrase: libcap text, then the ambient set when it has one. */
+export function describeCaps(state: ComparableState, profile?: KernelProfile): string {
+  const ambient = state.ambient.isEmpty ? "" : `, ambient ${abbreviateSet(state.ambient, { prefix: true, max: 64 })}`;
+  return `${formatCapText(state, profile)}${ambient}`;
 }

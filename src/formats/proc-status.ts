@@ -1,26 +1,12 @@
 // The capability block of /proc/PID/status (or /proc/PID/task/TID/status) as a thread state.
 import { CapSet } from "../capabilities/set.js";
-import { threadState, type ThreadState } from "../state.js";
+import { threadState, type Credentials, type ThreadState } from "../state.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
 
-/** The fields of a status file that capgate reads. */
-export interface StatusFields {
-  readonly inheritable: CapSet;
-  readonly permitted: CapSet;
-  readonly effective: CapSet;
-  readonly bounding: CapSet;
-  readonly ambient: CapSet;
-  readonly ruid: number;
-  readonly euid: number;
-  readonly suid: number;
-  readonly fsuid: number;
+/** The fields of a status file that capgate reads: the credentials (the Gid: line when present), and more. */
+export interface StatusFields extends Credentials {
   readonly noNewPrivs: boolean;
-  /** The Gid: line (real, effective, saved, fs), when the file has one. */
-  readonly rgid?: number;
-  readonly egid?: number;
-  readonly sgid?: number;
-  readonly fsgid?: number;
   /** The Groups: line (supplementary groups), when the file has one. */
   readonly groups?: readonly number[];
   readonly name: string;

@@ -1,7 +1,7 @@
 // Writes engine inputs back as a scenario document (../shared/scenario-format.md), so that a
 // state and ops found by a fuzzer can be replayed with `capgate simulate`.
 import type { CapSet } from "../capabilities/set.js";
-import type { ThreadState } from "../state.js";
+import { SET_NAMES, type SetName, type ThreadState } from "../state.js";
 import type { Op } from "../ops.js";
 
 const hex = (s: CapSet) => s.toHex();
@@ -9,13 +9,14 @@ const id = (u: number) => (u === 0xffffffff ? -1 : u);
 const arg = (v: number | bigint | undefined) =>
   typeof v === "bigint" ? (v > BigInt(Number.MAX_SAFE_INTEGER) ? `0x${v.toString(16)}` : Number(v)) : (v ?? 0);
 
+/** The five sets as lowercase hex, keyed by their names (scenario documents and JSON output). */
+export function setsHex(s: ThreadState): Record<SetName, string> {
+  return Object.fromEntries(SET_NAMES.map((k) => [k, hex(s[k])])) as Record<SetName, string>;
+}
+
 export function stateToScenario(s: ThreadState): Record<string, unknown> {
   return {
-    permitted: hex(s.permitted),
-    effective: hex(s.effective),
-    inheritable: hex(s.inheritable),
-    bounding: hex(s.bounding),
-    ambient: hex(s.ambient),
+    ...setsHex(s),
     securebits: s.securebits,
     uid: { ruid: s.ruid, euid: s.euid, suid: s.suid, fsuid: s.fsuid },
     noNewPrivs: s.noNewPrivs,

@@ -6,7 +6,7 @@ import { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, ERRNO_NUMBERS } f
 import { capabilityNumber } from "../capabilities/table.js";
 import { InputError } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
-import { threadState, stateProblem, SET_NAMES, type ThreadState } from "../state.js";
+import { threadState, stateProblem, SET_NAMES, UID_NAMES, type ThreadState } from "../state.js";
 import type { Op, FileCaps } from "../ops.js";
 import { ruleById } from "../rules/catalog.js";
 
@@ -70,17 +70,10 @@ function uidArg(v: unknown, path: string): number {
   return n === -1 ? 0xffffffff : n;
 }
 
-const SECUREBIT_STATE_FIELDS = [
-  "permitted",
-  "effective",
-  "inheritable",
-  "bounding",
-  "ambient",
-  "securebits",
-  "uid",
-  "noNewPrivs",
-  "tid",
-] as const;
+/** The fields a scenario's start state may have. */
+const STATE_FIELDS = [...SET_NAMES, "securebits", "uid", "noNewPrivs", "tid"] as const;
+/** The fields a step's expected state may have. */
+const EXPECTED_STATE_FIELDS = [...SET_NAMES, "securebits", "uid", ...UID_NAMES, "noNewPrivs"] as const;
 
 export function parseSecurebits(v: unknown, path: string): number {
   if (typeof v === "number") return int(v, path, 0, 0xffffffff);
@@ -123,7 +116,7 @@ function parseUids(v: unknown, path: string): { ruid: number; euid: number; suid
 export function parseState(v: unknown, profile: KernelProfile, path = "state"): ThreadState {
   if (v === undefined) return threadState({}, profile);
   if (!isObject(v)) throw new InputError(path, "expected an object");
-  only(v, SECUREBIT_STATE_FIELDS, path);
+  only(v, STATE_FIELDS, path);
   const set = (k: string) => (v[k] === undefined ? undefined : parseSetInput(v[k], profile, `${path}.${k}`));
   const ids = v["uid"] === undefined ? {} : parseUids(v["uid"], `${path}.uid`);
   const state = threadState(
@@ -329,24 +322,7 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
   if (v["state"] !== undefined) {
     const s = v["state"];
     if (!isObject(s)) throw new InputError(`${path}.state`, "expected an object");
-    only(
-      s,
-      [
-        "permitted",
-        "effective",
-        "inheritable",
-        "bounding",
-        "ambient",
-        "securebits",
-        "uid",
-        "ruid",
-        "euid",
-        "suid",
-        "fsuid",
-        "noNewPrivs",
-      ],
-      `${path}.state`,
-    );
+    only(s, EXPECTED_STATE_FIELDS, `${path}.state`);
     const st: { -readonly [K in keyof StateExpectation]: StateExpectation[K] } = {};
     for (const k of SET_NAMES) {
       if (s[k] !== undefined) st[k] = parseSetInput(s[k], profile, `${path}.state.${k}`, { rawMask: true });

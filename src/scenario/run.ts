@@ -2,6 +2,7 @@ import type { CapSet } from "../capabilities/set.js";
 import { simulateSequence, type Verdict } from "../simulate.js";
 import { SET_NAMES, type ThreadState } from "../state.js";
 import type { Scenario, Expectation } from "./parse.js";
+import { setsHex } from "./emit.js";
 
 export interface ExpectationResult {
   readonly met: boolean;
@@ -68,11 +69,7 @@ export function runScenario(scenario: Scenario): ScenarioResult {
 /** The state as the JSON output shows it: sets as lowercase hex. */
 export function stateJson(s: ThreadState): Record<string, unknown> {
   return {
-    permitted: hex(s.permitted),
-    effective: hex(s.effective),
-    inheritable: hex(s.inheritable),
-    bounding: hex(s.bounding),
-    ambient: hex(s.ambient),
+    ...setsHex(s),
     securebits: s.securebits,
     ruid: s.ruid,
     euid: s.euid,

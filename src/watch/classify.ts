@@ -4,30 +4,10 @@ import { CapSet } from "../capabilities/set.js";
 import { listNames } from "../capabilities/list.js";
 import { SECUREBITS } from "../kernel/constants.js";
 import { CAP } from "../capabilities/table.js";
-import { diffStates, type SetName } from "../state.js";
+import { diffStates, type Credentials, type SetName } from "../state.js";
 
 /** A thread's credentials as observed (from /proc, or from Tracee's SlimCred). */
-export interface Observed {
-  readonly permitted: CapSet;
-  readonly effective: CapSet;
-  readonly inheritable: CapSet;
-  readonly bounding: CapSet;
-  readonly ambient: CapSet;
-  readonly ruid: number;
-  readonly euid: number;
-  readonly suid: number;
-  readonly fsuid: number;
-  /** Unknown from /proc (only the thread itself can read it); Tracee reports it. */
-  readonly securebits?: number;
-  readonly noNewPrivs?: boolean;
-  /** The gids, when known (the Gid: line of /proc status; Tracee's SlimCred). */
-  readonly rgid?: number;
-  readonly egid?: number;
-  readonly sgid?: number;
-  readonly fsgid?: number;
-  /** The thread's user namespace (the inode of /proc/PID/ns/user; Tracee's UserNamespace), when known. */
-  readonly userns?: number;
-}
+export type Observed = Credentials;
 
 export type Cause = "capset/prctl/setuid" | "execve" | "user namespace" | "unexplained";
 export interface Classification {
