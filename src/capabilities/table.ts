@@ -72,6 +72,8 @@ const byName = new Map<string, number>(CAPABILITIES.map((c) => [c.name, c.number
 
 /** The number of a kernel name ("CAP_NET_RAW", any case, prefix optional), or undefined. */
 export function capabilityNumber(name: string): number | undefined {
+  // Names are ASCII: toUpperCase() would fold look-alikes ("ſ" → "S", "ı" → "I") into real names.
+  if (!/^[\x20-\x7e]*$/.test(name)) return undefined;
   const upper = name.trim().toUpperCase();
   return byName.get(upper.startsWith("CAP_") ? upper : `CAP_${upper}`);
 }
@@ -79,4 +81,17 @@ export function capabilityNumber(name: string): number | undefined {
 /** The kernel name of a capability number; numbers without a name print as decimal, as libcap does. */
 export function capabilityName(number: number): string {
   return CAPABILITIES[number]?.name ?? String(number);
+}
+
+/**
+ * A capability number as libcap reads it (strtoul with base 0): "13", "015" (octal), "0x0d"
+ * (hex). undefined when the token does not start with a digit; NaN when it does but is not a
+ * whole C number ("08", "0x", "1e3").
+ */
+export function parseCapNumber(token: string): number | undefined {
+  if (!/^\d/.test(token)) return undefined;
+  if (/^0x[0-9a-f]+$/i.test(token)) return parseInt(token.slice(2), 16);
+  if (/^0[0-7]*$/.test(token)) return parseInt(token, 8);
+  if (/^[1-9]\d*$/.test(token)) return Number(token);
+  return NaN;
 }

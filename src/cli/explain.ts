@@ -1,5 +1,6 @@
 // capgate explain: the pre-flight tool for shell scripts and CI. A starting state, a change in
 // any accepted form, and the kernel's verdict for every step, with its rule and fix.
+import { noteProfile } from "./profile.js";
 import { readFileSync, statSync } from "node:fs";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
@@ -79,6 +80,15 @@ async function startState(
       throw e;
     }
     source = from;
+  } else if (/[/]/.test(from) && !/[=+-]/.test(from)) {
+    // A path, not capability text: say what is wrong with the path.
+    let why = "no such file";
+    try {
+      why = statSync(from).isDirectory() ? "is a directory, not a status file" : "is not a regular file";
+    } catch {
+      /* no such file */
+    }
+    throw new InputError(from, why);
   } else {
     try {
       const t = parseCapText(from, profile);
@@ -90,11 +100,13 @@ async function startState(
     source = `"${from}"`;
   }
   if (opts.uid !== undefined) {
-    const u = uidArg(opts.uid, "--uid");
+    if (!/^\d+$/.test(opts.uid.trim()) || Number(opts.uid) > 0xfffffffe)
+      throw new UsageError(`--uid: expected a uid from 0 to 4294967294, got ${JSON.stringify(opts.uid)}`);
+    const u = Number(opts.uid);
     state = { ...state, ruid: u, euid: u, suid: u, fsuid: u };
   }
   const problem = stateProblem(state, profile);
-  if (problem) throw new UsageError(`--from: impossible state: ${problem}`);
+  if (problem) throw new UsageError(`${from === undefined ? "this process" : "--from"}: impossible state: ${problem}`);
   return { state, source };
 }
 
@@ -117,6 +129,14 @@ async function execFile(opts: ExplainOptions, profile: KernelProfile): Promise<O
     } catch {
       throw new InputError(opts.exec, "no such file");
     }
+    // execve needs a regular file: a directory is EACCES, as the kernel answers
+    if (!st.isFile())
+      throw new InputError(
+        opts.exec,
+        st.isDirectory()
+          ? "is a directory (execve would fail with EACCES)"
+          : "is not a regular file (execve would fail with EACCES)",
+      );
     setuid = (st.mode & 0o4000) !== 0;
     owner = st.uid;
     const { getFileCaps } = await import("../../shim/files.js");
@@ -202,7 +222,7 @@ async function changes(opts: ExplainOptions, state: ThreadState, profile: Kernel
 }
 
 export async function explainCommand(opts: ExplainOptions): Promise<number> {
-  const profile = opts.kernel ? kernelProfile(opts.kernel) : kernelProfile();
+  const profile = noteProfile(opts.kernel ? kernelProfile(opts.kernel) : kernelProfile());
   const { state, source } = await startState(opts, profile);
   const ops = await changes(opts, state, profile);
   const verdicts = simulateSequence(state, ops, { kernel: profile });

@@ -1,6 +1,8 @@
 // CLI commands that read or run on the real kernel: show and verify. They import the shim
 // lazily, so the engine-only commands never load ffi-rs.
 import { readFileSync, readdirSync } from "node:fs";
+import { noteProfile } from "./profile.js";
+import { errnoName } from "../kernel/constants.js";
 import { formatCapText } from "../formats/libcap-text.js";
 import { formatIab, iabOf } from "../formats/iab.js";
 import { formatDecode, parseMask } from "../formats/decode.js";
@@ -209,7 +211,7 @@ export async function verifyCommand(
   const why = runnerUnavailable();
   if (why) throw new UsageError(`cannot run on the kernel here: ${why}`);
   if (opts.fuzz) {
-    const profile = opts.kernel ? kernelProfile(opts.kernel) : currentProfile();
+    const profile = noteProfile(opts.kernel ? kernelProfile(opts.kernel) : currentProfile());
     if (file) throw new UsageError("give either a scenario FILE or --fuzz, not both");
     const trials = opts.trials === undefined ? 5000 : Number(opts.trials);
     const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
@@ -278,7 +280,7 @@ export async function verifyCommand(
     const k = kernel.steps[i]!;
     const diff = compareStep(v, k);
     if (diff.length) disagree++;
-    const kernelText = k.ret === -1 ? `errno ${k.errno}` : `ok${k.ret ? ` → ${k.ret}` : ""}`;
+    const kernelText = k.ret === -1 ? `${errnoName(k.errno)}` : `ok${k.ret ? ` → ${k.ret}` : ""}`;
     rows.push([
       String(i + 1),
       describeOp(v.op),
@@ -289,7 +291,7 @@ export async function verifyCommand(
     report.push({
       op: v.op.op,
       engine: { ok: v.ok, ret: v.ret, errno: v.errno, rule: v.rule },
-      kernel: { ret: k.ret, errno: k.errno },
+      kernel: { ret: k.ret, errno: errnoName(k.errno) },
       agree: diff.length === 0,
       differences: diff,
     });

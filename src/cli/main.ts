@@ -29,8 +29,13 @@ export function buildProgram(): Command {
       "A kernel-exact model of Linux process capabilities: simulate, pre-flight and explain capset, prctl, setuid and execve.",
     )
     .version(version())
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // commander's own usage errors: one line, like every other error
+      outputError: (s, write) =>
+        write(`capgate: ${errorLine(s.trim().replace(/^error: /, ""))} (see --help)
+`),
+    })
     .exitOverride()
     .enablePositionalOptions();
 
@@ -281,7 +286,9 @@ Examples:
   capgate explain --from "cap_net_bind_service,cap_setuid,cap_setpcap=ep" --keep-caps --setresuid 1000,1000,1000 --exec-caps cap_net_raw+ep
   capgate explain --from /proc/1/status --bounding-drop sys_admin --json`,
     )
-    .action(async (opts: ExplainOptions) => {
+    .action(async (opts: ExplainOptions & { newPrivs?: boolean }) => {
+      // commander stores --no-new-privs as newPrivs: false
+      if (opts.newPrivs === false) opts = { ...opts, noNewPrivs: true };
       process.exitCode = await explainCommand(opts);
     });
 

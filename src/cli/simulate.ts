@@ -1,3 +1,5 @@
+import { noteProfile } from "./profile.js";
+import { parseJson } from "../parse/json.js";
 import { readFileSync } from "node:fs";
 import { InputError } from "../parse/errors.js";
 import { parseScenario, type Scenario } from "../scenario/parse.js";
@@ -21,11 +23,7 @@ export function readJsonFile(file: string): unknown {
           : `cannot read (${code ?? String(e)})`,
     );
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InputError(file, `not valid JSON: ${(e as Error).message}`);
-  }
+  return parseJson(text, file);
 }
 
 /** Reads and parses a scenario file; errors name the file, then the step and field. */
@@ -40,7 +38,9 @@ export function loadScenario(file: string, kernel?: string): Scenario {
 }
 
 export function simulateCommand(file: string, opts: { json?: boolean; kernel?: string }): number {
-  const result: ScenarioResult = runScenario(loadScenario(file, opts.kernel));
+  const scenario = loadScenario(file, opts.kernel);
+  noteProfile(scenario.profile);
+  const result: ScenarioResult = runScenario(scenario);
   if (opts.json) process.stdout.write(JSON.stringify(scenarioResultJson(result), null, 2) + "\n");
   else process.stdout.write(formatResult(file, result));
   return result.passed ? 0 : 1;

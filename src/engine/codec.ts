@@ -5,6 +5,7 @@
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITY_VERSION } from "../kernel/constants.js";
 import type { Op } from "../ops.js";
+import { CapgateInputError } from "../errors.js";
 import type { ThreadState } from "../state.js";
 import {
   OP,
@@ -32,6 +33,12 @@ function putSet(w: Uint32Array, at: number, set: CapSet): void {
 // The state record's codec is generated from the contract with its fields (state-codec.ts).
 import { getSet, readState, writeState } from "./state-codec.js";
 export { getSet, readState, writeState };
+
+/** A uid argument as the kernel takes it (uid_t): 0..4294967295, -1 meaning "unchanged" (0xffffffff). */
+function id(v: number, what: string): number {
+  if (Number.isInteger(v) && v >= -1 && v <= 0xffffffff) return v >>> 0;
+  throw new CapgateInputError(`${what} must be an integer from 0 to 4294967295 (or -1), got ${String(v)}`);
+}
 
 /** An unsigned long argument: a number, or a bigint for 64 bits (a negative C long wraps). */
 function putArg(w: Uint32Array, at: number, value: number | bigint | undefined): void {
@@ -87,38 +94,38 @@ export function encodeOp(
       return;
     case "setuid":
       w[at + OP.kind] = OPK.setuid;
-      w[at + OP.a] = op.uid;
+      w[at + OP.a] = id(op.uid, "setuid: uid");
       return;
     case "seteuid":
       w[at + OP.kind] = OPK.seteuid;
-      w[at + OP.a] = op.euid;
+      w[at + OP.a] = id(op.euid, "seteuid: euid");
       return;
     case "setreuid":
       w[at + OP.kind] = OPK.setreuid;
-      w[at + OP.a] = op.ruid;
-      w[at + OP.b] = op.euid;
+      w[at + OP.a] = id(op.ruid, "setreuid: ruid");
+      w[at + OP.b] = id(op.euid, "setreuid: euid");
       return;
     case "setresuid":
       w[at + OP.kind] = OPK.setresuid;
-      w[at + OP.a] = op.ruid;
-      w[at + OP.b] = op.euid;
-      w[at + OP.c] = op.suid;
+      w[at + OP.a] = id(op.ruid, "setresuid: ruid");
+      w[at + OP.b] = id(op.euid, "setresuid: euid");
+      w[at + OP.c] = id(op.suid, "setresuid: suid");
       return;
     case "setfsuid":
       w[at + OP.kind] = OPK.setfsuid;
-      w[at + OP.a] = op.fsuid;
+      w[at + OP.a] = id(op.fsuid, "setfsuid: fsuid");
       return;
     case "execve": {
       const { file } = op;
       w[at + OP.kind] = OPK.execve;
-      w[at + OP.a] = file.owner ?? 0;
+      w[at + OP.a] = id(file.owner ?? 0, "execve: file owner");
       let flags = file.setuid ? FILE_SETUID : 0;
       if (file.caps) {
         flags |= FILE_HAS_CAPS | (file.caps.effective ? FILE_EFFECTIVE : 0);
         w[at + OP.b] = file.caps.version ?? 2;
         putSet(w, at + OP.x0, file.caps.permitted);
         putSet(w, at + OP.x1, file.caps.inheritable);
-        w[at + OP.d] = file.caps.rootid ?? 0;
+        w[at + OP.d] = id(file.caps.rootid ?? 0, "execve: file rootid");
       }
       w[at + OP.c] = flags;
       return;

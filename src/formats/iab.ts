@@ -3,7 +3,7 @@
 // "!" dropped from bounding, "^" ambient (and so inheritable), "%" inheritable only (written
 // where a "!" precedes it), a bare name inheritable.
 import { CapSet } from "../capabilities/set.js";
-import { capabilityNumber } from "../capabilities/table.js";
+import { capabilityNumber, parseCapNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
 import { libcapName } from "./libcap-text.js";
@@ -59,8 +59,11 @@ export function parseIab(text: string): Iab {
     while (pos < text.length && /[A-Za-z0-9_]/.test(text[pos]!)) pos++;
     const token = text.slice(start, pos);
     if (!token) throw new FormatError("IAB text", text, start, text[start] ?? "", "expected a capability name");
-    const n = /^\d+$/.test(token) ? Number(token) : capabilityNumber(token);
-    if (n === undefined || n > 63 || (!/^\d+$/.test(token) && !/^cap_/i.test(token)))
+    const number = parseCapNumber(token); // strtoul(..., 0), as libcap reads IAB numbers
+    if (number !== undefined && Number.isNaN(number))
+      throw new FormatError("IAB text", text, start, token, "not a number as libcap reads it (010 is octal, 0x0d hex)");
+    const n = number ?? capabilityNumber(token);
+    if (n === undefined || n > 63 || (number === undefined && !/^cap_/i.test(token)))
       throw new FormatError("IAB text", text, start, token, "unknown capability name");
     // No prefix means inheritable; "^" is inheritable and ambient; "!" alone only bounding.
     if (hat || pct || (!bang && !hat)) i = i.with(n);

@@ -2,7 +2,7 @@
 // "=ep cap_sys_admin-e", "all=eip", "=". format() prints exactly what libcap prints (the
 // shortest form, from the most common flag combination); parse() accepts what libcap accepts.
 import { CapSet } from "../capabilities/set.js";
-import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
+import { CAPABILITIES, capabilityNumber, parseCapNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
 
@@ -90,8 +90,10 @@ export function parseCapText(text: string, profile: KernelProfile = kernelProfil
         while (isNameChar(at())) pos++;
         const token = text.slice(start, pos);
         if (token.toLowerCase() === "all") list = list.union(profile.all);
-        else if (/^\d+$/.test(token)) {
-          const n = Number(token);
+        else if (parseCapNumber(token) !== undefined) {
+          // libcap reads numbers with strtoul(..., 0): 010 is octal 8, 0x0d is 13, 08 is an error
+          const n = parseCapNumber(token)!;
+          if (Number.isNaN(n)) fail(start, token, "not a number as libcap reads it (010 is octal, 0x0d hex)");
           if (n > 63) fail(start, token, "capability number above 63");
           list = list.with(n);
         } else {

@@ -1,7 +1,7 @@
 // Capability names as each ecosystem writes them, in and out. Numbers without a name (up to 63)
 // survive every round trip: they are never silently dropped.
 import { CapSet } from "../capabilities/set.js";
-import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
+import { CAPABILITIES, capabilityNumber, parseCapNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
 
@@ -59,8 +59,11 @@ export function parseName(
   };
   const t = token.trim();
   let n: number | undefined;
-  if (/^\d+$/.test(t) && (style === "libcap" || style === "kernel" || style === "rust" || style === "systemd"))
-    n = Number(t);
+  if (/^\d/.test(t) && (style === "libcap" || style === "kernel")) {
+    // libcap reads numbers with strtoul(..., 0): 010 is octal 8, 0x0d is 13
+    n = parseCapNumber(t);
+    if (Number.isNaN(n)) fail("not a number as libcap reads it (010 is octal, 0x0d hex)");
+  } else if (/^\d+$/.test(t) && (style === "rust" || style === "systemd")) n = Number(t);
   else if (/^cap_\d+$/i.test(t) && (style === "libcap-ng" || style === "setpriv")) n = Number(t.slice(4));
   else {
     const hasPrefix = /^cap_/i.test(t);
@@ -159,7 +162,7 @@ export function parseAnyNames(text: string, profile: KernelProfile = kernelProfi
   const re = /[^\s,]+/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const token = m[0];
-    const spelled = /^\d+$/.test(token) || /^cap_/i.test(token) ? token : `CAP_${token}`;
+    const spelled = /^\d/.test(token) || /^cap_/i.test(token) ? token : `CAP_${token}`;
     set = set.with(parseName(spelled, "kernel", profile, text, m.index));
   }
   return set;

@@ -37,12 +37,15 @@ export interface KernelProfile {
   readonly all: CapSet;
   /** The engine's profile word. */
   readonly word: number;
+  /** Newer than the newest kernel capgate was proven on (DEFAULT_KERNEL): modelled as that one. */
+  readonly newerThanModelled: boolean;
 }
 
 /** Releases where something the engine models changed; any other version maps onto these. */
 export const PROFILE_MILESTONES = ["3.0", "3.5", "3.16", "4.3", "4.14", "5.8", "5.9", "6.14", "6.16", "6.18"] as const;
 /** The kernel on which capgate's model was last confirmed by its differential tests. */
 export const DEFAULT_KERNEL = "6.18";
+const [NEWEST_MAJOR, NEWEST_MINOR] = DEFAULT_KERNEL.split(".").map(Number) as [number, number];
 /** The oldest kernel modelled (V3 headers and per-thread bounding sets exist; CAP_WAKE_ALARM is 35). */
 export const OLDEST_KERNEL = "3.0";
 
@@ -91,6 +94,7 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     features,
     all: CapSet.upTo(lastCap),
     word,
+    newerThanModelled: major > NEWEST_MAJOR || (major === NEWEST_MAJOR && minor > NEWEST_MINOR),
   });
   cache.set(version, profile);
   return profile;

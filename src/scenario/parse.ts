@@ -6,6 +6,7 @@ import { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, ERRNO_NUMBERS } f
 import { capabilityNumber } from "../capabilities/table.js";
 import { InputError } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
+import { jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
 import { threadState, stateProblem, SET_NAMES, UID_NAMES, type ThreadState } from "../state.js";
 import type { Op, FileCaps } from "../ops.js";
 import { ruleById } from "../rules/catalog.js";
@@ -56,7 +57,10 @@ function only(obj: Json, allowed: readonly string[], path: string): void {
 }
 function int(v: unknown, path: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new InputError(path, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    throw new InputError(
+      path,
+      `expected an integer from ${min} to ${max}, got ${typeof v === "number" ? String(v) : JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -83,7 +87,7 @@ export function parseSecurebits(v: unknown, path: string): number {
   names.forEach((name, i) => {
     if (typeof name !== "string")
       throw new InputError(`${path}[${i}]`, `expected a securebit name, got ${JSON.stringify(name)}`);
-    const upper = name.trim().toUpperCase();
+    const upper = ascii(name).trim().toUpperCase();
     const key = (upper.startsWith("SECBIT_") ? upper : `SECBIT_${upper}`) as keyof typeof SECUREBITS;
     const bit = SECUREBITS[key];
     if (bit === undefined)
@@ -138,6 +142,11 @@ export function parseState(v: unknown, profile: KernelProfile, path = "state"): 
   return state;
 }
 
+/** Names are ASCII: a non-ASCII one becomes one that matches nothing (toUpperCase folds "ı" into "I"). */
+function ascii(name: string): string {
+  return /^[\x20-\x7e]*$/.test(name) ? name : "\u0000";
+}
+
 function parseVersion(v: unknown, path: string): number {
   if (v === undefined) return CAPABILITY_VERSION.v3;
   if (typeof v === "string") {
@@ -152,7 +161,7 @@ function parseVersion(v: unknown, path: string): number {
 function parseOption(v: unknown, path: string): number {
   if (typeof v === "number") return int(v, path, -0x80000000, 0x7fffffff);
   if (typeof v === "string") {
-    const key = v.trim().toUpperCase();
+    const key = ascii(v).trim().toUpperCase();
     const option = PRCTL[(key.startsWith("PR_") ? key : `PR_${key}`) as keyof typeof PRCTL];
     if (option !== undefined) return option;
   }
@@ -173,7 +182,7 @@ function parseArg(v: unknown, path: string, option: number): number | bigint {
   if (typeof v === "string") {
     const text = v.trim();
     if (/^0x[0-9a-f]{1,16}$/i.test(text)) return BigInt(text);
-    const upper = text.toUpperCase();
+    const upper = ascii(text).toUpperCase();
     const sub =
       AMBIENT_SUBOP[
         (upper.startsWith("PR_CAP_AMBIENT_") ? upper : `PR_CAP_AMBIENT_${upper}`) as keyof typeof AMBIENT_SUBOP
@@ -341,10 +350,17 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
 /** Parses a scenario document (already JSON-decoded). */
 export function parseScenario(doc: unknown): Scenario {
   if (!isObject(doc)) throw new InputError("", 'a scenario must be a JSON object with "steps"');
+  if (jsonDepth(doc) > MAX_JSON_DEPTH) throw new InputError("", `nested deeper than ${MAX_JSON_DEPTH} levels`);
   only(doc, ["kernel", "state", "steps", "description", "$schema"], "");
   let profile: KernelProfile;
   try {
-    profile = kernelProfile(doc["kernel"] === undefined ? undefined : String(doc["kernel"]));
+    const kernel = doc["kernel"];
+    if (kernel !== undefined && typeof kernel !== "string")
+      throw new InputError(
+        "kernel",
+        `expected a version string such as "6.18", got ${typeof kernel === "object" ? (Array.isArray(kernel) ? "a list" : "an object") : JSON.stringify(kernel)}`,
+      );
+    profile = kernelProfile(kernel);
   } catch (e) {
     if (e instanceof ProfileError) throw new InputError("kernel", e.message);
     throw e;

@@ -3,6 +3,7 @@
 import { CapSet } from "../capabilities/set.js";
 import type { Observed } from "./classify.js";
 import { FormatError } from "../formats/errors.js";
+import { jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
 
 export interface TraceeCredChange {
   readonly time: number | string;
@@ -64,6 +65,8 @@ export function parseTraceeLine(line: string, lineNumber: number, source = "trac
   } catch (err) {
     throw new FormatError(source, shown, 0, "", `line ${lineNumber} is not JSON (${(err as Error).message})`);
   }
+  if (jsonDepth(e) > MAX_JSON_DEPTH)
+    throw new FormatError(source, shown, 0, "", `line ${lineNumber} is nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (typeof e !== "object" || e === null || Array.isArray(e))
     throw new FormatError(source, shown, 0, "", `line ${lineNumber} is not a JSON object (an event)`);
   const ev = e as Record<string, unknown>;
