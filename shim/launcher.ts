@@ -134,6 +134,8 @@ export interface LaunchRequest {
   readonly ignoredSignals?: readonly number[];
   /** Default: the running kernel's. */
   readonly profile?: KernelProfile;
+  /** Plan for this file instead of inspecting `path` (a dry run of a program not installed yet). */
+  readonly assumeFile?: ExecFile;
 }
 
 export type LaunchPlan =
@@ -164,6 +166,7 @@ export class Launcher {
 
   /** The file as execve will see it: set-id bits and file capabilities do nothing on a nosuid mount. */
   #file(): { file: ExecFile; nosuid: boolean; setgid: number | null } {
+    if (this.request.assumeFile) return { file: this.request.assumeFile, nosuid: false, setgid: null };
     const path = this.request.path;
     const st = statSync(path);
     const nosuid = onNosuidMount(path);

@@ -1,7 +1,8 @@
 // capgate exec: the flags of setpriv and capsh, turned into a launch request for the shim's
 // Launcher (which plans the calls, applies each on this main thread, reads it back and execs
 // the program); this file only parses, prints and maps failures to a shell's exit statuses.
-import { statSync, readFileSync, accessSync, constants } from "node:fs";
+import { statSync, readFileSync, accessSync, constants, writeSync } from "node:fs";
+import type { ExecFile } from "../ops.js";
 import type { ExecError } from "../../shim/launch.js";
 import type { LaunchCall } from "../../shim/launcher.js";
 import { delimiter, join } from "node:path";
@@ -10,7 +11,7 @@ import { parseAnyNames } from "../formats/names.js";
 import { FormatError } from "../formats/errors.js";
 import type { KernelProfile } from "../kernel/profiles.js";
 import { formatCapText } from "../formats/libcap-text.js";
-import { parseSecurebits } from "../scenario/parse.js";
+import { securebitsArg } from "./args.js";
 import { stateJson, verdictJson } from "../scenario/run.js";
 import { toScenario, stateToScenario } from "../scenario/emit.js";
 import { ExitError, UsageError } from "./errors.js";
@@ -45,6 +46,7 @@ export interface ExecOptions {
   quiet?: boolean;
   resetEnv?: boolean;
   keepFds?: string;
+  jsonFd?: string;
   /** Tracee's form, repeatable: "add=cap_net_raw,cap_kill", "drop=cap_sys_admin", "bypass=true". */
   capabilities?: string[];
 }
@@ -275,7 +277,27 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
       "capgate: CAPABILITIES_BYPASS is ignored by exec: an environment variable never widens what the command line asks (use --capabilities bypass=true)\n",
     );
   }
-  const path = resolveProgram(program);
+  let path: string, assumeFile: ExecFile | undefined;
+  try {
+    path = resolveProgram(program);
+  } catch (e) {
+    // A dry run plans for a program that is not installed yet, as a plain file.
+    if (!(opts.dryRun && e instanceof ExitError && e.exitStatus === 127)) throw e;
+    path = program;
+    assumeFile = {};
+    warn(`${terminalSafe(program)} was not found: planned as a plain file (no set-id bits, no file capabilities)`);
+  }
+  const jsonFd = opts.jsonFd === undefined ? undefined : Number(opts.jsonFd);
+  if (jsonFd !== undefined && (!/^\d{1,9}$/.test(opts.jsonFd!) || jsonFd < 1))
+    throw new UsageError(`--json-fd: expected a descriptor number, got ${JSON.stringify(opts.jsonFd)}`);
+  if (jsonFd !== undefined && !openFds().includes(jsonFd))
+    throw new UsageError(`--json-fd: descriptor ${jsonFd} is not open`);
+  const planOut = (text: string) =>
+    opts.dryRun
+      ? process.stdout.write(text)
+      : jsonFd !== undefined
+        ? writeSync(jsonFd, text)
+        : process.stderr.write(text);
   const { fds, listen } = keptFds(opts, openFds());
   const argv = [program, ...args],
     ignoredSignals = callerIgnoredSignals();
@@ -325,14 +347,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const want = keep.union(ambient);
   if (!want.intersect(drop).isEmpty)
     throw new UsageError(`--keep/--ambient and --drop both name ${want.intersect(drop).names().join(", ")}`);
-  let securebits: number | undefined;
-  if (opts.secbits !== undefined) {
-    try {
-      securebits = parseSecurebits(opts.secbits, "--secbits");
-    } catch (e) {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
-    }
-  }
+  const securebits = opts.secbits === undefined ? undefined : securebitsArg(opts.secbits, "--secbits");
   const user = opts.user !== undefined ? lookupUser(opts.user) : null;
   const uid = opts.user !== undefined ? (user?.uid ?? parseId(opts.user, "--user")!) : undefined;
   const gids = gidTarget(opts, user, uid);
@@ -355,10 +370,11 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     keepFds: fds,
     ignoredSignals,
     profile,
+    ...(assumeFile && { assumeFile }),
   });
   const p = launcher.plan(start, readGids());
   if (!p.ok) {
-    if (opts.json) process.stdout.write(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");
+    if (opts.json) planOut(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");
     else
       process.stderr.write(
         `capgate: cannot run ${terminalSafe(program)} as asked:\n${p.reasons.map((r) => `  - ${terminalSafe(r)}`).join("\n")}\n`,
@@ -403,7 +419,9 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
         : null;
   if (opts.dryRun || opts.json) {
     if (opts.json) {
-      process.stdout.write(
+      // With --dry-run the plan is the output; when the program runs, stdout is the program's,
+      // so the plan goes to stderr or to the descriptor --json-fd names.
+      planOut(
         jsonSafe(
           {
             ok: true,

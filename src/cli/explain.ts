@@ -13,7 +13,7 @@ import { parseMask } from "../formats/decode.js";
 import { parseAnyNames } from "../formats/names.js";
 import { stateFromStatus } from "../formats/proc-status.js";
 import { FormatError } from "../formats/errors.js";
-import { parseSecurebits } from "../scenario/parse.js";
+import { securebitsArg } from "./args.js";
 import { verdictJson } from "../scenario/run.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
@@ -188,15 +188,7 @@ async function changes(opts: ExplainOptions, state: ThreadState, profile: Kernel
   for (const cap of opts.ambientLower ? caps(opts.ambientLower, profile, "--ambient-lower") : [])
     ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_LOWER, arg3: cap });
   if (opts.securebits !== undefined) {
-    let bits: number;
-    try {
-      bits = /^\d+$|^0x[0-9a-f]+$/i.test(opts.securebits)
-        ? Number(opts.securebits)
-        : parseSecurebits(opts.securebits, "--securebits");
-    } catch (e) {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
-    }
-    ops.push({ op: "prctl", option: PRCTL.PR_SET_SECUREBITS, arg2: bits });
+    ops.push({ op: "prctl", option: PRCTL.PR_SET_SECUREBITS, arg2: securebitsArg(opts.securebits, "--securebits") });
   }
   if (opts.keepCaps) ops.push({ op: "prctl", option: PRCTL.PR_SET_KEEPCAPS, arg2: 1 });
   if (opts.setuid !== undefined) ops.push({ op: "setuid", uid: uidArg(opts.setuid, "--setuid") });

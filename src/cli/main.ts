@@ -165,7 +165,11 @@ Examples:
     .option("--no-regain", "make sure no later exec can grant the program anything more")
     .option("--dry-run", "print the plan and the program's predicted state; run nothing")
     .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
-    .option("--json", "print the plan as JSON (and run it unless --dry-run)")
+    .option(
+      "--json",
+      "print the plan as JSON: on stdout with --dry-run, else on stderr (or --json-fd) so stdout stays the program's",
+    )
+    .option("--json-fd <fd>", "with --json: write the plan to this descriptor instead of stderr")
     .option("--quiet", "do not print the plan or warnings on stderr before running")
     .option(
       "--reset-env",

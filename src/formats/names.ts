@@ -163,7 +163,13 @@ export function parseAnyNames(text: string, profile: KernelProfile = kernelProfi
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const token = m[0];
     const spelled = /^\d/.test(token) || /^cap_/i.test(token) ? token : `CAP_${token}`;
-    set = set.with(parseName(spelled, "kernel", profile, text, m.index));
+    try {
+      set = set.with(parseName(spelled, "kernel", profile, text, m.index));
+    } catch (e) {
+      // name the token as it was typed (not the CAP_-prefixed spelling looked up)
+      if (e instanceof FormatError) throw new FormatError(e.format, text, m.index, token, e.problem);
+      throw e;
+    }
   }
   return set;
 }
