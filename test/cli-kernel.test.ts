@@ -149,7 +149,7 @@ test("capgate explain: usage errors exit 2 with the option and the token", () =>
   const cases: Array<[string[], RegExp]> = [
     [["explain"], /explain needs a change/],
     [["explain", "--from", "cap_foo=ep", "--drop", "chown"], /--from: libcap text: unknown capability name/],
-    [["explain", "--drop", "chwn"], /--drop: unknown capability name \("CAP_chwn"\)/],
+    [["explain", "--drop", "chwn"], /--drop: unknown capability name \("chwn"\)/],
     [["explain", "--setresuid", "1,2", "--from", "=ep"], /--setresuid: expected RUID,EUID,SUID/],
     [["explain", "--from", "=ep", "--setuid", "abc"], /--setuid: expected a uid/],
     [["explain", "--from", "=ep", "--exec", "/nonexistent/bin"], /\/nonexistent\/bin: no such file/],

@@ -163,9 +163,22 @@ test("capgate exec: usage errors exit 2", () => {
   assert.equal(run(["--dry-run", "--user", "nobody", "--groups", "1", "--clear-groups", "--", "/bin/true"]).status, 2);
   assert.equal(run(["--dry-run", "--keep-fds", "2", "--", "/bin/true"]).status, 2);
   assert.match(run(["--dry-run", "--keep-fds", "77", "--", "/bin/true"]).stderr, /descriptor 77 is not open/);
-  const missing = run(["--dry-run", "--", "/nonexistent/prog"]);
+  const missing = run(["--", "/nonexistent/prog"]);
   assert.equal(missing.status, 127, "not found: 127, as a shell says");
   assert.match(missing.stderr, /\/nonexistent\/prog: not found; nothing was run/);
+  const planned = run(["--dry-run", "--", "/nonexistent/prog"]);
+  assert.equal(planned.status, 0, "a dry run plans for a program not installed yet");
+  assert.match(planned.stderr, /was not found: planned as a plain file/);
+  assert.match(
+    run(["--dry-run", "--keep", "bogus", "--", "/bin/true"]).stderr,
+    /--keep: unknown capability name \("bogus"\)/,
+    "the token as typed",
+  );
+  assert.match(
+    run(["--dry-run", "--secbits", "1", "--", "/bin/true"]).stdout,
+    /securebits 0x1/,
+    "numbers, as explain takes them",
+  );
   const dir = run(["--", "/tmp"]);
   assert.equal(dir.status, 126);
   assert.match(dir.stderr, /\/tmp: is a directory/);
