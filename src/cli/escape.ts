@@ -9,9 +9,9 @@
  */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
-/** The string with every unsafe character as \xNN (or \u{NNNN} above 0xff), and backslashes doubled. */
+/** The string with every unsafe character as \xNN (or \u{NNNN} above 0xff). */
 export function terminalSafe(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(UNSAFE, (c) => {
+  return s.replace(UNSAFE, (c) => {
     const n = c.codePointAt(0)!;
     return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
   });

@@ -1,4 +1,6 @@
 // capgate file: file capabilities, like getcap and setcap (through the shim).
+import { lstatSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile } from "../kernel/profiles.js";
 import type { FileCaps } from "../ops.js";
@@ -13,10 +15,31 @@ export function fileCapsText(caps: FileCaps): string {
   return formatCapText({ permitted: caps.permitted, inheritable: caps.inheritable, effective });
 }
 
+/** Every path below the given ones, depth first, without following symbolic links (getcap -r). */
+function* walk(roots: readonly string[], cannot: (message: string) => void): Generator<string> {
+  const stack = [...roots].reverse();
+  while (stack.length) {
+    const path = stack.pop()!;
+    yield path;
+    let entries;
+    try {
+      if (!lstatSync(path).isDirectory()) continue;
+      entries = readdirSync(path, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        cannot(`${path}: cannot list: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      continue;
+    }
+    for (const d of entries.reverse()) stack.push(join(path, d.name));
+  }
+}
+
 export async function fileCommand(
   paths: string[],
-  opts: { set?: string; remove?: boolean; json?: boolean },
+  opts: { set?: string; remove?: boolean; json?: boolean; recursive?: boolean },
 ): Promise<number> {
+  if (opts.recursive && (opts.set !== undefined || opts.remove))
+    throw new UsageError("--recursive reads only; --set and --remove take the files themselves");
   const { inspectFileCaps, writeFileCaps, FileCapsError } = await import("../../shim/files.js");
   if (opts.set !== undefined && opts.remove) throw new UsageError("give --set or --remove, not both");
   if (opts.set !== undefined || opts.remove) {
@@ -43,16 +66,21 @@ export async function fileCommand(
   // Like getcap: every path that can be read is shown; one line per path that cannot.
   let failed = false;
   const rows = [];
-  for (const p of paths) {
+  const cannot = (message: string) => {
+    process.stderr.write(`capgate: ${errorLine(message)}\n`);
+    failed = true;
+  };
+  for (const p of opts.recursive ? walk(paths, cannot) : paths) {
     let entry;
     try {
       entry = inspectFileCaps(p);
     } catch (e) {
       if (!(e instanceof FileCapsError)) throw e;
-      process.stderr.write(`capgate: ${errorLine(e.message)}\n`);
-      failed = true;
+      cannot(e.message);
       continue;
     }
+    // getcap -r lists only what has capabilities
+    if (opts.recursive && !entry.caps) continue;
     const caps = entry.caps;
     rows.push({
       path: p,

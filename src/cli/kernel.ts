@@ -2,6 +2,10 @@
 // lazily, so the engine-only commands never load ffi-rs.
 import { readFileSync, readdirSync } from "node:fs";
 import { noteProfile } from "./profile.js";
+import { terminalSafe, jsonSafe } from "./escape.js";
+
+/** kthreadd: the parent of every kernel thread. */
+const KTHREADD = 2;
 import { errnoName } from "../kernel/constants.js";
 import { formatCapText } from "../formats/libcap-text.js";
 import { formatIab, iabOf } from "../formats/iab.js";
@@ -37,6 +41,7 @@ interface ProcessRow {
   pid: number;
   name: string;
   user: string;
+  ppid: number;
   ruid: number;
   euid: number;
   caps: string;
@@ -62,6 +67,7 @@ function processRow(pid: number, text: string, securebits: number | null, profil
   return {
     pid,
     name: s.name,
+    ppid: Number(/^PPid:\s*(\d+)/m.exec(text)?.[1] ?? 0),
     user: s.ruid === s.euid ? userOf(s.ruid) : `${userOf(s.ruid)}/${userOf(s.euid)}`,
     ruid: s.ruid,
     euid: s.euid,
@@ -98,15 +104,22 @@ export async function showCommand(
   }
   const rows: ProcessRow[] = [];
   if (opts.all) {
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
+    // Like pscap: user processes by pid; kernel threads (kthreadd, pid 2, and its children) hold
+    // the full set by construction and only bury the interesting rows.
+    const pids = readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number)
+      .sort((a, b) => a - b);
+    for (const p of pids) {
       let text: string;
       try {
-        text = readFileSync(`/proc/${entry}/status`, "utf8");
+        text = readFileSync(`/proc/${p}/status`, "utf8");
       } catch {
         continue; // gone meanwhile
       }
-      rows.push(processRow(Number(entry), text, null, profile));
+      const row = processRow(p, text, null, profile);
+      if (p === KTHREADD || row.ppid === KTHREADD) continue;
+      rows.push(row);
     }
   } else {
     let text: string;
@@ -126,15 +139,28 @@ export async function showCommand(
     filter === undefined
       ? rows
       : rows.filter((r) => CapSet.fromHex(r.permitted).has(filter!) || CapSet.fromHex(r.effective).has(filter!));
+  if (!opts.all && filter !== undefined && !shown.length) {
+    // show PID --cap X: a yes/no question, answered like grep (exit 1, nothing printed, for no)
+    if (opts.json) process.stdout.write("null\n");
+    return 1;
+  }
   if (opts.json) {
-    process.stdout.write(JSON.stringify(opts.all ? shown : (shown[0] ?? null), null, 2) + "\n");
+    process.stdout.write(jsonSafe(opts.all ? shown : (shown[0] ?? null), 2) + "\n");
     return 0;
   }
   if (opts.all) {
     const t = [
-      [style.dim("pid"), style.dim("command"), style.dim("user"), style.dim("capabilities"), style.dim("flags")],
+      [
+        style.dim("ppid"),
+        style.dim("pid"),
+        style.dim("command"),
+        style.dim("user"),
+        style.dim("capabilities"),
+        style.dim("flags"),
+      ],
     ];
-    for (const r of shown) t.push([String(r.pid), r.name, r.user, r.caps, r.flags.join(", ")]);
+    for (const r of shown)
+      t.push([String(r.ppid), String(r.pid), terminalSafe(r.name), terminalSafe(r.user), r.caps, r.flags.join(", ")]);
     process.stdout.write(table(t) + "\n");
     return 0;
   }
@@ -142,7 +168,7 @@ export async function showCommand(
   if (!r) return 0;
   const b = CapSet.fromHex(r.bounding);
   const lines = [
-    ["pid", `${r.pid} (${r.name})`],
+    ["pid", `${r.pid} (${terminalSafe(r.name)})`],
     ["capabilities", r.caps],
     ["IAB", r.iab || "(none)"],
     [

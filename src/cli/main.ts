@@ -109,12 +109,13 @@ Examples:
     .argument("<path...>", "files")
     .option("--set <text>", "write these capabilities (setcap text, e.g. cap_net_raw+ep); needs CAP_SETFCAP")
     .option("--remove", "remove the file capabilities (setcap -r)")
+    .option("-r, --recursive", "descend into directories, like getcap -r (symbolic links are not followed)")
     .option("--json", "print JSON (also for files without capabilities)")
     .addHelpText(
       "after",
-      "\nExamples:\n  capgate file /usr/bin/ping\n  capgate file --set cap_net_bind_service+ep ./server",
+      "\nExamples:\n  capgate file /usr/bin/ping\n  capgate file -r /usr/bin /usr/sbin\n  capgate file --set cap_net_bind_service+ep ./server",
     )
-    .action(async (paths: string[], opts: { set?: string; remove?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: { set?: string; remove?: boolean; json?: boolean; recursive?: boolean }) => {
       process.exitCode = await fileCommand(paths, opts);
     });
 

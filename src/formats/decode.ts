@@ -3,10 +3,14 @@ import { CapSet } from "../capabilities/set.js";
 import { FormatError } from "./errors.js";
 import { libcapName } from "./libcap-text.js";
 
-/** Parses "0x1ffffffffff", "000001ffffffffff" or "1ffffffffff" (at most 16 hex digits). */
+/**
+ * Parses "0x1ffffffffff", "000001ffffffffff" or "1ffffffffff": at most 16 significant hex
+ * digits, leading zeros as many as you like (capsh --decode takes them too). A line copied from
+ * /proc/PID/status ("CapEff:\t0000000000003000") is read for its mask.
+ */
 export function parseMask(text: string): CapSet {
-  const t = text.trim();
-  const digits = t.replace(/^0x/i, "");
+  const t = text.trim().replace(/^Cap(Inh|Prm|Eff|Bnd|Amb):\s*/, "");
+  const digits = t.replace(/^0x/i, "").replace(/^0+(?=[0-9a-f])/i, "");
   if (!/^[0-9a-f]{1,16}$/i.test(digits)) {
     const bad = digits.search(/[^0-9a-f]/i);
     throw new FormatError(
