@@ -4,6 +4,19 @@ import { readFileSync, readdirSync } from "node:fs";
 import { noteProfile } from "./profile.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
 
+/** What the kernel runner was doing when it could not reach a start state (native/capfuzz.c setup()). */
+const SETUP_STAGES: Record<number, string> = {
+  1: "raising every capability",
+  2: "raising the ambient set",
+  3: "setting SECBIT_NO_SETUID_FIXUP",
+  4: "setting the uids",
+  5: "dropping from the bounding set",
+  6: "setting the securebits",
+  7: "setting no_new_privs",
+  8: "setting the final sets",
+  9: "reading the state back",
+};
+
 /** kthreadd: the parent of every kernel thread. */
 const KTHREADD = 2;
 import { errnoName } from "../kernel/constants.js";
@@ -291,10 +304,16 @@ export async function verifyCommand(
       `${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`,
     );
   const kernel = runOnKernel([{ state: scenario.state, ops }])[0]!;
-  if (kernel.setup !== 0)
+  if (kernel.setup !== 0) {
+    const stage = SETUP_STAGES[kernel.setup] ?? `stage ${kernel.setup}`;
+    const root = process.getuid?.() === 0;
     throw new UsageError(
-      `${file}: the kernel could not be brought to the scenario's start state (stage ${kernel.setup})`,
+      `${file}: the kernel could not be brought to the scenario's start state (${stage})` +
+        (root
+          ? ""
+          : ": as a normal user the throwaway namespace maps only uid 0; run capgate verify as root for other uids and gids"),
     );
+  }
   const { simulateSequence } = await import("../simulate.js");
   const verdicts = simulateSequence(scenario.state, ops, { kernel: scenario.profile });
   const rows: string[][] = [
@@ -329,6 +348,10 @@ export async function verifyCommand(
   else
     process.stdout.write(
       `${style.bold(file)} on the running kernel (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${disagree ? style.red(`${disagree} step(s) disagree`) : style.green("engine and kernel agree on every step")}\n`,
+    );
+  if (disagree && process.getuid?.() !== 0)
+    process.stderr.write(
+      "capgate: note: as a normal user the throwaway namespace maps only uid 0 and gid 0, so calls to other ids fail there with EINVAL; run capgate verify as root to check them\n",
     );
   return disagree ? 1 : 0;
 }
