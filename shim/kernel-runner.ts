@@ -2,9 +2,9 @@
 // fresh thread in a throwaway user namespace, and reads every step back. Test and `capgate
 // verify` tooling: the kernel's answers, for comparison with the engine's.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync, mkdtempSync, rmSync, chmodSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, statSync, mkdtempSync, rmSync, chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { tmpdir, homedir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeState, encodeOp, readStep, type KernelStep } from "../src/engine/codec.js";
 import type { Op } from "../src/ops.js";
@@ -12,7 +12,45 @@ import { CapgateSystemError } from "../src/errors.js";
 import { STATE_SIZE, OP_SIZE, STEP_SIZE } from "../src/engine/contract.js";
 import type { ThreadState } from "../src/state.js";
 
-export const RUNNER_PATH = fileURLToPath(new URL("../../build/capfuzz", import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SOURCE = join(PACKAGE_ROOT, "native/capfuzz.c");
+/** Where `npm install` of a checkout builds the runner. */
+const BUILT = join(PACKAGE_ROOT, "build/capfuzz");
+
+/** The package's version, so that a cached runner is rebuilt when capgate is upgraded. */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "dev";
+  }
+}
+
+/**
+ * The kernel runner: build/capfuzz in a checkout; in an installed package (which ships the C
+ * source, not a binary) a copy built on first use with the system C compiler, cached under
+ * $CAPGATE_CACHE, $XDG_CACHE_HOME/capgate or ~/.cache/capgate.
+ */
+export const RUNNER_PATH = existsSync(BUILT)
+  ? BUILT
+  : join(
+      process.env["CAPGATE_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "capgate"),
+      version(),
+      "capfuzz",
+    );
+
+/** Compiles native/capfuzz.c into `out`; the reason when it cannot, else null. */
+export function compileRunner(out: string, cc = process.env["CC"] ?? "cc"): string | null {
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+  } catch (e) {
+    return `cannot create ${dirname(out)}: ${(e as Error).message}`;
+  }
+  const r = spawnSync(cc, ["-O2", "-Wall", "-Wextra", "-pthread", "-o", out, SOURCE], { encoding: "utf8" });
+  if (r.error) return `no C compiler (${cc}: ${r.error.message}); install one (Debian: apt-get install gcc libc6-dev) or set CC`;
+  if (r.status !== 0) return `${cc} could not compile ${SOURCE}: ${r.stderr.trim().split("\n")[0] ?? `exit ${r.status}`}`;
+  return null;
+}
 
 export type { KernelStep };
 export interface KernelTrial {
@@ -32,8 +70,11 @@ export class KernelRunnerError extends CapgateSystemError {
 /** Why the kernel runner cannot run here, or null when it can. */
 export function runnerUnavailable(): string | null {
   if (process.platform !== "linux") return "not Linux";
-  if (!existsSync(RUNNER_PATH) || !statSync(RUNNER_PATH).isFile())
-    return `${RUNNER_PATH} is not built (needs a C compiler: npm run build:native)`;
+  if (!existsSync(RUNNER_PATH) || !statSync(RUNNER_PATH).isFile()) {
+    // an installed package: build it now, once
+    const why = compileRunner(RUNNER_PATH);
+    if (why) return `the kernel runner is not built and cannot be: ${why}`;
+  }
   return null;
 }
 
