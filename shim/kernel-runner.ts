@@ -47,8 +47,10 @@ export function compileRunner(out: string, cc = process.env["CC"] ?? "cc"): stri
     return `cannot create ${dirname(out)}: ${(e as Error).message}`;
   }
   const r = spawnSync(cc, ["-O2", "-Wall", "-Wextra", "-pthread", "-o", out, SOURCE], { encoding: "utf8" });
-  if (r.error) return `no C compiler (${cc}: ${r.error.message}); install one (Debian: apt-get install gcc libc6-dev) or set CC`;
-  if (r.status !== 0) return `${cc} could not compile ${SOURCE}: ${r.stderr.trim().split("\n")[0] ?? `exit ${r.status}`}`;
+  if (r.error)
+    return `no C compiler (${cc}: ${r.error.message}); install one (Debian: apt-get install gcc libc6-dev) or set CC`;
+  if (r.status !== 0)
+    return `${cc} could not compile ${SOURCE}: ${r.stderr.trim().split("\n")[0] ?? `exit ${r.status}`}`;
   return null;
 }
 

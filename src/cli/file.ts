@@ -1,5 +1,5 @@
 // capgate file: file capabilities, like getcap and setcap (through the shim).
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile } from "../kernel/profiles.js";
@@ -46,8 +46,10 @@ export async function fileCommand(
     let caps: FileCaps | null = null;
     if (opts.set !== undefined) {
       let t;
+      // "-" reads the text from standard input, as setcap - does
+      const text = opts.set === "-" ? readFileSync(0, "utf8").trim() : opts.set;
       try {
-        t = parseCapText(opts.set, kernelProfile());
+        t = parseCapText(text, kernelProfile());
       } catch (e) {
         if (e instanceof FormatError) throw new UsageError(`--set: ${e.message}`);
         throw e;

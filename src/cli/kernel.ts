@@ -214,7 +214,16 @@ export async function showCommand(
 }
 
 export function decodeCommand(masks: string[], opts: { json?: boolean }): number {
-  const decoded = masks.map((m) => {
+  // "-": the masks on standard input, one per line (a /proc status excerpt works too)
+  const all = masks.flatMap((m) =>
+    m === "-"
+      ? readFileSync(0, "utf8")
+          .split("\n")
+          .map((l) => l.trim())
+          .filter((l) => /^(Cap[A-Za-z]+:\s*)?[0-9a-fx]+$/i.test(l))
+      : [m],
+  );
+  const decoded = all.map((m) => {
     try {
       return { mask: m, set: parseMask(m) };
     } catch (e) {

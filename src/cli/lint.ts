@@ -13,7 +13,7 @@ export function lintCommand(files: string[], opts: { json?: boolean; kernel?: st
   const results = files.map((file) => {
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      text = readFileSync(file === "-" ? 0 : file, "utf8"); // - is standard input (kubectl get pods -o json | capgate lint -)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new InputError(file, code === "ENOENT" ? "no such file" : `cannot read (${code})`);

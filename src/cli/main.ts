@@ -93,7 +93,7 @@ Examples:
   program
     .command("decode")
     .description("Name the capabilities of hex masks, like capsh --decode (the CapEff lines of /proc/PID/status).")
-    .argument("<mask...>", "hex masks, e.g. 0x1ffffffffff or 000001ffffffffff")
+    .argument("<mask...>", "hex masks, e.g. 0x1ffffffffff or 000001ffffffffff; - reads them from standard input")
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -107,7 +107,10 @@ Examples:
     .command("file")
     .description("File capabilities (the security.capability xattr), like getcap; --set like setcap, pre-flighted.")
     .argument("<path...>", "files")
-    .option("--set <text>", "write these capabilities (setcap text, e.g. cap_net_raw+ep); needs CAP_SETFCAP")
+    .option(
+      "--set <text>",
+      "write these capabilities (setcap text, e.g. cap_net_raw+ep; - reads it from standard input); needs CAP_SETFCAP",
+    )
     .option("--remove", "remove the file capabilities (setcap -r)")
     .option("-r, --recursive", "descend into directories, like getcap -r (symbolic links are not followed)")
     .option("--json", "print JSON (also for files without capabilities)")
@@ -122,7 +125,10 @@ Examples:
   program
     .command("lint")
     .description("Check the capability lists of Kubernetes manifests, Compose files and systemd units.")
-    .argument("<file...>", "files to check")
+    .argument(
+      "<file...>",
+      "files to check; - reads one from standard input (kubectl get pods -A -o json | capgate lint -)",
+    )
     .option("--kind <kind>", "kubernetes, compose or systemd (default: detected)")
     .addOption(new Option("--kernel <version>", "the kernel the workload runs on (default: the newest modelled)"))
     .option("--json", "print JSON")

@@ -1,7 +1,7 @@
 // capgate lint: the capability lists of a Kubernetes manifest, a Compose file or a systemd
 // unit, checked against the kernel profile and each ecosystem's own rules.
-import { CapgateInputError } from "../errors.js";
-import { parseAllDocuments, LineCounter, isMap, isSeq, isScalar, type Node as YamlNode, type Pair } from "yaml";
+import { LintInputError } from "./errors.js";
+import { yamlDocuments, jsonDocument, type LNode } from "./tree.js";
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
@@ -21,9 +21,7 @@ export interface LintResult {
   readonly findings: readonly Finding[];
 }
 
-export class LintInputError extends CapgateInputError {
-  override name = "LintInputError";
-}
+export { LintInputError };
 
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
@@ -87,8 +85,8 @@ export function detectKind(path: string, text: string): LintKind {
     /^\s*\[(Unit|Service|Install)\]/m.test(text)
   )
     return "systemd";
-  if (/^\s*services\s*:/m.test(text)) return "compose";
-  if (/^\s*(apiVersion|kind)\s*:/m.test(text)) return "kubernetes";
+  if (/^\s*"?services"?\s*:/m.test(text)) return "compose";
+  if (/^\s*"?(apiVersion|kind)"?\s*:/m.test(text)) return "kubernetes";
   throw new LintInputError(
     "cannot tell what this file is: expected a Kubernetes manifest (apiVersion/kind), a Compose file (services:) or a systemd unit ([Service])",
   );
@@ -109,6 +107,20 @@ function lintSystemd(text: string, profile: KernelProfile): Finding[] {
     const invert = value.startsWith("~");
     let set = CapSet.EMPTY;
     for (const token of value.replace(/^~/, "").split(/\s+/).filter(Boolean)) {
+      if (/^\d+$/.test(token)) {
+        // systemd takes capability numbers too (capability_from_name)
+        const n = Number(token);
+        if (n > profile.lastCap)
+          findings.push({
+            line,
+            severity: "error",
+            rule: "lint.not-in-kernel",
+            message: `capability ${n} does not exist in kernel ${profile.version} (CAP_LAST_CAP is ${profile.lastCap})`,
+            fix: "remove it",
+          });
+        else set = set.with(n);
+        continue;
+      }
       if (!/^cap_/i.test(token)) {
         findings.push({
           line,
@@ -145,86 +157,87 @@ function lintSystemd(text: string, profile: KernelProfile): Finding[] {
   return findings;
 }
 
-function pairsOf(node: unknown): Pair[] {
-  return isMap(node) ? (node.items as Pair[]) : [];
+function pairsOf(node: LNode | null | undefined): ReadonlyArray<readonly [string, LNode]> {
+  return node?.t === "map" ? node.pairs : [];
 }
-function keyOf(p: Pair): string {
-  return isScalar(p.key) ? String(p.key.value) : "";
+
+/** The documents of a manifest: JSON (kubectl -o json) by its own light parser, YAML one document at a time. */
+function* documents(text: string): Generator<LNode | null> {
+  if (/^\s*[[{]/.test(text)) {
+    // JSON is YAML too, but the YAML library's document model costs 40x the file on a big list
+    yield jsonDocument(text);
+    return;
+  }
+  yield* yamlDocuments(text);
 }
 
 function lintYaml(text: string, kind: "kubernetes" | "compose", profile: KernelProfile): Finding[] {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines });
   const findings: Finding[] = [];
-  const lineAt = (n: YamlNode | null | undefined) => (n?.range ? lines.linePos(n.range[0]).line : 0);
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    if (doc.errors.length) throw new LintInputError(`not valid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
-    const checkList = (
-      node: unknown,
-      role: "add" | "drop",
-      where: string,
-    ): { set: CapSet; all: boolean; line: number } => {
-      let set = CapSet.EMPTY,
-        all = false;
-      if (!isSeq(node)) {
-        if (node != null)
-          findings.push({
-            line: lineAt(node as YamlNode),
-            severity: "error",
-            rule: "lint.not-a-list",
-            message: `${where} must be a list of capability names`,
-            fix: `write ${where}: [NET_BIND_SERVICE]`,
-          });
-        return { set, all, line: 0 };
-      }
-      for (const item of node.items) {
-        const line = lineAt(item as YamlNode);
-        const value = isScalar(item) ? String(item.value) : "";
-        if (value.toUpperCase() === "ALL") {
-          all = true;
-          continue;
-        }
-        if (kind === "kubernetes" && /^cap_/i.test(value)) {
-          findings.push({
-            line,
-            severity: "error",
-            rule: "lint.k8s.cap-prefix",
-            message: `${JSON.stringify(value)}: Kubernetes capability names have no CAP_ prefix; containerd adds one, making CAP_${value.toUpperCase()}`,
-            fix: `write ${value.toUpperCase().replace(/^CAP_/, "")}`,
-          });
-          continue;
-        }
-        const n = checkName(value, line, profile, findings, (s) => s);
-        if (n !== undefined) set = set.with(n);
-      }
-      if (all && role === "add") {
+  const checkList = (node: LNode, role: "add" | "drop", where: string): { set: CapSet; all: boolean; line: number } => {
+    let set = CapSet.EMPTY,
+      all = false;
+    if (node.t !== "seq") {
+      if (!(node.t === "scalar" && node.value === null))
         findings.push({
-          line: lineAt(node),
-          severity: "warning",
-          rule: "lint.add-all",
-          message: `${where} adds ALL capabilities`,
-          fix: "list only the capabilities the program needs (capgate explain can check them)",
+          line: node.line,
+          severity: "error",
+          rule: "lint.not-a-list",
+          message: `${where} must be a list of capability names`,
+          fix: `write ${where}: [NET_BIND_SERVICE]`,
         });
+      return { set, all, line: 0 };
+    }
+    for (const item of node.items) {
+      const line = item.line;
+      const value = item.t === "scalar" ? String(item.value) : "";
+      if (value.toUpperCase() === "ALL") {
+        all = true;
+        continue;
       }
-      return { set, all, line: lineAt(node) };
-    };
-    const visit = (node: unknown, path: string[]): void => {
-      if (isSeq(node)) {
-        node.items.forEach((item, i) => visit(item, [...path, String(i)]));
-        return;
+      if (kind === "kubernetes" && /^cap_/i.test(value)) {
+        findings.push({
+          line,
+          severity: "error",
+          rule: "lint.k8s.cap-prefix",
+          message: `${JSON.stringify(value)}: Kubernetes capability names have no CAP_ prefix; containerd adds one, making CAP_${value.toUpperCase()}`,
+          fix: `write ${value.toUpperCase().replace(/^CAP_/, "")}`,
+        });
+        continue;
       }
-      for (const pair of pairsOf(node)) {
-        const key = keyOf(pair);
+      const n = checkName(value, line, profile, findings, (s) => s);
+      if (n !== undefined) set = set.with(n);
+    }
+    if (all && role === "add") {
+      findings.push({
+        line: node.line,
+        severity: "warning",
+        rule: "lint.add-all",
+        message: `${where} adds ALL capabilities`,
+        fix: "list only the capabilities the program needs (capgate explain can check them)",
+      });
+    }
+    return { set, all, line: node.line };
+  };
+  for (const doc of documents(text)) {
+    // an explicit stack (not recursion): a List of thousands of pods is walked in constant stack
+    const stack: Array<[LNode, readonly string[]]> = doc ? [[doc, []]] : [];
+    while (stack.length) {
+      const [node, path] = stack.pop()!;
+      if (node.t === "seq") {
+        for (let i = node.items.length - 1; i >= 0; i--) stack.push([node.items[i]!, [...path.slice(-2), String(i)]]);
+        continue;
+      }
+      for (const [key, value] of pairsOf(node)) {
         if (kind === "kubernetes" && key === "capabilities" && path[path.length - 1] === "securityContext") {
-          const caps = pairsOf(pair.value);
-          const add = caps.find((p) => keyOf(p) === "add"),
-            drop = caps.find((p) => keyOf(p) === "drop");
-          const a = add ? checkList(add.value, "add", "capabilities.add") : undefined;
-          const d = drop ? checkList(drop.value, "drop", "capabilities.drop") : undefined;
+          const caps = pairsOf(value);
+          const add = caps.find(([k]) => k === "add")?.[1],
+            drop = caps.find(([k]) => k === "drop")?.[1];
+          const a = add ? checkList(add, "add", "capabilities.add") : undefined;
+          const d = drop ? checkList(drop, "drop", "capabilities.drop") : undefined;
           if (a && !a.set.isEmpty && !d?.all) {
             const kept = CONTAINER_DEFAULT_CAPS.difference(d?.set ?? CapSet.EMPTY);
             findings.push({
-              line: a.line || lineAt(pair.key as YamlNode),
+              line: a.line || value.line,
               severity: "warning",
               rule: "lint.k8s.no-drop-all",
               message: `capabilities.add without drop: [ALL] keeps the runtime's defaults too (${kept.size} more: ${kept.names().slice(0, 4).join(", ")}, …)`,
@@ -237,12 +250,11 @@ function lintYaml(text: string, kind: "kubernetes" | "compose", profile: KernelP
           path.length >= 2 &&
           path[path.length - 2] === "services"
         ) {
-          checkList(pair.value, key === "cap_add" ? "add" : "drop", `services.${path[path.length - 1]}.${key}`);
+          checkList(value, key === "cap_add" ? "add" : "drop", `services.${path[path.length - 1]}.${key}`);
         }
-        visit(pair.value, [...path, key]);
+        stack.push([value, [...path.slice(-2), key]]);
       }
-    };
-    visit(doc.contents, []);
+    }
   }
   return findings;
 }
