@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, symlinkSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, symlinkSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -212,4 +212,70 @@ test("file -r lists what has capabilities below a directory, like getcap -r, wit
   const [ours, getcap] = r.stdout.split("===\n");
   assert.equal(ours, `${dir}/a/b/x cap_net_raw=ep\n`);
   assert.equal(ours, getcap);
+});
+
+test("--version, completion for bash/zsh/fish and the man page come from the same command definitions", () => {
+  const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+  assert.equal(capgate(["--version"]).stdout.trim(), version);
+  const commands = [
+    "simulate",
+    "caps",
+    "rules",
+    "show",
+    "decode",
+    "file",
+    "lint",
+    "exec",
+    "watch",
+    "explain",
+    "verify",
+    "completion",
+    "man",
+  ];
+  const bash = capgate(["completion", "bash"]).stdout;
+  assert.equal(spawnSync("bash", ["-n"], { input: bash }).status, 0, "bash parses it");
+  const complete = (words: string[]) =>
+    spawnSync(
+      "bash",
+      [
+        "-c",
+        `${bash}\nCOMP_WORDS=(${words.join(" ")}); COMP_CWORD=${words.length - 1}; _capgate; echo "\${COMPREPLY[@]}"`,
+      ],
+      { encoding: "utf8" },
+    ).stdout.trim();
+  assert.equal(complete(["capgate", "ex"]), "exec explain");
+  assert.equal(complete(["capgate", "exec", "--reset"]), "--reset-env");
+  for (const shell of ["zsh", "fish"]) {
+    const script = capgate(["completion", shell]).stdout;
+    for (const c of commands) assert.ok(script.includes(c), `${shell} completes ${c}`);
+    assert.ok(script.includes("keep-groups"), `${shell} completes exec options`);
+  }
+  assert.equal(capgate(["completion", "tcsh"]).status, 2);
+  const man = capgate(["man"]).stdout;
+  assert.match(man, /^\.TH CAPGATE 1/);
+  for (const c of commands) assert.ok(man.includes(`\\fB${c}\\fR`), `the man page documents ${c}`);
+  const groff = spawnSync("groff", ["-man", "-Tutf8", "-ww", "-z"], { input: man, encoding: "utf8" });
+  if (!groff.error) assert.equal(groff.stderr, "", "groff has nothing to warn about");
+});
+
+test("FORCE_COLOR colors a pipe; NO_COLOR wins", () => {
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [bin, "simulate", join(root, "examples/capset-permitted-grows.json")], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "", ...env },
+    });
+  const plain = { ...process.env };
+  delete plain["NO_COLOR"];
+  delete plain["FORCE_COLOR"];
+  const forced = spawnSync(process.execPath, [bin, "simulate", join(root, "examples/capset-permitted-grows.json")], {
+    encoding: "utf8",
+    env: { ...plain, FORCE_COLOR: "1" },
+  });
+  assert.match(forced.stdout, /\x1b\[/);
+  const piped = spawnSync(process.execPath, [bin, "simulate", join(root, "examples/capset-permitted-grows.json")], {
+    encoding: "utf8",
+    env: plain,
+  });
+  assert.doesNotMatch(piped.stdout, /\x1b\[/);
+  assert.doesNotMatch(run({ FORCE_COLOR: "1" }).stdout, /\x1b\[/, "NO_COLOR (even empty) wins");
 });

@@ -3,6 +3,8 @@ import { Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { CapgateInputError, CapgateSystemError } from "../errors.js";
 import { errorLine } from "./escape.js";
+import { completionScript, manPage } from "./docs.js";
+import { UsageError } from "./errors.js";
 import { simulateCommand } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
@@ -332,6 +334,28 @@ Examples:
         process.exitCode = await verifyCommand(file, opts);
       },
     );
+
+  program
+    .command("completion")
+    .description("Print a shell completion script (bash, zsh or fish), generated from these commands.")
+    .argument("<shell>", "bash, zsh or fish")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  capgate completion bash > /etc/bash_completion.d/capgate\n  capgate completion fish > ~/.config/fish/completions/capgate.fish",
+    )
+    .action((shell: string) => {
+      if (!["bash", "zsh", "fish"].includes(shell))
+        throw new UsageError(`completion: expected bash, zsh or fish, got ${JSON.stringify(shell)}`);
+      process.stdout.write(completionScript(program, shell));
+    });
+
+  program
+    .command("man")
+    .description("Print the capgate(1) man page (roff), generated from the same help text.")
+    .addHelpText("after", "\nExamples:\n  capgate man | man -l -\n  capgate man > /usr/local/share/man/man1/capgate.1")
+    .action(() => {
+      process.stdout.write(manPage(program, version()));
+    });
 
   return program;
 }

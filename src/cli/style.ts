@@ -1,5 +1,9 @@
-// Terminal styling: color only on a TTY, never when NO_COLOR is set (https://no-color.org).
-const enabled = process.stdout.isTTY === true && !("NO_COLOR" in process.env) && process.env["TERM"] !== "dumb";
+// Terminal styling: color on a TTY, or wherever FORCE_COLOR asks for it (a CI log that renders
+// ANSI); never when NO_COLOR is set (https://no-color.org), which wins over FORCE_COLOR.
+const force = process.env["FORCE_COLOR"];
+const forced = force !== undefined && force !== "0" && force !== "false";
+const enabled =
+  !("NO_COLOR" in process.env) && (forced || (process.stdout.isTTY === true && process.env["TERM"] !== "dumb"));
 const wrap = (code: string) => (s: string) => (enabled ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const style = {
   bold: wrap("1"),
