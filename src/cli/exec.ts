@@ -285,7 +285,6 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     if (!(opts.dryRun && e instanceof ExitError && e.exitStatus === 127)) throw e;
     path = program;
     assumeFile = {};
-    warn(`${terminalSafe(program)} was not found: planned as a plain file (no set-id bits, no file capabilities)`);
   }
   const jsonFd = opts.jsonFd === undefined ? undefined : Number(opts.jsonFd);
   if (jsonFd !== undefined && (!/^\d{1,9}$/.test(opts.jsonFd!) || jsonFd < 1))
@@ -372,6 +371,9 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     profile,
     ...(assumeFile && { assumeFile }),
   });
+  // every option is valid by now: warnings may go out (an input error stays the only line)
+  if (assumeFile)
+    warn(`${terminalSafe(program)} was not found: planned as a plain file (no set-id bits, no file capabilities)`);
   const p = launcher.plan(start, readGids());
   if (!p.ok) {
     if (opts.json) planOut(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");

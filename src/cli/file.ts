@@ -68,8 +68,10 @@ export async function fileCommand(
   // Like getcap: every path that can be read is shown; one line per path that cannot.
   let failed = false;
   const rows = [];
+  // Paths that cannot be read: named together in one line at the end (exit 2), the rest shown.
+  const problems: string[] = [];
   const cannot = (message: string) => {
-    process.stderr.write(`capgate: ${errorLine(message)}\n`);
+    if (!problems.includes(message)) problems.push(message);
     failed = true;
   };
   for (const p of opts.recursive ? walk(paths, cannot) : paths) {
@@ -100,5 +102,6 @@ export async function fileCommand(
     for (const r of rows)
       if (r.caps !== null)
         process.stdout.write(`${terminalSafe(r.path)} ${r.caps}${r.version === 3 ? ` [rootid=${r.rootid}]` : ""}\n`);
+  if (problems.length) process.stderr.write(`capgate: ${errorLine(problems.join("; "))}\n`);
   return failed ? 2 : 0;
 }

@@ -3,14 +3,19 @@
 import type { KernelProfile } from "../kernel/profiles.js";
 import { DEFAULT_KERNEL } from "../kernel/profiles.js";
 
-const warned = new Set<string>();
+const notes = new Set<string>();
 
+/** Notes a profile newer than any modelled; the line is printed when the command has run (flushNotes). */
 export function noteProfile(profile: KernelProfile): KernelProfile {
-  if (profile.newerThanModelled && !warned.has(profile.version)) {
-    warned.add(profile.version);
-    process.stderr.write(
-      `capgate: kernel ${profile.version} is newer than the newest modelled (${DEFAULT_KERNEL}); answering as ${DEFAULT_KERNEL} would\n`,
+  if (profile.newerThanModelled)
+    notes.add(
+      `kernel ${profile.version} is newer than the newest modelled (${DEFAULT_KERNEL}); answered as ${DEFAULT_KERNEL} would`,
     );
-  }
   return profile;
+}
+
+/** Prints the pending notes (not after bad input, where the one error line is all there is to say). */
+export function flushNotes(print: boolean): void {
+  if (print) for (const note of notes) process.stderr.write(`capgate: ${note}\n`);
+  notes.clear();
 }

@@ -296,7 +296,7 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
     default:
       throw new InputError(
         `${path}.op`,
-        `unknown op ${JSON.stringify(v["op"])} (expected one of: capget, capset, prctl, setuid, seteuid, setreuid, setresuid, setfsuid, execve)`,
+        `${v["op"] === undefined ? "missing" : `unknown op ${typeof v["op"] === "string" ? JSON.stringify(v["op"]) : `(${typeof v["op"]})`}`} (expected one of: capget, capset, prctl, setuid, seteuid, setreuid, setresuid, setfsuid, execve)`,
       );
   }
 }
