@@ -1,12 +1,12 @@
 // capgate watch: follow the capability state of threads and judge every change with the
 // engine's rules; or judge the commit_creds events of a Tracee stream as they arrive.
-import { createReadStream, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { parseStatus } from "../formats/proc-status.js";
 import { formatCapText } from "../formats/libcap-text.js";
 import { FormatError } from "../formats/errors.js";
 import { classifyChange, type Observed, type Classification } from "../watch/classify.js";
 import { parseTraceeLine } from "../watch/tracee.js";
+import { Poller } from "../watch/poller.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
@@ -14,90 +14,6 @@ import { style } from "./style.js";
 
 /** The longest polling interval (an hour): longer ones are surely a typo, and setTimeout overflows past 2^31 ms. */
 const MAX_INTERVAL_MS = 3_600_000;
-
-/**
- * What shows that a process ran execve between two looks: a new program image. The exe link
- * alone misses an exec of the same file, and the name (comm) can be set by anyone with
- * PR_SET_NAME, so it is never evidence. The image's addresses from /proc/PID/stat (start_code,
- * end_code, start_stack: fields 26-28) are new at every exec under ASLR, and only a process with
- * CAP_SYS_RESOURCE can move them (PR_SET_MM).
- */
-interface Image {
-  readonly exe: string | null;
-  readonly layout: string | null;
-}
-
-interface Seen extends Observed {
-  pid: number;
-  tid: number;
-  command: string;
-  image: Image;
-}
-
-const STAT_IMAGE_FIELDS = [26, 27, 28];
-
-function imageOf(pid: number): Image {
-  let exe: string | null = null,
-    layout: string | null = null;
-  try {
-    exe = readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    /* kernel thread, or gone */
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command (which may hold spaces and parentheses): the first is field 3.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    layout = STAT_IMAGE_FIELDS.map((f) => rest[f - 3]).join(" ");
-  } catch {
-    /* gone */
-  }
-  return { exe, layout };
-}
-
-function usernsOf(pid: number): number | undefined {
-  try {
-    const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/user`));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function snapshot(pids: readonly number[] | null): Map<number, Seen> {
-  const out = new Map<number, Seen>();
-  const list =
-    pids ??
-    readdirSync("/proc")
-      .filter((d) => /^\d+$/.test(d))
-      .map(Number);
-  for (const pid of list) {
-    let tasks: string[];
-    try {
-      tasks = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    const image = imageOf(pid),
-      userns = usernsOf(pid);
-    for (const t of tasks) {
-      try {
-        const s = parseStatus(readFileSync(`/proc/${pid}/task/${t}/status`, "utf8"));
-        out.set(Number(t), {
-          ...s,
-          ...(userns !== undefined && { userns }),
-          pid,
-          tid: Number(t),
-          command: s.name,
-          image,
-        });
-      } catch {
-        /* ended meanwhile */
-      }
-    }
-  }
-  return out;
-}
 
 interface Event {
   time: string;
@@ -261,29 +177,30 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
   if (Number.isNaN(duration) || duration < 0)
     throw new UsageError(`--duration must be a number of ms, got ${opts.duration}`);
   const start = Date.now();
-  let previous = snapshot(pids);
+  const poller = new Poller(pids);
+  poller.poll(); // the first look: what every thread holds now
   let anomalies = 0;
-  for (;;) {
-    const left = duration - (Date.now() - start);
-    if (left <= 0) break;
-    await new Promise((r) => setTimeout(r, Math.min(interval, left)));
-    const now = snapshot(pids);
-    // Watching given processes ends when every one of them is gone.
-    if (pids && now.size === 0) break;
-    for (const [tid, after] of now) {
-      const before = previous.get(tid);
-      if (!before) continue;
-      const exec = before.image.exe !== after.image.exe || before.image.layout !== after.image.layout;
-      const c = classifyChange(before, after, exec);
-      if (!c.changed.length) continue;
-      if (c.anomaly) anomalies++;
-      emit(
-        event(new Date().toISOString(), after.pid, tid, after.command, after.ruid, before, after, c),
-        Boolean(opts.json),
-      );
-      if (c.anomaly && opts.failOnAnomaly) return 1;
+  try {
+    for (;;) {
+      const left = duration - (Date.now() - start);
+      if (left <= 0) break;
+      await new Promise((r) => setTimeout(r, Math.min(interval, left)));
+      const changes = poller.poll();
+      // Watching given processes ends when every one of them is gone.
+      if (pids && poller.size === 0) break;
+      for (const { before, after, exec } of changes) {
+        const c = classifyChange(before, after, exec);
+        if (!c.changed.length) continue;
+        if (c.anomaly) anomalies++;
+        emit(
+          event(new Date().toISOString(), after.pid, after.tid, after.command, after.ruid, before, after, c),
+          Boolean(opts.json),
+        );
+        if (c.anomaly && opts.failOnAnomaly) return 1;
+      }
     }
-    previous = now;
+  } finally {
+    poller.close();
   }
   return anomalies && opts.failOnAnomaly ? 1 : 0;
 }
