@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync, mkdtempSync } from "node:fs";
+import { readdirSync, writeFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -234,4 +234,46 @@ test("--kernel overrides a scenario's profile", () => {
     JSON.parse(capgate(["simulate", file, "--json", "--kernel", "4.2"]).stdout).steps[0].rule,
     "prctl.option-unknown",
   );
+});
+
+test("simulate for CI: several files, JUnit (valid XML, the right counts), TAP, GitHub annotations at the failing step's line, Markdown", async () => {
+  const { XMLValidator, XMLParser } = await import("fast-xml-parser");
+  const dir = mkdtempSync(join(tmpdir(), "capgate-reports-"));
+  const failing = join(dir, "one-fails.json");
+  writeFileSync(
+    failing,
+    '{\n  "steps": [\n    { "op": "capget", "expect": { "ok": true } },\n    { "op": "capset", "permitted": "cap_net_raw",\n      "expect": { "errno": "EINVAL" } }\n  ]\n}\n',
+  );
+  const good = join(root, "examples/capset-permitted-grows.json");
+  const report = join(dir, "report.xml");
+  const r = capgate(["simulate", good, failing, "--junit", report, "--github"]);
+  assert.equal(r.code, 1, "one expectation unmet");
+  const xmlText = readFileSync(report, "utf8");
+  assert.equal(XMLValidator.validate(xmlText), true);
+  const doc = new XMLParser({ ignoreAttributes: false }).parse(xmlText) as {
+    testsuites: { "@_tests": string; "@_failures": string; testsuite: Array<{ testcase: unknown[] | unknown }> };
+  };
+  assert.deepEqual([doc.testsuites["@_tests"], doc.testsuites["@_failures"]], ["6", "1"]);
+  assert.equal((xmlText.match(/<failure /g) ?? []).length, 1);
+  assert.match(xmlText, /errno: expected &quot;EINVAL&quot;, got &quot;EPERM&quot;/);
+  assert.match(xmlText, /capset\.effective-not-permitted/, "the failure carries the rule");
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^::error file=${failing.replace(/[/.]/g, "\\$&")},line=4,title=step 2%3A capset p=net_raw::errno: expected "EINVAL"`,
+      "m",
+    ),
+  );
+  const t = capgate(["simulate", failing, "--tap"]);
+  assert.match(
+    t.stdout,
+    /^TAP version 13\n1\.\.2\nok 1 - .* step 1: capget\nnot ok 2 - .* step 2: capset p=net_raw\n  ---\n/,
+  );
+  const md = capgate(["simulate", good, "--format", "markdown"]).stdout;
+  assert.match(md, /^### .*capset-permitted-grows\.json \(kernel 6\.18\)/);
+  assert.match(md, /\| # \| call \| result \| rule \| changed \| why \| expectation \|/);
+  assert.equal(md.split("\n").filter((l) => /^\| \d+ \|/.test(l)).length, 4);
+  assert.equal(capgate(["simulate", good, "--format", "html"]).code, 2);
+  const many = JSON.parse(capgate(["simulate", good, failing, "--json"]).stdout) as unknown[];
+  assert.equal(many.length, 2, "--json gives a list for several files");
 });

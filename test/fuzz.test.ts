@@ -261,7 +261,7 @@ test("CLI fuzzer: random argument vectors and files over every command that chan
   );
   // every command that changes nothing (exec only as a dry run; file only reading; no watch, no verify)
   const commands: Array<[string[], string[]]> = [
-    [["simulate"], ["--json", "--kernel"]],
+    [["simulate"], ["--json", "--kernel", "--format", "--tap", "--github"]], // never --junit: it writes a file wherever it is pointed
     [["caps"], ["--json", "--kernel"]],
     [["rules"], ["--json"]],
     [["show"], ["--all", "--cap", "--json"]],

@@ -5,7 +5,7 @@ import { errorLine } from "./escape.js";
 import { flushNotes } from "./profile.js";
 import { completionScript, manPage } from "./docs.js";
 import { UsageError } from "./errors.js";
-import { simulateCommand } from "./simulate.js";
+import { simulateCommand, type SimulateOptions } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
 import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
@@ -43,10 +43,14 @@ export function buildProgram(): Command {
 
   program
     .command("simulate")
-    .description("Run a scenario file (see docs/SCENARIOS.md) on the engine and check its expectations.")
-    .argument("<file>", "scenario JSON file, or - for standard input")
-    .option("--json", "print the result document instead of a table")
-    .addOption(new Option("--kernel <version>", "override the scenario's kernel profile (e.g. 6.12)"))
+    .description("Run scenario files (see docs/SCENARIOS.md) on the engine and check their expectations.")
+    .argument("<file...>", "scenario JSON files, or - for standard input")
+    .option("--json", "print the result document instead of a table (a list of them for several files)")
+    .addOption(new Option("--format <format>", "table, json or markdown (a table to paste into notes or a PR comment)"))
+    .option("--junit <file>", "also write a JUnit XML report: one testcase per step with an expectation")
+    .option("--tap", "print TAP instead of a table")
+    .option("--github", "also print GitHub workflow annotations at the failing steps' lines")
+    .addOption(new Option("--kernel <version>", "override the scenarios' kernel profile (e.g. 6.12)"))
     .addHelpText(
       "after",
       `
@@ -54,10 +58,12 @@ Exit status: 0 every expectation met, 1 one is not, 2 bad input.
 
 Examples:
   capgate simulate examples/capset-permitted-grows.json
-  capgate simulate examples/ambient-keep-across-setuid.json --json`,
+  capgate simulate examples/ambient-keep-across-setuid.json --json
+  capgate simulate examples/*.json --junit capgate.xml --github
+  capgate simulate examples/ambient-keep-across-setuid.json --format markdown`,
     )
-    .action((file: string, opts: { json?: boolean; kernel?: string }) => {
-      process.exitCode = simulateCommand(file, opts);
+    .action((files: string[], opts: SimulateOptions) => {
+      process.exitCode = simulateCommand(files, opts);
     });
 
   program

@@ -1,6 +1,8 @@
 import { noteProfile } from "./profile.js";
 import { parseJson } from "../parse/json.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { UsageError } from "./errors.js";
+import { junit, tap, github, markdown, type FileResult } from "./reports.js";
 import { InputError } from "../parse/errors.js";
 import { parseScenario, type Scenario } from "../scenario/parse.js";
 import { runScenario, scenarioResultJson, type ScenarioResult } from "../scenario/run.js";
@@ -9,9 +11,13 @@ import { style, table } from "./style.js";
 
 /** Reads and parses a JSON file; every failure is an InputError naming the file. */
 export function readJsonFile(file: string): unknown {
-  let text: string;
+  return parseJson(readText(file), file);
+}
+
+/** A file's text (- is standard input); an InputError naming it when it cannot be read. */
+function readText(file: string): string {
   try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
+    return readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(
@@ -23,12 +29,14 @@ export function readJsonFile(file: string): unknown {
           : `cannot read (${code ?? String(e)})`,
     );
   }
-  return parseJson(text, file);
 }
 
 /** Reads and parses a scenario file; errors name the file, then the step and field. */
 export function loadScenario(file: string, kernel?: string): Scenario {
-  const doc = readJsonFile(file);
+  return scenarioOf(file, readJsonFile(file), kernel);
+}
+
+function scenarioOf(file: string, doc: unknown, kernel?: string): Scenario {
   try {
     return parseScenario(kernel && typeof doc === "object" && doc ? { ...doc, kernel } : doc);
   } catch (e) {
@@ -37,13 +45,47 @@ export function loadScenario(file: string, kernel?: string): Scenario {
   }
 }
 
-export function simulateCommand(file: string, opts: { json?: boolean; kernel?: string }): number {
-  const scenario = loadScenario(file, opts.kernel);
-  noteProfile(scenario.profile);
-  const result: ScenarioResult = runScenario(scenario);
-  if (opts.json) process.stdout.write(JSON.stringify(scenarioResultJson(result), null, 2) + "\n");
-  else process.stdout.write(formatResult(file, result));
-  return result.passed ? 0 : 1;
+export interface SimulateOptions {
+  json?: boolean;
+  kernel?: string;
+  junit?: string;
+  tap?: boolean;
+  github?: boolean;
+  format?: string;
+}
+
+export function simulateCommand(files: string[], opts: SimulateOptions): number {
+  if (opts.format !== undefined && !["table", "json", "markdown"].includes(opts.format))
+    throw new UsageError(`--format must be table, json or markdown, got ${JSON.stringify(opts.format)}`);
+  const format = opts.json ? "json" : (opts.format ?? "table");
+  if ([opts.tap, format !== "table"].filter(Boolean).length > 1)
+    throw new UsageError("give one of --json, --format and --tap");
+  if (files.filter((f) => f === "-").length > 1) throw new UsageError("standard input (-) can be read once");
+  // Every file is read and checked before anything is printed or written.
+  const results: FileResult[] = files.map((file) => {
+    const text = readText(file);
+    const scenario = scenarioOf(file, parseJson(text, file), opts.kernel);
+    noteProfile(scenario.profile);
+    return { file, text, result: runScenario(scenario) };
+  });
+  if (opts.junit !== undefined) {
+    try {
+      writeFileSync(opts.junit, junit(results));
+    } catch (e) {
+      throw new InputError(
+        opts.junit,
+        `cannot write the JUnit report (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+    }
+  }
+  if (opts.tap) process.stdout.write(tap(results));
+  else if (format === "json") {
+    const docs = results.map((r) => scenarioResultJson(r.result));
+    process.stdout.write(JSON.stringify(files.length === 1 ? docs[0] : docs, null, 2) + "\n");
+  } else if (format === "markdown") process.stdout.write(markdown(results));
+  else process.stdout.write(results.map((r) => formatResult(r.file, r.result)).join("\n"));
+  if (opts.github) process.stdout.write(github(results));
+  return results.every((r) => r.result.passed) ? 0 : 1;
 }
 
 export function formatResult(file: string, result: ScenarioResult): string {
