@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { isMainThread } from "node:worker_threads";
 import type * as Ffi from "ffi-rs";
-import { errnoText } from "../src/kernel/constants.js";
+import { errnoText } from "../src/kernel/errno-text.js";
 import { CapgateSystemError } from "../src/errors.js";
 
 export { errnoText };

@@ -18,7 +18,7 @@ import { ExitError, UsageError } from "./errors.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
 import { lookupGroup, lookupUser, parseId, userGroups, type UserEntry } from "./users.js";
 import { abbreviateSet } from "../capabilities/list.js";
-import { errnoText } from "../kernel/constants.js";
+import { errnoText } from "../kernel/errno-text.js";
 
 /** Set by bin/capgate: the signals the caller ignored, before Node reset them (hex, as /proc shows SigIgn). */
 export const CALLER_SIGIGN = "CAPGATE_CALLER_SIGIGN";

@@ -19,7 +19,7 @@ const SETUP_STAGES: Record<number, string> = {
 
 /** kthreadd: the parent of every kernel thread. */
 const KTHREADD = 2;
-import { errnoName } from "../kernel/constants.js";
+import { errnoName } from "../kernel/errno-text.js";
 import { formatCapText } from "../formats/libcap-text.js";
 import { formatIab, iabOf } from "../formats/iab.js";
 import { formatDecode, parseMask } from "../formats/decode.js";

@@ -1,6 +1,7 @@
-// Loads the engine (build/capgate.wasm, or the debug build with CAPGATE_WASM=debug) and
-// keeps typed views on its memory. The only JS that knows the wasm exports.
-import { readFileSync } from "node:fs";
+// Instantiates the engine and keeps typed views on its memory. The only JS that knows the wasm
+// exports. The bytes come from wasm-bytes.ts (the file, in Node); the browser playground's
+// bundle swaps that module for the bytes built in, and shares everything else.
+import { wasmBytes } from "./wasm-bytes.js";
 
 export interface EngineExports {
   readonly memory: WebAssembly.Memory;
@@ -43,17 +44,7 @@ export interface EngineExports {
   readonly ABI_CHECK_SIZE: WebAssembly.Global;
 }
 
-const file = process.env["CAPGATE_WASM"] === "debug" ? "capgate.debug.wasm" : "capgate.wasm";
-const wasmUrl = new URL(`../../../build/${file}`, import.meta.url);
-
-let bytes: Buffer;
-try {
-  bytes = readFileSync(wasmUrl);
-} catch (cause) {
-  throw new Error(`capgate: the engine ${wasmUrl.pathname} is missing; run "npm run build"`, { cause });
-}
-
-export const engine = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), {})
+export const engine = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes()), {})
   .exports as unknown as EngineExports;
 
 /** Word offsets (index into u32) of the scratch records of the single-call path. */

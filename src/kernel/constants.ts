@@ -1,4 +1,3 @@
-import { getSystemErrorMap } from "node:util";
 import { ERRNO } from "../engine/contract.js";
 // Constants of the kernel ABI that capgate speaks: include/uapi/linux/capability.h,
 // prctl.h and securebits.h.
@@ -57,18 +56,3 @@ export const ERRNO_NUMBERS: Readonly<Record<string, number>> = ERRNO;
 export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(ERRNO).map(([name, n]) => [n, name]),
 );
-
-const EOPNOTSUPP = 95;
-
-/** An errno's name ("EPERM"), for any errno; null for 0. */
-export function errnoName(errno: number): string | null {
-  if (errno === 0) return null;
-  return errno === EOPNOTSUPP ? "EOPNOTSUPP" : (getSystemErrorMap().get(-errno)?.[0] ?? `errno ${errno}`);
-}
-
-/** An errno in words, e.g. "EPERM (operation not permitted)", for messages. */
-export function errnoText(errno: number): string {
-  // libuv calls 95 ENOTSUP "operation not supported on socket"; for xattrs and most calls it is EOPNOTSUPP.
-  const e = errno === EOPNOTSUPP ? ["EOPNOTSUPP", "operation not supported"] : getSystemErrorMap().get(-errno);
-  return e ? `${e[0]} (${e[1]})` : `errno ${errno}`;
-}
