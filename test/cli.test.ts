@@ -277,3 +277,34 @@ test("simulate for CI: several files, JUnit (valid XML, the right counts), TAP, 
   const many = JSON.parse(capgate(["simulate", good, failing, "--json"]).stdout) as unknown[];
   assert.equal(many.length, 2, "--json gives a list for several files");
 });
+
+test("capgate playground serves the built page on 127.0.0.1 and nothing else; a bad --port is bad input", async () => {
+  const bad = capgate(["playground", "--port", "70000"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, "capgate: --port: expected 0 to 65535, got 70000\n");
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [bin, "playground", "--port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code) => reject(new Error(`exited ${code}`)));
+    });
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /capgate playground/);
+    assert.equal((await fetch(`${url}app.js`)).headers.get("content-type"), "text/javascript; charset=utf-8");
+    // only the page's own files: no directory walk, no other method
+    for (const path of ["package.json", "..%2Fpackage.json", "%2e%2e/%2e%2e/package.json", "app.js/"])
+      assert.equal((await fetch(`${url}${path}`)).status, 404, path);
+    assert.equal((await fetch(url, { method: "POST", body: "x" })).status, 404);
+  } finally {
+    child.kill();
+  }
+});

@@ -4,6 +4,7 @@ import { CapgateInputError, CapgateSystemError } from "../errors.js";
 import { errorLine } from "./escape.js";
 import { flushNotes } from "./profile.js";
 import { completionScript, manPage } from "./docs.js";
+import { playgroundCommand } from "./playground.js";
 import { UsageError } from "./errors.js";
 import { simulateCommand, type SimulateOptions } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
@@ -353,6 +354,18 @@ Examples:
       if (!["bash", "zsh", "fish"].includes(shell))
         throw new UsageError(`completion: expected bash, zsh or fish, got ${JSON.stringify(shell)}`);
       process.stdout.write(completionScript(program, shell));
+    });
+
+  program
+    .command("playground")
+    .description(
+      "Serve the browser playground on 127.0.0.1: a scenario editor, the step table and the five sets, on the same engine.",
+    )
+    .option("--port <port>", "the port (default 8047; 0 picks a free one)")
+    .option("--open", "open it in the browser (xdg-open)")
+    .addHelpText("after", "\nExamples:\n  capgate playground --open\n  capgate playground --port 9000")
+    .action(async (opts: { port?: string; open?: boolean }) => {
+      process.exitCode = await playgroundCommand(opts);
     });
 
   program

@@ -1,0 +1,205 @@
+// The playground: a scenario editor, the step table and the thread's five sets after the selected
+// step, all computed in the page by the same engine and codec as the Node API (the bundle only
+// swaps how the wasm bytes arrive). The scenario lives in the URL: #s=<base64url of the JSON>,
+// optionally &step=N to select a step.
+import { parseScenario } from "../src/scenario/parse.js";
+import { runScenario, type ScenarioResult } from "../src/scenario/run.js";
+import { describeOp } from "../src/formats/describe.js";
+import { capabilityName } from "../src/capabilities/table.js";
+import { PROFILE_MILESTONES } from "../src/kernel/profiles.js";
+import { securebitNames } from "../src/kernel/constants.js";
+import { SET_NAMES, type ThreadState } from "../src/state.js";
+import { CapgateInputError } from "../src/errors.js";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const editor = $<HTMLTextAreaElement>("scenario"),
+  examplePick = $<HTMLSelectElement>("example"),
+  kernelPick = $<HTMLSelectElement>("kernel");
+const SET_LABEL: Record<string, string> = {
+  permitted: "P",
+  effective: "E",
+  inheritable: "I",
+  bounding: "B",
+  ambient: "A",
+};
+
+let examples: Record<string, string> = {};
+let result: ScenarioResult | null = null;
+let selected = 0;
+
+function el(tag: string, attrs: Record<string, string> = {}, text?: string): HTMLElement {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** base64url of UTF-8, as the URL carries the scenario. */
+function encode(text: string): string {
+  const bin = Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join("");
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+function decode(b64: string): string {
+  const bin = atob(b64.replace(/-/g, "+").replace(/_/g, "/"));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+function hashParams(): URLSearchParams {
+  return new URLSearchParams(location.hash.replace(/^#/, ""));
+}
+
+function writeHash(): void {
+  const p = new URLSearchParams({ s: encode(editor.value) });
+  if (selected) p.set("step", String(selected + 1));
+  if (kernelPick.value) p.set("kernel", kernelPick.value);
+  history.replaceState(null, "", `#${p.toString()}`);
+}
+
+function run(): void {
+  const error = $("error");
+  error.textContent = "";
+  try {
+    const doc = JSON.parse(editor.value) as Record<string, unknown>;
+    if (kernelPick.value && typeof doc === "object" && doc) doc["kernel"] = kernelPick.value;
+    result = runScenario(parseScenario(doc));
+  } catch (e) {
+    result = null;
+    error.textContent =
+      e instanceof CapgateInputError || e instanceof SyntaxError ? e.message : `unexpected: ${String(e)}`;
+  }
+  if (result && selected >= result.steps.length) selected = Math.max(0, result.steps.length - 1);
+  render();
+}
+
+function render(): void {
+  const tbody = $("steps");
+  tbody.replaceChildren();
+  const r = result;
+  $("title").textContent = r
+    ? `${r.scenario.description ?? ""} (kernel ${r.scenario.profile.version}, ${r.steps.length} steps)`
+    : "";
+  if (!r) {
+    $("why").replaceChildren();
+    $("grid").replaceChildren();
+    $("ids").textContent = "";
+    return;
+  }
+  r.steps.forEach((s, i) => {
+    const v = s.verdict;
+    const tr = el("tr", { "data-step": String(i + 1), "data-rule": v.rule, "data-ok": String(v.ok) });
+    if (i === selected) tr.classList.add("selected");
+    tr.append(el("td", {}, String(i + 1)), el("td", { class: "call" }, describeOp(v.op)));
+    tr.append(el("td", { class: v.ok ? "ok" : "fail" }, v.ok ? (v.ret ? `ok → ${v.ret}` : "ok") : (v.errno ?? "")));
+    const rule = el("td");
+    rule.append(el("a", { href: `rules.html#${v.rule}` }, v.rule));
+    tr.append(rule, el("td", {}, v.message));
+    const expect = s.expect ? (s.expect.met ? "met" : `not met: ${s.expect.failures.join("; ")}`) : "";
+    tr.append(el("td", { class: s.expect && !s.expect.met ? "unmet" : "" }, expect));
+    tr.addEventListener("click", () => {
+      selected = i;
+      writeHash();
+      render();
+    });
+    tbody.append(tr);
+  });
+  const step = r.steps[selected];
+  const why = $("why");
+  why.replaceChildren();
+  if (step) {
+    const v = step.verdict;
+    why.append(el("div", {}, `${selected + 1}. ${describeOp(v.op)}: ${v.message}`));
+    if (v.hint) why.append(el("div", { class: "hint" }, `hint: ${v.hint}`));
+    for (const n of v.notes) why.append(el("div", { class: "note" }, `note: ${n.message}`));
+  }
+  renderState(
+    step ? step.verdict.before : r.scenario.state,
+    step ? step.verdict.state : r.scenario.state,
+    r.scenario.profile.lastCap,
+  );
+}
+
+/** The five sets after the selected step as a grid of capability bits; the bits that step changed are outlined. */
+function renderState(before: ThreadState, after: ThreadState, lastCap: number): void {
+  $("statehead").textContent = `the thread after step ${selected + 1} (outlined: changed by it)`;
+  const grid = $("grid");
+  grid.replaceChildren();
+  const head = el("tr");
+  head.append(el("th"));
+  for (let c = 0; c <= lastCap; c++)
+    head.append(el("th", { style: "font-size:8px;font-weight:400;text-align:center" }, c % 5 === 0 ? String(c) : ""));
+  grid.append(head);
+  for (const set of SET_NAMES) {
+    const tr = el("tr");
+    tr.append(el("th", { title: set }, SET_LABEL[set]!));
+    for (let c = 0; c <= lastCap; c++) {
+      const on = after[set].has(c),
+        was = before[set].has(c);
+      const td = el("td", {
+        "data-set": set,
+        "data-cap": String(c),
+        title: `${capabilityName(c)}${on ? "" : " (not held)"}`,
+      });
+      if (on) td.classList.add("on");
+      if (on !== was) td.classList.add("changed");
+      tr.append(td);
+    }
+    grid.append(tr);
+  }
+  const bits = after.securebits;
+  $("ids").textContent =
+    `uids ${after.ruid}/${after.euid}/${after.suid}/${after.fsuid} · securebits 0x${bits.toString(16)}${bits ? ` (${securebitNames(bits).join(", ")})` : ""} · no_new_privs ${after.noNewPrivs ? "set" : "not set"}`;
+}
+
+async function start(): Promise<void> {
+  examples = (await (await fetch("examples.json")).json()) as Record<string, string>;
+  examplePick.append(el("option", { value: "" }, "(your own scenario)"));
+  for (const name of Object.keys(examples)) examplePick.append(el("option", { value: name }, name));
+  kernelPick.append(el("option", { value: "" }, "the scenario's own"));
+  for (const k of [...PROFILE_MILESTONES].reverse()) kernelPick.append(el("option", { value: k }, k));
+  const p = hashParams();
+  if (p.get("s")) {
+    editor.value = decode(p.get("s")!);
+    // a shared example keeps its name in the picker
+    examplePick.value = Object.keys(examples).find((name) => examples[name] === editor.value) ?? "";
+  } else {
+    examplePick.value = "ambient-keep-across-setuid.json";
+    editor.value = examples[examplePick.value] ?? "";
+  }
+  kernelPick.value = p.get("kernel") ?? "";
+  selected = Math.max(0, Number(p.get("step") ?? 1) - 1);
+  examplePick.addEventListener("change", () => {
+    if (!examplePick.value) return; // "your own scenario": keep what is in the editor
+    editor.value = examples[examplePick.value] ?? "";
+    selected = 0;
+    run();
+    writeHash();
+  });
+  kernelPick.addEventListener("change", () => {
+    run();
+    writeHash();
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  editor.addEventListener("input", () => {
+    if (examples[examplePick.value] !== editor.value) examplePick.value = "";
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      run();
+      writeHash();
+    }, 150);
+  });
+  window.addEventListener("hashchange", () => {
+    const q = hashParams();
+    if (q.get("s") && decode(q.get("s")!) !== editor.value) {
+      editor.value = decode(q.get("s")!);
+      selected = Math.max(0, Number(q.get("step") ?? 1) - 1);
+      run();
+    }
+  });
+  run();
+  // for tests and the README's measurement: how long from navigation (performance's time origin:
+  // fetching the page and bundle, compiling the engine, parsing, running) until the first result
+  // was on the page
+  document.body.dataset["firstResultMs"] = performance.now().toFixed(1);
+}
+
+void start();
