@@ -28,7 +28,7 @@ export const OP_X3: u32 = 40;
 export const OP_D: u32 = 48;
 export const OP_SIZE: u32 = 64;
 
-// The engine's answer: ret as the kernel returns it (i32), the deciding rule, the capabilities it is about (fault) and a second set some explanations need (aux), capget's data, the header version after the call, and the note bits.
+// The engine's answer: ok is an outcome (failed, succeeded, or not modelled: a call the engine cannot decide, whose ret and errno mean nothing); ret as the kernel returns it (i32), the deciding rule, the capabilities it is about (fault) and a second set some explanations need (aux), capget's data, the header version after the call, and the note bits.
 export const RS_OK: u32 = 0;
 export const RS_RET: u32 = 4;
 export const RS_ERRNO: u32 = 8;
@@ -88,6 +88,9 @@ export const FILE_HAS_CAPS: u32 = 2;
 export const FILE_EFFECTIVE: u32 = 4;
 export const STEPF_SECURE: u32 = 1;
 export const STEPF_V1_DATA_UNTOUCHED: u32 = 2;
+export const OUTCOME_FAILED: u32 = 0;
+export const OUTCOME_SUCCEEDED: u32 = 1;
+export const OUTCOME_NOT_MODELLED: u32 = 2;
 
 export const EPERM: u32 = 1;
 export const ESRCH: u32 = 3;
@@ -108,6 +111,7 @@ export enum Rule {
   CapgetNullData = 4, // capget.null-data
   CapgetPidNegative = 5, // capget.pid-negative
   CapgetNoSuchThread = 6, // capget.no-such-thread
+  CapgetOtherTaskNotModelled = 7, // capget.not-modelled
   CapsetOk = 10, // capset.ok
   CapsetVersionUnknown = 11, // capset.version-unknown
   CapsetPidNotSelf = 12, // capset.pid-not-self
@@ -117,6 +121,8 @@ export enum Rule {
   CapsetPermittedGrows = 16, // capset.permitted-grows
   CapsetEffectiveNotPermitted = 17, // capset.effective-not-permitted
   PrctlOptionUnknown = 20, // prctl.option-unknown
+  PrctlNotModelled = 25, // prctl.not-modelled
+  PrctlNeedsSysResource = 26, // prctl.needs-sys-resource
   BoundingRead = 21, // bounding.read
   BoundingInvalidCap = 22, // bounding.invalid-cap
   BoundingDrop = 23, // bounding.drop

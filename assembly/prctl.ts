@@ -1,11 +1,14 @@
 // prctl(2): the capability options of cap_task_prctl (security/commoncap.c) and the
-// no_new_privs options of kernel/sys.c. Every other option is refused as not modelled.
-import { OP_A, OP_X0, OP_X1, OP_X2, OP_X3, ST_SECUREBITS, ST_FLAGS, FLAG_NO_NEW_PRIVS, FEAT_AMBIENT, FEAT_NO_NEW_PRIVS, Rule, EPERM, EINVAL } from "./contract";
-import { has } from "./profile";
+// no_new_privs options of kernel/sys.c, exactly; the capability checks that decide
+// PR_SET_MM and the IO_FLUSHER options. Every other option a kernel knows is answered as not
+// modelled (its outcome depends on what the engine does not hold); a number no kernel knows is
+// EINVAL, as the default case of sys_prctl says.
+import { OP_A, OP_X0, OP_X1, OP_X2, OP_X3, ST_EFFECTIVE, ST_SECUREBITS, ST_FLAGS, FLAG_NO_NEW_PRIVS, FEAT_AMBIENT, FEAT_NO_NEW_PRIVS, Rule, EPERM, EINVAL } from "./contract";
+import { has, lastCap, bit } from "./profile";
 import { SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED, setSecurebits } from "./securebits";
 import { boundingRead, boundingDrop } from "./bounding";
 import { ambient } from "./ambient";
-import { succeed, fail } from "./rules";
+import { succeed, fail, outside } from "./rules";
 
 export const PR_GET_KEEPCAPS: i32 = 7;
 export const PR_SET_KEEPCAPS: i32 = 8;
@@ -16,6 +19,34 @@ export const PR_SET_SECUREBITS: i32 = 28;
 export const PR_SET_NO_NEW_PRIVS: i32 = 38;
 export const PR_GET_NO_NEW_PRIVS: i32 = 39;
 export const PR_CAP_AMBIENT: i32 = 47;
+export const PR_SET_MM: i32 = 35;
+export const PR_SET_IO_FLUSHER: i32 = 57;
+export const PR_GET_IO_FLUSHER: i32 = 58;
+// PR_SET_MM sub-options that take the checkpoint/restore path before the capability check.
+const PR_SET_MM_MAP: u64 = 14;
+const PR_SET_MM_MAP_SIZE: u64 = 15;
+// The highest option number of include/uapi/linux/prctl.h up to 6.18 (PR_FUTEX_HASH, 6.16):
+// every number from 1 to it names an option some kernel (or architecture) has. Measured on
+// 6.18: prctl(79) and prctl(80) are EINVAL, prctl(3) returns 1.
+const PR_HIGHEST_NUMBERED: i32 = 78;
+// Options numbered by a magic word rather than in sequence (Yama's PR_SET_PTRACER, PR_SET_VMA,
+// PR_GET_AUXV).
+const PR_SET_PTRACER: i32 = 0x59616d61;
+const PR_SET_VMA: i32 = 0x53564d41;
+const PR_GET_AUXV: i32 = 0x41555856;
+const CAP_SYS_RESOURCE: u64 = 24;
+// CAP_PERFMON (38) arrived in 5.8: a profile that has it is new enough for PR_SET_IO_FLUSHER
+// (5.6) and for the order of checks in prctl_set_mm modelled below.
+const CAP_PERFMON: u32 = 38;
+
+function knownOption(option: i32): bool {
+  return (option >= 1 && option <= PR_HIGHEST_NUMBERED) || option == PR_SET_PTRACER || option == PR_SET_VMA || option == PR_GET_AUXV;
+}
+
+// capable(CAP_SYS_RESOURCE): the effective set, in the initial user namespace (the engine's).
+function sysResource(st: usize): bool {
+  return (load<u64>(st + ST_EFFECTIVE) & bit(CAP_SYS_RESOURCE)) != 0;
+}
 
 export function prctl(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
   const option = load<i32>(op + OP_A);
@@ -28,7 +59,7 @@ export function prctl(profile: u32, st: usize, op: usize, res: usize, out: usize
     case PR_CAPBSET_READ: return boundingRead(profile, st, arg2, res);
     case PR_CAPBSET_DROP: return boundingDrop(profile, st, arg2, res, out);
     case PR_CAP_AMBIENT:
-      if (!has(profile, FEAT_AMBIENT)) break; // before 4.3 the option does not exist
+      if (!has(profile, FEAT_AMBIENT)) return fail(res, EINVAL, Rule.PrctlOptionUnknown, 0); // before 4.3
       return ambient(profile, st, arg2, arg3, arg4, arg5, res, out);
     case PR_GET_SECUREBITS: return succeed(res, <i32>securebits, Rule.SecurebitsGet, 0);
     case PR_SET_SECUREBITS: return setSecurebits(profile, st, arg2, res, out);
@@ -41,14 +72,28 @@ export function prctl(profile: u32, st: usize, op: usize, res: usize, out: usize
       store<u32>(out + ST_SECUREBITS, arg2 != 0 ? securebits | SECBIT_KEEP_CAPS : securebits & ~SECBIT_KEEP_CAPS);
       return succeed(res, 0, Rule.KeepcapsSet, 0);
     case PR_SET_NO_NEW_PRIVS:
-      if (!has(profile, FEAT_NO_NEW_PRIVS)) break; // 3.5
+      if (!has(profile, FEAT_NO_NEW_PRIVS)) return fail(res, EINVAL, Rule.PrctlOptionUnknown, 0); // 3.5
       if (arg2 != 1 || (arg3 | arg4 | arg5) != 0) return fail(res, EINVAL, Rule.NoNewPrivsInvalidArgs, 0);
       store<u32>(out + ST_FLAGS, load<u32>(st + ST_FLAGS) | FLAG_NO_NEW_PRIVS);
       return succeed(res, 0, Rule.NoNewPrivsSet, 0);
     case PR_GET_NO_NEW_PRIVS:
-      if (!has(profile, FEAT_NO_NEW_PRIVS)) break;
+      if (!has(profile, FEAT_NO_NEW_PRIVS)) return fail(res, EINVAL, Rule.PrctlOptionUnknown, 0);
       if ((arg2 | arg3 | arg4 | arg5) != 0) return fail(res, EINVAL, Rule.NoNewPrivsInvalidArgs, 0);
       return succeed(res, (load<u32>(st + ST_FLAGS) & FLAG_NO_NEW_PRIVS) != 0 ? 1 : 0, Rule.NoNewPrivsGet, 0);
+    case PR_SET_IO_FLUSHER:
+    case PR_GET_IO_FLUSHER:
+      // kernel/sys.c: "if (!capable(CAP_SYS_RESOURCE)) return -EPERM;" before the arguments
+      // are looked at; with it, what happens is the task's I/O flags, outside the model.
+      if (lastCap(profile) >= CAP_PERFMON && !sysResource(st))
+        return fail(res, EPERM, Rule.PrctlNeedsSysResource, bit(CAP_SYS_RESOURCE));
+      return outside(res, Rule.PrctlNotModelled);
+    case PR_SET_MM:
+      // prctl_set_mm: stray arguments are EINVAL and PR_SET_MM_MAP(_SIZE) go to the
+      // checkpoint/restore path first (both outside the model); then CAP_SYS_RESOURCE.
+      if (lastCap(profile) >= CAP_PERFMON && arg4 == 0 && arg5 == 0 && (arg2 & 0xffffffff) != PR_SET_MM_MAP && (arg2 & 0xffffffff) != PR_SET_MM_MAP_SIZE && !sysResource(st))
+        return fail(res, EPERM, Rule.PrctlNeedsSysResource, bit(CAP_SYS_RESOURCE));
+      return outside(res, Rule.PrctlNotModelled);
   }
+  if (knownOption(option)) return outside(res, Rule.PrctlNotModelled);
   return fail(res, EINVAL, Rule.PrctlOptionUnknown, 0);
 }

@@ -30,7 +30,7 @@
 #define OP_D 48
 #define OP_SIZE 64
 
-/* The engine's answer: ret as the kernel returns it (i32), the deciding rule, the capabilities it is about (fault) and a second set some explanations need (aux), capget's data, the header version after the call, and the note bits. */
+/* The engine's answer: ok is an outcome (failed, succeeded, or not modelled: a call the engine cannot decide, whose ret and errno mean nothing); ret as the kernel returns it (i32), the deciding rule, the capabilities it is about (fault) and a second set some explanations need (aux), capget's data, the header version after the call, and the note bits. */
 #define RS_OK 0
 #define RS_RET 4
 #define RS_ERRNO 8
@@ -82,6 +82,9 @@ enum { OPK_CAPGET = 1, OPK_CAPSET = 2, OPK_PRCTL = 3, OPK_SETUID = 4, OPK_SETEUI
 #define FILE_EFFECTIVE 4u
 #define STEPF_SECURE 1u
 #define STEPF_V1_DATA_UNTOUCHED 2u
+#define OUTCOME_FAILED 0u
+#define OUTCOME_SUCCEEDED 1u
+#define OUTCOME_NOT_MODELLED 2u
 
 /* The thread-state record as a struct, and its codec. */
 typedef struct {

@@ -86,10 +86,21 @@ function render(): void {
   }
   r.steps.forEach((s, i) => {
     const v = s.verdict;
-    const tr = el("tr", { "data-step": String(i + 1), "data-rule": v.rule, "data-ok": String(v.ok) });
+    const tr = el("tr", {
+      "data-step": String(i + 1),
+      "data-rule": v.rule,
+      "data-ok": String(v.ok),
+      "data-modelled": String(v.modelled),
+    });
     if (i === selected) tr.classList.add("selected");
     tr.append(el("td", {}, String(i + 1)), el("td", { class: "call" }, describeOp(v.op)));
-    tr.append(el("td", { class: v.ok ? "ok" : "fail" }, v.ok ? (v.ret ? `ok → ${v.ret}` : "ok") : (v.errno ?? "")));
+    tr.append(
+      el(
+        "td",
+        { class: !v.modelled ? "outside" : v.ok ? "ok" : "fail" },
+        !v.modelled ? "not modelled" : v.ok ? (v.ret ? `ok → ${v.ret}` : "ok") : (v.errno ?? ""),
+      ),
+    );
     const rule = el("td");
     rule.append(el("a", { href: `rules.html#${v.rule}` }, v.rule));
     tr.append(rule, el("td", {}, v.message));
@@ -100,6 +111,14 @@ function render(): void {
       writeHash();
       render();
     });
+    tbody.append(tr);
+  });
+  // the steps after one outside the model: not run, the state they would start from is unknown
+  r.notRun.forEach((s, i) => {
+    const n = r.steps.length + i + 1;
+    const tr = el("tr", { "data-step": String(n), "data-skipped": "true", class: "notrun" });
+    tr.append(el("td", {}, String(n)), el("td", { class: "call" }, describeOp(s.op)), el("td", {}, "not run"));
+    tr.append(el("td"), el("td", {}, `step ${r.steps.length} is outside the model`), el("td"));
     tbody.append(tr);
   });
   const step = r.steps[selected];

@@ -25,6 +25,7 @@ export interface ContractSpec {
   readonly opFlags: Record<string, number>;
   readonly fileFlags: Record<string, number>;
   readonly stepFlags: Record<string, number>;
+  readonly outcomes: Record<string, number>;
   readonly errnos: Record<string, number>;
   readonly profile: { readonly lastCapMask: number; readonly features: Record<string, readonly [number, string]> };
   readonly rules: ReadonlyArray<readonly [string, number, string]>;
@@ -40,7 +41,13 @@ const RECORDS: Record<string, { prefix: string; size: string }> = {
   sequence: { prefix: "SQ", size: "SEQUENCE_SIZE" },
   step: { prefix: "SP", size: "STEP_SIZE" },
 };
-const FLAG_PREFIX = { stateFlags: "FLAG_", opFlags: "OPF_", fileFlags: "FILE_", stepFlags: "STEPF_" } as const;
+const FLAG_PREFIX = {
+  stateFlags: "FLAG_",
+  opFlags: "OPF_",
+  fileFlags: "FILE_",
+  stepFlags: "STEPF_",
+  outcomes: "OUTCOME_",
+} as const;
 
 const snake = (camel: string) => camel.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 

@@ -106,7 +106,8 @@ export function apply(op: Op, options: ApplyOptions = {}): Applied {
   const profile = options.profile ?? currentProfile();
   const before = readThreadState();
   const verdict = simulate(before, op, { kernel: profile });
-  if (!verdict.ok && !options.force) throw new RefusedByModel(verdict);
+  // outside the model: nothing was pre-flighted, so nothing is applied, forced or not
+  if (!verdict.modelled || (!verdict.ok && !options.force)) throw new RefusedByModel(verdict);
   const kernel = call(op, before);
   const after = readThreadState();
   const diff = compareStep(verdict, { ret: kernel.ret, errno: kernel.errno, state: after }, "predicted");

@@ -62,6 +62,8 @@ export interface CampaignResult {
   readonly divergences: readonly Divergence[];
   /** Trials whose start state the kernel could not be brought to (a runner defect if not 0). */
   readonly setupFailures: readonly { trial: Trial; stage: number }[];
+  /** Trials cut at a step outside the model (nothing to compare from there; the arbitraries make none). */
+  readonly notModelled: number;
   readonly kernelMs: number;
 }
 
@@ -72,7 +74,8 @@ export function runCampaign(trials: readonly Trial[], profile: KernelProfile): C
   const kernelMs = Number(process.hrtime.bigint() - start) / 1e6;
   const divergences: Divergence[] = [];
   const setupFailures: { trial: Trial; stage: number }[] = [];
-  let steps = 0;
+  let steps = 0,
+    notModelled = 0;
   trials.forEach((trial, i) => {
     const k = kernel[i]!;
     if (k.setup !== 0) {
@@ -81,6 +84,10 @@ export function runCampaign(trials: readonly Trial[], profile: KernelProfile): C
     }
     const verdicts = simulateSequence(trial.state, trial.ops, { kernel: profile });
     for (let s = 0; s < verdicts.length; s++) {
+      if (!verdicts[s]!.modelled) {
+        notModelled++;
+        break;
+      }
       steps++;
       const differences = compareStep(verdicts[s]!, k.steps[s]!);
       if (differences.length) {
@@ -89,7 +96,7 @@ export function runCampaign(trials: readonly Trial[], profile: KernelProfile): C
       }
     }
   });
-  return { trials: trials.length, steps, divergences, setupFailures, kernelMs };
+  return { trials: trials.length, steps, divergences, setupFailures, notModelled, kernelMs };
 }
 
 /** A human report of one divergence, with a scenario that reproduces it. */

@@ -48,8 +48,14 @@ export interface VerdictInit {
 
 /** The engine's answer for one call: what the kernel would return, why, and the thread afterwards. */
 export class Verdict {
-  /** Whether the call succeeded. */
+  /** Whether the call succeeded (false, too, when it is not modelled). */
   readonly ok: boolean;
+  /**
+   * false: the call is outside the model (another task's capget, a prctl option whose outcome
+   * depends on what capgate does not hold). ok, ret and errno then mean nothing, the rule ends
+   * in `.not-modelled`, and the state after it is unknown: a sequence stops there.
+   */
+  readonly modelled: boolean;
   /** The return value as the kernel gives it (-1 on failure). */
   readonly ret: number;
   /** The thread before the call. */
@@ -77,6 +83,7 @@ export class Verdict {
   constructor(init: VerdictInit) {
     const raw = init.raw;
     this.ok = raw.ok;
+    this.modelled = raw.modelled;
     this.ret = raw.ret;
     this.before = init.before;
     this.profile = init.profile;
@@ -102,7 +109,7 @@ export class Verdict {
   }
   /** The errno name on failure, else null. */
   get errno(): string | null {
-    return this.ok ? null : errnoName(this.errnoNumber);
+    return this.ok || !this.modelled ? null : errnoName(this.errnoNumber);
   }
   /** capget/capset: the header version after the call (the kernel rewrites an unknown one). */
   get version(): number | undefined {
@@ -168,8 +175,9 @@ export class Verdict {
   }
   toJSON(): Record<string, unknown> {
     return {
-      ok: this.ok,
-      ret: this.ret,
+      modelled: this.modelled,
+      ok: this.modelled ? this.ok : null,
+      ret: this.modelled ? this.ret : null,
       errno: this.errno,
       rule: this.rule,
       message: this.message,
@@ -237,6 +245,7 @@ class CapsetPreflightVerdict extends Verdict {
     if (ok && notes === 0) raw.faultLo = raw.faultHi = raw.auxLo = raw.auxHi = 0;
     else readFaultAux(w, RESULT_AT, raw);
     raw.ok = ok;
+    raw.modelled = true;
     raw.ret = ok ? 0 : -1;
     raw.errno = ok ? 0 : capsetErrno(code);
     raw.rule = code;

@@ -254,3 +254,48 @@ test(
     assert.match(out, /"type": "symlink",\s+"caps": null/);
   },
 );
+
+test(
+  "capgate verify: the kernel agrees with the CAP_SYS_RESOURCE checks of PR_SET_MM and the IO_FLUSHER options, and the comparison stops at a step outside the model",
+  { skip },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-outside-"));
+    const file = join(dir, "outside.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        state: { uid: 0, permitted: [], effective: [] },
+        steps: [
+          { op: "prctl", option: 57, arg2: 1, expect: { errno: "EPERM", rule: "prctl.needs-sys-resource" } },
+          { op: "prctl", option: 58, expect: { errno: "EPERM" } },
+          { op: "prctl", option: 35, arg2: 1, expect: { errno: "EPERM" } },
+          { op: "prctl", option: 9999, expect: { errno: "EINVAL", rule: "prctl.option-unknown" } },
+          { op: "prctl", option: 3, expect: { rule: "prctl.not-modelled" } },
+          { op: "capget" },
+        ],
+      }),
+    );
+    const r = capgate(["verify", file, "--json"]);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.agree, true);
+    assert.equal(doc.modelled, false);
+    assert.deepEqual(
+      doc.steps.map((s: { agree: boolean | null; kernel: { errno: string | null } }) => [s.agree, s.kernel.errno]),
+      [
+        [true, "EPERM"],
+        [true, "EPERM"],
+        [true, "EPERM"],
+        [true, "EINVAL"],
+        [null, null], // PR_GET_DUMPABLE: the kernel returned 1; the engine does not claim to know
+      ],
+    );
+    const sim = capgate(["simulate", file, "--json"]);
+    assert.equal(sim.code, 3, "a step outside the model, no expectation failed");
+    const out = JSON.parse(sim.stdout);
+    assert.deepEqual(out.steps[4].modelled, false);
+    assert.deepEqual([out.steps[4].ok, out.steps[4].ret, out.steps[4].errno], [null, null, null]);
+    assert.deepEqual(out.steps[5], { op: "capget", skipped: true });
+  },
+);

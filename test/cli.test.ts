@@ -308,3 +308,29 @@ test("capgate playground serves the built page on 127.0.0.1 and nothing else; a 
     child.kill();
   }
 });
+
+test("simulate: a step outside the model exits 3, says so, and the steps after it are not run (JUnit skipped, TAP SKIP)", async () => {
+  const file = scenarioFile({
+    steps: [
+      { op: "capget", expect: { ok: true } },
+      { op: "capget", pid: 1, expect: { rule: "capget.not-modelled" } },
+      { op: "prctl", option: "PR_GET_KEEPCAPS", expect: { ret: 0 } },
+    ],
+  });
+  const dir = mkdtempSync(join(tmpdir(), "capgate-outside-"));
+  const r = capgate(["simulate", file, "--junit", join(dir, "j.xml")]);
+  assert.equal(r.code, 3);
+  assert.match(r.stdout, /2 +capget pid=1 +not modelled +capget\.not-modelled/);
+  assert.match(r.stdout, /3 +prctl PR_GET_KEEPCAPS +not run/);
+  assert.match(r.stdout, /step 2 is outside the model, so the state after it is unknown/);
+  const { XMLParser } = await import("fast-xml-parser");
+  const doc = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, "j.xml"), "utf8"));
+  const suite = doc.testsuites.testsuite;
+  assert.deepEqual([suite["@_tests"], suite["@_failures"], suite["@_skipped"]], ["3", "0", "1"]);
+  assert.match(capgate(["simulate", file, "--tap"]).stdout, /^ok 3 - .* # SKIP not run: step 2 is outside the model$/m);
+  // an expectation that fails before or at the step wins: exit 1
+  const unmet = scenarioFile({ steps: [{ op: "prctl", option: 3, expect: { errno: "EINVAL" } }] });
+  const u = capgate(["simulate", unmet, "--json"]);
+  assert.equal(u.code, 1);
+  assert.deepEqual(JSON.parse(u.stdout).steps[0].expect.failures, ['errno: expected "EINVAL", got null']);
+});

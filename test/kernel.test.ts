@@ -100,3 +100,48 @@ test(
     );
   },
 );
+
+test(
+  "every prctl option number, with zero arguments, from full and from empty sets: where the engine answers, the kernel agrees; it answers every number no kernel has",
+  { skip },
+  async () => {
+    assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+    const { threadState } = await import("../src/state.js");
+    const { CapSet } = await import("../src/capabilities/set.js");
+    const { simulate } = await import("../src/simulate.js");
+    const options = [...Array.from({ length: 101 }, (_, i) => i), 0x59616d61, 0x53564d41, 0x41555856, -1];
+    const starts = [
+      threadState({ uid: 0 }, profile),
+      threadState({ uid: 0, permitted: CapSet.EMPTY, effective: CapSet.EMPTY }, profile),
+    ];
+    // one trial per option: a prctl with zero arguments, then a read of keep-caps (the thread is
+    // still there and still itself)
+    const trials = starts.flatMap((state) =>
+      options.map((option) => ({
+        state,
+        ops: [
+          { op: "prctl" as const, option, arg2: 0 },
+          { op: "prctl" as const, option: 7, arg2: 0 },
+        ],
+      })),
+    );
+    const r = runCampaign(trials, profile);
+    assert.deepEqual(r.setupFailures, []);
+    assert.deepEqual(
+      r.divergences.map((d) => describeDivergence(d, profile).split("\n")[0]),
+      [],
+      "no divergence where the engine answers",
+    );
+    // the engine answered (as the kernel) for exactly the modelled options and the unknown numbers
+    const answered = options.filter((option) => simulate(starts[1]!, { op: "prctl", option, arg2: 0 }).modelled);
+    assert.ok(answered.includes(0) && answered.includes(79) && answered.includes(100) && answered.includes(-1));
+    assert.ok(answered.includes(57) && answered.includes(35), "the CAP_SYS_RESOURCE checks, without it");
+    assert.ok(!answered.includes(3) && !answered.includes(0x59616d61), "PR_GET_DUMPABLE, PR_SET_PTRACER: outside");
+    assert.equal(
+      r.notModelled,
+      trials.length -
+        answered.length -
+        options.filter((o) => simulate(starts[0]!, { op: "prctl", option: o, arg2: 0 }).modelled).length,
+    );
+  },
+);

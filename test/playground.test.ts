@@ -74,6 +74,21 @@ test(
       assert.deepEqual(await rulesOnPage(), ["bounding.drop-needs-setpcap"]);
       assert.match(await page.$eval("#why", (e) => e.textContent ?? ""), /hint:/);
       assert.match(page.url(), /#s=/, "the scenario is in the link");
+      // a step outside the model: said so, and the steps after it are not run
+      await page.$eval("#scenario", (t) => {
+        (t as HTMLTextAreaElement).value = JSON.stringify({
+          steps: [{ op: "prctl", option: 3 }, { op: "capget" }],
+        });
+        t.dispatchEvent(new Event("input"));
+      });
+      await page.waitForSelector("tr[data-skipped='true'][data-step='2']");
+      assert.deepEqual(
+        await page.$eval("tr[data-step='1']", (r) => [(r as HTMLElement).dataset["modelled"], r.textContent]),
+        [
+          "false",
+          "1prctl 3not modelledprctl.not-modelledprctl option 3 is not modelled: its outcome depends on more than the thread's capabilities, ids and securebits",
+        ],
+      );
       // a link carries the scenario and the selected step; clicking a row selects it
       const ambient = readFileSync(join(root, "examples/ambient-keep-across-setuid.json"), "utf8");
       await page.goto("about:blank");

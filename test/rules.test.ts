@@ -43,6 +43,8 @@ interface Case {
   op: Op;
   kernel?: string;
   errno?: string | null;
+  /** false: a call outside the model (ok, ret and errno mean nothing). */
+  modelled?: false;
   ret?: number;
   check?: (v: ReturnType<typeof simulate>) => void;
 }
@@ -114,7 +116,24 @@ const cases: Case[] = [
     ret: 0,
   },
   { rule: "capget.pid-negative", name: "pid < 0", op: { op: "capget", pid: -1 }, errno: "EINVAL" },
-  { rule: "capget.no-such-thread", name: "unknown tid", op: { op: "capget", pid: 4242 }, errno: "ESRCH" },
+  {
+    rule: "capget.no-such-thread",
+    name: "a pid above PID_MAX_LIMIT",
+    op: { op: "capget", pid: 4194305 },
+    errno: "ESRCH",
+  },
+  {
+    rule: "capget.not-modelled",
+    name: "pid 1",
+    op: { op: "capget", pid: 1 },
+    modelled: false,
+  },
+  {
+    rule: "capget.not-modelled",
+    name: "the largest pid a kernel can have",
+    op: { op: "capget", pid: 4194304 },
+    modelled: false,
+  },
   { rule: "capget.ok", name: "own tid", op: { op: "capget", pid: 1000 }, errno: null },
   // capset
   {
@@ -205,7 +224,51 @@ const cases: Case[] = [
     check: (v) => assert.ok(v.fault.equals(C(NET_RAW))),
   },
   // prctl
-  { rule: "prctl.option-unknown", name: "an option capgate does not model", op: prctl(15), errno: "EINVAL" },
+  { rule: "prctl.option-unknown", name: "a number no kernel has", op: prctl(9999), errno: "EINVAL" },
+  {
+    rule: "prctl.option-unknown",
+    name: "one above the highest (measured EINVAL on 6.18)",
+    op: prctl(79),
+    errno: "EINVAL",
+  },
+  { rule: "prctl.option-unknown", name: "zero", op: prctl(0), errno: "EINVAL" },
+  { rule: "prctl.not-modelled", name: "PR_GET_DUMPABLE (the kernel returns 1)", op: prctl(3), modelled: false },
+  { rule: "prctl.not-modelled", name: "PR_SET_NAME", op: prctl(15), modelled: false },
+  { rule: "prctl.not-modelled", name: "Yama's PR_SET_PTRACER", op: prctl(0x59616d61), modelled: false },
+  {
+    rule: "prctl.not-modelled",
+    name: "PR_SET_IO_FLUSHER with CAP_SYS_RESOURCE (the task's flags decide)",
+    op: prctl(57, 1),
+    modelled: false,
+  },
+  {
+    rule: "prctl.not-modelled",
+    name: "PR_SET_MM_MAP goes to checkpoint/restore before the capability check",
+    state: { uid: 1000, permitted: C(), effective: C() },
+    op: prctl(35, 14),
+    modelled: false,
+  },
+  {
+    rule: "prctl.needs-sys-resource",
+    name: "PR_SET_IO_FLUSHER without CAP_SYS_RESOURCE (measured EPERM on 6.18)",
+    state: { uid: 1000, permitted: C(), effective: C() },
+    op: prctl(57, 1),
+    errno: "EPERM",
+  },
+  {
+    rule: "prctl.needs-sys-resource",
+    name: "PR_GET_IO_FLUSHER, CAP_SYS_RESOURCE permitted but not effective",
+    state: { permitted: ALL, effective: ALL.without(24) },
+    op: prctl(58),
+    errno: "EPERM",
+  },
+  {
+    rule: "prctl.needs-sys-resource",
+    name: "PR_SET_MM without CAP_SYS_RESOURCE (measured EPERM on 6.18)",
+    state: { uid: 1000, permitted: C(), effective: C() },
+    op: prctl(35, 1),
+    errno: "EPERM",
+  },
   {
     rule: "prctl.option-unknown",
     name: "ambient before 4.3",
@@ -719,6 +782,16 @@ for (const c of cases) {
     const state = threadState(c.state ?? {}, profile);
     const v = simulate(state, c.op, { kernel: profile });
     assert.equal(v.rule, c.rule);
+    assert.equal(v.modelled, c.modelled ?? true);
+    if (c.modelled === false) {
+      // outside the model: no errno it did not derive, nothing changed, a message and a hint
+      assert.deepEqual([v.ok, v.errno], [false, null]);
+      assert.strictEqual(v.state, state);
+      assert.ok(v.hint && v.hint.length > 0);
+      assert.deepEqual([v.toJSON()["ok"], v.toJSON()["ret"], v.toJSON()["modelled"]], [null, null, false]);
+      assert.ok(v.rule.endsWith(".not-modelled"));
+      return;
+    }
     if (c.errno !== undefined) assert.equal(v.errno, c.errno);
     assert.equal(v.ok, v.errno === null);
     if (c.ret !== undefined) assert.equal(v.ret, c.ret);

@@ -28,6 +28,16 @@ test("apply() refuses what the engine says fails, and makes no call", () => {
   assert.ok(!k.calls.includes("capset"), "nothing was done");
 });
 
+test("apply() refuses a call outside the model even when forced, and makes no call", () => {
+  const k = new FakeKernel(threadState());
+  setSyscaller(k);
+  assert.throws(
+    () => apply({ op: "prctl", option: 4, arg2: 0 }, { force: true }), // PR_SET_DUMPABLE
+    (e: unknown) => e instanceof RefusedByModel && e.verdict.rule === "prctl.not-modelled" && !e.verdict.modelled,
+  );
+  assert.ok(!k.calls.includes("prctl"), "nothing was done");
+});
+
 test("apply() makes the call and proves it by reading the state back", () => {
   const k = new FakeKernel(user());
   setSyscaller(k);

@@ -31,7 +31,7 @@ import { InputError } from "../parse/errors.js";
 import { kernelProfile } from "../kernel/profiles.js";
 import { CapSet } from "../capabilities/set.js";
 import { securebitNames } from "../kernel/constants.js";
-import { loadScenario } from "./simulate.js";
+import { EXIT_NOT_MODELLED, loadScenario } from "./simulate.js";
 import { describeOp } from "../formats/describe.js";
 import { style, table } from "./style.js";
 import { UsageError } from "./errors.js";
@@ -330,8 +330,22 @@ export async function verifyCommand(
   ];
   const report: unknown[] = [];
   let disagree = 0;
-  verdicts.forEach((v, i) => {
+  // up to and including the first step outside the model: after it the engine's state is unknown
+  const outside = verdicts.findIndex((v) => !v.modelled);
+  verdicts.slice(0, outside < 0 ? undefined : outside + 1).forEach((v, i) => {
     const k = kernel.steps[i]!;
+    if (!v.modelled) {
+      const kernelText = k.ret === -1 ? `${errnoName(k.errno)}` : `ok${k.ret ? ` → ${k.ret}` : ""}`;
+      rows.push([String(i + 1), describeOp(v.op), `not modelled (${v.rule})`, kernelText, style.yellow("—")]);
+      report.push({
+        op: v.op.op,
+        engine: { modelled: false, ok: null, ret: null, errno: null, rule: v.rule },
+        kernel: { ret: k.ret, errno: k.ret === -1 ? errnoName(k.errno) : null },
+        agree: null,
+        differences: [],
+      });
+      return;
+    }
     const diff = compareStep(v, k);
     if (diff.length) disagree++;
     const kernelText = k.ret === -1 ? `${errnoName(k.errno)}` : `ok${k.ret ? ` → ${k.ret}` : ""}`;
@@ -344,7 +358,7 @@ export async function verifyCommand(
     ]);
     report.push({
       op: v.op.op,
-      engine: { ok: v.ok, ret: v.ret, errno: v.errno, rule: v.rule },
+      engine: { modelled: true, ok: v.ok, ret: v.ret, errno: v.errno, rule: v.rule },
       kernel: { ret: k.ret, errno: errnoName(k.errno) },
       agree: diff.length === 0,
       differences: diff,
@@ -352,15 +366,27 @@ export async function verifyCommand(
   });
   if (opts.json)
     process.stdout.write(
-      JSON.stringify({ kernel: scenario.profile.version, steps: report, agree: disagree === 0 }, null, 2) + "\n",
+      JSON.stringify(
+        { kernel: scenario.profile.version, steps: report, agree: disagree === 0, modelled: outside < 0 },
+        null,
+        2,
+      ) + "\n",
     );
   else
     process.stdout.write(
-      `${style.bold(file)} on the running kernel (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${disagree ? style.red(`${disagree} step(s) disagree`) : style.green("engine and kernel agree on every step")}\n`,
+      `${style.bold(file)} on the running kernel (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${
+        disagree
+          ? style.red(`${disagree} step(s) disagree`)
+          : outside >= 0
+            ? style.yellow(
+                `engine and kernel agree up to step ${outside + 1}, which is outside the model (nothing after it is compared)`,
+              )
+            : style.green("engine and kernel agree on every step")
+      }\n`,
     );
   if (disagree && process.getuid?.() !== 0)
     process.stderr.write(
       "capgate: note: as a normal user the throwaway namespace maps only uid 0 and gid 0, so calls to other ids fail there with EINVAL; run capgate verify as root to check them\n",
     );
-  return disagree ? 1 : 0;
+  return disagree ? 1 : outside >= 0 ? EXIT_NOT_MODELLED : 0;
 }

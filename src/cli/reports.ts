@@ -3,7 +3,7 @@
 // teacher can paste into notes or a pull-request comment. One testcase per step with an
 // expectation; a failure carries the rule, the message and the hint.
 import type { ScenarioResult } from "../scenario/run.js";
-import { describeOp, describeChange } from "../formats/describe.js";
+import { describeOp, describeChange, outcomeText } from "../formats/describe.js";
 import { jsonDocument } from "../lint/tree.js";
 
 export interface FileResult {
@@ -18,21 +18,38 @@ interface Case {
   readonly step: number;
   readonly failures: readonly string[];
   readonly detail: string;
+  /** Why it was not run (a step before it is outside the model), or undefined. */
+  readonly skipped?: string;
 }
 
 function casesOf(r: ScenarioResult): Case[] {
-  return r.steps.flatMap((s, i) =>
+  const ran = r.steps.flatMap((s, i) =>
     s.expect
       ? [
           {
             name: `step ${i + 1}: ${describeOp(s.verdict.op)}`,
             step: i,
             failures: s.expect.failures,
-            detail: `${s.verdict.ok ? "ok" : s.verdict.errno} (${s.verdict.rule}): ${s.verdict.message}${s.verdict.hint ? `; hint: ${s.verdict.hint}` : ""}`,
+            detail: `${outcomeText(s.verdict)} (${s.verdict.rule}): ${s.verdict.message}${s.verdict.hint ? `; hint: ${s.verdict.hint}` : ""}`,
           },
         ]
       : [],
   );
+  const last = r.steps.length;
+  const notRun = r.notRun.flatMap((s, i) =>
+    s.expect
+      ? [
+          {
+            name: `step ${last + i + 1}: ${describeOp(s.op)}`,
+            step: last + i,
+            failures: [],
+            detail: "",
+            skipped: `not run: step ${last} is outside the model`,
+          },
+        ]
+      : [],
+  );
+  return [...ran, ...notRun];
 }
 
 /** The line of steps[i] in the scenario's JSON text (1 when it cannot be told). */
@@ -58,11 +75,12 @@ export function junit(results: readonly FileResult[]): string {
     const failed = cases.filter((c) => c.failures.length).length;
     const body = cases.map((c) => {
       const open = `    <testcase classname="${xml(file)}" name="${xml(c.name)}">`;
+      if (c.skipped) return `${open}\n      <skipped message="${xml(c.skipped)}"/>\n    </testcase>`;
       if (!c.failures.length) return `${open}</testcase>`;
       return `${open}\n      <failure message="${xml(c.failures.join("; "))}" type="expectation">${xml(`${c.failures.join("\n")}\n${c.detail}`)}</failure>\n    </testcase>`;
     });
     return [
-      `  <testsuite name="${xml(file)}" tests="${cases.length}" failures="${failed}" errors="0" skipped="0">`,
+      `  <testsuite name="${xml(file)}" tests="${cases.length}" failures="${failed}" errors="0" skipped="${cases.filter((c) => c.skipped).length}">`,
       ...body,
       "  </testsuite>",
     ].join("\n");
@@ -77,7 +95,7 @@ export function tap(results: readonly FileResult[]): string {
   const lines = ["TAP version 13", `1..${all.length}`];
   all.forEach(({ file, c }, i) => {
     const name = `${file} ${c.name}`.replace(/#/g, "\\#").replace(/\n/g, " ");
-    lines.push(`${c.failures.length ? "not ok" : "ok"} ${i + 1} - ${name}`);
+    lines.push(`${c.failures.length ? "not ok" : "ok"} ${i + 1} - ${name}${c.skipped ? ` # SKIP ${c.skipped}` : ""}`);
     if (c.failures.length) {
       lines.push(
         "  ---",
@@ -114,8 +132,13 @@ export function markdown(results: readonly FileResult[]): string {
       const rows = result.steps.map((s, i) => {
         const v = s.verdict;
         const expect = s.expect ? (s.expect.met ? "met" : `**not met**: ${s.expect.failures.join("; ")}`) : "";
-        return `| ${i + 1} | \`${cell(describeOp(v.op))}\` | ${v.ok ? "ok" : v.errno} | \`${v.rule}\` | ${cell(describeChange(v.before, v.state) || "—")} | ${cell(v.message)} | ${cell(expect)} |`;
+        return `| ${i + 1} | \`${cell(describeOp(v.op))}\` | ${outcomeText(v)} | \`${v.rule}\` | ${cell(describeChange(v.before, v.state) || "—")} | ${cell(v.message)} | ${cell(expect)} |`;
       });
+      const ran = result.steps.length;
+      for (const [i, s] of result.notRun.entries())
+        rows.push(
+          `| ${ran + i + 1} | \`${cell(describeOp(s.op))}\` | not run | | | step ${ran} is outside the model | |`,
+        );
       const head = `### ${cell(file)} (kernel ${result.scenario.profile.version})\n\n${result.scenario.description ? `${cell(result.scenario.description)}\n\n` : ""}`;
       return `${head}| # | call | result | rule | changed | why | expectation |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
     })

@@ -45,6 +45,9 @@ function scenarioOf(file: string, doc: unknown, kernel?: string): Scenario {
   }
 }
 
+/** Exit status when a step is outside the model and no expectation failed (scenario format v2). */
+export const EXIT_NOT_MODELLED = 3;
+
 export interface SimulateOptions {
   json?: boolean;
   kernel?: string;
@@ -85,7 +88,9 @@ export function simulateCommand(files: string[], opts: SimulateOptions): number 
   } else if (format === "markdown") process.stdout.write(markdown(results));
   else process.stdout.write(results.map((r) => formatResult(r.file, r.result)).join("\n"));
   if (opts.github) process.stdout.write(github(results));
-  return results.every((r) => r.result.passed) ? 0 : 1;
+  if (!results.every((r) => r.result.passed)) return 1;
+  // a step outside the model: the answer is not the kernel's, so not a pass either
+  return results.every((r) => r.result.modelled) ? 0 : EXIT_NOT_MODELLED;
 }
 
 export function formatResult(file: string, result: ScenarioResult): string {
@@ -109,7 +114,11 @@ export function formatResult(file: string, result: ScenarioResult): string {
   const details: string[] = [];
   result.steps.forEach((step, i) => {
     const v = step.verdict;
-    const verdict = v.ok ? style.green(v.ret === 0 ? "ok" : `ok → ${v.ret}`) : style.red(`${v.errno}`);
+    const verdict = !v.modelled
+      ? style.yellow("not modelled")
+      : v.ok
+        ? style.green(v.ret === 0 ? "ok" : `ok → ${v.ret}`)
+        : style.red(`${v.errno}`);
     const expect = step.expect ? (step.expect.met ? style.green("met") : style.red("NOT MET")) : "";
     rows.push([
       String(i + 1),
@@ -120,6 +129,10 @@ export function formatResult(file: string, result: ScenarioResult): string {
       expect,
     ]);
   });
+  const ran = result.steps.length;
+  result.notRun.forEach((step, i) =>
+    rows.push([String(ran + i + 1), describeOp(step.op), style.dim("not run"), "", "", ""]),
+  );
   out.push(table(rows));
   result.steps.forEach((step, i) => {
     const v = step.verdict;
@@ -127,12 +140,18 @@ export function formatResult(file: string, result: ScenarioResult): string {
     const note = scenario.steps[i]!.note;
     if (note) lines.push(style.dim(note));
     lines.push(v.message);
-    if (!v.ok && v.hint) lines.push(`${style.yellow("hint:")} ${v.hint}`);
+    if ((!v.ok || !v.modelled) && v.hint) lines.push(`${style.yellow("hint:")} ${v.hint}`);
     for (const n of v.notes) lines.push(`${style.cyan("note:")} ${n.message}`);
     if (step.expect && !step.expect.met)
       for (const f of step.expect.failures) lines.push(`${style.red("expected")} ${f}`);
     details.push(`${style.bold(`${i + 1}.`)} ${lines.join("\n   ")}`);
   });
+  if (result.notRun.length)
+    details.push(
+      style.yellow(
+        `step ${ran} is outside the model, so the state after it is unknown: ${result.notRun.length === 1 ? "the step after it was" : `the ${result.notRun.length} steps after it were`} not run`,
+      ),
+    );
   out.push("", ...details, "");
   const unmet = result.steps.filter((s) => s.expect && !s.expect.met).length;
   const withExpect = result.steps.filter((s) => s.expect).length;

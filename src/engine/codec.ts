@@ -8,6 +8,8 @@ import type { Op } from "../ops.js";
 import { CapgateInputError } from "../errors.js";
 import type { ThreadState } from "../state.js";
 import {
+  OUTCOME_NOT_MODELLED,
+  OUTCOME_SUCCEEDED,
   OP,
   RS,
   CK,
@@ -139,6 +141,8 @@ export function encodeOp(
  */
 export interface RawResult {
   ok: boolean;
+  /** false: the engine cannot decide this call (ok, ret and errno mean nothing). */
+  modelled: boolean;
   ret: number;
   /** errno number, 0 on success. */
   errno: number;
@@ -153,12 +157,26 @@ export interface RawResult {
 }
 
 export function emptyResult(): RawResult {
-  return { ok: false, ret: 0, errno: 0, rule: 0, faultLo: 0, faultHi: 0, auxLo: 0, auxHi: 0, version: 0, notes: 0 };
+  return {
+    ok: false,
+    modelled: true,
+    ret: 0,
+    errno: 0,
+    rule: 0,
+    faultLo: 0,
+    faultHi: 0,
+    auxLo: 0,
+    auxHi: 0,
+    version: 0,
+    notes: 0,
+  };
 }
 
 /** Reads a result record into `into` (a caller may reuse one object: readers copy what they keep). */
 export function readResult(w: Uint32Array, at: number, into: RawResult = emptyResult()): RawResult {
-  into.ok = w[at + RS.ok] === 1;
+  const outcome = w[at + RS.ok];
+  into.ok = outcome === OUTCOME_SUCCEEDED;
+  into.modelled = outcome !== OUTCOME_NOT_MODELLED;
   into.ret = w[at + RS.ret]! | 0;
   into.errno = w[at + RS.errno]!;
   into.rule = w[at + RS.rule]!;

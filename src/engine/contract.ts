@@ -9,7 +9,7 @@ export const ST = { permitted: 0, effective: 2, inheritable: 4, bounding: 6, amb
 export const OP_SIZE = 64;
 export const OP = { kind: 0, a: 1, b: 2, c: 3, x0: 4, x1: 6, x2: 8, x3: 10, d: 12 } as const;
 
-/** The engine's answer: ret as the kernel returns it (i32), the deciding rule, the capabilities it is about (fault) and a second set some explanations need (aux), capget's data, the header version after the call, and the note bits. */
+/** The engine's answer: ok is an outcome (failed, succeeded, or not modelled: a call the engine cannot decide, whose ret and errno mean nothing); ret as the kernel returns it (i32), the deciding rule, the capabilities it is about (fault) and a second set some explanations need (aux), capget's data, the header version after the call, and the note bits. */
 export const RESULT_SIZE = 64;
 export const RS = { ok: 0, ret: 1, errno: 2, rule: 3, fault: 4, dataEffective: 6, dataPermitted: 8, dataInheritable: 10, version: 12, notes: 13, aux: 14 } as const;
 
@@ -34,6 +34,9 @@ export const FILE_HAS_CAPS = 2;
 export const FILE_EFFECTIVE = 4;
 export const STEPF_SECURE = 1;
 export const STEPF_V1_DATA_UNTOUCHED = 2;
+export const OUTCOME_FAILED = 0;
+export const OUTCOME_SUCCEEDED = 1;
+export const OUTCOME_NOT_MODELLED = 2;
 
 /** errno numbers the engine answers with. */
 export const ERRNO = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22 } as const;
@@ -51,6 +54,7 @@ export const RULE_CODES = {
   "capget.null-data": 4,
   "capget.pid-negative": 5,
   "capget.no-such-thread": 6,
+  "capget.not-modelled": 7,
   "capset.ok": 10,
   "capset.version-unknown": 11,
   "capset.pid-not-self": 12,
@@ -60,6 +64,8 @@ export const RULE_CODES = {
   "capset.permitted-grows": 16,
   "capset.effective-not-permitted": 17,
   "prctl.option-unknown": 20,
+  "prctl.not-modelled": 25,
+  "prctl.needs-sys-resource": 26,
   "bounding.read": 21,
   "bounding.invalid-cap": 22,
   "bounding.drop": 23,

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
-import { CAPABILITY_VERSION, PRCTL } from "../kernel/constants.js";
+import { CAPABILITY_VERSION, PID_MAX_LIMIT, PRCTL } from "../kernel/constants.js";
 import type { ThreadState } from "../state.js";
 import type { Op } from "../ops.js";
 
@@ -85,6 +85,18 @@ const pidArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant(1000) },
   { weight: 1, arbitrary: fc.integer({ min: -5, max: 5000 }) },
 );
+/**
+ * capget's pid: the thread itself (0 or its tid), a negative one, or one no kernel can have;
+ * never another task that could exist, which is outside the model (and would make the
+ * differential compare with whatever process has that pid on the test machine).
+ */
+const capgetPidArb = (state: ThreadState) =>
+  fc.oneof(
+    { weight: 8, arbitrary: fc.constant(0) },
+    { weight: 1, arbitrary: fc.constant(state.tid) },
+    { weight: 1, arbitrary: fc.integer({ min: -5, max: -1 }) },
+    { weight: 1, arbitrary: fc.integer({ min: PID_MAX_LIMIT + 1, max: 0x7fffffff }) },
+  );
 
 /** capset requests: mostly derived from the state (so that many succeed), sometimes anything. */
 export function capsetOpArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
@@ -221,7 +233,7 @@ export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile
     {
       weight: 1,
       arbitrary: fc
-        .record({ version: versionArb, pid: pidArb, data: fc.boolean() })
+        .record({ version: versionArb, pid: capgetPidArb(state), data: fc.boolean() })
         .map((r) => ({ op: "capget" as const, ...r })),
     },
     { weight: 3, arbitrary: prctlOpArb(state, profile) },

@@ -49,8 +49,17 @@ export const CAPGET_RULES: readonly RuleInfo[] = [
   rule("capget.no-such-thread", {
     errno: "ESRCH",
     kernel: "cap_get_target_pid",
-    summary: "capget of a pid that is neither 0 nor an existing thread fails with ESRCH.",
+    summary: "capget of a pid above PID_MAX_LIMIT (4194304), which can exist on no kernel, fails with ESRCH.",
     message: (c) => `no thread with id ${(c.op as { pid?: number }).pid} exists (the caller is ${c.before.tid})`,
     hint: (c) => `pass 0 or the caller's own tid ${c.before.tid}`,
+  }),
+  rule("capget.not-modelled", {
+    errno: null,
+    kernel: "cap_get_target_pid",
+    summary:
+      "capget of another pid that could exist: its answer is that task's sets (or ESRCH if there is none), which the engine does not hold; answered as outside the model.",
+    message: (c) =>
+      `pid ${(c.op as { pid?: number }).pid} is another task: capgate knows only the calling thread (tid ${c.before.tid}), not whether that task exists or what it holds`,
+    hint: () => "read another process's sets with capgate show PID; in a scenario, use pid 0 or the thread's own tid",
   }),
 ];

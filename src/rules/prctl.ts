@@ -5,23 +5,46 @@ import { rule, type RuleInfo } from "./rule.js";
 export const PRCTL_RULES: readonly RuleInfo[] = [
   rule("prctl.option-unknown", {
     errno: "EINVAL",
-    kernel: "sys_prctl, cap_task_prctl",
+    kernel: "sys_prctl (default case)",
     summary:
-      "An option the modelled kernel does not have fails with EINVAL; options other than the capability ones are not modelled.",
+      "An option number the kernel does not have fails with EINVAL: no kernel knows it, or the capability option arrived in a later kernel.",
     message: (c) => {
       const option = c.op.op === "prctl" ? c.op.option : -1;
       const known = (Object.values(PRCTL) as number[]).includes(option);
       return known
         ? `prctl option ${option} does not exist in kernel ${c.profile.version}`
-        : `prctl option ${option} is not a capability option: capgate does not model it (the simulation answers EINVAL)`;
+        : `prctl option ${option} is not an option of any kernel`;
     },
     hint: (c) => {
       const option = c.op.op === "prctl" ? c.op.option : -1;
       if (option === PRCTL.PR_CAP_AMBIENT) return "the ambient set needs Linux 4.3 or later";
       if (option === PRCTL.PR_SET_NO_NEW_PRIVS || option === PRCTL.PR_GET_NO_NEW_PRIVS)
         return "no_new_privs needs Linux 3.5 or later";
-      return "model only PR_CAPBSET_*, PR_CAP_AMBIENT, PR_*_SECUREBITS, PR_*_KEEPCAPS and PR_*_NO_NEW_PRIVS steps";
+      return "check the option number against <linux/prctl.h>";
     },
+  }),
+  rule("prctl.not-modelled", {
+    errno: null,
+    kernel: "sys_prctl",
+    summary:
+      "An option whose outcome depends on what capgate does not hold (memory maps, signals, the task's flags, seccomp filters...): answered as outside the model, never with an errno; the steps after it are not run.",
+    message: (c) => {
+      const option = c.op.op === "prctl" ? c.op.option : -1;
+      return `prctl option ${option} is not modelled: its outcome depends on more than the thread's capabilities, ids and securebits`;
+    },
+    hint: () =>
+      "capgate models PR_CAPBSET_*, PR_CAP_AMBIENT, PR_*_SECUREBITS, PR_*_KEEPCAPS, PR_*_NO_NEW_PRIVS and the CAP_SYS_RESOURCE checks of PR_SET_MM and PR_*_IO_FLUSHER; try this call on a real kernel (capgate verify)",
+  }),
+  rule("prctl.needs-sys-resource", {
+    errno: "EPERM",
+    kernel: "prctl_set_mm, sys_prctl PR_SET_IO_FLUSHER/PR_GET_IO_FLUSHER",
+    summary:
+      "PR_SET_MM (other than PR_SET_MM_MAP) and the IO_FLUSHER options need CAP_SYS_RESOURCE in the initial user namespace, checked before anything else they do.",
+    message: () => "CAP_SYS_RESOURCE is not in the effective set, which this prctl option requires",
+    hint: (c) =>
+      c.before.permitted.has(24)
+        ? "raise CAP_SYS_RESOURCE into the effective set first (capset)"
+        : "CAP_SYS_RESOURCE must be permitted and effective (a container or sandbox may have dropped it from the bounding set)",
   }),
   rule("keepcaps.get", {
     errno: null,

@@ -1,7 +1,7 @@
 import type { CapSet } from "../capabilities/set.js";
 import { simulateSequence, type Verdict } from "../simulate.js";
 import { SET_NAMES, type ThreadState } from "../state.js";
-import type { Scenario, Expectation } from "./parse.js";
+import type { Scenario, ScenarioStep, Expectation } from "./parse.js";
 import { setsHex } from "./emit.js";
 
 export interface ExpectationResult {
@@ -15,9 +15,15 @@ export interface StepResult {
 }
 export interface ScenarioResult {
   readonly scenario: Scenario;
+  /** The steps that ran: all of them, or up to and including the first one outside the model. */
   readonly steps: readonly StepResult[];
+  /** The steps after one outside the model: not run, since the state they would start from is unknown. */
+  readonly notRun: readonly ScenarioStep[];
+  /** false when a step is outside the model (its verdict has `modelled: false`). */
+  readonly modelled: boolean;
+  /** The state after the last step that ran (the state before it, when that one is not modelled). */
   readonly final: ThreadState;
-  /** Every expectation met (true when there are none). */
+  /** Every expectation of the steps that ran met (true when there are none). */
   readonly passed: boolean;
 }
 
@@ -28,9 +34,9 @@ export function checkExpectation(expect: Expectation, v: Verdict): ExpectationRe
   const cmp = (what: string, want: unknown, got: unknown) => {
     if (want !== got) failures.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
   };
-  if (expect.ok !== undefined) cmp("ok", expect.ok, v.ok);
+  if (expect.ok !== undefined) cmp("ok", expect.ok, v.modelled ? v.ok : null);
   if (expect.errno !== undefined) cmp("errno", expect.errno, v.errno);
-  if (expect.ret !== undefined) cmp("ret", expect.ret, v.ret);
+  if (expect.ret !== undefined) cmp("ret", expect.ret, v.modelled ? v.ret : null);
   if (expect.rule !== undefined) cmp("rule", expect.rule, v.rule);
   if (expect.secureExec !== undefined) cmp("secureExec", expect.secureExec, v.secureExec ?? false);
   const s = expect.state;
@@ -54,14 +60,18 @@ export function runScenario(scenario: Scenario): ScenarioResult {
     scenario.steps.map((s) => s.op),
     { kernel: scenario.profile },
   );
-  const steps = verdicts.map((verdict, i): StepResult => {
+  const outside = verdicts.findIndex((v) => !v.modelled);
+  const ran = outside < 0 ? verdicts : verdicts.slice(0, outside + 1);
+  const steps = ran.map((verdict, i): StepResult => {
     const expect = scenario.steps[i]!.expect;
     return expect ? { verdict, expect: checkExpectation(expect, verdict) } : { verdict };
   });
   return {
     scenario,
     steps,
-    final: verdicts.length ? verdicts[verdicts.length - 1]!.state : scenario.state,
+    notRun: outside < 0 ? [] : scenario.steps.slice(outside + 1),
+    modelled: outside < 0,
+    final: ran.length ? ran[ran.length - 1]!.state : scenario.state,
     passed: steps.every((s) => s.expect?.met !== false),
   };
 }
@@ -83,9 +93,10 @@ export function stateJson(s: ThreadState): Record<string, unknown> {
 export function verdictJson(v: Verdict): Record<string, unknown> {
   const out: Record<string, unknown> = {
     op: v.op.op,
-    ok: v.ok,
+    modelled: v.modelled,
+    ok: v.modelled ? v.ok : null,
     errno: v.errno,
-    ret: v.ret,
+    ret: v.modelled ? v.ret : null,
     rule: v.rule,
     message: v.message,
     hint: v.hint,
@@ -112,12 +123,16 @@ export function verdictJson(v: Verdict): Record<string, unknown> {
 export function scenarioResultJson(result: ScenarioResult): Record<string, unknown> {
   return {
     kernel: result.scenario.profile.version,
-    steps: result.steps.map((s) => {
-      const out = verdictJson(s.verdict);
-      if (s.expect) out["expect"] = s.expect.met ? { met: true } : { met: false, failures: s.expect.failures };
-      return out;
-    }),
+    steps: [
+      ...result.steps.map((s) => {
+        const out = verdictJson(s.verdict);
+        if (s.expect) out["expect"] = s.expect.met ? { met: true } : { met: false, failures: s.expect.failures };
+        return out;
+      }),
+      ...result.notRun.map((s) => ({ op: s.op.op, skipped: true })),
+    ],
     final: stateJson(result.final),
+    modelled: result.modelled,
     passed: result.passed,
   };
 }
