@@ -50,12 +50,7 @@ export interface VerdictInit {
 export class Verdict {
   /** Whether the call succeeded (false, too, when it is not modelled). */
   readonly ok: boolean;
-  /**
-   * false: the call is outside the model (another task's capget, a prctl option whose outcome
-   * depends on what capgate does not hold). ok, ret and errno then mean nothing, the rule ends
-   * in `.not-modelled`, and the state after it is unknown: a sequence stops there.
-   */
-  readonly modelled: boolean;
+
   /** The return value as the kernel gives it (-1 on failure). */
   readonly ret: number;
   /** The thread before the call. */
@@ -83,7 +78,6 @@ export class Verdict {
   constructor(init: VerdictInit) {
     const raw = init.raw;
     this.ok = raw.ok;
-    this.modelled = raw.modelled;
     this.ret = raw.ret;
     this.before = init.before;
     this.profile = init.profile;
@@ -103,6 +97,16 @@ export class Verdict {
     this.hintValue = undefined;
   }
 
+  /**
+   * false: the call is outside the model (another task's capget, a prctl option whose outcome
+   * depends on what capgate does not hold). ok, ret and errno then mean nothing, the rule ends
+   * in `.not-modelled`, and the state after it is unknown: a sequence stops there. (Read from
+   * the rule: the engine answers "not modelled" only with those rules, and the constructor
+   * stays small enough for V8 to inline.)
+   */
+  get modelled(): boolean {
+    return !NOT_MODELLED_CODES.has(this.code);
+  }
   /** The stable id of the rule that decided the outcome. */
   get rule(): string {
     return ruleByCode(this.code).id;
@@ -211,6 +215,12 @@ function withSets(
   };
 }
 
+/** The rules the engine answers "not modelled" with (OUTCOME_NOT_MODELLED; test/rules.test.ts holds them to it). */
+const NOT_MODELLED_CODES: ReadonlySet<number> = new Set<number>(
+  Object.entries(RULE_CODES)
+    .filter(([id]) => id.endsWith(".not-modelled"))
+    .map(([, code]) => code),
+);
 const CAPGET_OK = RULE_CODES["capget.ok"],
   CAPSET_OK = RULE_CODES["capset.ok"],
   CAPSET_VERSION_UNKNOWN = RULE_CODES["capset.version-unknown"];

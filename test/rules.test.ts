@@ -3,10 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { engine, words, SCRATCH } from "../src/engine/wasm.js";
-import { encodeOp, writeState } from "../src/engine/codec.js";
+import { encodeOp, readResult, writeState } from "../src/engine/codec.js";
 import { OP, RULE_CODES, NOTE_BITS } from "../src/engine/contract.js";
 import { readVerdict, type Verdict } from "../src/simulate.js";
 import { NOTES } from "../src/rules/notes.js";
+import { ruleByCode } from "../src/rules/catalog.js";
 import {
   CapSet,
   simulate,
@@ -814,6 +815,20 @@ function unknownKind(): Verdict {
   engine.evaluateScratch(kernelProfile().word);
   return readVerdict(w, SCRATCH.result, SCRATCH.out, state, { op: "capget" }, kernelProfile());
 }
+
+test("the engine's not-modelled outcome comes with exactly the .not-modelled rules (raw ABI), which is what Verdict.modelled reads", () => {
+  for (const c of cases) {
+    const profile = kernelProfile(c.kernel);
+    const state = threadState(c.state ?? {}, profile);
+    const w = words();
+    writeState(w, SCRATCH.state, state);
+    encodeOp(w, SCRATCH.op, c.op, state);
+    engine.evaluateScratch(profile.word);
+    const raw = readResult(w, SCRATCH.result);
+    assert.equal(raw.modelled, !ruleByCode(raw.rule).id.endsWith(".not-modelled"), `${c.rule}: ${c.name}`);
+    assert.equal(raw.modelled, c.modelled ?? true, `${c.rule}: ${c.name}`);
+  }
+});
 
 test("engine.op-unknown: an op kind the engine does not know is EINVAL (raw ABI)", () => {
   const v = unknownKind();
