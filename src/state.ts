@@ -1,5 +1,5 @@
 import { CapSet } from "./capabilities/set.js";
-import { KernelProfile, kernelProfile } from "./kernel/profiles.js";
+import { KernelProfile, kernelProfile, knownSecurebits } from "./kernel/profiles.js";
 import type { StateFields } from "./state-fields.js";
 
 /**
@@ -58,6 +58,9 @@ export function stateProblem(state: ThreadState, profile: KernelProfile): string
   if (!Number.isInteger(state.securebits) || state.securebits < 0 || state.securebits > 0xffffffff) {
     return `securebits must be a 32-bit unsigned integer, got ${state.securebits}`;
   }
+  const unknown = (state.securebits & ~knownSecurebits(profile)) >>> 0;
+  if (unknown)
+    return `securebits 0x${state.securebits.toString(16)} holds 0x${unknown.toString(16)}, bits kernel ${profile.version} does not have (a thread there can never hold them)`;
   return null;
 }
 

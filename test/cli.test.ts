@@ -132,6 +132,16 @@ const bad: Array<[string, unknown, RegExp]> = [
     { state: { permitted: [], effective: ["CAP_CHOWN"] }, steps: [] },
     /state: impossible state: effective holds CAP_CHOWN, not in permitted/,
   ],
+  [
+    "securebits the profile's kernel does not have (EXEC_RESTRICT_FILE before 6.14)",
+    { kernel: "6.12", state: { securebits: ["SECBIT_EXEC_RESTRICT_FILE"] }, steps: [] },
+    /state: impossible state: securebits 0x100 holds 0x100, bits kernel 6\.12 does not have/,
+  ],
+  [
+    "securebits no kernel has",
+    { state: { securebits: 0x1000 }, steps: [] },
+    /state: impossible state: securebits 0x1000 holds 0x1000, bits kernel 6\.18 does not have/,
+  ],
   ["bad kernel", { kernel: "2.4", steps: [] }, /kernel: kernel 2\.4 is older than the oldest modelled kernel/],
   [
     "out-of-range uid",

@@ -2,7 +2,7 @@
 // tests and for users' (import from "capgate/testing"; fast-check is a peer dependency).
 import fc from "fast-check";
 import { CapSet } from "../capabilities/set.js";
-import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
+import { kernelProfile, knownSecurebits, type KernelProfile } from "../kernel/profiles.js";
 import { CAPABILITY_VERSION, PID_MAX_LIMIT, PRCTL } from "../kernel/constants.js";
 import type { ThreadState } from "../state.js";
 import type { Op } from "../ops.js";
@@ -48,7 +48,7 @@ const uidArb = fc.oneof(fc.constant(0), fc.constant(1000), fc.constant(1001), fc
 
 /** A state the kernel can be in: E ⊆ P, A ⊆ P ∩ I, sets within the profile. */
 export function threadStateArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<ThreadState> {
-  const sb = profile.features.execSecurebits ? 0xfff : profile.features.ambient ? 0xff : 0x3f;
+  const sb = knownSecurebits(profile);
   return fc
     .record({
       permitted: capSetArb(profile),

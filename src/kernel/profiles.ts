@@ -99,3 +99,19 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
   cache.set(version, profile);
   return profile;
 }
+
+/**
+ * SECURE_ALL_BITS of the profile with their lock bits: every securebit a thread on that kernel
+ * can hold (assembly/securebits.ts allBits is the engine's side). NOROOT, NO_SETUID_FIXUP and
+ * KEEP_CAPS always; NO_CAP_AMBIENT_RAISE from 4.3; EXEC_RESTRICT_FILE and EXEC_DENY_INTERACTIVE
+ * from 6.14. Each value bit's lock is the bit above it.
+ */
+export function knownSecurebits(profile: KernelProfile): number {
+  let values = SECBIT_VALUES_ALWAYS;
+  if (profile.features.ambient) values |= SECBIT_NO_CAP_AMBIENT_RAISE;
+  if (profile.features.execSecurebits) values |= SECBIT_EXEC_VALUES;
+  return (values | (values << 1)) >>> 0;
+}
+const SECBIT_VALUES_ALWAYS = (1 << 0) | (1 << 2) | (1 << 4); // NOROOT, NO_SETUID_FIXUP, KEEP_CAPS
+const SECBIT_NO_CAP_AMBIENT_RAISE = 1 << 6;
+const SECBIT_EXEC_VALUES = (1 << 8) | (1 << 10); // EXEC_RESTRICT_FILE, EXEC_DENY_INTERACTIVE
