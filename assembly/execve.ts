@@ -2,7 +2,7 @@
 // and cap_bprm_creds_from_file / get_file_caps / handle_privileged_root in
 // security/commoncap.c, for the final file of the exec (5.8+: computed once, before the
 // point of no return, so a failure leaves the old state intact).
-import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
+import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, NOTE_EXEC_NOSUID, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
 import { has, validMask } from "./profile";
 import { SECBIT_NOROOT, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
@@ -10,7 +10,7 @@ import { succeed, fail } from "./rules";
 export function execve(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
   const owner = load<u32>(op + OP_A);
   const xattrVersion = load<u32>(op + OP_B);
-  const flags = load<u32>(op + OP_C);
+  let flags = load<u32>(op + OP_C);
   const rootid = load<u32>(op + OP_D);
 
   const permitted = load<u64>(st + ST_PERMITTED);
@@ -23,8 +23,16 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   const noNewPrivs = (load<u32>(st + ST_FLAGS) & FLAG_NO_NEW_PRIVS) != 0;
   let notes: u32 = 0;
 
+  // mnt_may_suid(): on a nosuid mount bprm_fill_uid returns before it looks at the mode, and
+  // get_file_caps before it reads the xattr (so even an invalid one is never read): the file
+  // runs as one without set-id bits or capabilities.
+  if ((flags & FILE_NOSUID) != 0) {
+    if ((flags & (FILE_SETUID | FILE_HAS_CAPS)) != 0) notes |= NOTE_EXEC_NOSUID;
+    flags &= ~(FILE_SETUID | FILE_HAS_CAPS | FILE_EFFECTIVE);
+  }
+
   // bprm_fill_uid: the setuid bit is honoured unless no_new_privs is set (the model assumes
-  // a suid-capable mount whose ids map into the thread's namespace).
+  // ids that map into the thread's namespace).
   const ruid = oldRuid;
   let euid = oldEuid;
   if ((flags & FILE_SETUID) != 0) {

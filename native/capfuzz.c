@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/xattr.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -39,6 +40,7 @@ _Static_assert(SP_STATE + STATE_SIZE <= STEP_SIZE, "a step record ends with the 
 
 static int last_cap;
 static const char *exec_dir;      /* where execve trials put their files (--dir) */
+static char nosuid_dir[4096];     /* exec_dir/nosuid, bind-mounted onto itself with MS_NOSUID */
 static uint8_t *exe_bytes;        /* this program, copied into every exec'd file */
 static size_t exe_len;
 static atomic_uint file_counter;
@@ -284,8 +286,11 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
 static char *prepare_file(const uint8_t *op) {
   uint32_t owner = u32at(op + OP_A), xver = u32at(op + OP_B), flags = u32at(op + OP_C), rootid = u32at(op + OP_D);
   uint64_t fp = u64at(op + OP_X0), fi = u64at(op + OP_X1);
-  char *path = malloc(strlen(exec_dir) + 32);
-  sprintf(path, "%s/x%u", exec_dir, atomic_fetch_add(&file_counter, 1));
+  /* a file "on a nosuid mount" is made on one: the runner's own bind of exec_dir/nosuid */
+  const char *dir = (flags & FILE_NOSUID) ? nosuid_dir : exec_dir;
+  if (!dir[0]) { fprintf(stderr, "capfuzz: no nosuid mount (it needs --userns)\n"); exit(13); }
+  char *path = malloc(strlen(dir) + 32);
+  sprintf(path, "%s/x%u", dir, atomic_fetch_add(&file_counter, 1));
   pthread_mutex_lock(&fd_lock);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
   if (fd < 0 || write(fd, exe_bytes, exe_len) != (ssize_t)exe_len) { perror("capfuzz: exec file"); exit(13); }
@@ -493,6 +498,17 @@ int main(int argc, char **argv) {
       char c;
       if (unshare(CLONE_NEWUSER)) { perror("capfuzz: unshare(CLONE_NEWUSER)"); _exit(7); }
       if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 || c != 'g') _exit(8);
+      /* A mount namespace of our own, with exec_dir/nosuid bound onto itself MS_NOSUID: the
+         same file system as exec_dir (same xattr rules), only the mount flag differs. */
+      if (exec_dir) {
+        snprintf(nosuid_dir, sizeof nosuid_dir, "%s/nosuid", exec_dir);
+        if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+            (mkdir(nosuid_dir, 0755) && errno != EEXIST) || mount(nosuid_dir, nosuid_dir, NULL, MS_BIND, NULL) ||
+            mount(NULL, nosuid_dir, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID, NULL)) {
+          perror("capfuzz: nosuid mount");
+          _exit(21);
+        }
+      }
       /* --userns -- CMD ARGS: run a command in the namespace instead of serving trials. */
       for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {

@@ -145,3 +145,42 @@ test(
     );
   },
 );
+
+test(
+  "the differential notices a model that ignores nosuid mounts (the runner's files really are on one)",
+  { skip },
+  async () => {
+    assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+    const { threadState } = await import("../src/state.js");
+    const { CapSet } = await import("../src/capabilities/set.js");
+    const { simulateSequence } = await import("../src/simulate.js");
+    const state = threadState({ uid: 1000, permitted: CapSet.EMPTY, effective: CapSet.EMPTY }, profile);
+    const files = [
+      { caps: { permitted: CapSet.of(13), inheritable: CapSet.EMPTY, effective: true }, nosuid: true },
+      { setuid: true, owner: 0, nosuid: true },
+    ];
+    const trials = files.map((file) => ({ state, ops: [{ op: "execve" as const, file }] }));
+    const right = runCampaign(trials, profile);
+    assert.deepEqual([right.divergences.length, right.setupFailures.length, right.steps], [0, 0, 2]);
+    // the same kernel answers against a model that reads the files as if nosuid were not there
+    const blind = trials.map((t) => ({
+      ...t,
+      ops: t.ops.map((op) => ({ ...op, file: { ...op.file, nosuid: false } })),
+    }));
+    const verdicts = blind.map((t) => simulateSequence(t.state, t.ops, { kernel: profile })[0]!);
+    assert.ok(verdicts[0]!.state.permitted.has(13), "blind, the caps would be granted");
+    assert.equal(verdicts[1]!.state.euid, 0, "blind, the setuid bit would be honoured");
+    const wrong = runCampaign(blind, profile);
+    assert.equal(wrong.divergences.length, 0, "on an ordinary mount the kernel grants them too");
+    // so what the nosuid trials measured is the mount flag: the kernel granted nothing there
+    const { runOnKernel } = await import("../shim/kernel-runner.js");
+    const k = runOnKernel(trials);
+    assert.deepEqual(
+      k.map((r) => [r.steps[0]!.state.permitted.isEmpty, r.steps[0]!.state.euid]),
+      [
+        [true, 1000],
+        [true, 1000],
+      ],
+    );
+  },
+);

@@ -28,6 +28,8 @@ export interface ExecFile {
   readonly owner?: number;
   /** Omit for a file without the xattr. */
   readonly caps?: FileCaps;
+  /** On a nosuid mount (MS_NOSUID): set-id bits and file capabilities are ignored. */
+  readonly nosuid?: boolean;
 }
 export class XattrError extends CapgateInputError {
   override name = "XattrError";

@@ -18,6 +18,7 @@ import {
   OPK,
   OPF_DATA,
   FILE_SETUID,
+  FILE_NOSUID,
   FILE_HAS_CAPS,
   FILE_EFFECTIVE,
   STEPF_SECURE,
@@ -121,7 +122,7 @@ export function encodeOp(
       const { file } = op;
       w[at + OP.kind] = OPK.execve;
       w[at + OP.a] = id(file.owner ?? 0, "execve: file owner");
-      let flags = file.setuid ? FILE_SETUID : 0;
+      let flags = (file.setuid ? FILE_SETUID : 0) | (file.nosuid ? FILE_NOSUID : 0);
       if (file.caps) {
         flags |= FILE_HAS_CAPS | (file.caps.effective ? FILE_EFFECTIVE : 0);
         w[at + OP.b] = file.caps.version ?? 2;

@@ -88,6 +88,7 @@ export function describeOp(op: Op): string {
           `${names(f.caps.permitted)}${f.caps.inheritable.isEmpty ? "" : `/i=${names(f.caps.inheritable)}`}${f.caps.effective ? "+ep" : "+p"}${f.caps.version && f.caps.version !== 2 ? ` v${f.caps.version}` : ""}`,
         );
       if (!f.setuid && !f.caps) parts.push("(plain file)");
+      if (f.nosuid) parts.push("on a nosuid mount");
       return parts.join(" ");
     }
   }

@@ -222,8 +222,15 @@ export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitr
       setuid: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       owner: fc.constantFrom(0, 0, 1000, 1001),
       caps: fc.option(caps, { nil: undefined, freq: 2 }),
+      nosuid: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     })
-    .map((file) => ({ op: "execve" as const, file: file.caps ? file : { setuid: file.setuid, owner: file.owner } }));
+    .map(({ nosuid, ...file }) => ({
+      op: "execve" as const,
+      file: {
+        ...(file.caps ? file : { setuid: file.setuid, owner: file.owner }),
+        ...(nosuid && { nosuid }),
+      },
+    }));
 }
 
 /** Any modelled op, chosen with regard to the state it starts from. */

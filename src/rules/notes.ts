@@ -60,6 +60,11 @@ export const NOTES: readonly NoteInfo[] = [
     "execve.setuid-root-fcaps",
     () => "a setuid-root file with file capabilities run by a non-root user: the file capabilities alone apply",
   ),
+  n(
+    "execve.nosuid",
+    () =>
+      "the file is on a nosuid mount: its set-id bit and file capabilities are ignored (mnt_may_suid), it runs as a plain file",
+  ),
   n("execve.id-changed", () => "the exec changed the effective uid (set-id exec)"),
   n(
     "execve.missing-file-caps",

@@ -62,6 +62,7 @@ export function opToScenario(op: Op): Record<string, unknown> {
     case "execve": {
       const f = op.file;
       const file: Record<string, unknown> = { setuid: f.setuid ?? false, owner: f.owner ?? 0 };
+      if (f.nosuid) file["nosuid"] = true;
       if (f.caps)
         file["caps"] = {
           permitted: hex(f.caps.permitted),

@@ -283,13 +283,14 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
       only(v, [...common, "file"], path);
       const file = get("file") ?? {};
       if (!isObject(file)) throw new InputError(`${path}.file`, "expected an object");
-      only(file, ["setuid", "owner", "caps", "path"], `${path}.file`);
+      only(file, ["setuid", "owner", "caps", "path", "nosuid"], `${path}.file`);
       return {
         op: "execve",
         file: {
           setuid: file["setuid"] === undefined ? false : bool(file["setuid"], `${path}.file.setuid`),
           owner: file["owner"] === undefined ? 0 : int(file["owner"], `${path}.file.owner`, 0, 0xfffffffe),
           ...(file["caps"] !== undefined && { caps: parseFileCaps(file["caps"], profile, `${path}.file.caps`) }),
+          ...(file["nosuid"] !== undefined && { nosuid: bool(file["nosuid"], `${path}.file.nosuid`) }),
         },
       };
     }
