@@ -2,7 +2,7 @@
 // and cap_bprm_creds_from_file / get_file_caps / handle_privileged_root in
 // security/commoncap.c, for the final file of the exec (5.8+: computed once, before the
 // point of no return, so a failure leaves the old state intact).
-import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, NOTE_EXEC_NOSUID, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
+import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, FILE_SCRIPT, NOTE_EXEC_NOSUID, NOTE_EXEC_SCRIPT, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
 import { has, validMask } from "./profile";
 import { SECBIT_NOROOT, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
@@ -22,6 +22,11 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   const oldEuid = load<u32>(st + ST_EUID);
   const noNewPrivs = (load<u32>(st + ST_FLAGS) & FLAG_NO_NEW_PRIVS) != 0;
   let notes: u32 = 0;
+
+  // A #! script: load_script makes the interpreter bprm->file, and the credentials are computed
+  // once, from the final file (begin_new_exec -> bprm_creds_from_file): the record describes
+  // the interpreter; the script's own set-id bits and capabilities play no part.
+  if ((flags & FILE_SCRIPT) != 0) notes |= NOTE_EXEC_SCRIPT;
 
   // mnt_may_suid(): on a nosuid mount bprm_fill_uid returns before it looks at the mode, and
   // get_file_caps before it reads the xattr (so even an invalid one is never read): the file

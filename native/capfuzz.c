@@ -302,6 +302,23 @@ static char *prepare_file(const uint8_t *op) {
     if (fsetxattr(fd, "security.capability", v, xver == 3 ? 24 : 20, 0)) { perror("capfuzz: setxattr security.capability"); exit(14); }
   }
   close(fd);
+  if (flags & FILE_SCRIPT) {
+    /* The op describes the interpreter (made above); the script beside it gets everything
+       that could tempt the kernel, setuid root and every capability with the effective bit,
+       which must all do nothing: the strongest test of the rule. */
+    char *script = malloc(strlen(exec_dir) + 32);
+    sprintf(script, "%s/s%u", exec_dir, atomic_fetch_add(&file_counter, 1));
+    int sfd = open(script, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    char line[4200];
+    int len = snprintf(line, sizeof line, "#!%s\n", path);
+    if (sfd < 0 || write(sfd, line, (size_t)len) != len) { perror("capfuzz: script file"); exit(13); }
+    if (fchown(sfd, 0, 0) || fchmod(sfd, 04755)) { perror("capfuzz: script chown/chmod"); exit(13); }
+    uint32_t v[5] = { 0x02000001u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu };
+    if (fsetxattr(sfd, "security.capability", v, 20, 0)) { perror("capfuzz: script security.capability"); exit(14); }
+    close(sfd);
+    free(path);
+    path = script;
+  }
   pthread_mutex_unlock(&fd_lock);
   return path;
 }
@@ -460,7 +477,9 @@ static int seccomp_deny(const char *spec, char **cmd) {
    writes the maps of a child from outside, as newuidmap would; others get uid 0 alone. */
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN); /* a pipe whose reader is gone is an error to handle, not a reason to die */
-  if (argc > 1 && strcmp(argv[1], "--report") == 0) {
+  /* run directly: argv = { file, "--report" }; as a script's interpreter the kernel passes
+     { interpreter, script, "--report" } */
+  if ((argc > 1 && strcmp(argv[1], "--report") == 0) || (argc > 2 && strcmp(argv[2], "--report") == 0)) {
     /* Exec'd by an execve step: report this program's state as it starts (fd 3), then run the
        rest of the sequence, read from fd 4, reporting each step on fd 3 too. */
     FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");

@@ -85,7 +85,10 @@ export function runnerUnavailable(): string | null {
  * written). An execve may stand anywhere: the exec'd program (the runner itself) runs the rest.
  */
 export function runnerSupports(op: Op): boolean {
-  return op.op !== "execve" || op.file.caps === undefined || op.file.caps.version !== 1;
+  if (op.op !== "execve") return true;
+  // the runner makes the file the op describes: for a script, its interpreter
+  const file = op.file.interpreter ?? op.file;
+  return file.caps === undefined || file.caps.version !== 1;
 }
 
 function encodeTrials(trials: readonly Trial[]): Buffer {

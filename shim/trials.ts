@@ -2,7 +2,7 @@
 // pids that cannot name another live thread (the model's process table holds only the caller).
 import fc from "fast-check";
 import type { KernelProfile } from "../src/kernel/profiles.js";
-import type { Op } from "../src/ops.js";
+import type { Op, ExecFile } from "../src/ops.js";
 import { threadStateArb, opArb, execveOpArb } from "../src/fuzz/arbitraries.js";
 import type { Trial } from "./kernel-runner.js";
 
@@ -34,10 +34,15 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
     : threadStateArb(profile).map((s) => ({ ...s, ruid: 0, euid: 0, suid: 0, fsuid: 0 }));
   const rate = options.execRate ?? 0.25;
   // Exec files the runner can make: v2/v3 xattrs only (v1 cannot be written), owners that exist.
+  // A script's interpreter is the file the runner makes from the op, so it obeys the same.
+  const runnableFile = <F extends ExecFile>(file: F): F => {
+    const caps = file.caps && file.caps.version === 1 ? { ...file.caps, version: 2 as const } : file.caps;
+    return { ...file, owner: uids ? (file.owner ?? 0) : 0, ...(caps && { caps }) };
+  };
   const runnable = (op: Op): Op => {
     if (op.op !== "execve") return op;
-    const caps = op.file.caps && op.file.caps.version === 1 ? { ...op.file.caps, version: 2 as const } : op.file.caps;
-    return { op: "execve", file: { ...op.file, owner: uids ? (op.file.owner ?? 0) : 0, ...(caps && { caps }) } };
+    const file = runnableFile(op.file);
+    return { op: "execve", file: file.interpreter ? { ...file, interpreter: runnableFile(file.interpreter) } : file };
   };
   const exec = execveOpArb(profile).map(runnable);
   const tail = fc.oneof(

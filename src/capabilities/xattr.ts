@@ -30,6 +30,11 @@ export interface ExecFile {
   readonly caps?: FileCaps;
   /** On a nosuid mount (MS_NOSUID): set-id bits and file capabilities are ignored. */
   readonly nosuid?: boolean;
+  /**
+   * The file is a `#!` script run by this interpreter: the credentials come from the
+   * interpreter's file; the script's own setuid, owner, caps and nosuid do nothing.
+   */
+  readonly interpreter?: Omit<ExecFile, "interpreter">;
 }
 export class XattrError extends CapgateInputError {
   override name = "XattrError";

@@ -19,6 +19,7 @@ import {
   OPF_DATA,
   FILE_SETUID,
   FILE_NOSUID,
+  FILE_SCRIPT,
   FILE_HAS_CAPS,
   FILE_EFFECTIVE,
   STEPF_SECURE,
@@ -119,10 +120,12 @@ export function encodeOp(
       w[at + OP.a] = id(op.fsuid, "setfsuid: fsuid");
       return;
     case "execve": {
-      const { file } = op;
+      // a script is encoded as its interpreter (what the kernel computes the credentials from)
+      const file = op.file.interpreter ?? op.file;
       w[at + OP.kind] = OPK.execve;
       w[at + OP.a] = id(file.owner ?? 0, "execve: file owner");
-      let flags = (file.setuid ? FILE_SETUID : 0) | (file.nosuid ? FILE_NOSUID : 0);
+      let flags =
+        (file.setuid ? FILE_SETUID : 0) | (file.nosuid ? FILE_NOSUID : 0) | (op.file.interpreter ? FILE_SCRIPT : 0);
       if (file.caps) {
         flags |= FILE_HAS_CAPS | (file.caps.effective ? FILE_EFFECTIVE : 0);
         w[at + OP.b] = file.caps.version ?? 2;

@@ -33,6 +33,7 @@ export const FILE_SETUID = 1;
 export const FILE_HAS_CAPS = 2;
 export const FILE_EFFECTIVE = 4;
 export const FILE_NOSUID = 8;
+export const FILE_SCRIPT = 16;
 export const STEPF_SECURE = 1;
 export const STEPF_V1_DATA_UNTOUCHED = 2;
 export const OUTCOME_FAILED = 0;
@@ -133,5 +134,6 @@ export const NOTE_BITS = {
   "execve.id-changed": 19,
   "execve.missing-file-caps": 20,
   "execve.nosuid": 21,
+  "execve.script": 22,
 } as const;
 export type NoteId = keyof typeof NOTE_BITS;

@@ -80,6 +80,8 @@ export function describeOp(op: Op): string {
     case "setfsuid":
       return `setfsuid ${uid(op.fsuid)}`;
     case "execve": {
+      if (op.file.interpreter)
+        return `execve #! script, interpreter: ${describeOp({ op: "execve", file: op.file.interpreter }).replace(/^execve /, "")}`;
       const f = op.file;
       const parts = ["execve"];
       if (f.setuid) parts.push(`setuid(owner ${f.owner ?? 0})`);

@@ -130,6 +130,8 @@ const smallArb = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) },
 );
 
+const SCRIPT_CAPS = { permitted: new CapSet(0xffffffff, 0xffffffff), inheritable: CapSet.EMPTY, effective: true };
+
 /** Every modelled prctl, with valid and invalid arguments. */
 export function prctlOpArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
   const sbMask = profile.features.execSecurebits ? 0xfff : 0xff;
@@ -223,14 +225,17 @@ export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitr
       owner: fc.constantFrom(0, 0, 1000, 1001),
       caps: fc.option(caps, { nil: undefined, freq: 2 }),
       nosuid: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      script: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     })
-    .map(({ nosuid, ...file }) => ({
-      op: "execve" as const,
-      file: {
-        ...(file.caps ? file : { setuid: file.setuid, owner: file.owner }),
-        ...(nosuid && { nosuid }),
-      },
-    }));
+    .map(({ nosuid, script, ...file }) => {
+      const spec = { ...(file.caps ? file : { setuid: file.setuid, owner: file.owner }), ...(nosuid && { nosuid }) };
+      // a #! script run by that file: the script itself is as tempting as it gets (setuid root,
+      // every capability), which must not matter
+      return {
+        op: "execve" as const,
+        file: script ? { setuid: true, owner: 0, caps: SCRIPT_CAPS, interpreter: spec } : spec,
+      };
+    });
 }
 
 /** Any modelled op, chosen with regard to the state it starts from. */

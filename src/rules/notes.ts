@@ -65,6 +65,11 @@ export const NOTES: readonly NoteInfo[] = [
     () =>
       "the file is on a nosuid mount: its set-id bit and file capabilities are ignored (mnt_may_suid), it runs as a plain file",
   ),
+  n(
+    "execve.script",
+    () =>
+      "a #! script: the credentials come from its interpreter; the script's own set-id bit and file capabilities do nothing",
+  ),
   n("execve.id-changed", () => "the exec changed the effective uid (set-id exec)"),
   n(
     "execve.missing-file-caps",

@@ -63,6 +63,8 @@ export function opToScenario(op: Op): Record<string, unknown> {
       const f = op.file;
       const file: Record<string, unknown> = { setuid: f.setuid ?? false, owner: f.owner ?? 0 };
       if (f.nosuid) file["nosuid"] = true;
+      if (f.interpreter)
+        file["interpreter"] = (opToScenario({ op: "execve", file: f.interpreter }) as { file: unknown }).file;
       if (f.caps)
         file["caps"] = {
           permitted: hex(f.caps.permitted),

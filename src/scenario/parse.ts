@@ -8,7 +8,7 @@ import { InputError } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
 import { jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
 import { threadState, stateProblem, SET_NAMES, UID_NAMES, type ThreadState } from "../state.js";
-import type { Op, FileCaps } from "../ops.js";
+import type { Op, FileCaps, ExecFile } from "../ops.js";
 import { ruleById } from "../rules/catalog.js";
 
 export interface StateExpectation {
@@ -281,18 +281,7 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
       return { op: "setfsuid", fsuid: uidArg(required(v, "fsuid", path), `${path}.fsuid`) };
     case "execve": {
       only(v, [...common, "file"], path);
-      const file = get("file") ?? {};
-      if (!isObject(file)) throw new InputError(`${path}.file`, "expected an object");
-      only(file, ["setuid", "owner", "caps", "path", "nosuid"], `${path}.file`);
-      return {
-        op: "execve",
-        file: {
-          setuid: file["setuid"] === undefined ? false : bool(file["setuid"], `${path}.file.setuid`),
-          owner: file["owner"] === undefined ? 0 : int(file["owner"], `${path}.file.owner`, 0, 0xfffffffe),
-          ...(file["caps"] !== undefined && { caps: parseFileCaps(file["caps"], profile, `${path}.file.caps`) }),
-          ...(file["nosuid"] !== undefined && { nosuid: bool(file["nosuid"], `${path}.file.nosuid`) }),
-        },
-      };
+      return { op: "execve", file: parseExecFile(get("file") ?? {}, profile, `${path}.file`, true) };
     }
     default:
       throw new InputError(
@@ -346,6 +335,21 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
     out.state = st;
   }
   return out;
+}
+
+/** An execve file spec; a script's `interpreter` is one too (without an interpreter of its own). */
+function parseExecFile(file: unknown, profile: KernelProfile, path: string, script: boolean): ExecFile {
+  if (!isObject(file)) throw new InputError(path, "expected an object");
+  only(file, ["setuid", "owner", "caps", "path", "nosuid", ...(script ? ["interpreter"] : [])], path);
+  return {
+    setuid: file["setuid"] === undefined ? false : bool(file["setuid"], `${path}.setuid`),
+    owner: file["owner"] === undefined ? 0 : int(file["owner"], `${path}.owner`, 0, 0xfffffffe),
+    ...(file["caps"] !== undefined && { caps: parseFileCaps(file["caps"], profile, `${path}.caps`) }),
+    ...(file["nosuid"] !== undefined && { nosuid: bool(file["nosuid"], `${path}.nosuid`) }),
+    ...(file["interpreter"] !== undefined && {
+      interpreter: parseExecFile(file["interpreter"], profile, `${path}.interpreter`, false),
+    }),
+  };
 }
 
 /** Parses a scenario document (already JSON-decoded). */
