@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { kernelProfile } from "../src/kernel/profiles.js";
 import { why, skip } from "../fixtures/kernel-gate.js";
-import { runCampaign, describeDivergence } from "../shim/differential.js";
+import { runCampaign, describeDivergence, compareStep } from "../shim/differential.js";
+import { runOnKernel } from "../shim/kernel-runner.js";
+import { threadState } from "../src/state.js";
+import { CapSet } from "../src/capabilities/set.js";
+import { simulate, simulateSequence } from "../src/simulate.js";
 import { trialArb, trialGroupArb, runnerMapsAllIds } from "../shim/trials.js";
 import { readFileSync } from "node:fs";
 
@@ -113,11 +117,8 @@ test(
 test(
   "every prctl option number, with zero arguments, from full and from empty sets: where the engine answers, the kernel agrees; it answers every number no kernel has",
   { skip },
-  async () => {
+  () => {
     assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
-    const { threadState } = await import("../src/state.js");
-    const { CapSet } = await import("../src/capabilities/set.js");
-    const { simulate } = await import("../src/simulate.js");
     const options = [...Array.from({ length: 101 }, (_, i) => i), 0x59616d61, 0x53564d41, 0x41555856, -1];
     const starts = [
       threadState({ uid: 0 }, profile),
@@ -158,11 +159,8 @@ test(
 test(
   "the differential notices a model that ignores nosuid mounts (the runner's files really are on one)",
   { skip },
-  async () => {
+  () => {
     assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
-    const { threadState } = await import("../src/state.js");
-    const { CapSet } = await import("../src/capabilities/set.js");
-    const { simulateSequence } = await import("../src/simulate.js");
     const state = threadState({ uid: 1000, permitted: CapSet.EMPTY, effective: CapSet.EMPTY }, profile);
     const files = [
       { caps: { permitted: CapSet.of(13), inheritable: CapSet.EMPTY, effective: true }, nosuid: true },
@@ -182,7 +180,6 @@ test(
     const wrong = runCampaign(blind, profile);
     assert.equal(wrong.divergences.length, 0, "on an ordinary mount the kernel grants them too");
     // so what the nosuid trials measured is the mount flag: the kernel granted nothing there
-    const { runOnKernel } = await import("../shim/kernel-runner.js");
     const k = runOnKernel(trials);
     assert.deepEqual(
       k.map((r) => [r.steps[0]!.state.permitted.isEmpty, r.steps[0]!.state.euid]),
@@ -197,13 +194,8 @@ test(
 test(
   "#! scripts: the kernel takes the credentials from the interpreter, and the differential notices a model that reads the script's own bits",
   { skip },
-  async () => {
+  () => {
     assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
-    const { threadState } = await import("../src/state.js");
-    const { CapSet } = await import("../src/capabilities/set.js");
-    const { simulateSequence } = await import("../src/simulate.js");
-    const { compareStep } = await import("../shim/differential.js");
-    const { runOnKernel } = await import("../shim/kernel-runner.js");
     const state = threadState({ uid: 1000, permitted: CapSet.EMPTY, effective: CapSet.EMPTY }, profile);
     const script = {
       setuid: true,
