@@ -103,7 +103,11 @@ function render(): void {
     );
     const rule = el("td");
     rule.append(el("a", { href: `rules.html#${v.rule}` }, v.rule));
-    tr.append(rule, el("td", {}, v.message));
+    // the message, then (smaller) the hint of a refusal and the silent side effects
+    const why = el("td", {}, v.message);
+    if ((!v.ok || !v.modelled) && v.hint) why.append(el("div", { class: "cell-hint" }, `hint: ${v.hint}`));
+    for (const n of v.notes) why.append(el("div", { class: "cell-note" }, `note: ${n.message}`));
+    tr.append(rule, why);
     const expect = s.expect ? (s.expect.met ? "met" : `not met: ${s.expect.failures.join("; ")}`) : "";
     tr.append(el("td", { class: s.expect && !s.expect.met ? "unmet" : "" }, expect));
     tr.addEventListener("click", () => {

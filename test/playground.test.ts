@@ -83,10 +83,17 @@ test(
       });
       await page.waitForSelector("tr[data-skipped='true'][data-step='2']");
       assert.deepEqual(
-        await page.$eval("tr[data-step='1']", (r) => [(r as HTMLElement).dataset["modelled"], r.textContent]),
+        await page.$eval("tr[data-step='1']", (r) => [
+          (r as HTMLElement).dataset["modelled"],
+          r.children[2]!.textContent,
+          r.children[4]!.firstChild!.textContent,
+          r.querySelector(".cell-hint")?.textContent?.startsWith("hint: capgate models"),
+        ]),
         [
           "false",
-          "1prctl 3not modelledprctl.not-modelledprctl option 3 is not modelled: its outcome depends on more than the thread's capabilities, ids and securebits",
+          "not modelled",
+          "prctl option 3 is not modelled: its outcome depends on more than the thread's capabilities, ids and securebits",
+          true,
         ],
       );
       // a link carries the scenario and the selected step; clicking a row selects it
