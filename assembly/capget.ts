@@ -1,11 +1,7 @@
 // capget(2): sys_capget in kernel/capability.c. It never changes the state.
-import { OP_A, OP_B, OP_C, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_TID, RS_VERSION, RS_DATA_EFFECTIVE, RS_DATA_PERMITTED, RS_DATA_INHERITABLE, Rule, EINVAL, ESRCH, NOTE_V1_TRUNCATED } from "./contract";
+import { OP_A, OP_B, OP_C, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_TID, RS_VERSION, RS_DATA_EFFECTIVE, RS_DATA_PERMITTED, RS_DATA_INHERITABLE, Rule, EINVAL, ESRCH, NOTE_V1_TRUNCATED, PID_MAX_LIMIT } from "./contract";
 import { wordsOf, VERSION_3 } from "./header";
 import { succeed, fail, outside } from "./rules";
-
-// PID_MAX_LIMIT on 64-bit kernels (include/linux/threads.h): pid_max can be raised to it, never
-// above, so a larger pid can exist on no kernel.
-export const PID_MAX_LIMIT: i32 = 4194304;
 
 export function capget(profile: u32, st: usize, op: usize, res: usize): u32 {
   const version = load<u32>(op + OP_A);
@@ -27,7 +23,9 @@ export function capget(profile: u32, st: usize, op: usize, res: usize): u32 {
   // namespace. The engine knows only this thread: a pid that could exist is another task whose
   // sets it does not have (not modelled); one above PID_MAX_LIMIT exists nowhere (ESRCH).
   if (pid != 0 && <u32>pid != load<u32>(st + ST_TID)) {
-    if (pid <= PID_MAX_LIMIT) return outside(res, Rule.CapgetOtherTaskNotModelled);
+    // PID_MAX_LIMIT of 64-bit kernels (include/linux/threads.h): pid_max can be raised to it and
+    // no further, so a larger pid exists on no kernel.
+    if (<u32>pid <= PID_MAX_LIMIT) return outside(res, Rule.CapgetOtherTaskNotModelled);
     return fail(res, ESRCH, Rule.CapgetNoSuchThread, 0);
   }
   let effective = load<u64>(st + ST_EFFECTIVE);

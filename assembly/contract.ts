@@ -93,6 +93,7 @@ export const STEPF_V1_DATA_UNTOUCHED: u32 = 2;
 export const OUTCOME_FAILED: u32 = 0;
 export const OUTCOME_SUCCEEDED: u32 = 1;
 export const OUTCOME_NOT_MODELLED: u32 = 2;
+export const PID_MAX_LIMIT: u32 = 4194304;
 
 export const EPERM: u32 = 1;
 export const ESRCH: u32 = 3;

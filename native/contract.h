@@ -87,6 +87,7 @@ enum { OPK_CAPGET = 1, OPK_CAPSET = 2, OPK_PRCTL = 3, OPK_SETUID = 4, OPK_SETEUI
 #define OUTCOME_FAILED 0u
 #define OUTCOME_SUCCEEDED 1u
 #define OUTCOME_NOT_MODELLED 2u
+#define PID_MAX_LIMIT 4194304u
 
 /* The thread-state record as a struct, and its codec. */
 typedef struct {

@@ -4,7 +4,7 @@
 // optionally &step=N to select a step.
 import { parseScenario } from "../src/scenario/parse.js";
 import { runScenario, type ScenarioResult } from "../src/scenario/run.js";
-import { describeOp } from "../src/formats/describe.js";
+import { describeOp, outcomeText } from "../src/formats/describe.js";
 import { capabilityName } from "../src/capabilities/table.js";
 import { PROFILE_MILESTONES } from "../src/kernel/profiles.js";
 import { securebitNames } from "../src/kernel/constants.js";
@@ -94,13 +94,7 @@ function render(): void {
     });
     if (i === selected) tr.classList.add("selected");
     tr.append(el("td", {}, String(i + 1)), el("td", { class: "call" }, describeOp(v.op)));
-    tr.append(
-      el(
-        "td",
-        { class: !v.modelled ? "outside" : v.ok ? "ok" : "fail" },
-        !v.modelled ? "not modelled" : v.ok ? (v.ret ? `ok → ${v.ret}` : "ok") : (v.errno ?? ""),
-      ),
-    );
+    tr.append(el("td", { class: !v.modelled ? "outside" : v.ok ? "ok" : "fail" }, outcomeText(v)));
     const rule = el("td");
     rule.append(el("a", { href: `rules.html#${v.rule}` }, v.rule));
     // the message, then (smaller) the hint of a refusal and the silent side effects

@@ -26,6 +26,7 @@ export interface ContractSpec {
   readonly fileFlags: Record<string, number>;
   readonly stepFlags: Record<string, number>;
   readonly outcomes: Record<string, number>;
+  readonly limits: Record<string, number>;
   readonly errnos: Record<string, number>;
   readonly profile: { readonly lastCapMask: number; readonly features: Record<string, readonly [number, string]> };
   readonly rules: ReadonlyArray<readonly [string, number, string]>;
@@ -47,6 +48,7 @@ const FLAG_PREFIX = {
   fileFlags: "FILE_",
   stepFlags: "STEPF_",
   outcomes: "OUTCOME_",
+  limits: "",
 } as const;
 
 const snake = (camel: string) => camel.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();

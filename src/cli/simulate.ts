@@ -6,7 +6,7 @@ import { junit, tap, github, markdown, type FileResult } from "./reports.js";
 import { InputError } from "../parse/errors.js";
 import { parseScenario, type Scenario } from "../scenario/parse.js";
 import { runScenario, scenarioResultJson, type ScenarioResult } from "../scenario/run.js";
-import { describeOp, describeChange } from "../formats/describe.js";
+import { describeOp, describeChange, outcomeText } from "../formats/describe.js";
 import { style, table } from "./style.js";
 
 /** Reads and parses a JSON file; every failure is an InputError naming the file. */
@@ -114,11 +114,8 @@ export function formatResult(file: string, result: ScenarioResult): string {
   const details: string[] = [];
   result.steps.forEach((step, i) => {
     const v = step.verdict;
-    const verdict = !v.modelled
-      ? style.yellow("not modelled")
-      : v.ok
-        ? style.green(v.ret === 0 ? "ok" : `ok → ${v.ret}`)
-        : style.red(`${v.errno}`);
+    const color = !v.modelled ? style.yellow : v.ok ? style.green : style.red;
+    const verdict = color(outcomeText(v));
     const expect = step.expect ? (step.expect.met ? style.green("met") : style.red("NOT MET")) : "";
     rows.push([
       String(i + 1),

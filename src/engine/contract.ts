@@ -39,6 +39,7 @@ export const STEPF_V1_DATA_UNTOUCHED = 2;
 export const OUTCOME_FAILED = 0;
 export const OUTCOME_SUCCEEDED = 1;
 export const OUTCOME_NOT_MODELLED = 2;
+export const PID_MAX_LIMIT = 4194304;
 
 /** errno numbers the engine answers with. */
 export const ERRNO = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22 } as const;

@@ -21,13 +21,14 @@ const versionLabel = (v: number | undefined) =>
         : ` version=0x${v.toString(16)}`;
 
 /** A short human form of an op; a capset of all three sets is libcap text, as capsh --caps takes it. */
-/** A verdict's outcome in a word: "ok", the errno name, or "not modelled". */
+/** A verdict's outcome in a word: "ok" (with the return value when it is not 0), the errno name, or "not modelled". */
 export function outcomeText(v: {
   readonly ok: boolean;
   readonly modelled: boolean;
+  readonly ret: number;
   readonly errno: string | null;
 }): string {
-  return !v.modelled ? "not modelled" : v.ok ? "ok" : (v.errno ?? "failed");
+  return !v.modelled ? "not modelled" : v.ok ? (v.ret ? `ok → ${v.ret}` : "ok") : (v.errno ?? "failed");
 }
 
 export function describeOp(op: Op): string {

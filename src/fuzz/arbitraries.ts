@@ -3,7 +3,8 @@
 import fc from "fast-check";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, knownSecurebits, type KernelProfile } from "../kernel/profiles.js";
-import { CAPABILITY_VERSION, PID_MAX_LIMIT, PRCTL } from "../kernel/constants.js";
+import { CAPABILITY_VERSION, PRCTL } from "../kernel/constants.js";
+import { PID_MAX_LIMIT } from "../engine/contract.js";
 import type { ThreadState } from "../state.js";
 import type { Op } from "../ops.js";
 

@@ -56,9 +56,3 @@ export const ERRNO_NUMBERS: Readonly<Record<string, number>> = ERRNO;
 export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(ERRNO).map(([name, n]) => [n, name]),
 );
-
-/**
- * PID_MAX_LIMIT of 64-bit kernels (include/linux/threads.h): pid_max can be raised to it and no
- * further, so a larger pid exists on no kernel (assembly/capget.ts holds the same bound).
- */
-export const PID_MAX_LIMIT = 4194304;
