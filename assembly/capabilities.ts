@@ -4,6 +4,7 @@ export const CAP_DAC_OVERRIDE: u64 = 1;
 export const CAP_DAC_READ_SEARCH: u64 = 2;
 export const CAP_FOWNER: u64 = 3;
 export const CAP_FSETID: u64 = 4;
+export const CAP_SETGID: u64 = 6;
 export const CAP_SETUID: u64 = 7;
 export const CAP_SETPCAP: u64 = 8;
 export const CAP_LINUX_IMMUTABLE: u64 = 9;

@@ -1,12 +1,13 @@
 // capget(2): sys_capget in kernel/capability.c. It never changes the state.
-import { OP_A, OP_B, OP_C, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_TID, RS_VERSION, RS_DATA_EFFECTIVE, RS_DATA_PERMITTED, RS_DATA_INHERITABLE, Rule, EINVAL, ESRCH, NOTE_V1_TRUNCATED, PID_MAX_LIMIT } from "./contract";
+import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, OPF_TASK_FOUND, OPF_TASKS_KNOWN, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_TID, RS_VERSION, RS_DATA_EFFECTIVE, RS_DATA_PERMITTED, RS_DATA_INHERITABLE, Rule, EINVAL, ESRCH, NOTE_V1_TRUNCATED, PID_MAX_LIMIT } from "./contract";
 import { wordsOf, VERSION_3 } from "./header";
 import { succeed, fail, outside } from "./rules";
 
 export function capget(profile: u32, st: usize, op: usize, res: usize): u32 {
   const version = load<u32>(op + OP_A);
   const pid = load<i32>(op + OP_B);
-  const hasData = (load<u32>(op + OP_C) & OPF_DATA) != 0;
+  const flags = load<u32>(op + OP_C);
+  const hasData = (flags & OPF_DATA) != 0;
   const words = wordsOf(version);
   if (words == 0) {
     // cap_validate_magic rewrote the header; with NULL data this is the version probe
@@ -20,17 +21,28 @@ export function capget(profile: u32, st: usize, op: usize, res: usize): u32 {
   if (!hasData) return succeed(res, 0, Rule.CapgetNullData, 0);
   if (pid < 0) return fail(res, EINVAL, Rule.CapgetPidNegative, 0);
   // cap_get_target_pid: pid 0 or our own tid is us; any other tid is looked up in the pid
-  // namespace. The engine knows only this thread: a pid that could exist is another task whose
-  // sets it does not have (not modelled); one above PID_MAX_LIMIT exists nowhere (ESRCH).
-  if (pid != 0 && <u32>pid != load<u32>(st + ST_TID)) {
-    // PID_MAX_LIMIT of 64-bit kernels (include/linux/threads.h): pid_max can be raised to it and
-    // no further, so a larger pid exists on no kernel.
-    if (<u32>pid <= PID_MAX_LIMIT) return outside(res, Rule.CapgetOtherTaskNotModelled);
-    return fail(res, ESRCH, Rule.CapgetNoSuchThread, 0);
-  }
+  // namespace (find_task_by_vpid) and its sets are read as they are (security_capget).
   let effective = load<u64>(st + ST_EFFECTIVE);
   let permitted = load<u64>(st + ST_PERMITTED);
   let inheritable = load<u64>(st + ST_INHERITABLE);
+  let rule = Rule.CapgetOk;
+  if (pid != 0 && <u32>pid != load<u32>(st + ST_TID)) {
+    if ((flags & OPF_TASK_FOUND) != 0) {
+      // A task of the scenario's `tasks`: the op carries its sets.
+      effective = load<u64>(op + OP_X0);
+      permitted = load<u64>(op + OP_X1);
+      inheritable = load<u64>(op + OP_X2);
+      rule = Rule.CapgetOtherTask;
+    } else if ((flags & OPF_TASKS_KNOWN) != 0 || <u32>pid > PID_MAX_LIMIT) {
+      // `tasks` lists the whole pid namespace; and PID_MAX_LIMIT of 64-bit kernels
+      // (include/linux/threads.h) is as far as pid_max can be raised, so a larger pid exists
+      // on no kernel.
+      return fail(res, ESRCH, Rule.CapgetNoSuchThread, 0);
+    } else {
+      // A pid that could exist, of a task whose sets the engine was not told.
+      return outside(res, Rule.CapgetOtherTaskNotModelled);
+    }
+  }
   let notes: u32 = 0;
   if (words == 1) {
     // Only data[0] is copied out: capabilities 32.. are silently not reported.
@@ -44,5 +56,5 @@ export function capget(profile: u32, st: usize, op: usize, res: usize): u32 {
   store<u64>(res + RS_DATA_EFFECTIVE, effective);
   store<u64>(res + RS_DATA_PERMITTED, permitted);
   store<u64>(res + RS_DATA_INHERITABLE, inheritable);
-  return succeed(res, 0, Rule.CapgetOk, notes);
+  return succeed(res, 0, rule, notes);
 }

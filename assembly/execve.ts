@@ -2,13 +2,17 @@
 // and cap_bprm_creds_from_file / get_file_caps / handle_privileged_root in
 // security/commoncap.c, for the final file of the exec (5.8+: computed once, before the
 // point of no return, so a failure leaves the old state intact).
-import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, FILE_SCRIPT, NOTE_EXEC_NOSUID, NOTE_EXEC_SCRIPT, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
-import { has, validMask } from "./profile";
+import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, OP_E, FILE_SETGID, FILE_PTRACED, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, NOTE_EXEC_SETID_UNMAPPED, NOTE_EXEC_PTRACED, NOTE_EXEC_GID_CHANGED, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, FILE_SCRIPT, NOTE_EXEC_NOSUID, NOTE_EXEC_SCRIPT, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, ID_UNMAPPED, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
+import { has, validMask, bit } from "./profile";
 import { SECBIT_NOROOT, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
+import { CAP_SETUID } from "./capabilities";
+import { uidUp, gidUp, rootOwnsNs } from "./userns";
+import { inGroup } from "./groups";
 
 export function execve(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
   const owner = load<u32>(op + OP_A);
+  const group = load<u32>(op + OP_E);
   const xattrVersion = load<u32>(op + OP_B);
   let flags = load<u32>(op + OP_C);
   const rootid = load<u32>(op + OP_D);
@@ -20,6 +24,9 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   const securebits = load<u32>(st + ST_SECUREBITS);
   const oldRuid = load<u32>(st + ST_RUID);
   const oldEuid = load<u32>(st + ST_EUID);
+  const oldRgid = load<u32>(st + ST_RGID);
+  const oldEgid = load<u32>(st + ST_EGID);
+  const ptraced = (flags & FILE_PTRACED) != 0;
   const noNewPrivs = (load<u32>(st + ST_FLAGS) & FLAG_NO_NEW_PRIVS) != 0;
   let notes: u32 = 0;
 
@@ -32,17 +39,25 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   // get_file_caps before it reads the xattr (so even an invalid one is never read): the file
   // runs as one without set-id bits or capabilities.
   if ((flags & FILE_NOSUID) != 0) {
-    if ((flags & (FILE_SETUID | FILE_HAS_CAPS)) != 0) notes |= NOTE_EXEC_NOSUID;
-    flags &= ~(FILE_SETUID | FILE_HAS_CAPS | FILE_EFFECTIVE);
+    if ((flags & (FILE_SETUID | FILE_SETGID | FILE_HAS_CAPS)) != 0) notes |= NOTE_EXEC_NOSUID;
+    flags &= ~(FILE_SETUID | FILE_SETGID | FILE_HAS_CAPS | FILE_EFFECTIVE);
   }
 
-  // bprm_fill_uid: the setuid bit is honoured unless no_new_privs is set (the model assumes
-  // ids that map into the thread's namespace).
+  // bprm_fill_uid: the set-id bits are honoured unless no_new_privs is set, and only when both
+  // the file's owner and its group map into the thread's namespace. S_ISGID counts only with
+  // S_IXGRP (a set-gid program; the model's files are group-executable).
   const ruid = oldRuid;
   let euid = oldEuid;
-  if ((flags & FILE_SETUID) != 0) {
+  const rgid = oldRgid;
+  let egid = oldEgid;
+  if ((flags & (FILE_SETUID | FILE_SETGID)) != 0) {
+    const ownerIn = uidUp(st, owner), groupIn = gidUp(st, group);
     if (noNewPrivs) notes |= NOTE_EXEC_SETUID_IGNORED;
-    else euid = owner;
+    else if (ownerIn == ID_UNMAPPED || groupIn == ID_UNMAPPED) notes |= NOTE_EXEC_SETID_UNMAPPED;
+    else {
+      if ((flags & FILE_SETUID) != 0) euid = ownerIn;
+      if ((flags & FILE_SETGID) != 0) egid = groupIn;
+    }
   }
 
   // get_file_caps -> get_vfs_caps_from_disk -> bprm_caps_from_vfs_caps.
@@ -57,9 +72,10 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
     let fileP = load<u64>(op + OP_X0) & valid;
     let fileI = load<u64>(op + OP_X1) & valid;
     if (xattrVersion == 1) { fileP &= 0xffffffff; fileI &= 0xffffffff; }
-    // rootid_owns_currentns(): a v3 xattr applies only when its rootid is root of this
-    // namespace (or an ancestor); otherwise it is treated as absent (-ENODATA), silently.
-    if (xattrVersion == 3 && rootid != 0) notes |= NOTE_EXEC_FCAPS_IGNORED;
+    // rootid_owns_currentns(): the caps apply only when their root id (0 for v1/v2, the
+    // stored rootid for v3) is uid 0 of this namespace or an ancestor; otherwise they are
+    // treated as absent (-ENODATA), silently.
+    if (xattrVersion == 3 && !rootOwnsNs(st, rootid)) notes |= NOTE_EXEC_FCAPS_IGNORED;
     else {
       hasFcap = true;
       effective = (flags & FILE_EFFECTIVE) != 0;
@@ -89,18 +105,29 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
     }
   } else if (euid == 0 || ruid == 0) notes |= NOTE_EXEC_NOROOT;
 
-  // Set-id: up to 6.15 the new euid is compared with the old *real* uid; from the 2025 fix
-  // ("exec: Correct the permission check for unsafe exec") with the old *effective* uid.
+  // Set-id: up to 6.15 the new ids are compared with the old *real* ones; from the 2025 fix
+  // ("exec: Correct the permission check for unsafe exec") the euid with the old *effective*
+  // uid and the egid with in_group_p (the old fsgid and supplementary groups).
   const newIdRule = has(profile, FEAT_EXEC_ID_CHANGED);
-  const idChanged = newIdRule ? euid != oldEuid : euid != oldRuid;
+  const gidChanged = newIdRule ? !inGroup(st, egid) : egid != oldRgid;
+  const idChanged = (newIdRule ? euid != oldEuid : euid != oldRuid) || gidChanged;
   if (idChanged) notes |= NOTE_EXEC_ID_CHANGED;
+  if (gidChanged) notes |= NOTE_EXEC_GID_CHANGED;
 
-  // The unsafe-exec downgrade; of the unsafe reasons the model expresses no_new_privs (not
-  // ptrace nor a shared fs_struct). With no_new_privs the ids fall back to the real ones.
-  if ((idChanged || (newPermitted & ~permitted) != 0) && noNewPrivs) {
-    if (euid != ruid || (newPermitted & ~permitted) != 0) notes |= NOTE_EXEC_DOWNGRADED;
+  // The unsafe-exec downgrade, for no_new_privs or a tracer without CAP_SYS_PTRACE over the
+  // new credentials (ptracer_capable; a shared fs_struct is not modelled). The ids fall back
+  // to the real ones unless the caller holds CAP_SETUID (ns_capable, old credentials) and
+  // no_new_privs is off; permitted may not grow either way.
+  const gained = (newPermitted & ~permitted) != 0;
+  if ((idChanged || gained) && (noNewPrivs || ptraced)) {
+    if (ptraced && !noNewPrivs) notes |= NOTE_EXEC_PTRACED;
+    if (noNewPrivs || (load<u64>(st + ST_EFFECTIVE) & bit(CAP_SETUID)) == 0) {
+      if (euid != ruid || egid != rgid) notes |= NOTE_EXEC_DOWNGRADED;
+      euid = ruid;
+      egid = rgid;
+    }
+    if (gained) notes |= NOTE_EXEC_DOWNGRADED;
     store<u64>(res + RS_FAULT, newPermitted & ~permitted);
-    euid = ruid;
     newPermitted &= permitted;
   }
 
@@ -117,7 +144,7 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   // AT_SECURE. 6.16+ keeps the old euid != uid test beside id_changed "to minimize
   // behavioural changes" (and uses the euid after the downgrade).
   let secure = idChanged || (ruid != 0 && (effective || (newPermitted & ~newAmbient) != 0));
-  if (newIdRule && euid != oldRuid) secure = true;
+  if (newIdRule && (euid != oldRuid || egid != oldRgid)) secure = true;
   if (secure) notes |= NOTE_EXEC_SECURE;
 
   store<u64>(out + ST_PERMITTED, newPermitted);
@@ -127,5 +154,8 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   store<u32>(out + ST_EUID, euid);
   store<u32>(out + ST_SUID, euid);
   store<u32>(out + ST_FSUID, euid);
+  store<u32>(out + ST_EGID, egid);
+  store<u32>(out + ST_SGID, egid);
+  store<u32>(out + ST_FSGID, egid);
   return succeed(res, 0, Rule.ExecveOk, notes);
 }

@@ -1,11 +1,13 @@
 // The engine's exported ABI. Pure: it reads and writes only the records the caller points
 // at in linear memory (no imports, no allocation, no clock, no randomness).
-import { SEQUENCE_SIZE, SQ_START, SQ_OPS, SQ_COUNT, SQ_RESULTS, SQ_STATES, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, RS_NOTES, STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, RS_OK, Rule, EINVAL } from "./contract";
+import { SEQUENCE_SIZE, SQ_START, SQ_OPS, SQ_COUNT, SQ_RESULTS, SQ_STATES, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, RS_NOTES, STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, OPK_SETGID, OPK_SETEGID, OPK_SETREGID, OPK_SETRESGID, OPK_SETFSGID, OPK_SETGROUPS, OPK_UNSHARE, RS_OK, Rule, EINVAL } from "./contract";
 import { fail, clearResult } from "./rules";
 import { capget } from "./capget";
 import { capset, capsetCheckRecord } from "./capset";
 import { prctl } from "./prctl";
-import { setxuid, setfsuid } from "./setuid";
+import { setxuid, setfsuid, setfsgid } from "./setuid";
+import { setgroups } from "./groups";
+import { unshare } from "./userns";
 import { execve } from "./execve";
 
 // Scratch records for the single-call path: one state, one op, one result, one new state.
@@ -32,6 +34,13 @@ export function evaluate(profile: u32, st: usize, op: usize, res: usize, out: us
     case OPK_SETREUID:
     case OPK_SETRESUID: return setxuid(kind, st, op, res, out);
     case OPK_SETFSUID: return setfsuid(st, op, res, out);
+    case OPK_SETGID:
+    case OPK_SETEGID:
+    case OPK_SETREGID:
+    case OPK_SETRESGID: return setxuid(kind, st, op, res, out);
+    case OPK_SETFSGID: return setfsgid(st, op, res, out);
+    case OPK_SETGROUPS: return setgroups(st, op, res, out);
+    case OPK_UNSHARE: return unshare(profile, st, op, res, out);
     case OPK_EXECVE: return execve(profile, st, op, res, out);
   }
   return fail(res, EINVAL, Rule.OpUnknown, 0);

@@ -9,6 +9,7 @@ import { SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED, setSecurebits } from "./secu
 import { boundingRead, boundingDrop } from "./bounding";
 import { ambient } from "./ambient";
 import { succeed, fail, outside } from "./rules";
+import { inInitialNs } from "./userns";
 
 export const PR_GET_KEEPCAPS: i32 = 7;
 export const PR_SET_KEEPCAPS: i32 = 8;
@@ -43,9 +44,15 @@ function knownOption(option: i32): bool {
   return (option >= 1 && option <= PR_HIGHEST_NUMBERED) || option == PR_SET_PTRACER || option == PR_SET_VMA || option == PR_GET_AUXV;
 }
 
-// capable(CAP_SYS_RESOURCE): the effective set, in the initial user namespace (the engine's).
+// capable(CAP_SYS_RESOURCE): the effective set, and only in the initial user namespace (a
+// thread in a child namespace holds its capabilities there, not over the initial one).
 function sysResource(st: usize): bool {
-  return (load<u64>(st + ST_EFFECTIVE) & bit(CAP_SYS_RESOURCE)) != 0;
+  return (load<u64>(st + ST_EFFECTIVE) & bit(CAP_SYS_RESOURCE)) != 0 && inInitialNs(st);
+}
+@inline function needsSysResource(st: usize, res: usize): u32 {
+  if (!inInitialNs(st) && (load<u64>(st + ST_EFFECTIVE) & bit(CAP_SYS_RESOURCE)) != 0)
+    return fail(res, EPERM, Rule.PrctlNeedsInitialNs, bit(CAP_SYS_RESOURCE));
+  return fail(res, EPERM, Rule.PrctlNeedsSysResource, bit(CAP_SYS_RESOURCE));
 }
 
 export function prctl(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
@@ -85,13 +92,13 @@ export function prctl(profile: u32, st: usize, op: usize, res: usize, out: usize
       // kernel/sys.c: "if (!capable(CAP_SYS_RESOURCE)) return -EPERM;" before the arguments
       // are looked at; with it, what happens is the task's I/O flags, outside the model.
       if (lastCap(profile) >= CAP_PERFMON && !sysResource(st))
-        return fail(res, EPERM, Rule.PrctlNeedsSysResource, bit(CAP_SYS_RESOURCE));
+        return needsSysResource(st, res);
       return outside(res, Rule.PrctlNotModelled);
     case PR_SET_MM:
       // prctl_set_mm: stray arguments are EINVAL and PR_SET_MM_MAP(_SIZE) go to the
       // checkpoint/restore path first (both outside the model); then CAP_SYS_RESOURCE.
       if (lastCap(profile) >= CAP_PERFMON && arg4 == 0 && arg5 == 0 && (arg2 & 0xffffffff) != PR_SET_MM_MAP && (arg2 & 0xffffffff) != PR_SET_MM_MAP_SIZE && !sysResource(st))
-        return fail(res, EPERM, Rule.PrctlNeedsSysResource, bit(CAP_SYS_RESOURCE));
+        return needsSysResource(st, res);
       return outside(res, Rule.PrctlNotModelled);
   }
   if (knownOption(option)) return outside(res, Rule.PrctlNotModelled);

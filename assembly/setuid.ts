@@ -1,9 +1,12 @@
-// The setuid family: __sys_setuid, __sys_setreuid, __sys_setresuid, __sys_setfsuid in
-// kernel/sys.c, and the capability fix-up cap_task_fix_setuid / cap_emulate_setxuid in
-// security/commoncap.c. Ids are those of the thread's own user namespace; uid 0 is its root.
-import { OP_A, OP_B, OP_C, ST_PERMITTED, ST_EFFECTIVE, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, RS_FAULT, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, Rule, EPERM, EINVAL, NOTE_FIXUP_DISABLED, NOTE_LEFT_ROOT_CLEARED, NOTE_LEFT_ROOT_KEPT, NOTE_AMBIENT_CLEARED, NOTE_EFFECTIVE_CLEARED, NOTE_EFFECTIVE_RAISED, NOTE_FS_DROPPED, NOTE_FS_RAISED } from "./contract";
+// The setuid and setgid families: __sys_setuid, __sys_setreuid, __sys_setresuid,
+// __sys_setfsuid in kernel/sys.c and their gid twins (the same id rules with CAP_SETGID), and
+// the capability fix-up cap_task_fix_setuid / cap_emulate_setxuid in security/commoncap.c,
+// which only the uid calls have. Ids are those of the thread's own user namespace; uid 0 is
+// its root; an id with no mapping there is EINVAL before any other check.
+import { OP_A, OP_B, OP_C, ST_PERMITTED, ST_EFFECTIVE, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, RS_FAULT, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETGID, Rule, EPERM, EINVAL, OVERFLOW_ID, ID_UNMAPPED, NOTE_FIXUP_DISABLED, NOTE_LEFT_ROOT_CLEARED, NOTE_LEFT_ROOT_KEPT, NOTE_AMBIENT_CLEARED, NOTE_EFFECTIVE_CLEARED, NOTE_EFFECTIVE_RAISED, NOTE_FS_DROPPED, NOTE_FS_RAISED } from "./contract";
 import { bit } from "./profile";
-import { CAP_SETUID, CAP_FS_SET } from "./capabilities";
+import { CAP_SETUID, CAP_SETGID, CAP_FS_SET } from "./capabilities";
+import { uidMapped, gidMapped } from "./userns";
 import { SECBIT_NO_SETUID_FIXUP, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
 
@@ -11,6 +14,25 @@ const UNCHANGED: u32 = 0xffffffff; // (uid_t)-1: "leave this id alone"; never a 
 
 @inline function capSetuid(st: usize): bool {
   return (load<u64>(st + ST_EFFECTIVE) & bit(CAP_SETUID)) != 0;
+}
+
+// One family's view: where its four ids start in the state (real, effective, saved, fs, in
+// that order), the capability that overrides its rules, and its rule codes. (Plain functions
+// of a flag, not objects: the engine has no start function to build them.)
+@inline function base(gid: bool): u32 { return gid ? ST_RGID : ST_RUID; }
+@inline function capOf(gid: bool): u64 { return gid ? bit(CAP_SETGID) : bit(CAP_SETUID); }
+@inline function okRule(gid: bool): Rule { return gid ? Rule.SetgidOk : Rule.SetuidOk; }
+@inline function noopRule(gid: bool): Rule { return gid ? Rule.SetgidNoop : Rule.SetuidNoop; }
+@inline function needsCapRule(gid: bool): Rule { return gid ? Rule.SetgidNeedsCapSetgid : Rule.SetuidNeedsCapSetuid; }
+@inline function invalidRule(gid: bool): Rule { return gid ? Rule.SetgidInvalidId : Rule.SetuidInvalidId; }
+@inline function unmappedRule(gid: bool): Rule { return gid ? Rule.SetgidUnmappedId : Rule.SetuidUnmappedId; }
+
+@inline function mapped(gid: bool, st: usize, id: u32): bool {
+  return gid ? gidMapped(st, id) : uidMapped(st, id);
+}
+// An argument that names an id (not -1) the namespace cannot map: make_k[ug]id fails.
+@inline function unmappedArg(gid: bool, st: usize, id: u32): bool {
+  return id != UNCHANGED && !mapped(gid, st, id);
 }
 
 // cap_emulate_setxuid, run for setuid/setreuid/setresuid unless SECBIT_NO_SETUID_FIXUP.
@@ -46,68 +68,92 @@ function fixup(st: usize, ruid: u32, euid: u32, suid: u32, out: usize): u32 {
   return notes;
 }
 
-@inline function commitIds(out: usize, ruid: u32, euid: u32, suid: u32): void {
-  store<u32>(out + ST_RUID, ruid);
-  store<u32>(out + ST_EUID, euid);
-  store<u32>(out + ST_SUID, suid);
-  store<u32>(out + ST_FSUID, euid); // every one of these calls sets fsuid := euid
-}
-
 export function setxuid(kind: u32, st: usize, op: usize, res: usize, out: usize): u32 {
-  const oldRuid = load<u32>(st + ST_RUID), oldEuid = load<u32>(st + ST_EUID);
-  const oldSuid = load<u32>(st + ST_SUID), oldFsuid = load<u32>(st + ST_FSUID);
+  const gid = kind >= OPK_SETGID;
+  const at = base(gid), cap = capOf(gid);
+  const oldR = load<u32>(st + at), oldE = load<u32>(st + at + 4);
+  const oldS = load<u32>(st + at + 8), oldFs = load<u32>(st + at + 12);
   const a = load<u32>(op + OP_A), b = load<u32>(op + OP_B), c = load<u32>(op + OP_C);
-  const privileged = capSetuid(st);
-  let ruid = oldRuid, euid = oldEuid, suid = oldSuid;
+  const privileged = (load<u64>(st + ST_EFFECTIVE) & cap) != 0;
+  const call = gid ? kind - (OPK_SETGID - OPK_SETUID) : kind;
+  let r = oldR, e = oldE, s = oldS;
 
-  if (kind == OPK_SETUID) {
-    if (a == UNCHANGED) return fail(res, EINVAL, Rule.SetuidInvalidId, 0);
-    if (privileged) { ruid = a; suid = a; }
-    else if (a != oldRuid && a != oldSuid) return fail(res, EPERM, Rule.SetuidNeedsCapSetuid, bit(CAP_SETUID));
-    euid = a;
-  } else if (kind == OPK_SETREUID) {
+  if (call == OPK_SETUID) {
+    if (a == UNCHANGED) return fail(res, EINVAL, invalidRule(gid), 0);
+    if (!mapped(gid, st, a)) return fail(res, EINVAL, unmappedRule(gid), 0);
+    if (privileged) { r = a; s = a; }
+    else if (a != oldR && a != oldS) return fail(res, EPERM, needsCapRule(gid), cap);
+    e = a;
+  } else if (call == OPK_SETREUID) {
+    if (unmappedArg(gid, st, a) || unmappedArg(gid, st, b)) return fail(res, EINVAL, unmappedRule(gid), 0);
     if (a != UNCHANGED) {
-      if (a != oldRuid && a != oldEuid && !privileged) return fail(res, EPERM, Rule.SetuidNeedsCapSetuid, bit(CAP_SETUID));
-      ruid = a;
+      if (a != oldR && a != oldE && !privileged) return fail(res, EPERM, needsCapRule(gid), cap);
+      r = a;
     }
     if (b != UNCHANGED) {
-      if (b != oldRuid && b != oldEuid && b != oldSuid && !privileged)
-        return fail(res, EPERM, Rule.SetuidNeedsCapSetuid, bit(CAP_SETUID));
-      euid = b;
+      if (b != oldR && b != oldE && b != oldS && !privileged) return fail(res, EPERM, needsCapRule(gid), cap);
+      e = b;
     }
-    // "If the real uid is set, or the effective uid is set to a value not equal to the
-    // previous real uid, the saved uid is set to the new effective uid."
-    if (a != UNCHANGED || (b != UNCHANGED && b != oldRuid)) suid = euid;
+    // "If the real id is set, or the effective id is set to a value not equal to the
+    // previous real id, the saved id is set to the new effective id."
+    if (a != UNCHANGED || (b != UNCHANGED && b != oldR)) s = e;
   } else {
     // setresuid, and seteuid, which glibc implements as setresuid(-1, euid, -1) (and refuses
-    // -1 itself with EINVAL).
-    let r = a, e = b, s = c;
-    if (kind == OPK_SETEUID) {
-      if (a == UNCHANGED) return fail(res, EINVAL, Rule.SetuidInvalidId, 0);
-      r = UNCHANGED; e = a; s = UNCHANGED;
+    // -1 itself with EINVAL); the same for the gids.
+    let nr = a, ne = b, ns = c;
+    if (call == OPK_SETEUID) {
+      if (a == UNCHANGED) return fail(res, EINVAL, invalidRule(gid), 0);
+      nr = UNCHANGED; ne = a; ns = UNCHANGED;
     }
+    if (unmappedArg(gid, st, nr) || unmappedArg(gid, st, ne) || unmappedArg(gid, st, ns)) return fail(res, EINVAL, unmappedRule(gid), 0);
     // The no-op shortcut: nothing would change, so return 0 without any fix-up.
-    if ((r == UNCHANGED || r == oldRuid) && (e == UNCHANGED || (e == oldEuid && e == oldFsuid)) &&
-        (s == UNCHANGED || s == oldSuid)) return succeed(res, 0, Rule.SetuidNoop, 0);
-    const rNew = r != UNCHANGED && r != oldRuid && r != oldEuid && r != oldSuid;
-    const eNew = e != UNCHANGED && e != oldRuid && e != oldEuid && e != oldSuid;
-    const sNew = s != UNCHANGED && s != oldRuid && s != oldEuid && s != oldSuid;
-    if ((rNew || eNew || sNew) && !privileged) return fail(res, EPERM, Rule.SetuidNeedsCapSetuid, bit(CAP_SETUID));
-    if (r != UNCHANGED) ruid = r;
-    if (e != UNCHANGED) euid = e;
-    if (s != UNCHANGED) suid = s;
+    if ((nr == UNCHANGED || nr == oldR) && (ne == UNCHANGED || (ne == oldE && ne == oldFs)) &&
+        (ns == UNCHANGED || ns == oldS)) return succeed(res, 0, noopRule(gid), 0);
+    const rNew = nr != UNCHANGED && nr != oldR && nr != oldE && nr != oldS;
+    const eNew = ne != UNCHANGED && ne != oldR && ne != oldE && ne != oldS;
+    const sNew = ns != UNCHANGED && ns != oldR && ns != oldE && ns != oldS;
+    if ((rNew || eNew || sNew) && !privileged) return fail(res, EPERM, needsCapRule(gid), cap);
+    if (nr != UNCHANGED) r = nr;
+    if (ne != UNCHANGED) e = ne;
+    if (ns != UNCHANGED) s = ns;
   }
-  const notes = fixup(st, ruid, euid, suid, out);
-  commitIds(out, ruid, euid, suid);
-  return succeed(res, 0, Rule.SetuidOk, notes);
+  // commoncap has no setgid hook: only the uid calls move capabilities.
+  const notes = gid ? 0 : fixup(st, r, e, s, out);
+  store<u32>(out + at, r);
+  store<u32>(out + at + 4, e);
+  store<u32>(out + at + 8, s);
+  store<u32>(out + at + 12, e); // every one of these calls sets the fs id := the effective id
+  return succeed(res, 0, okRule(gid), notes);
+}
+
+// The value setfs[ug]id returns: the previous id as the caller's namespace shows it.
+@inline function shown(id: u32): i32 {
+  return <i32>(id == ID_UNMAPPED ? OVERFLOW_ID : id);
+}
+
+// setfsgid: like setfsuid with CAP_SETGID, and no fix-up.
+export function setfsgid(st: usize, op: usize, res: usize, out: usize): u32 {
+  const oldFs = load<u32>(st + ST_FSGID);
+  const fsgid = load<u32>(op + OP_A);
+  const ret = shown(oldFs);
+  if (fsgid == UNCHANGED || !gidMapped(st, fsgid)) return succeed(res, ret, Rule.SetfsgidDenied, 0); // not a valid id
+  const allowed = fsgid == load<u32>(st + ST_RGID) || fsgid == load<u32>(st + ST_EGID) ||
+    fsgid == load<u32>(st + ST_SGID) || fsgid == oldFs || (load<u64>(st + ST_EFFECTIVE) & bit(CAP_SETGID)) != 0;
+  if (!allowed) {
+    store<u64>(res + RS_FAULT, bit(CAP_SETGID));
+    return succeed(res, ret, Rule.SetfsgidDenied, 0);
+  }
+  if (fsgid == oldFs) return succeed(res, ret, Rule.SetfsgidUnchanged, 0);
+  store<u32>(out + ST_FSGID, fsgid);
+  return succeed(res, ret, Rule.SetfsgidChanged, 0);
 }
 
 // setfsuid never fails: it returns the previous fsuid whether or not anything changed.
 export function setfsuid(st: usize, op: usize, res: usize, out: usize): u32 {
   const oldFsuid = load<u32>(st + ST_FSUID);
   const fsuid = load<u32>(op + OP_A);
-  const ret = <i32>oldFsuid;
-  if (fsuid == UNCHANGED) return succeed(res, ret, Rule.SetfsuidDenied, 0); // not a valid id
+  const ret = shown(oldFsuid);
+  if (fsuid == UNCHANGED || !uidMapped(st, fsuid)) return succeed(res, ret, Rule.SetfsuidDenied, 0); // not a valid id
   const allowed = fsuid == load<u32>(st + ST_RUID) || fsuid == load<u32>(st + ST_EUID) ||
     fsuid == load<u32>(st + ST_SUID) || fsuid == oldFsuid || capSetuid(st);
   if (!allowed) {

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/xattr.h>
+#include <sys/ptrace.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <unistd.h>
@@ -91,9 +92,36 @@ static void read_state(state_t *s, uint32_t model_tid) {
   s->euid = (uint32_t)strtoul(q, &q, 10);
   s->suid = (uint32_t)strtoul(q, &q, 10);
   s->fsuid = (uint32_t)strtoul(q, &q, 10);
+  const char *gid = strstr(buf, "\nGid:");
+  if (!gid) exit(12);
+  s->rgid = (uint32_t)strtoul(gid + 5, &q, 10);
+  s->egid = (uint32_t)strtoul(q, &q, 10);
+  s->sgid = (uint32_t)strtoul(q, &q, 10);
+  s->fsgid = (uint32_t)strtoul(q, &q, 10);
+  /* Groups: in the kernel's order (sorted by kernel gid), as the thread's namespace shows them */
+  memset(s->groups, 0, sizeof s->groups);
+  const char *grp = strstr(buf, "\nGroups:");
+  if (grp) {
+    q = (char *)grp + 8;
+    uint32_t n = 0;
+    for (;;) {
+      while (*q == ' ' || *q == '\t') q++;
+      if (*q < '0' || *q > '9') break;
+      uint32_t g = (uint32_t)strtoul(q, &q, 10);
+      if (n < GROUPS_MAX) s->groups[1 + n] = g;
+      n++;
+    }
+    s->groups[0] = n;
+  }
+  /* the namespace itself is proven through what it does (ids as seen, EINVAL for unmapped ids,
+     the capabilities a new one gives); the record's ns part stays empty */
+  memset(s->ns, 0, sizeof s->ns);
   s->securebits = (uint32_t)syscall(SYS_prctl, PR_GET_SECUREBITS, 0UL, 0UL, 0UL, 0UL);
   s->tid = model_tid;
 }
+
+/* An id as the thread's namespace shows it: the overflow id for one without a mapping. */
+static uint32_t shown(uint32_t id) { return id == ID_UNMAPPED ? OVERFLOW_ID : id; }
 
 static int set_sets(uint64_t e, uint64_t p, uint64_t i) {
   struct __user_cap_data_struct d[2] = {
@@ -102,17 +130,32 @@ static int set_sets(uint64_t e, uint64_t p, uint64_t i) {
   return (int)raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v);
 }
 
-/* From full root in the namespace to the trial's start state; 0 on success. */
-static int setup(const state_t *s) {
+/* The ids and groups of a start state, from full root; `map` converts an id of the state into
+   the id to set (identity, or the outside id for a state inside a child namespace). No fix-up
+   while the ids move, so the sets stay as they are. 0 on success. */
+typedef uint32_t (*idmap_fn)(const state_t *s, uint32_t id, int gid);
+static uint32_t same_id(const state_t *s, uint32_t id, int gid) { (void)s; (void)gid; return id; }
+
+static int setup_ids(const state_t *s, idmap_fn map) {
+  uint32_t n = s->groups[0] < GROUPS_MAX ? s->groups[0] : GROUPS_MAX, list[GROUPS_MAX + 1];
+  for (uint32_t i = 0; i < n; i++) list[i] = map(s, s->groups[1 + i], 1);
+  if (syscall(SYS_setgroups, (long)n, list)) return 10;
+  if (syscall(SYS_setresgid, map(s, s->rgid, 1), map(s, s->egid, 1), map(s, s->sgid, 1))) return 11;
+  syscall(SYS_setfsgid, map(s, s->fsgid, 1));
+  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)SECBIT_NO_SETUID_FIXUP, 0UL, 0UL, 0UL)) return 3;
+  if (syscall(SYS_setresuid, map(s, s->ruid, 0), map(s, s->euid, 0), map(s, s->suid, 0))) return 4;
+  syscall(SYS_setfsuid, map(s, s->fsuid, 0));
+  return 0;
+}
+
+/* From full root (ids already set) to the start state's sets, securebits and flags, then a
+   check that the kernel holds exactly the state. 0 on success. */
+static int setup_sets(const state_t *s) {
   uint64_t full = last_cap >= 63 ? ~0ULL : ((1ULL << (last_cap + 1)) - 1);
   if (set_sets(full, full, s->inheritable)) return 1;
   for (int c = 0; c <= last_cap; c++)
     if ((s->ambient >> c) & 1)
       if (syscall(SYS_prctl, PR_CAP_AMBIENT, (unsigned long)PR_CAP_AMBIENT_RAISE, (unsigned long)c, 0UL, 0UL)) return 2;
-  /* No fix-up while the ids move, so the sets stay as they are. */
-  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)SECBIT_NO_SETUID_FIXUP, 0UL, 0UL, 0UL)) return 3;
-  if (syscall(SYS_setresuid, s->ruid, s->euid, s->suid)) return 4;
-  syscall(SYS_setfsuid, s->fsuid);
   for (int c = 0; c <= last_cap; c++)
     if (!((s->bounding >> c) & 1))
       if (syscall(SYS_prctl, PR_CAPBSET_DROP, (unsigned long)c, 0UL, 0UL, 0UL)) return 5;
@@ -121,11 +164,121 @@ static int setup(const state_t *s) {
   if (set_sets(s->effective, s->permitted, s->inheritable)) return 8;
   state_t check;
   read_state(&check, s->tid);
+  int groups_ok = check.groups[0] == s->groups[0];
+  for (uint32_t i = 0; groups_ok && i < s->groups[0] && i < GROUPS_MAX; i++) groups_ok = check.groups[1 + i] == shown(s->groups[1 + i]);
   if (check.permitted != s->permitted || check.effective != s->effective || check.inheritable != s->inheritable ||
       check.bounding != s->bounding || check.ambient != s->ambient || check.securebits != s->securebits ||
-      check.ruid != s->ruid || check.euid != s->euid || check.suid != s->suid || check.fsuid != s->fsuid ||
-      check.flags != (s->flags & FLAG_NO_NEW_PRIVS))
+      check.ruid != shown(s->ruid) || check.euid != shown(s->euid) || check.suid != shown(s->suid) || check.fsuid != shown(s->fsuid) ||
+      check.rgid != shown(s->rgid) || check.egid != shown(s->egid) || check.sgid != shown(s->sgid) || check.fsgid != shown(s->fsgid) ||
+      !groups_ok || check.flags != (s->flags & FLAG_NO_NEW_PRIVS))
     return 9;
+  return 0;
+}
+
+/* From full root in the namespace to the trial's start state; 0 on success. */
+static int setup(const state_t *s) {
+  int r = setup_ids(s, same_id);
+  return r ? r : setup_sets(s);
+}
+
+/* The map writer: a privileged helper in the parent namespace (as newuidmap is) that writes a
+   new namespace's setgroups, uid_map and gid_map right after unshare. A helper must have
+   CAP_SETUID over the namespace it writes into the parent of, so each level has its own: the
+   template thread forks one while it still has every capability, and a process that unshares
+   forks the next at once (the creator of a namespace has every capability in it). Each trial
+   thread or process talks to its own (thread-local: a forked child inherits its thread's). */
+typedef struct { int req, resp; pid_t pid; } mapper_t;
+static __thread mapper_t mapper = { -1, -1, 0 };
+typedef struct { int32_t pid; uint32_t flags; uint32_t list[OP_SIZE / 4]; } map_request_t;
+
+static int write_proc(pid_t pid, const char *file, const char *text) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  close(fd);
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+/* A map as the list of an unshare op holds it (count, then extents of three u32), as text. */
+static void map_text(const uint32_t *m, char *out, size_t room) {
+  size_t len = 0;
+  out[0] = 0;
+  for (uint32_t i = 0; i < m[0] && i < NS_EXTENTS_MAX; i++)
+    len += (size_t)snprintf(out + len, room - len, "%u %u %u\n", m[1 + 3 * i], m[2 + 3 * i], m[3 + 3 * i]);
+}
+static void mapper_serve(void) {
+  map_request_t rq;
+  for (;;) {
+    size_t got = 0;
+    while (got < sizeof rq) { ssize_t r = read(0, (uint8_t *)&rq + got, sizeof rq - got); if (r <= 0) _exit(0); got += (size_t)r; }
+    uint32_t status = 0;
+    char text[512];
+    if ((rq.flags & OPF_SETGROUPS_DENY) && write_proc(rq.pid, "setgroups", "deny") == 0) status |= 1;
+    if (rq.flags & OPF_UID_MAP) { map_text(rq.list, text, sizeof text); if (write_proc(rq.pid, "uid_map", text) == 0) status |= 2; }
+    if (rq.flags & OPF_GID_MAP) { map_text(rq.list + 1 + 3 * NS_EXTENTS_MAX, text, sizeof text); if (write_proc(rq.pid, "gid_map", text) == 0) status |= 4; }
+    if (write(1, &status, 4) != 4) _exit(0);
+  }
+}
+static void mapper_stop(void) {
+  if (mapper.req < 0) return;
+  close(mapper.req);
+  close(mapper.resp);
+  if (mapper.pid > 0) waitpid(mapper.pid, NULL, 0);
+  mapper = (mapper_t){ -1, -1, 0 };
+}
+/* Forks a helper with this process's credentials, replacing the current one. */
+static void mapper_start(void) {
+  int rq[2], rs[2];
+  pthread_mutex_lock(&fd_lock); /* no exec file open for writing while this forks */
+  if (pipe2(rq, O_CLOEXEC) || pipe2(rs, O_CLOEXEC)) exit(22);
+  pid_t p = fork();
+  if (p > 0) pthread_mutex_unlock(&fd_lock);
+  if (p < 0) exit(22);
+  if (p == 0) {
+    if (dup2(rq[0], 0) < 0 || dup2(rs[1], 1) < 0) _exit(1);
+    syscall(SYS_close_range, 3U, ~0U, 0U); /* hold no end of anybody else's pipe */
+    mapper_serve();
+  }
+  close(rq[0]);
+  close(rs[1]);
+  mapper_stop();
+  mapper = (mapper_t){ rq[1], rs[0], p };
+}
+/* Asks the helper to write the maps of process `pid`; the status bits of what was written. */
+static uint32_t mapper_write(pid_t pid, uint32_t flags, const uint8_t *list) {
+  if (mapper.req < 0) { fprintf(stderr, "capfuzz: no map writer\n"); exit(23); }
+  map_request_t rq = { pid, flags, { 0 } };
+  memcpy(rq.list, list, 32 * 4);
+  uint32_t status = 0;
+  if (write(mapper.req, &rq, sizeof rq) != (ssize_t)sizeof rq || read(mapper.resp, &status, 4) != 4) exit(24);
+  return status;
+}
+
+/* unshare(CLONE_NEWUSER) as the op says: in a process with other threads when it says so (a
+   parked thread stands for them), then the maps written by the helper, then a helper for the
+   new level. */
+static void *parked(void *arg) { char c; return (void *)(intptr_t)read(*(int *)arg, &c, 1); }
+static long do_unshare(uint32_t flags, const uint8_t *list) {
+  if (flags & OPF_MULTITHREADED) {
+    int p[2];
+    pthread_t th;
+    if (pipe2(p, O_CLOEXEC) || pthread_create(&th, NULL, parked, &p[0])) exit(25);
+    long r = syscall(SYS_unshare, CLONE_NEWUSER);
+    int e = errno;
+    close(p[1]);
+    pthread_join(th, NULL);
+    close(p[0]);
+    errno = e;
+    if (r == 0) { fprintf(stderr, "capfuzz: unshare succeeded with two threads\n"); exit(26); }
+    return r;
+  }
+  long r = syscall(SYS_unshare, CLONE_NEWUSER);
+  if (r) return r;
+  /* /proc shows ids as the opener's namespace sees them: read from the new one from now on */
+  if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+  if (flags & (OPF_SETGROUPS_DENY | OPF_UID_MAP | OPF_GID_MAP)) mapper_write(getpid(), flags, list);
+  mapper_start();
   return 0;
 }
 
@@ -135,6 +288,8 @@ typedef struct {
   uint32_t nops;
   uint8_t *out; /* 8-byte trial header + nops * STEP_SIZE */
   char **paths; /* per op: the file of an execve op, else NULL */
+  int process;  /* runs in a process of its own (unshare, or a start state in a child namespace) */
+  mapper_t mapper0; /* the map writer of the runner's namespace, for such a trial */
 } trial_t;
 
 static uint64_t u64at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -177,6 +332,20 @@ static void run_op(const uint8_t *op, uint32_t model_tid, uint8_t *out) {
     case OPK_SETREUID: ret = syscall(SYS_setreuid, a, b); break;
     case OPK_SETRESUID: ret = syscall(SYS_setresuid, a, b, c); break;
     case OPK_SETFSUID: ret = syscall(SYS_setfsuid, a); break;
+    case OPK_SETGID: ret = syscall(SYS_setgid, a); break;
+    case OPK_SETEGID: /* glibc: setegid(-1) is EINVAL, else setresgid(-1, egid, -1) */
+      if (a == (uint32_t)-1) { ret = -1; errno = EINVAL; } else ret = syscall(SYS_setresgid, (gid_t)-1, a, (gid_t)-1);
+      break;
+    case OPK_SETREGID: ret = syscall(SYS_setregid, a, b); break;
+    case OPK_SETRESGID: ret = syscall(SYS_setresgid, a, b, c); break;
+    case OPK_SETFSGID: ret = syscall(SYS_setfsgid, a); break;
+    case OPK_SETGROUPS: {
+      uint32_t list[GROUPS_MAX];
+      memcpy(list, op + OP_LIST, sizeof list);
+      ret = syscall(SYS_setgroups, (long)a, list); /* above GROUPS_MAX only the size checks run */
+      break;
+    }
+    case OPK_UNSHARE: ret = do_unshare(c, op + OP_LIST); break;
     default: ret = -1; errno = ENOSYS;
   }
   if (ret == -1) err = errno;
@@ -227,12 +396,33 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
     if (u32at(op + OP_KIND) != OPK_EXECVE) { run_op(op, model_tid, rec); sink_put(sk, rec); continue; }
     if (!paths || !paths[i]) { memset(rec, 0, STEP_SIZE); int32_t r = -1, e = ENOSYS; memcpy(rec + SP_RET, &r, 4); memcpy(rec + SP_ERRNO, &e, 4); sink_put(sk, rec); continue; }
     int res[2] = { -1, -1 }, cont[2];
+    const int ptraced = (u32at(op + OP_C) & FILE_PTRACED) != 0;
     pthread_mutex_lock(&fd_lock);
     if (pipe2(cont, O_CLOEXEC) || (sk->mem && pipe2(res, O_CLOEXEC))) exit(16);
     pid_t child = fork();
     if (child == 0) {
       status_fd = -1; /* the inherited fd names the parent thread's status file */
-      if (dup2(sk->mem ? res[1] : sk->fd, 3) < 0 || dup2(cont[0], 4) < 0) _exit(126);
+      /* fd 3: step records, 4: the continuation, 5 and 6: the map writer (when there is one) */
+      int f3 = fcntl(sk->mem ? res[1] : sk->fd, F_DUPFD_CLOEXEC, 10), f4 = fcntl(cont[0], F_DUPFD_CLOEXEC, 10);
+      int f5 = mapper.req >= 0 ? fcntl(mapper.req, F_DUPFD_CLOEXEC, 10) : -1;
+      int f6 = mapper.resp >= 0 ? fcntl(mapper.resp, F_DUPFD_CLOEXEC, 10) : -1;
+      if (f3 < 0 || f4 < 0 || dup2(f3, 3) < 0 || dup2(f4, 4) < 0) _exit(126);
+      if (f5 >= 0 && f6 >= 0) { if (dup2(f5, 5) < 0 || dup2(f6, 6) < 0) _exit(126); }
+      else { close(5); close(6); }
+      if (ptraced) {
+        /* Traced by a tracer without CAP_SYS_PTRACE: PTRACE_TRACEME records this process's own
+           credentials as the tracer's (ptracer_cred), so it asks without CAP_SYS_PTRACE in
+           effective and puts it back (capset changes nothing else). The parent detaches at the
+           exec stop. */
+        struct __user_cap_data_struct d[2];
+        uint32_t v;
+        raw_capget(_LINUX_CAPABILITY_VERSION_3, 0, d, &v);
+        const uint32_t sys_ptrace = 1u << CAP_SYS_PTRACE;
+        const int had = (d[0].effective & sys_ptrace) != 0;
+        if (had) { d[0].effective &= ~sys_ptrace; if (raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v)) _exit(126); }
+        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) _exit(126);
+        if (had) { d[0].effective |= sys_ptrace; if (raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v)) _exit(126); }
+      }
       char *argv[] = { paths[i], "--report", NULL };
       char *envp[] = { NULL };
       execve(paths[i], argv, envp);
@@ -243,6 +433,11 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
     }
     pthread_mutex_unlock(&fd_lock);
     if (child < 0) exit(17);
+    int status = 0, reaped = 0;
+    if (ptraced && waitpid(child, &status, 0) == child) {
+      if (WIFSTOPPED(status)) ptrace(PTRACE_DETACH, child, NULL, NULL); /* the exec stop: let it run */
+      else reaped = 1;                                                  /* the exec failed: it exited */
+    }
     close(cont[0]);
     /* The continuation: the model's tid, the remaining ops, the paths of their exec files. */
     uint32_t rest = n - i - 1;
@@ -255,7 +450,6 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
       if (len) write_soft(cont[1], paths[k], len);
     }
     close(cont[1]);
-    int status;
     if (sk->mem) {
       close(res[1]);
       uint8_t *start = sk->mem;
@@ -263,7 +457,7 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
       ssize_t r;
       while (got < room && (r = read(res[0], start + got, room - got)) > 0) got += (size_t)r;
       close(res[0]);
-      waitpid(child, &status, 0);
+      if (!reaped) waitpid(child, &status, 0);
       if (got < STEP_SIZE) exit(18);
       int32_t first;
       memcpy(&first, start, 4);
@@ -273,7 +467,7 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
         return;
       }
     } else {
-      waitpid(child, &status, 0);
+      if (!reaped) waitpid(child, &status, 0);
       if (!(WIFEXITED(status) && WEXITSTATUS(status) == 127)) return;
     }
     /* the exec failed: its record is written; go on here */
@@ -285,6 +479,7 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
    first, as it clears file capabilities and the setuid bit. Returns a malloc'd path. */
 static char *prepare_file(const uint8_t *op) {
   uint32_t owner = u32at(op + OP_A), xver = u32at(op + OP_B), flags = u32at(op + OP_C), rootid = u32at(op + OP_D);
+  uint32_t group = u32at(op + OP_E);
   uint64_t fp = u64at(op + OP_X0), fi = u64at(op + OP_X1);
   /* a file "on a nosuid mount" is made on one: the runner's own bind of exec_dir/nosuid */
   const char *dir = (flags & FILE_NOSUID) ? nosuid_dir : exec_dir;
@@ -294,7 +489,9 @@ static char *prepare_file(const uint8_t *op) {
   pthread_mutex_lock(&fd_lock);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
   if (fd < 0 || write(fd, exe_bytes, exe_len) != (ssize_t)exe_len) { perror("capfuzz: exec file"); exit(13); }
-  if (fchown(fd, owner, 0) || fchmod(fd, (flags & FILE_SETUID) ? 04755 : 0755)) { perror("capfuzz: chown/chmod"); exit(13); }
+  /* a set-gid file is S_ISGID with S_IXGRP (0755 has it) */
+  mode_t mode = 0755 | ((flags & FILE_SETUID) ? S_ISUID : 0) | ((flags & FILE_SETGID) ? S_ISGID : 0);
+  if (fchown(fd, owner, group) || fchmod(fd, mode)) { perror("capfuzz: chown/chmod"); exit(13); }
   if (flags & FILE_HAS_CAPS) {
     uint32_t v[6];
     uint32_t magic = (xver == 3 ? 0x03000000u : 0x02000000u) | ((flags & FILE_EFFECTIVE) ? 1u : 0u);
@@ -323,16 +520,157 @@ static char *prepare_file(const uint8_t *op) {
   return path;
 }
 
+/* A start state inside a child user namespace: the ids (and groups) the kernel holds are
+   outside ids, set before the unshare; an id the state says is unmapped gets one no extent
+   covers. Then unshare, the helper writes the maps, and the sets are set up inside. */
+static uint32_t ns_kid(const state_t *s, uint32_t id, int gid) {
+  const uint32_t *w = s->ns;
+  const uint32_t count = w[(gid ? NS_GID_COUNT : NS_UID_COUNT) / 4];
+  const uint32_t *map = w + (gid ? NS_GID_MAP : NS_UID_MAP) / 4;
+  if (id != ID_UNMAPPED)
+    for (uint32_t i = 0; i < count && i < NS_EXTENTS_MAX; i++)
+      if (id - map[3 * i] < map[3 * i + 2]) return map[3 * i + 1] + (id - map[3 * i]);
+  for (uint32_t k = 3000000000u;; k++) {
+    int covered = 0;
+    for (uint32_t i = 0; i < count && i < NS_EXTENTS_MAX; i++)
+      if (k - map[3 * i + 1] < map[3 * i + 2]) covered = 1;
+    if (!covered) return k;
+  }
+}
+static int ns_setup(const state_t *s) {
+  const uint32_t *w = s->ns;
+  if (w[NS_LEVEL / 4] != 1) return 14; /* the runner starts one level down; deeper ones come from unshare ops */
+  int r = setup_ids(s, ns_kid);
+  if (r) return r;
+  if (syscall(SYS_unshare, CLONE_NEWUSER)) return 12;
+  uint32_t list[32] = { 0 };
+  const uint32_t uc = w[NS_UID_COUNT / 4], gc = w[NS_GID_COUNT / 4];
+  list[0] = uc;
+  memcpy(list + 1, w + NS_UID_MAP / 4, 3 * NS_EXTENTS_MAX * 4);
+  list[1 + 3 * NS_EXTENTS_MAX] = gc;
+  memcpy(list + 2 + 3 * NS_EXTENTS_MAX, w + NS_GID_MAP / 4, 3 * NS_EXTENTS_MAX * 4);
+  const uint32_t flags = (uc ? OPF_UID_MAP : 0) | (gc ? OPF_GID_MAP : 0) | ((w[NS_FLAGS / 4] & NSF_SETGROUPS_DENY) ? OPF_SETGROUPS_DENY : 0);
+  const uint32_t want = ((flags & OPF_SETGROUPS_DENY) ? 1u : 0u) | (uc ? 2u : 0u) | (gc ? 4u : 0u);
+  if (flags && mapper_write(getpid(), flags, (const uint8_t *)list) != want) return 13;
+  mapper_start();
+  return setup_sets(s);
+}
+
+/* Another task for capget to read: a process (or a thread of this runner) holding the op's
+   E, P, I, made while the template thread still has every capability. It waits until its pipe
+   closes. */
+typedef struct { uint64_t e, p, i; int fd; int ready[2]; pid_t tid; } task_t;
+static void *task_thread(void *arg) {
+  task_t *t = arg;
+  if (set_sets(t->e, t->p, t->i)) t->tid = -1;
+  else t->tid = (pid_t)syscall(SYS_gettid);
+  if (write(t->ready[1], "r", 1) != 1) return NULL;
+  char c;
+  return (void *)(intptr_t)read(t->fd, &c, 1);
+}
+typedef struct { pid_t pid; int hold; pthread_t th; int thread; task_t *task; } live_task_t;
+static int spawn_task(const uint8_t *op, live_task_t *lt) {
+  int hold[2];
+  task_t *t = calloc(1, sizeof *t);
+  t->e = u64at(op + OP_X0); t->p = u64at(op + OP_X1); t->i = u64at(op + OP_X2);
+  if (pipe2(hold, O_CLOEXEC) || pipe2(t->ready, O_CLOEXEC)) return -1;
+  t->fd = hold[0];
+  lt->thread = (u32at(op + OP_C) & OPF_TASK_THREAD) != 0;
+  lt->hold = hold[1];
+  lt->task = t;
+  char c;
+  if (lt->thread) {
+    if (pthread_create(&lt->th, NULL, task_thread, t) || read(t->ready[0], &c, 1) != 1 || t->tid <= 0) return -1;
+    lt->pid = t->tid;
+  } else {
+    pthread_mutex_lock(&fd_lock);
+    pid_t p = fork();
+    if (p == 0) {
+      if (dup2(hold[0], 0) < 0) _exit(1);
+      syscall(SYS_close_range, 3U, ~0U, 0U);
+      if (set_sets(t->e, t->p, t->i)) _exit(1);
+      read(0, &c, 1);
+      _exit(0);
+    }
+    pthread_mutex_unlock(&fd_lock);
+    if (p < 0) return -1;
+    lt->pid = p;
+    /* it holds the sets once its first capset is done: wait until /proc shows them */
+    for (int k = 0; k < 1000; k++) {
+      struct __user_cap_data_struct d[2];
+      uint32_t v;
+      if (raw_capget(_LINUX_CAPABILITY_VERSION_3, p, d, &v) == 0 && d[0].permitted == (uint32_t)t->p &&
+          d[1].permitted == (uint32_t)(t->p >> 32) && d[0].effective == (uint32_t)t->e && d[0].inheritable == (uint32_t)t->i &&
+          d[1].effective == (uint32_t)(t->e >> 32) && d[1].inheritable == (uint32_t)(t->i >> 32)) break;
+      usleep(100);
+    }
+  }
+  close(hold[0]);
+  close(t->ready[0]);
+  close(t->ready[1]);
+  return 0;
+}
+static void end_task(live_task_t *lt) {
+  close(lt->hold);
+  if (lt->thread) pthread_join(lt->th, NULL);
+  else waitpid(lt->pid, NULL, 0);
+  free(lt->task);
+}
+
 /* A trial thread starts where its creator, the group's template thread, stands: a new thread
    copies its creator's credentials, so the start state is set up once per group. */
 static void *trial_thread(void *arg) {
   trial_t *t = arg;
   state_t s;
   decode_state(t->state, &s);
-  sink_t sk = { t->out + 8, -1 };
-  run_ops(t->ops, t->nops, s.tid, t->paths, &sk);
-  if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+  if (!t->process) {
+    sink_t sk = { t->out + 8, -1 };
+    run_ops(t->ops, t->nops, s.tid, t->paths, &sk);
+    if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+    return NULL;
+  }
+  /* A process of its own (a fork of this thread: one thread, the same credentials), which
+     reports its setup status, then its steps, on a pipe. */
+  int p[2];
+  pthread_mutex_lock(&fd_lock);
+  if (pipe2(p, O_CLOEXEC)) exit(27);
+  pid_t child = fork();
+  if (child == 0) {
+    fd_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* held by the forking thread, which is this one */
+    close(p[0]);
+    status_fd = -1;
+    mapper = t->mapper0;
+    uint32_t st = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? (uint32_t)ns_setup(&s) : 0;
+    write_fd(p[1], &st, 4);
+    if (st == 0) {
+      sink_t sk = { NULL, p[1] };
+      run_ops(t->ops, t->nops, s.tid, t->paths, &sk);
+    }
+    _exit(0);
+  }
+  pthread_mutex_unlock(&fd_lock);
+  if (child < 0) exit(27);
+  close(p[1]);
+  uint32_t st = 0;
+  size_t room = (size_t)t->nops * STEP_SIZE, got = 0;
+  ssize_t r;
+  if (read(p[0], &st, 4) != 4) st = 15;
+  while (st == 0 && got < room && (r = read(p[0], t->out + 8 + got, room - got)) > 0) got += (size_t)r;
+  close(p[0]);
+  waitpid(child, NULL, 0);
+  if (st) memcpy(t->out, &st, 4);
+  else if (got != room) exit(19);
   return NULL;
+}
+
+/* A trial that needs a process of its own: an unshare op, or a start state in a child namespace. */
+static int needs_process(const trial_t *t) {
+  state_t s;
+  decode_state(t->state, &s);
+  if (((const uint32_t *)s.ns)[NS_LEVEL / 4]) return 1;
+  for (uint32_t i = 0; i < t->nops; i++)
+    if (u32at(t->ops + (size_t)i * OP_SIZE + OP_KIND) == OPK_UNSHARE) return 1;
+  return 0;
 }
 
 typedef struct { trial_t *trials; uint32_t count; } group_t;
@@ -341,15 +679,44 @@ typedef struct { trial_t *trials; uint32_t count; } group_t;
    thread to the state, then run each trial of the group on a fresh thread made from this one. */
 static void *template_thread(void *arg) {
   group_t *g = arg;
+  uint32_t ntasks = 0, cap_tasks = 0;
+  live_task_t *tasks = NULL;
+  int any_process = 0;
   for (uint32_t k = 0; k < g->count; k++) {
     trial_t *t = &g->trials[k];
     t->paths = calloc(t->nops ? t->nops : 1, sizeof *t->paths);
-    for (uint32_t i = 0; i < t->nops; i++)
-      if (u32at(t->ops + (size_t)i * OP_SIZE + OP_KIND) == OPK_EXECVE) t->paths[i] = prepare_file(t->ops + (size_t)i * OP_SIZE);
+    t->process = needs_process(t);
+    any_process |= t->process;
+    state_t st;
+    decode_state(t->state, &st);
+    for (uint32_t i = 0; i < t->nops; i++) {
+      uint8_t *op = (uint8_t *)t->ops + (size_t)i * OP_SIZE;
+      uint32_t kind = u32at(op + OP_KIND), c = u32at(op + OP_C);
+      int32_t pid = (int32_t)u32at(op + OP_B);
+      if (kind == OPK_EXECVE) t->paths[i] = prepare_file(op);
+      /* capget of another task: a real one with the op's sets, or a pid that exists nowhere */
+      if (kind == OPK_CAPGET && pid > 0 && (uint32_t)pid != st.tid && (c & OPF_TASKS_KNOWN)) {
+        int32_t real = (int32_t)PID_MAX_LIMIT + 1;
+        if (c & OPF_TASK_FOUND) {
+          if (ntasks == cap_tasks) tasks = realloc(tasks, (cap_tasks = cap_tasks * 2 + 4) * sizeof *tasks);
+          if (spawn_task(op, &tasks[ntasks])) { perror("capfuzz: task"); exit(28); }
+          real = tasks[ntasks++].pid;
+        }
+        memcpy(op + OP_B, &real, 4);
+      }
+    }
   }
+  /* the map writer of this namespace, forked while this thread has every capability */
+  mapper_t m0 = { -1, -1, 0 };
+  if (any_process) {
+    mapper_start();
+    m0 = mapper;
+  }
+  for (uint32_t k = 0; k < g->count; k++) g->trials[k].mapper0 = m0;
   state_t s;
   decode_state(g->trials[0].state, &s);
-  uint32_t status = (uint32_t)setup(&s);
+  /* a start state in a child namespace is set up by each trial's own process */
+  uint32_t status = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? 0 : (uint32_t)setup(&s);
   for (uint32_t k = 0; k < g->count; k++) {
     trial_t *t = &g->trials[k];
     memcpy(t->out, &status, 4);
@@ -363,6 +730,9 @@ static void *template_thread(void *arg) {
     free(t->paths);
     t->paths = NULL;
   }
+  mapper_stop();
+  for (uint32_t k = 0; k < ntasks; k++) end_task(&tasks[k]);
+  free(tasks);
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
   return NULL;
 }
@@ -404,7 +774,7 @@ static int serve(void) {
     size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
     uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_SIZE);
     if (read_all(buf, in)) return 2;
-    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL };
+    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, 0, { -1, -1, 0 } };
   }
   /* Consecutive trials with the same start state form a group, set up once. */
   group_t *groups = calloc(count ? count : 1, sizeof *groups);
@@ -498,6 +868,11 @@ int main(int argc, char **argv) {
     for (uint32_t k = 0; k < rest; k++) {
       uint32_t plen = u32at(q); q += 4;
       if (plen) { paths[k] = strndup((const char *)q, plen); q += plen; }
+    }
+    if (fcntl(5, F_GETFD) >= 0 && fcntl(6, F_GETFD) >= 0) {
+      mapper = (mapper_t){ fcntl(5, F_DUPFD_CLOEXEC, 10), fcntl(6, F_DUPFD_CLOEXEC, 10), 0 };
+      close(5);
+      close(6);
     }
     uint8_t rec[STEP_SIZE];
     exec_record(rec, 0, 0, (uint32_t)getauxval(AT_SECURE), model_tid);

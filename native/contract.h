@@ -3,7 +3,7 @@
 #ifndef CAPGATE_CONTRACT_H
 #define CAPGATE_CONTRACT_H
 
-/* A thread: struct cred's capability sets and ids, plus no_new_privs (a task flag). */
+/* A thread: struct cred's capability sets, ids, supplementary groups (a count, then up to GROUPS_MAX gids in the kernel's order) and user namespace, plus no_new_privs (a task flag). Ids are as seen inside the thread's namespace; ID_UNMAPPED stands for an id with no mapping there (the kernel shows it as OVERFLOW_ID). */
 #define ST_PERMITTED 0
 #define ST_EFFECTIVE 8
 #define ST_INHERITABLE 16
@@ -16,9 +16,26 @@
 #define ST_FSUID 56
 #define ST_FLAGS 60
 #define ST_TID 64
-#define STATE_SIZE 80
+#define ST_RGID 68
+#define ST_EGID 72
+#define ST_SGID 76
+#define ST_FSGID 80
+#define ST_GROUPS 84
+#define ST_NS 152
+#define STATE_SIZE 328
 
-/* One call. The generic slots mean: a = capget/capset header version, prctl option, first id, execve file owner; b = capget/capset pid (i32), second id, execve xattr revision; c = capget/capset op flags, third id, execve file flags; x0..x3 = capset E/P/I, prctl arg2..arg5, execve file P/I; d = execve v3 rootid. */
+/* The thread's user namespace inside the state record: its level (0: the initial namespace, and nothing else here is read), flags, owner (an initial-namespace uid), the uid and gid maps (up to NS_EXTENTS_MAX extents of inside first, initial-namespace first, count), and the initial-namespace uid that is uid 0 of each namespace from this one up to the initial one's child (ID_UNMAPPED where uid 0 has no mapping), for the v3 file capability rule. */
+#define NS_LEVEL 0
+#define NS_FLAGS 4
+#define NS_OWNER 8
+#define NS_UID_COUNT 12
+#define NS_UID_MAP 16
+#define NS_GID_COUNT 76
+#define NS_GID_MAP 80
+#define NS_ROOTS 140
+#define USERNS_SIZE 172
+
+/* One call. The generic slots mean: a = capget/capset header version, prctl option, first id, execve file owner, setgroups count; b = capget/capset pid (i32), second id, execve xattr revision; c = capget/capset/unshare op flags, third id, execve file flags; x0..x3 = capset E/P/I, prctl arg2..arg5, execve file P/I, capget's target task E/P/I; d = execve v3 rootid; e = execve file group; list = setgroups' gids (up to GROUPS_MAX), or unshare's new uid map (count, NS_EXTENTS_MAX extents) then gid map (count, extents), ids of the caller's namespace. */
 #define OP_KIND 0
 #define OP_A 4
 #define OP_B 8
@@ -28,7 +45,9 @@
 #define OP_X2 32
 #define OP_X3 40
 #define OP_D 48
-#define OP_SIZE 64
+#define OP_E 52
+#define OP_LIST 56
+#define OP_SIZE 184
 
 /* The engine's answer: ok is an outcome (failed, succeeded, or not modelled: a call the engine cannot decide, whose ret and errno mean nothing); ret as the kernel returns it (i32), the deciding rule, the capabilities it is about (fault) and a second set some explanations need (aux), capget's data, the header version after the call, and the note bits. */
 #define RS_OK 0
@@ -71,23 +90,40 @@
 #define SP_DATA_PERMITTED 24
 #define SP_DATA_INHERITABLE 32
 #define SP_STATE 40
-#define STEP_SIZE 120
+#define STEP_SIZE 368
 
-enum { OPK_CAPGET = 1, OPK_CAPSET = 2, OPK_PRCTL = 3, OPK_SETUID = 4, OPK_SETEUID = 5, OPK_SETREUID = 6, OPK_SETRESUID = 7, OPK_SETFSUID = 8, OPK_EXECVE = 9 };
+enum { OPK_CAPGET = 1, OPK_CAPSET = 2, OPK_PRCTL = 3, OPK_SETUID = 4, OPK_SETEUID = 5, OPK_SETREUID = 6, OPK_SETRESUID = 7, OPK_SETFSUID = 8, OPK_EXECVE = 9, OPK_SETGID = 10, OPK_SETEGID = 11, OPK_SETREGID = 12, OPK_SETRESGID = 13, OPK_SETFSGID = 14, OPK_SETGROUPS = 15, OPK_UNSHARE = 16 };
 
 #define FLAG_NO_NEW_PRIVS 1u
 #define OPF_DATA 1u
+#define OPF_TASK_FOUND 2u
+#define OPF_TASKS_KNOWN 4u
+#define OPF_MULTITHREADED 8u
+#define OPF_SETGROUPS_DENY 16u
+#define OPF_UID_MAP 32u
+#define OPF_GID_MAP 64u
+#define OPF_TASK_THREAD 128u
 #define FILE_SETUID 1u
 #define FILE_HAS_CAPS 2u
 #define FILE_EFFECTIVE 4u
 #define FILE_NOSUID 8u
 #define FILE_SCRIPT 16u
+#define FILE_SETGID 32u
+#define FILE_PTRACED 64u
 #define STEPF_SECURE 1u
 #define STEPF_V1_DATA_UNTOUCHED 2u
 #define OUTCOME_FAILED 0u
 #define OUTCOME_SUCCEEDED 1u
 #define OUTCOME_NOT_MODELLED 2u
 #define PID_MAX_LIMIT 4194304u
+#define GROUPS_MAX 16u
+#define NGROUPS_LIMIT 65536u
+#define NS_EXTENTS_MAX 5u
+#define NS_LEVELS_MAX 8u
+#define NS_LEVEL_LIMIT 32u
+#define ID_UNMAPPED 4294967295u
+#define OVERFLOW_ID 65534u
+#define NSF_SETGROUPS_DENY 1u
 
 /* The thread-state record as a struct, and its codec. */
 typedef struct {
@@ -103,6 +139,12 @@ typedef struct {
   uint32_t fsuid;
   uint32_t flags;
   uint32_t tid;
+  uint32_t rgid;
+  uint32_t egid;
+  uint32_t sgid;
+  uint32_t fsgid;
+  uint32_t groups[17];
+  uint32_t ns[43];
 } state_t;
 
 static inline void decode_state(const uint8_t *p, state_t *s) {
@@ -118,6 +160,12 @@ static inline void decode_state(const uint8_t *p, state_t *s) {
   memcpy(&s->fsuid, p + ST_FSUID, 4);
   memcpy(&s->flags, p + ST_FLAGS, 4);
   memcpy(&s->tid, p + ST_TID, 4);
+  memcpy(&s->rgid, p + ST_RGID, 4);
+  memcpy(&s->egid, p + ST_EGID, 4);
+  memcpy(&s->sgid, p + ST_SGID, 4);
+  memcpy(&s->fsgid, p + ST_FSGID, 4);
+  memcpy(s->groups, p + ST_GROUPS, 68);
+  memcpy(s->ns, p + ST_NS, 172);
 }
 static inline void encode_state(uint8_t *p, const state_t *s) {
   memset(p, 0, STATE_SIZE);
@@ -133,6 +181,12 @@ static inline void encode_state(uint8_t *p, const state_t *s) {
   memcpy(p + ST_FSUID, &s->fsuid, 4);
   memcpy(p + ST_FLAGS, &s->flags, 4);
   memcpy(p + ST_TID, &s->tid, 4);
+  memcpy(p + ST_RGID, &s->rgid, 4);
+  memcpy(p + ST_EGID, &s->egid, 4);
+  memcpy(p + ST_SGID, &s->sgid, 4);
+  memcpy(p + ST_FSGID, &s->fsgid, 4);
+  memcpy(p + ST_GROUPS, s->groups, 68);
+  memcpy(p + ST_NS, s->ns, 172);
 }
 
 #endif

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** How a generated codec carries a field: a capability set (CapSet, u64), a u32, or booleans packed as flags. */
-export type FieldType = "caps" | "u32" | "flags";
+export type FieldType = "caps" | "u32" | "flags" | "ids" | "userns";
 
 export interface ContractSpec {
   readonly records: Record<
@@ -27,6 +27,7 @@ export interface ContractSpec {
   readonly stepFlags: Record<string, number>;
   readonly outcomes: Record<string, number>;
   readonly limits: Record<string, number>;
+  readonly nsFlags: Record<string, number>;
   readonly errnos: Record<string, number>;
   readonly profile: { readonly lastCapMask: number; readonly features: Record<string, readonly [number, string]> };
   readonly rules: ReadonlyArray<readonly [string, number, string]>;
@@ -39,6 +40,7 @@ const RECORDS: Record<string, { prefix: string; size: string }> = {
   op: { prefix: "OP", size: "OP_SIZE" },
   result: { prefix: "RS", size: "RESULT_SIZE" },
   check: { prefix: "CK", size: "CHECK_SIZE" },
+  userns: { prefix: "NS", size: "USERNS_SIZE" },
   sequence: { prefix: "SQ", size: "SEQUENCE_SIZE" },
   step: { prefix: "SP", size: "STEP_SIZE" },
 };
@@ -49,6 +51,7 @@ const FLAG_PREFIX = {
   stepFlags: "STEPF_",
   outcomes: "OUTCOME_",
   limits: "",
+  nsFlags: "NSF_",
 } as const;
 
 const snake = (camel: string) => camel.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
@@ -59,7 +62,8 @@ export function layout(spec: ContractSpec): Record<string, Array<[string, number
   for (const [name, rec] of Object.entries(spec.records)) {
     let at = 0;
     out[name] = rec.fields.map(([field, bytes]) => {
-      const align = Math.min(bytes, 8);
+      // scalars are naturally aligned; arrays of u32 (and records within records) need 4
+      const align = bytes <= 8 ? bytes : 4;
       if (at % align) throw new Error(`contract: ${name}.${field} at ${at} is not ${align}-byte aligned`);
       const here = at;
       at += bytes;
@@ -184,24 +188,37 @@ function cMirror(spec: ContractSpec): string {
   return lines.join("\n") + "\n";
 }
 
-/** The state record's fields as the codecs carry them: sets, numbers, and the booleans of the flags word. */
+/** The state record's fields as the codecs carry them: sets, numbers, id lists, the namespace, and the booleans of the flags word. */
 function stateFields(spec: ContractSpec): {
   sets: string[];
   numbers: string[];
+  lists: string[];
+  namespaces: string[];
   flags: Array<[string, string, string]>;
 } {
   const rec = spec.records["state"]!;
-  const out = { sets: [] as string[], numbers: [] as string[], flags: [] as Array<[string, string, string]> };
+  const out = {
+    sets: [] as string[],
+    numbers: [] as string[],
+    lists: [] as string[],
+    namespaces: [] as string[],
+    flags: [] as Array<[string, string, string]>,
+  };
   for (const [name, bytes, type] of rec.fields) {
     if (type === "caps" && bytes === 8) out.sets.push(name);
     else if (type === "u32" && bytes === 4) out.numbers.push(name);
+    else if (type === "ids" && bytes === 4 + 4 * spec.limits["GROUPS_MAX"]!) out.lists.push(name);
+    else if (type === "userns" && bytes === spec.records["userns"]!.size) out.namespaces.push(name);
     else if (type === "flags" && bytes === 4) {
       for (const [prop, flag] of Object.entries(rec.flags ?? {})) {
         if (spec.stateFlags[flag] === undefined)
           throw new Error(`contract: state flag ${flag} (for ${prop}) is not in stateFlags`);
         out.flags.push([prop, name, flag]);
       }
-    } else throw new Error(`contract: state.${name} needs a type (caps: 8 bytes, u32 or flags: 4 bytes)`);
+    } else
+      throw new Error(
+        `contract: state.${name} needs a type (caps: 8 bytes, u32 or flags: 4 bytes, ids: a count and GROUPS_MAX ids, userns: the userns record)`,
+      );
   }
   return out;
 }
@@ -213,16 +230,21 @@ function stateFieldsMirror(spec: ContractSpec): string {
     `// ${HEADER}`,
     "// The fields of a thread's state, as the engine's state record holds them.",
     'import type { CapSet } from "./capabilities/set.js";',
+    'import type { UserNamespace } from "./userns.js";',
     "",
     "export interface StateFields {",
     ...f.sets.map((n) => `  readonly ${n}: CapSet;`),
     ...f.numbers.map((n) => `  readonly ${n}: number;`),
+    ...f.lists.map((n) => `  readonly ${n}: readonly number[];`),
+    ...f.namespaces.map((n) => `  /** null: the initial user namespace. */\n  readonly ${n}: UserNamespace | null;`),
     ...f.flags.map(([p]) => `  readonly ${p}: boolean;`),
     "}",
     "",
     "/** Every field, in record order. */",
     `export const STATE_FIELD_NAMES = [`,
-    ...[...f.sets, ...f.numbers, ...f.flags.map(([p]) => p)].map((n) => `  ${JSON.stringify(n)},`),
+    ...[...f.sets, ...f.numbers, ...f.lists, ...f.namespaces, ...f.flags.map(([p]) => p)].map(
+      (n) => `  ${JSON.stringify(n)},`,
+    ),
     "] as const;",
     "",
   ].join("\n");
@@ -238,6 +260,7 @@ function stateCodecMirror(spec: ContractSpec): string {
     'import { CapSet } from "../capabilities/set.js";',
     'import type { StateFields } from "../state-fields.js";',
     `import { ST, ${f.flags.map(([, , flag]) => `FLAG_${flag}`).join(", ")} } from "./contract.js";`,
+    'import { readIds, writeIds, readUserns, writeUserns } from "./userns-codec.js";',
     "",
     "/** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */",
     "export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {",
@@ -251,6 +274,8 @@ function stateCodecMirror(spec: ContractSpec): string {
     "export function writeState(w: Uint32Array, at: number, s: StateFields): void {",
     ...f.sets.flatMap((n) => [`  w[at + ST.${n}] = s.${n}.lo;`, `  w[at + ST.${n} + 1] = s.${n}.hi;`]),
     ...f.numbers.map((n) => `  w[at + ST.${n}] = s.${n};`),
+    ...f.lists.map((n) => `  writeIds(w, at + ST.${n}, s.${n});`),
+    ...f.namespaces.map((n) => `  writeUserns(w, at + ST.${n}, s.${n});`),
     ...flagWords.map(
       (field) =>
         `  w[at + ST.${field}] = ${f.flags
@@ -265,6 +290,8 @@ function stateCodecMirror(spec: ContractSpec): string {
     "  return {",
     ...f.sets.map((n) => `    ${n}: getSet(w, at + ST.${n}, prev?.${n}),`),
     ...f.numbers.map((n) => `    ${n}: w[at + ST.${n}]!,`),
+    ...f.lists.map((n) => `    ${n}: readIds(w, at + ST.${n}, prev?.${n}),`),
+    ...f.namespaces.map((n) => `    ${n}: readUserns(w, at + ST.${n}, prev?.${n}),`),
     ...f.flags.map(([p, field, flag]) => `    ${p}: (w[at + ST.${field}]! & FLAG_${flag}) !== 0,`),
     "  };",
     "}",
@@ -278,15 +305,25 @@ function cStateCodec(spec: ContractSpec): string[] {
   return [
     "/* The thread-state record as a struct, and its codec. */",
     "typedef struct {",
-    ...rec.fields.map(([name, bytes]) => `  ${ctype(bytes)} ${name};`),
+    ...rec.fields.map(([name, bytes]) =>
+      bytes > 8 ? `  uint32_t ${name}[${bytes / 4}];` : `  ${ctype(bytes)} ${name};`,
+    ),
     "} state_t;",
     "",
     "static inline void decode_state(const uint8_t *p, state_t *s) {",
-    ...rec.fields.map(([name, bytes]) => `  memcpy(&s->${name}, p + ST_${snake(name)}, ${bytes});`),
+    ...rec.fields.map(([name, bytes]) =>
+      bytes > 8
+        ? `  memcpy(s->${name}, p + ST_${snake(name)}, ${bytes});`
+        : `  memcpy(&s->${name}, p + ST_${snake(name)}, ${bytes});`,
+    ),
     "}",
     "static inline void encode_state(uint8_t *p, const state_t *s) {",
     "  memset(p, 0, STATE_SIZE);",
-    ...rec.fields.map(([name, bytes]) => `  memcpy(p + ST_${snake(name)}, &s->${name}, ${bytes});`),
+    ...rec.fields.map(([name, bytes]) =>
+      bytes > 8
+        ? `  memcpy(p + ST_${snake(name)}, s->${name}, ${bytes});`
+        : `  memcpy(p + ST_${snake(name)}, &s->${name}, ${bytes});`,
+    ),
     "}",
     "",
   ];

@@ -91,6 +91,23 @@ function call(op: Op, before: ThreadState): SyscallResult {
       return syscall("setresuid", op.ruid | 0, op.euid | 0, op.suid | 0);
     case "setfsuid":
       return syscall("setfsuid", op.fsuid | 0);
+    case "setgid":
+      return syscall("setgid", op.gid | 0);
+    case "setegid": // glibc's setegid: -1 is EINVAL, otherwise setresgid(-1, egid, -1)
+      return op.egid === 0xffffffff ? { ret: -1, errno: 22 } : syscall("setresgid", -1, op.egid, -1);
+    case "setregid":
+      return syscall("setregid", op.rgid | 0, op.egid | 0);
+    case "setresgid":
+      return syscall("setresgid", op.rgid | 0, op.egid | 0, op.sgid | 0);
+    case "setfsgid":
+      return syscall("setfsgid", op.fsgid | 0);
+    case "setgroups": {
+      const list = Buffer.alloc(Math.max(4, op.groups.length * 4));
+      op.groups.forEach((g, i) => list.writeUInt32LE(g >>> 0, i * 4));
+      return syscall("setgroups", op.groups.length, list);
+    }
+    case "unshare":
+      throw new RangeError("apply() does not unshare: a Node process has other threads (the kernel says EINVAL)");
     case "execve":
       throw new RangeError("apply() does not exec: execve replaces the process (see capgate exec)");
   }

@@ -6,6 +6,7 @@ import { describeOp } from "../src/formats/describe.js";
 import { toScenario } from "../src/scenario/emit.js";
 import { diffStates, type ThreadState } from "../src/state.js";
 import { CapSet } from "../src/capabilities/set.js";
+import { shownId } from "../src/userns.js";
 import { runOnKernel, type Trial, type KernelStep } from "./kernel-runner.js";
 
 export interface Divergence {
@@ -49,11 +50,32 @@ export function compareStep(
   }
   if (v.op.op === "execve" && v.ok && k.secure !== undefined && v.secureExec !== k.secure)
     d.push(`AT_SECURE: ${engine} ${v.secureExec}, kernel ${k.secure}`);
-  for (const c of diffStates(v.state, k.state)) {
-    const show = (x: unknown) => (x instanceof CapSet ? x.toHex() : String(x));
+  for (const c of diffStates(asShown(v.state), asShown(k.state))) {
+    const show = (x: unknown) => (x instanceof CapSet ? x.toHex() : Array.isArray(x) ? `[${x.join(",")}]` : String(x));
     d.push(`${c.field}: ${engine} ${show(c.before)}, kernel ${show(c.after)}`);
   }
   return d;
+}
+
+/**
+ * A state as the thread itself sees it, which is what the kernel can be asked: unmapped ids as
+ * the overflow id. The user namespace is compared through its effects (these ids, the errors of
+ * set*id calls, the capabilities of a new namespace), not as a record.
+ */
+function asShown(s: ThreadState): ThreadState {
+  return {
+    ...s,
+    ruid: shownId(s.ruid),
+    euid: shownId(s.euid),
+    suid: shownId(s.suid),
+    fsuid: shownId(s.fsuid),
+    rgid: shownId(s.rgid),
+    egid: shownId(s.egid),
+    sgid: shownId(s.sgid),
+    fsgid: shownId(s.fsgid),
+    groups: s.groups.map(shownId),
+    ns: null,
+  };
 }
 
 export interface CampaignResult {

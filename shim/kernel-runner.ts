@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { writeState, encodeOp, readStep, type KernelStep } from "../src/engine/codec.js";
 import type { Op } from "../src/ops.js";
 import { CapgateSystemError } from "../src/errors.js";
-import { STATE_SIZE, OP_SIZE, STEP_SIZE } from "../src/engine/contract.js";
+import { STATE_SIZE, OP_SIZE, STEP_SIZE, GROUPS_MAX } from "../src/engine/contract.js";
 import type { ThreadState } from "../src/state.js";
 
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -85,6 +85,8 @@ export function runnerUnavailable(): string | null {
  * written). An execve may stand anywhere: the exec'd program (the runner itself) runs the rest.
  */
 export function runnerSupports(op: Op): boolean {
+  // setgroups beyond the state's 16 groups is outside the model: nothing to compare
+  if (op.op === "setgroups") return op.groups.length <= GROUPS_MAX;
   if (op.op !== "execve") return true;
   // the runner makes the file the op describes: for a script, its interpreter
   const file = op.file.interpreter ?? op.file;
@@ -114,13 +116,18 @@ function encodeTrials(trials: readonly Trial[]): Buffer {
 export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
   const why = runnerUnavailable();
   if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
-  for (const t of trials)
+  for (const t of trials) {
+    if (t.state.ns && t.state.ns.level !== 1)
+      throw new KernelRunnerError(
+        "the kernel runner starts a trial at most one user namespace down (deeper ones come from unshare steps)",
+      );
     t.ops.forEach((op, i) => {
       if (!runnerSupports(op))
         throw new KernelRunnerError(
-          `the kernel runner cannot run step ${i + 1}: a v1 security.capability cannot be written`,
+          `the kernel runner cannot run step ${i + 1}: ${op.op === "setgroups" ? `more than ${GROUPS_MAX} groups is outside the model` : "a v1 security.capability cannot be written"}`,
         );
     });
+  }
   const input = encodeTrials(trials);
   // execve trials put their files here: a real filesystem (xattrs, no nosuid), removed after.
   const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));

@@ -31,6 +31,9 @@ const SYSCALLS: Record<string, Record<string, number>> = {
     getresgid: 120,
     setgroups: 116,
     getgroups: 115,
+    setgid: 106,
+    setregid: 114,
+    setfsgid: 123,
   },
   arm64: {
     capget: 90,
@@ -46,6 +49,9 @@ const SYSCALLS: Record<string, Record<string, number>> = {
     getresgid: 150,
     setgroups: 159,
     getgroups: 158,
+    setgid: 144,
+    setregid: 143,
+    setfsgid: 152,
   },
 };
 
@@ -162,8 +168,7 @@ export function loadShim(): void {
 
 /**
  * setresgid(2) on the calling thread only (-1 leaves an id unchanged). The gids carry no
- * capability fix-ups (commoncap has no setgid hook); the engine does not model them yet, so
- * callers read them back (readGids).
+ * capability fix-ups (commoncap has no setgid hook).
  */
 export function setresgid(rgid: number, egid: number, sgid: number): SyscallResult {
   return syscall("setresgid", rgid | 0, egid | 0, sgid | 0);

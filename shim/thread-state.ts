@@ -1,6 +1,6 @@
 // Reads the calling thread's capability state from the kernel.
 import { CapSet } from "../src/capabilities/set.js";
-import { parseStatus } from "../src/formats/proc-status.js";
+import { parseStatus, namespaceFromProc } from "../src/formats/proc-status.js";
 import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
 import type { ThreadState } from "../src/state.js";
 import { syscall, prctl, gettid, readKernelFile, errnoText, ShimUnavailable } from "./libc.js";
@@ -46,7 +46,17 @@ export function readThreadState(): ThreadState {
     euid: status.euid,
     suid: status.suid,
     fsuid: status.fsuid,
-    noNewPrivs: status.noNewPrivs,
     tid: gettid(),
+    rgid: status.rgid ?? 0,
+    egid: status.egid ?? 0,
+    sgid: status.sgid ?? 0,
+    fsgid: status.fsgid ?? 0,
+    groups: status.groups ?? [],
+    ns: namespaceFromProc({
+      uidMap: readKernelFile("/proc/thread-self/uid_map"),
+      gidMap: readKernelFile("/proc/thread-self/gid_map"),
+      setgroups: readKernelFile("/proc/thread-self/setgroups"),
+    }),
+    noNewPrivs: status.noNewPrivs,
   };
 }

@@ -27,6 +27,8 @@ export {
   statesEqual,
   diffStates,
   SET_NAMES,
+  UID_NAMES,
+  GID_NAMES,
   DEFAULT_TID,
   type ThreadState,
   type ThreadStateInit,
@@ -44,10 +46,28 @@ export type {
   SetreuidOp,
   SetresuidOp,
   SetfsuidOp,
+  SetgidOp,
+  SetegidOp,
+  SetregidOp,
+  SetresgidOp,
+  SetfsgidOp,
+  SetgroupsOp,
+  UnshareOp,
+  TaskSets,
   ExecveOp,
   ExecFile,
   FileCaps,
 } from "./ops.js";
+export {
+  childNamespace,
+  mapUp,
+  mapDown,
+  shownId,
+  ID_UNMAPPED,
+  OVERFLOW_ID,
+  type UserNamespace,
+  type IdExtent,
+} from "./userns.js";
 export { OP_NAMES } from "./ops.js";
 export {
   simulate,

@@ -1,14 +1,28 @@
 import type { CapSet } from "./capabilities/set.js";
 import type { ExecFile } from "./capabilities/xattr.js";
+import type { IdExtent } from "./userns.js";
 
 export type { FileCaps, ExecFile } from "./capabilities/xattr.js";
 
-/** capget(2). `data: false` passes a NULL data pointer (the version probe). */
+/** The sets capget reads from another task. */
+export interface TaskSets {
+  readonly effective: CapSet;
+  readonly permitted: CapSet;
+  readonly inheritable: CapSet;
+  /** A thread of the caller's own process (else another process). */
+  readonly thread?: boolean;
+}
+/**
+ * capget(2). `data: false` passes a NULL data pointer (the version probe). `target` says what
+ * the engine knows of another pid: its sets, or null when the pid namespace is known to have no
+ * such task (ESRCH); left out, another pid is outside the model.
+ */
 export interface CapgetOp {
   readonly op: "capget";
   readonly version?: number;
   readonly pid?: number;
   readonly data?: boolean;
+  readonly target?: TaskSets | null;
 }
 /** capset(2). Omitted sets keep their current value; `data: false` passes a NULL data pointer. */
 export interface CapsetOp {
@@ -54,13 +68,72 @@ export interface SetfsuidOp {
   readonly fsuid: number;
 }
 
+/** gid arguments: -1 means "unchanged" where the call allows it. */
+export interface SetgidOp {
+  readonly op: "setgid";
+  readonly gid: number;
+}
+export interface SetegidOp {
+  readonly op: "setegid";
+  readonly egid: number;
+}
+export interface SetregidOp {
+  readonly op: "setregid";
+  readonly rgid: number;
+  readonly egid: number;
+}
+export interface SetresgidOp {
+  readonly op: "setresgid";
+  readonly rgid: number;
+  readonly egid: number;
+  readonly sgid: number;
+}
+export interface SetfsgidOp {
+  readonly op: "setfsgid";
+  readonly fsgid: number;
+}
+/** setgroups(2): the new supplementary groups (the kernel sorts them). */
+export interface SetgroupsOp {
+  readonly op: "setgroups";
+  readonly groups: readonly number[];
+}
+/**
+ * unshare(CLONE_NEWUSER), then the maps a privileged helper (newuidmap) writes from the parent
+ * namespace: outside ids are ids of the caller's namespace. `multithreaded`: the process has
+ * other threads (EINVAL).
+ */
+export interface UnshareOp {
+  readonly op: "unshare";
+  readonly uidMap?: readonly IdExtent[];
+  readonly gidMap?: readonly IdExtent[];
+  readonly setgroups?: "allow" | "deny";
+  readonly multithreaded?: boolean;
+}
+
+/** execve(2). `ptraced`: traced by a tracer without CAP_SYS_PTRACE over the new credentials. */
 export interface ExecveOp {
   readonly op: "execve";
   readonly file: ExecFile;
+  readonly ptraced?: boolean;
 }
 
 export type Op =
-  CapgetOp | CapsetOp | PrctlOp | SetuidOp | SeteuidOp | SetreuidOp | SetresuidOp | SetfsuidOp | ExecveOp;
+  | CapgetOp
+  | CapsetOp
+  | PrctlOp
+  | SetuidOp
+  | SeteuidOp
+  | SetreuidOp
+  | SetresuidOp
+  | SetfsuidOp
+  | ExecveOp
+  | SetgidOp
+  | SetegidOp
+  | SetregidOp
+  | SetresgidOp
+  | SetfsgidOp
+  | SetgroupsOp
+  | UnshareOp;
 export type OpName = Op["op"];
 export const OP_NAMES: readonly OpName[] = [
   "capget",
@@ -72,4 +145,11 @@ export const OP_NAMES: readonly OpName[] = [
   "setresuid",
   "setfsuid",
   "execve",
+  "setgid",
+  "setegid",
+  "setregid",
+  "setresgid",
+  "setfsgid",
+  "setgroups",
+  "unshare",
 ];

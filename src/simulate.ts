@@ -210,8 +210,14 @@ function withSets(
     euid: b.euid,
     suid: b.suid,
     fsuid: b.fsuid,
-    noNewPrivs: b.noNewPrivs,
     tid: b.tid,
+    rgid: b.rgid,
+    egid: b.egid,
+    sgid: b.sgid,
+    fsgid: b.fsgid,
+    groups: b.groups,
+    ns: b.ns,
+    noNewPrivs: b.noNewPrivs,
   };
 }
 
@@ -222,6 +228,7 @@ const NOT_MODELLED_CODES: ReadonlySet<number> = new Set<number>(
     .map(([, code]) => code),
 );
 const CAPGET_OK = RULE_CODES["capget.ok"],
+  CAPGET_OTHER_TASK = RULE_CODES["capget.other-task"],
   CAPSET_OK = RULE_CODES["capset.ok"],
   CAPSET_VERSION_UNKNOWN = RULE_CODES["capset.version-unknown"];
 const EXEC_SECURE_NOTE = 1 << NOTE_BITS["execve.secure"];
@@ -334,7 +341,10 @@ export function readVerdict(
   init.op = op;
   init.kind = op.op;
   init.state = changes ? readState(w, out, before) : before;
-  init.data = op.op === "capget" && raw.ok && raw.rule === CAPGET_OK ? readResultData(w, res) : undefined;
+  init.data =
+    op.op === "capget" && raw.ok && (raw.rule === CAPGET_OK || raw.rule === CAPGET_OTHER_TASK)
+      ? readResultData(w, res)
+      : undefined;
   return new Verdict(init);
 }
 

@@ -1,6 +1,8 @@
 import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile, knownSecurebits } from "./kernel/profiles.js";
 import type { StateFields } from "./state-fields.js";
+import { GROUPS_MAX } from "./engine/contract.js";
+import { ID_UNMAPPED, mapDown, mapProblem, sameNamespace, type UserNamespace } from "./userns.js";
 
 /**
  * The capability state of one thread, as the kernel keeps it (struct cred plus no_new_privs):
@@ -9,16 +11,20 @@ import type { StateFields } from "./state-fields.js";
  */
 export type ThreadState = StateFields;
 
-export type ThreadStateInit = Partial<ThreadState> & { uid?: number };
+export type ThreadStateInit = Partial<ThreadState> & { uid?: number; gid?: number };
 
 export const DEFAULT_TID = 1000;
 
 /**
  * A thread state; unspecified fields default to a root shell with every capability of the
- * profile (P = E = B = all, I = A = none, uids 0, securebits 0, tid 1000).
+ * profile (P = E = B = all, I = A = none, uids and gids 0, no groups, securebits 0, tid 1000,
+ * the initial user namespace). In a user namespace an id left out is 0 when 0 is mapped there,
+ * else unmapped (as after an unshare without maps).
  */
 export function threadState(init: ThreadStateInit = {}, profile: KernelProfile = kernelProfile()): ThreadState {
-  const uid = init.uid ?? 0;
+  const ns = init.ns ?? null;
+  const uid = init.uid ?? (ns && mapDown(ns.uidMap, 0) === ID_UNMAPPED ? ID_UNMAPPED : 0);
+  const gid = init.gid ?? (ns && mapDown(ns.gidMap, 0) === ID_UNMAPPED ? ID_UNMAPPED : 0);
   return {
     permitted: init.permitted ?? profile.all,
     effective: init.effective ?? profile.all,
@@ -30,6 +36,12 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
     euid: init.euid ?? uid,
     suid: init.suid ?? uid,
     fsuid: init.fsuid ?? uid,
+    rgid: init.rgid ?? gid,
+    egid: init.egid ?? gid,
+    sgid: init.sgid ?? gid,
+    fsgid: init.fsgid ?? gid,
+    groups: init.groups ?? [],
+    ns,
     noNewPrivs: init.noNewPrivs ?? false,
     tid: init.tid ?? DEFAULT_TID,
   };
@@ -50,10 +62,25 @@ export function stateProblem(state: ThreadState, profile: KernelProfile): string
     return `ambient holds ${state.ambient.difference(pi).names().join(", ")}, not in both permitted and inheritable (the kernel keeps ambient within permitted ∩ inheritable)`;
   }
   if (!profile.features.ambient && !state.ambient.isEmpty) return `kernel ${profile.version} has no ambient set (4.3+)`;
-  for (const id of [...UID_NAMES, "tid"] as const) {
+  const ns = state.ns;
+  for (const id of [...UID_NAMES, ...GID_NAMES, "tid"] as const) {
     const v = state[id];
+    if (ns && id !== "tid" && v === ID_UNMAPPED) continue; // an id the namespace does not map
     if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe)
       return `${id} must be an integer from 0 to 4294967294, got ${v}`;
+    if (ns && id !== "tid" && mapDown(id.endsWith("gid") ? ns.gidMap : ns.uidMap, v) === ID_UNMAPPED)
+      return `${id} ${v} has no mapping in the user namespace (an unmapped id reads as 65534: give 65534)`;
+  }
+  if (state.groups.length > GROUPS_MAX)
+    return `${state.groups.length} supplementary groups; capgate models up to ${GROUPS_MAX}`;
+  for (const g of state.groups) {
+    if (ns && g === ID_UNMAPPED) continue;
+    if (!Number.isInteger(g) || g < 0 || g > 0xfffffffe) return `groups must hold gids from 0 to 4294967294, got ${g}`;
+    if (ns && mapDown(ns.gidMap, g) === ID_UNMAPPED) return `group ${g} has no mapping in the user namespace`;
+  }
+  if (ns) {
+    const bad = mapProblem(ns.uidMap) ?? mapProblem(ns.gidMap);
+    if (bad) return `userns: ${bad}`;
   }
   if (!Number.isInteger(state.securebits) || state.securebits < 0 || state.securebits > 0xffffffff) {
     return `securebits must be a 32-bit unsigned integer, got ${state.securebits}`;
@@ -69,8 +96,10 @@ export const SET_NAMES = ["permitted", "effective", "inheritable", "bounding", "
 export type SetName = (typeof SET_NAMES)[number];
 /** The four uids, in the order /proc status lists them. */
 export const UID_NAMES = ["ruid", "euid", "suid", "fsuid"] as const;
+/** The four gids, likewise. */
+export const GID_NAMES = ["rgid", "egid", "sgid", "fsgid"] as const;
 /** The other credential fields a state (or an observation of one) may carry. */
-const SCALAR_NAMES = ["securebits", ...UID_NAMES, "rgid", "egid", "sgid", "fsgid", "noNewPrivs", "userns"] as const;
+const SCALAR_NAMES = ["securebits", ...UID_NAMES, ...GID_NAMES, "noNewPrivs", "userns"] as const;
 export type StateField = SetName | (typeof SCALAR_NAMES)[number];
 
 /**
@@ -101,7 +130,7 @@ export interface Credentials {
 /** Anything with the five sets and some of the other fields: a ThreadState, a /proc status, a Tracee credential. */
 export type ComparableState = { readonly [K in SetName]: CapSet } & {
   readonly [K in (typeof SCALAR_NAMES)[number]]?: number | boolean;
-};
+} & { readonly groups?: readonly number[]; readonly ns?: UserNamespace | null };
 
 export type StateChange =
   | { readonly field: SetName; readonly before: CapSet; readonly after: CapSet }
@@ -109,7 +138,9 @@ export type StateChange =
       readonly field: Exclude<StateField, SetName>;
       readonly before: number | boolean;
       readonly after: number | boolean;
-    };
+    }
+  | { readonly field: "groups"; readonly before: readonly number[]; readonly after: readonly number[] }
+  | { readonly field: "ns"; readonly before: UserNamespace | null; readonly after: UserNamespace | null };
 
 /**
  * Every credential field that differs between two states, in a fixed order (the sets, then
@@ -124,6 +155,10 @@ export function diffStates(a: ComparableState, b: ComparableState): StateChange[
       y = b[field];
     if (x !== undefined && y !== undefined && x !== y) out.push({ field, before: x, after: y });
   }
+  if (a.groups && b.groups && a.groups.join() !== b.groups.join())
+    out.push({ field: "groups", before: a.groups, after: b.groups });
+  if (a.ns !== undefined && b.ns !== undefined && !sameNamespace(a.ns, b.ns))
+    out.push({ field: "ns", before: a.ns, after: b.ns });
   return out;
 }
 

@@ -90,6 +90,11 @@ test("simulate --json follows the scenario-format output contract", () => {
     euid: 1000,
     suid: 1000,
     fsuid: 1000,
+    rgid: 0,
+    egid: 0,
+    sgid: 0,
+    fsgid: 0,
+    groups: [],
     noNewPrivs: false,
   });
   assert.deepEqual(s1.data, { effective: "0x0", permitted: "0x2000", inheritable: "0x0" });

@@ -18,7 +18,7 @@ function layer(file: string): { name: string; rank: number } {
     [/^src\/(engine\/contract|errors)\.ts$/, "contract", 0],
     [/^src\/state-fields\.ts$/, "values", 1],
     [/^src\/(capabilities|kernel)\//, "values", 1],
-    [/^src\/(state|ops)\.ts$/, "values", 1],
+    [/^src\/(state|ops|userns)\.ts$/, "values", 1],
     [/^src\/engine\//, "engine", 2],
     [/^src\/(simulate|check-batch|describe|reference)\.ts$/, "model", 3],
     [/^src\/rules\//, "model", 3],

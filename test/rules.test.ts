@@ -17,6 +17,8 @@ import {
   PRCTL,
   CAPABILITY_VERSION,
   SECUREBITS,
+  childNamespace,
+  ID_UNMAPPED,
   type Op,
   type ThreadStateInit,
 } from "../src/index.js";
@@ -774,6 +776,297 @@ const cases: Case[] = [
     kernel: "4.9",
     op: { op: "execve", file: { caps: { permitted: C(), inheritable: C(), effective: false, version: 3 } } },
     errno: "EINVAL",
+  },
+  // capget of the scenario's other tasks
+  {
+    rule: "capget.other-task",
+    name: "a task of tasks: its sets",
+    op: { op: "capget", pid: 7, target: { effective: C(), permitted: C(NET_RAW), inheritable: C(CHOWN) } },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.data!.permitted.equals(C(NET_RAW)) && v.data!.inheritable.equals(C(CHOWN)));
+      assert.ok(v.data!.effective.isEmpty);
+    },
+  },
+  {
+    rule: "capget.no-such-thread",
+    name: "tasks given, pid not among them",
+    op: { op: "capget", pid: 7, target: null },
+    errno: "ESRCH",
+  },
+  // user namespaces: the set*id calls
+  {
+    rule: "setuid.unmapped-id",
+    name: "rootless container: 1000 is not mapped",
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]] }) },
+    op: { op: "setuid", uid: 1000 },
+    errno: "EINVAL",
+  },
+  {
+    rule: "setuid.unmapped-id",
+    name: "setresuid: EINVAL comes before EPERM",
+    state: user({ ns: childNamespace({ uidMap: [[1000, 1000, 1]], gidMap: [[0, 0, 1]] }), uid: 1000, gid: 0 }),
+    op: { op: "setresuid", ruid: -1 >>> 0, euid: 5, suid: -1 >>> 0 },
+    errno: "EINVAL",
+  },
+  {
+    rule: "setuid.ok",
+    name: "a mapped id in a namespace",
+    state: { ns: childNamespace({ uidMap: [[0, 100000, 65536]], gidMap: [[0, 100000, 65536]] }) },
+    op: { op: "setuid", uid: 1000 },
+    errno: null,
+    check: (v) => assert.ok(v.state.permitted.isEmpty && v.state.ruid === 1000),
+  },
+  {
+    rule: "setfsuid.denied",
+    name: "an unmapped fsuid changes nothing; the old one reads as 65534",
+    state: { ns: childNamespace({ uidMap: [[5, 5, 1]], gidMap: [[0, 0, 1]] }), gid: 0 },
+    op: { op: "setfsuid", fsuid: 6 },
+    errno: null,
+    ret: 65534,
+  },
+  // the setgid family
+  {
+    rule: "setgid.ok",
+    name: "root sets every gid, capabilities stay",
+    op: { op: "setgid", gid: 1000 },
+    errno: null,
+    check: (v) => {
+      assert.deepEqual([v.state.rgid, v.state.egid, v.state.sgid, v.state.fsgid], [1000, 1000, 1000, 1000]);
+      assert.ok(v.state.effective.equals(ALL));
+    },
+  },
+  {
+    rule: "setgid.ok",
+    name: "without CAP_SETGID only egid/fsgid, to the saved gid",
+    state: user({ gid: 1000, sgid: 50 }),
+    op: { op: "setgid", gid: 50 },
+    errno: null,
+    check: (v) => assert.deepEqual([v.state.rgid, v.state.egid, v.state.sgid, v.state.fsgid], [1000, 50, 50, 50]),
+  },
+  {
+    rule: "setgid.needs-cap-setgid",
+    name: "another gid without CAP_SETGID",
+    state: user({ gid: 1000 }),
+    op: { op: "setregid", rgid: 5, egid: -1 >>> 0 },
+    errno: "EPERM",
+  },
+  { rule: "setgid.invalid-id", name: "setegid(-1)", op: { op: "setegid", egid: -1 >>> 0 }, errno: "EINVAL" },
+  {
+    rule: "setgid.noop",
+    name: "setresgid to the same gids",
+    state: user({ gid: 1000 }),
+    op: { op: "setresgid", rgid: 1000, egid: 1000, sgid: -1 >>> 0 },
+    errno: null,
+  },
+  {
+    rule: "setgid.unmapped-id",
+    name: "an unmapped gid",
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]] }) },
+    op: { op: "setresgid", rgid: 1000, egid: -1 >>> 0, sgid: -1 >>> 0 },
+    errno: "EINVAL",
+  },
+  {
+    rule: "setfsgid.changed",
+    name: "returns the old fsgid, moves no capability",
+    op: { op: "setfsgid", fsgid: 1000 },
+    errno: null,
+    ret: 0,
+    check: (v) => assert.ok(v.state.fsgid === 1000 && v.state.effective.equals(ALL)),
+  },
+  {
+    rule: "setfsgid.unchanged",
+    name: "same fsgid",
+    op: { op: "setfsgid", fsgid: 0 },
+    errno: null,
+    ret: 0,
+  },
+  {
+    rule: "setfsgid.denied",
+    name: "another gid without CAP_SETGID",
+    state: user({ gid: 1000 }),
+    op: { op: "setfsgid", fsgid: 5 },
+    errno: null,
+    ret: 1000,
+  },
+  // setgroups
+  {
+    rule: "setgroups.ok",
+    name: "sorted, duplicates kept",
+    op: { op: "setgroups", groups: [27, 4, 27] },
+    errno: null,
+    check: (v) => assert.deepEqual(v.state.groups, [4, 27, 27]),
+  },
+  {
+    rule: "setgroups.needs-cap-setgid",
+    name: "even an empty list",
+    state: user({ groups: [4] }),
+    op: { op: "setgroups", groups: [] },
+    errno: "EPERM",
+  },
+  {
+    rule: "setgroups.denied",
+    name: 'setgroups "deny" in the namespace',
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]], setgroups: "deny" }) },
+    op: { op: "setgroups", groups: [] },
+    errno: "EPERM",
+  },
+  {
+    rule: "setgroups.denied",
+    name: "no gid_map written yet",
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 1]] }), gid: ID_UNMAPPED },
+    op: { op: "setgroups", groups: [] },
+    errno: "EPERM",
+  },
+  {
+    rule: "setgroups.too-many",
+    name: "65537 groups",
+    op: { op: "setgroups", groups: Array.from({ length: 65537 }, () => 0) },
+    errno: "EINVAL",
+  },
+  {
+    rule: "setgroups.unmapped-id",
+    name: "a gid outside the map",
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]] }) },
+    op: { op: "setgroups", groups: [0, 5] },
+    errno: "EINVAL",
+  },
+  {
+    rule: "setgroups.not-modelled",
+    name: "more groups than the state holds",
+    op: { op: "setgroups", groups: Array.from({ length: 17 }, (_, i) => i) },
+    modelled: false,
+  },
+  // unshare(CLONE_NEWUSER)
+  {
+    rule: "unshare.ok",
+    name: "unshare -Ur as uid 1000: every capability inside, uid 0 inside",
+    state: user({ gid: 1000, inheritable: C(NET_RAW), ambient: C() }),
+    op: { op: "unshare", uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]], setgroups: "deny" },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(ALL) && v.state.effective.equals(ALL) && v.state.inheritable.isEmpty);
+      assert.deepEqual([v.state.ruid, v.state.egid], [0, 0]);
+      assert.equal(v.state.ns?.level, 1);
+      assert.deepEqual(v.state.ns?.roots, [1000]);
+    },
+  },
+  {
+    rule: "unshare.ok",
+    name: "no maps: every id unmapped",
+    state: user(),
+    op: { op: "unshare" },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.state.ruid, ID_UNMAPPED);
+      assert.ok(v.notes.some((n) => n.id === "unshare.no-map"));
+    },
+  },
+  {
+    rule: "unshare.ok",
+    name: "a map outside the parent's is refused (nested)",
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 10]], gidMap: [[0, 1000, 10]] }) },
+    op: { op: "unshare", uidMap: [[0, 5, 10]], gidMap: [[0, 0, 1]] },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.state.ns?.uidMap.length, 0);
+      assert.deepEqual(v.state.ns?.gidMap, [[0, 1000, 1]]);
+      assert.ok(v.notes.some((n) => n.id === "unshare.map-refused"));
+    },
+  },
+  {
+    rule: "unshare.multithreaded",
+    name: "a process with other threads",
+    op: { op: "unshare", multithreaded: true },
+    errno: "EINVAL",
+  },
+  {
+    rule: "unshare.too-deep",
+    name: "33 levels",
+    state: { ns: { ...childNamespace({ uidMap: [[0, 0, 1]], gidMap: [[0, 0, 1]] }), level: 33 } },
+    op: { op: "unshare" },
+    errno: "EUSERS",
+  },
+  {
+    rule: "unshare.unmapped-creator",
+    name: "euid unmapped in its own namespace",
+    state: { ns: childNamespace({ uidMap: [[5, 5, 1]], gidMap: [[0, 0, 1]] }), gid: 0 },
+    op: { op: "unshare" },
+    errno: "EPERM",
+  },
+  {
+    rule: "unshare.not-modelled",
+    name: "deeper than the state records",
+    state: { ns: { ...childNamespace({ uidMap: [[0, 0, 1]], gidMap: [[0, 0, 1]] }), level: 8 } },
+    op: { op: "unshare" },
+    modelled: false,
+  },
+  {
+    rule: "prctl.needs-initial-ns",
+    name: "PR_SET_MM with every capability of a child namespace",
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]] }) },
+    op: prctl(35, 1),
+    errno: "EPERM",
+  },
+  // execve: gids, namespaces, ptrace
+  {
+    rule: "execve.ok",
+    name: "a set-gid file of another group clears ambient (6.16+: in_group_p)",
+    state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) },
+    op: { op: "execve", file: { setgid: true, group: 1000 } },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.ambient.isEmpty);
+      assert.deepEqual([v.state.rgid, v.state.egid, v.state.sgid, v.state.fsgid], [0, 1000, 1000, 1000]);
+      assert.equal(v.secureExec, true);
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "a set-gid file of a supplementary group is no set-id exec on 6.18",
+    state: user({ gid: 1000, groups: [27], inheritable: C(NET_RAW), permitted: C(NET_RAW), ambient: C(NET_RAW) }),
+    op: { op: "execve", file: { setgid: true, group: 27 } },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.ambient.equals(C(NET_RAW)));
+      assert.equal(v.state.egid, 27);
+      assert.equal(v.secureExec, true); // egid differs from the real gid
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "set-id bits of a file whose owner is unmapped are ignored",
+    state: { ns: childNamespace({ uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]] }) },
+    op: { op: "execve", file: { setuid: true, owner: 0 } },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.state.euid, 0);
+      assert.ok(v.notes.some((n) => n.id === "execve.setid-unmapped"));
+    },
+  },
+  {
+    rule: "execve.ok",
+    name: "v3 caps with the namespace's root id apply; another root id does not",
+    state: user({
+      uid: 5,
+      gid: 0,
+      ns: childNamespace({ uidMap: [[0, 100000, 65536]], gidMap: [[0, 100000, 65536]] }),
+    }),
+    op: { op: "execve", file: { caps: { permitted: C(NET_RAW), inheritable: C(), effective: true, rootid: 100000 } } },
+    errno: null,
+    check: (v) => assert.ok(v.state.permitted.equals(C(NET_RAW))),
+  },
+  {
+    rule: "execve.ok",
+    name: "ptraced: a setuid-root file runs without new privileges",
+    state: user({ permitted: C(), effective: C() }),
+    op: { op: "execve", ptraced: true, file: { setuid: true, owner: 0 } },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.state.euid, 1000);
+      assert.ok(v.state.permitted.isEmpty);
+      assert.ok(v.notes.some((n) => n.id === "execve.ptraced"));
+    },
   },
 ];
 

@@ -19,13 +19,17 @@ export interface FileCaps {
   readonly effective: boolean;
   /** VFS_CAP_REVISION_1, 2 or 3; default 2. */
   readonly version?: 1 | 2 | 3;
-  /** v3 only: the uid that is root for these capabilities (0: this namespace's root). */
+  /** v3 only: the uid (of the initial namespace) that is root for these capabilities. */
   readonly rootid?: number;
 }
 export interface ExecFile {
   readonly setuid?: boolean;
-  /** The file's owner (the new euid when setuid is honoured). */
+  /** The file's owner, an initial-namespace uid (the new euid when setuid is honoured). */
   readonly owner?: number;
+  /** S_ISGID with group execute: the new egid is the file's group. */
+  readonly setgid?: boolean;
+  /** The file's group, an initial-namespace gid. */
+  readonly group?: number;
   /** Omit for a file without the xattr. */
   readonly caps?: FileCaps;
   /** On a nosuid mount (MS_NOSUID): set-id bits and file capabilities are ignored. */

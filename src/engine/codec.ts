@@ -18,6 +18,16 @@ import {
   OPK,
   OPF_DATA,
   FILE_SETUID,
+  FILE_SETGID,
+  FILE_PTRACED,
+  OPF_TASK_FOUND,
+  OPF_TASK_THREAD,
+  OPF_TASKS_KNOWN,
+  OPF_MULTITHREADED,
+  OPF_SETGROUPS_DENY,
+  OPF_UID_MAP,
+  OPF_GID_MAP,
+  GROUPS_MAX,
   FILE_NOSUID,
   FILE_SCRIPT,
   FILE_HAS_CAPS,
@@ -36,6 +46,7 @@ function putSet(w: Uint32Array, at: number, set: CapSet): void {
 
 // The state record's codec is generated from the contract with its fields (state-codec.ts).
 import { getSet, readState, writeState } from "./state-codec.js";
+import { writeOpMaps } from "./userns-codec.js";
 export { getSet, readState, writeState };
 
 /** A uid argument as the kernel takes it (uid_t): 0..4294967295, -1 meaning "unchanged" (0xffffffff). */
@@ -77,7 +88,16 @@ export function encodeOp(
       w[at + OP.kind] = OPK.capget;
       w[at + OP.a] = op.version ?? CAPABILITY_VERSION.v3;
       w[at + OP.b] = op.pid ?? 0;
-      w[at + OP.c] = op.data === false ? 0 : OPF_DATA;
+      w[at + OP.c] =
+        (op.data === false ? 0 : OPF_DATA) |
+        (op.target === undefined ? 0 : OPF_TASKS_KNOWN) |
+        (op.target ? OPF_TASK_FOUND : 0) |
+        (op.target?.thread ? OPF_TASK_THREAD : 0);
+      if (op.target) {
+        putSet(w, at + OP.x0, op.target.effective);
+        putSet(w, at + OP.x1, op.target.permitted);
+        putSet(w, at + OP.x2, op.target.inheritable);
+      }
       return;
     case "capset":
       w[at + OP.kind] = OPK.capset;
@@ -119,16 +139,60 @@ export function encodeOp(
       w[at + OP.kind] = OPK.setfsuid;
       w[at + OP.a] = id(op.fsuid, "setfsuid: fsuid");
       return;
+    case "setgid":
+      w[at + OP.kind] = OPK.setgid;
+      w[at + OP.a] = id(op.gid, "setgid: gid");
+      return;
+    case "setegid":
+      w[at + OP.kind] = OPK.setegid;
+      w[at + OP.a] = id(op.egid, "setegid: egid");
+      return;
+    case "setregid":
+      w[at + OP.kind] = OPK.setregid;
+      w[at + OP.a] = id(op.rgid, "setregid: rgid");
+      w[at + OP.b] = id(op.egid, "setregid: egid");
+      return;
+    case "setresgid":
+      w[at + OP.kind] = OPK.setresgid;
+      w[at + OP.a] = id(op.rgid, "setresgid: rgid");
+      w[at + OP.b] = id(op.egid, "setresgid: egid");
+      w[at + OP.c] = id(op.sgid, "setresgid: sgid");
+      return;
+    case "setfsgid":
+      w[at + OP.kind] = OPK.setfsgid;
+      w[at + OP.a] = id(op.fsgid, "setfsgid: fsgid");
+      return;
+    case "setgroups":
+      w[at + OP.kind] = OPK.setgroups;
+      // the real count (the engine answers "not modelled" above GROUPS_MAX), the first ids
+      w[at + OP.a] = op.groups.length;
+      for (let i = 0; i < Math.min(op.groups.length, GROUPS_MAX); i++)
+        w[at + OP.list + i] = id(op.groups[i]!, "setgroups: gid");
+      return;
+    case "unshare":
+      w[at + OP.kind] = OPK.unshare;
+      w[at + OP.c] =
+        (op.multithreaded ? OPF_MULTITHREADED : 0) |
+        (op.setgroups === "deny" ? OPF_SETGROUPS_DENY : 0) |
+        (op.uidMap ? OPF_UID_MAP : 0) |
+        (op.gidMap ? OPF_GID_MAP : 0);
+      writeOpMaps(w, at + OP.list, op.uidMap ?? [], op.gidMap ?? []);
+      return;
     case "execve": {
       // a script is encoded as its interpreter (what the kernel computes the credentials from)
       const file = op.file.interpreter ?? op.file;
       w[at + OP.kind] = OPK.execve;
       w[at + OP.a] = id(file.owner ?? 0, "execve: file owner");
+      w[at + OP.e] = id(file.group ?? 0, "execve: file group");
       let flags =
-        (file.setuid ? FILE_SETUID : 0) | (file.nosuid ? FILE_NOSUID : 0) | (op.file.interpreter ? FILE_SCRIPT : 0);
+        (file.setuid ? FILE_SETUID : 0) |
+        (file.setgid ? FILE_SETGID : 0) |
+        (op.ptraced ? FILE_PTRACED : 0) |
+        (file.nosuid ? FILE_NOSUID : 0) |
+        (op.file.interpreter ? FILE_SCRIPT : 0);
       if (file.caps) {
         flags |= FILE_HAS_CAPS | (file.caps.effective ? FILE_EFFECTIVE : 0);
-        w[at + OP.b] = file.caps.version ?? 2;
+        w[at + OP.b] = file.caps.version ?? (file.caps.rootid !== undefined ? 3 : 2);
         putSet(w, at + OP.x0, file.caps.permitted);
         putSet(w, at + OP.x1, file.caps.inheritable);
         w[at + OP.d] = id(file.caps.rootid ?? 0, "execve: file rootid");

@@ -3,6 +3,7 @@
 import { CapSet } from "../capabilities/set.js";
 import type { StateFields } from "../state-fields.js";
 import { ST, FLAG_NO_NEW_PRIVS } from "./contract.js";
+import { readIds, writeIds, readUserns, writeUserns } from "./userns-codec.js";
 
 /** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */
 export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
@@ -30,6 +31,12 @@ export function writeState(w: Uint32Array, at: number, s: StateFields): void {
   w[at + ST.suid] = s.suid;
   w[at + ST.fsuid] = s.fsuid;
   w[at + ST.tid] = s.tid;
+  w[at + ST.rgid] = s.rgid;
+  w[at + ST.egid] = s.egid;
+  w[at + ST.sgid] = s.sgid;
+  w[at + ST.fsgid] = s.fsgid;
+  writeIds(w, at + ST.groups, s.groups);
+  writeUserns(w, at + ST.ns, s.ns);
   w[at + ST.flags] = (s.noNewPrivs ? FLAG_NO_NEW_PRIVS : 0);
 }
 
@@ -47,6 +54,12 @@ export function readState(w: Uint32Array, at: number, prev?: StateFields): State
     suid: w[at + ST.suid]!,
     fsuid: w[at + ST.fsuid]!,
     tid: w[at + ST.tid]!,
+    rgid: w[at + ST.rgid]!,
+    egid: w[at + ST.egid]!,
+    sgid: w[at + ST.sgid]!,
+    fsgid: w[at + ST.fsgid]!,
+    groups: readIds(w, at + ST.groups, prev?.groups),
+    ns: readUserns(w, at + ST.ns, prev?.ns),
     noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
   };
 }

@@ -5,6 +5,7 @@ import { capabilityName } from "../capabilities/table.js";
 import { abbreviateSet } from "../capabilities/list.js";
 import { PRCTL, AMBIENT_SUBOP, CAPABILITY_VERSION } from "../kernel/constants.js";
 import type { Op } from "../ops.js";
+import { shownId } from "../userns.js";
 import { diffStates, type ComparableState, type SetName } from "../state.js";
 import { formatCapText } from "./libcap-text.js";
 import type { KernelProfile } from "../kernel/profiles.js";
@@ -80,18 +81,37 @@ export function describeOp(op: Op): string {
       return `setresuid ${uid(op.ruid)} ${uid(op.euid)} ${uid(op.suid)}`;
     case "setfsuid":
       return `setfsuid ${uid(op.fsuid)}`;
+    case "setgid":
+      return `setgid ${uid(op.gid)}`;
+    case "setegid":
+      return `setegid ${uid(op.egid)}`;
+    case "setregid":
+      return `setregid ${uid(op.rgid)} ${uid(op.egid)}`;
+    case "setresgid":
+      return `setresgid ${uid(op.rgid)} ${uid(op.egid)} ${uid(op.sgid)}`;
+    case "setfsgid":
+      return `setfsgid ${uid(op.fsgid)}`;
+    case "setgroups":
+      return `setgroups [${op.groups.join(",")}]`;
+    case "unshare": {
+      const map = (m: readonly (readonly number[])[] | undefined) =>
+        m ? m.map((e) => e.join(" ")).join(", ") : "none";
+      return `unshare user (uid_map ${map(op.uidMap)}; gid_map ${map(op.gidMap)}${op.setgroups === "deny" ? "; setgroups deny" : ""})`;
+    }
     case "execve": {
       if (op.file.interpreter)
         return `execve #! script, interpreter: ${describeOp({ op: "execve", file: op.file.interpreter }).replace(/^execve /, "")}`;
       const f = op.file;
       const parts = ["execve"];
       if (f.setuid) parts.push(`setuid(owner ${f.owner ?? 0})`);
+      if (f.setgid) parts.push(`setgid(group ${f.group ?? 0})`);
       if (f.caps)
         parts.push(
           `${names(f.caps.permitted)}${f.caps.inheritable.isEmpty ? "" : `/i=${names(f.caps.inheritable)}`}${f.caps.effective ? "+ep" : "+p"}${f.caps.version && f.caps.version !== 2 ? ` v${f.caps.version}` : ""}`,
         );
-      if (!f.setuid && !f.caps) parts.push("(plain file)");
+      if (!f.setuid && !f.setgid && !f.caps) parts.push("(plain file)");
       if (f.nosuid) parts.push("on a nosuid mount");
+      if (op.ptraced) parts.push("under a tracer without CAP_SYS_PTRACE");
       return parts.join(" ");
     }
   }
@@ -124,6 +144,10 @@ export function describeChange(before: ComparableState, after: ComparableState):
       if (c.field === "securebits")
         return `securebits 0x${(c.before as number).toString(16)}→0x${(c.after as number).toString(16)}`;
       if (c.field === "noNewPrivs") return "no_new_privs set";
+      if (c.field === "groups") return `groups [${c.before.join(",")}]→[${c.after.join(",")}]`;
+      if (c.field === "ns") return `user namespace level ${c.before?.level ?? 0}→${c.after?.level ?? 0}`;
+      if (typeof c.before === "number" && typeof c.after === "number" && /id$/.test(c.field))
+        return `${c.field} ${shownId(c.before)}→${shownId(c.after)}`;
       return `${c.field} ${String(c.before)}→${String(c.after)}`;
     })
     .join(", ");

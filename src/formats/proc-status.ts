@@ -3,6 +3,7 @@ import { CapSet } from "../capabilities/set.js";
 import { threadState, type Credentials, type ThreadState } from "../state.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
+import { childNamespace, ID_UNMAPPED, OVERFLOW_ID, type IdExtent, type UserNamespace } from "../userns.js";
 
 /** The fields of a status file that capgate reads: the credentials (the Gid: line when present), and more. */
 export interface StatusFields extends Credentials {
@@ -68,9 +69,51 @@ export function parseStatus(text: string): StatusFields {
   };
 }
 
-/** The thread state a status file shows (securebits are not in it: pass them if known). */
-export function stateFromStatus(text: string, securebits = 0, profile: KernelProfile = kernelProfile()): ThreadState {
+/** /proc/PID/uid_map or gid_map: lines of "inside outside count". */
+export function parseIdMap(text: string, what = "uid_map"): IdExtent[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((line) => {
+      const parts = line.trim().split(/\s+/).map(Number);
+      if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 0xffffffff))
+        throw new FormatError(what, line, 0, line, "expected three numbers: inside, outside, count");
+      return [parts[0]!, parts[1]!, parts[2]!] as const;
+    });
+}
+
+/**
+ * A process's user namespace from its /proc files (uid_map, gid_map, setgroups), as a state's
+ * `ns`. The map of the initial namespace, "0 0 4294967295", gives null (the initial namespace).
+ * Outside ids in these files are the reader's: read them from the initial namespace.
+ */
+export function namespaceFromProc(files: { uidMap: string; gidMap: string; setgroups?: string }): UserNamespace | null {
+  const uidMap = parseIdMap(files.uidMap, "uid_map");
+  const gidMap = parseIdMap(files.gidMap, "gid_map");
+  const full = (m: IdExtent[]) => m.length === 1 && m[0]![0] === 0 && m[0]![1] === 0 && m[0]![2] === 0xffffffff;
+  if (full(uidMap) && full(gidMap)) return null;
+  return childNamespace({ uidMap, gidMap, setgroups: files.setgroups?.trim() === "deny" ? "deny" : "allow" });
+}
+
+/** An id a status file shows inside `ns`: the overflow id stands for an unmapped one. */
+function insideId(id: number, map: readonly IdExtent[] | undefined): number {
+  if (!map || id !== OVERFLOW_ID) return id;
+  return map.some(([inside, , count]) => id >= inside && id < inside + count) ? id : ID_UNMAPPED;
+}
+
+/**
+ * The thread state a status file shows (securebits are not in it: pass them if known; pass the
+ * user namespace, from namespaceFromProc, for a process outside the initial one).
+ */
+export function stateFromStatus(
+  text: string,
+  securebits = 0,
+  profile: KernelProfile = kernelProfile(),
+  ns: UserNamespace | null = null,
+): ThreadState {
   const s = parseStatus(text);
+  const u = (id: number) => insideId(id, ns?.uidMap);
+  const g = (id: number) => insideId(id, ns?.gidMap);
   return threadState(
     {
       permitted: s.permitted,
@@ -78,10 +121,13 @@ export function stateFromStatus(text: string, securebits = 0, profile: KernelPro
       inheritable: s.inheritable,
       bounding: s.bounding,
       ambient: s.ambient,
-      ruid: s.ruid,
-      euid: s.euid,
-      suid: s.suid,
-      fsuid: s.fsuid,
+      ruid: u(s.ruid),
+      euid: u(s.euid),
+      suid: u(s.suid),
+      fsuid: u(s.fsuid),
+      ...(s.rgid !== undefined && { rgid: g(s.rgid), egid: g(s.egid!), sgid: g(s.sgid!), fsgid: g(s.fsgid!) }),
+      groups: (s.groups ?? []).map(g),
+      ns,
       noNewPrivs: s.noNewPrivs,
       securebits,
       tid: s.pid || 1000,

@@ -65,6 +65,11 @@ export function threadStateArb(profile: KernelProfile = kernelProfile()): fc.Arb
       euid: uidArb,
       suid: uidArb,
       fsuid: uidArb,
+      rgid: uidArb,
+      egid: uidArb,
+      sgid: uidArb,
+      fsgid: uidArb,
+      groups: groupsArb,
       noNewPrivs: fc.boolean(),
     })
     .map((s) => ({
@@ -72,8 +77,22 @@ export function threadStateArb(profile: KernelProfile = kernelProfile()): fc.Arb
       effective: s.effective.intersect(s.permitted),
       ambient: profile.features.ambient ? s.ambient.intersect(s.permitted).intersect(s.inheritable) : CapSet.EMPTY,
       tid: 1000,
+      ns: null,
     }));
 }
+
+/** Supplementary groups as the kernel keeps them: sorted, duplicates allowed, often none. */
+const groupsArb = fc.oneof(
+  { weight: 2, arbitrary: fc.constant([] as number[]) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(fc.oneof(fc.constant(0), fc.constant(1000), fc.constant(1001), fc.integer({ min: 0, max: 65535 })), {
+        maxLength: 4,
+      })
+      .map((g) => [...g].sort((a, b) => a - b)),
+  },
+);
 
 const versionArb = fc.oneof(
   { weight: 8, arbitrary: fc.constant(CAPABILITY_VERSION.v3) },
@@ -211,6 +230,37 @@ export function uidOpArb(state: ThreadState): fc.Arbitrary<Op> {
   );
 }
 
+/** The setgid family and setgroups, choosing among the current gids, the groups, root, another group and -1. */
+export function gidOpArb(state: ThreadState): fc.Arbitrary<Op> {
+  const id = fc.oneof(
+    fc.constant(state.rgid),
+    fc.constant(state.egid),
+    fc.constant(state.sgid),
+    fc.constant(state.fsgid),
+    fc.constant(0),
+    fc.constant(1000),
+    fc.constant(1001),
+  );
+  const idOrKeep = fc.oneof({ weight: 4, arbitrary: id }, { weight: 1, arbitrary: fc.constant(-1) });
+  return fc.oneof(
+    id.map((gid) => ({ op: "setgid" as const, gid })),
+    id.map((egid) => ({ op: "setegid" as const, egid })),
+    fc
+      .tuple(idOrKeep, idOrKeep)
+      .map(([rgid, egid]) => ({ op: "setregid" as const, rgid: rgid >>> 0, egid: egid >>> 0 })),
+    fc.tuple(idOrKeep, idOrKeep, idOrKeep).map(([rgid, egid, sgid]) => ({
+      op: "setresgid" as const,
+      rgid: rgid >>> 0,
+      egid: egid >>> 0,
+      sgid: sgid >>> 0,
+    })),
+    idOrKeep.map((fsgid) => ({ op: "setfsgid" as const, fsgid: fsgid >>> 0 })),
+    fc
+      .array(fc.oneof(id, fc.integer({ min: 0, max: 65535 })), { maxLength: 5 })
+      .map((groups) => ({ op: "setgroups" as const, groups })),
+  );
+}
+
 /** execve of a file: plain, setuid (to root or another user), with file capabilities of any version. */
 export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
   const caps = fc.record({
@@ -224,17 +274,24 @@ export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitr
     .record({
       setuid: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       owner: fc.constantFrom(0, 0, 1000, 1001),
+      setgid: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      group: fc.constantFrom(0, 0, 1000, 1001),
+      ptraced: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       caps: fc.option(caps, { nil: undefined, freq: 2 }),
       nosuid: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       script: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     })
-    .map(({ nosuid, script, ...file }) => {
-      const spec = { ...(file.caps ? file : { setuid: file.setuid, owner: file.owner }), ...(nosuid && { nosuid }) };
+    .map(({ nosuid, script, ptraced, ...file }) => {
+      const spec = {
+        ...(file.caps ? file : { setuid: file.setuid, owner: file.owner, setgid: file.setgid, group: file.group }),
+        ...(nosuid && { nosuid }),
+      };
       // a #! script run by that file: the script itself is as tempting as it gets (setuid root,
       // every capability), which must not matter
       return {
         op: "execve" as const,
         file: script ? { setuid: true, owner: 0, caps: SCRIPT_CAPS, interpreter: spec } : spec,
+        ...(ptraced && { ptraced }),
       };
     });
 }
@@ -251,6 +308,7 @@ export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile
     },
     { weight: 3, arbitrary: prctlOpArb(state, profile) },
     { weight: 2, arbitrary: uidOpArb(state) },
+    { weight: 2, arbitrary: gidOpArb(state) },
     { weight: 1, arbitrary: execveOpArb(profile) },
   );
 }

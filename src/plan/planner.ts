@@ -2,6 +2,8 @@
 // gives the program the target state. It searches the engine's state space (uniform cost, by
 // the number of system calls) over moves derived from the target; each move is evaluated on
 // the engine in one call, and the goal is tested by simulating the final execve.
+import { mapDown, ID_UNMAPPED } from "../userns.js";
+import { mapText } from "../rules/setuid.js";
 import { CapSet } from "../capabilities/set.js";
 import { CAP, capabilityName } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
@@ -263,21 +265,23 @@ function explainImpossible(start: ThreadState, target: PlanTarget, closest: stri
         `${name} is not permitted now; only execve of a file whose capabilities grant it (or a root exec) can add it, and the file given ${file.caps ? "does not" : "has no file capabilities"}`,
       );
   }
+  if (target.uid !== undefined && start.ns && mapDown(start.ns.uidMap, target.uid) === ID_UNMAPPED)
+    reasons.push(
+      `uid ${target.uid} has no mapping in this thread's user namespace (${mapText(start.ns.uidMap)}): the kernel refuses it with EINVAL`,
+    );
   if (
     target.uid !== undefined &&
     target.uid !== start.euid &&
     ![start.ruid, start.suid].includes(target.uid) &&
     !start.permitted.has(CAP.SETUID)
   ) {
-    reasons.push(`changing the uid to ${target.uid} needs CAP_CAP.SETUID, which is not permitted`);
+    reasons.push(`changing the uid to ${target.uid} needs CAP_SETUID, which is not permitted`);
   }
   const dropNeeded =
     target.bounding?.exclude?.intersect(start.bounding) ??
     (target.bounding?.exactly ? start.bounding.difference(target.bounding.exactly) : CapSet.EMPTY);
   if (!dropNeeded.isEmpty && !start.permitted.has(CAP.SETPCAP))
-    reasons.push(
-      `dropping ${listNames(dropNeeded)} from the bounding set needs CAP_CAP.SETPCAP, which is not permitted`,
-    );
+    reasons.push(`dropping ${listNames(dropNeeded)} from the bounding set needs CAP_SETPCAP, which is not permitted`);
   if (target.bounding?.exactly && !target.bounding.exactly.isSubsetOf(start.bounding))
     reasons.push(
       `the bounding set can only shrink: ${listNames(target.bounding.exactly.difference(start.bounding))} ${target.bounding.exactly.difference(start.bounding).size === 1 ? "is" : "are"} already out of it`,

@@ -53,6 +53,12 @@ export const CAPGET_RULES: readonly RuleInfo[] = [
     message: (c) => `no thread with id ${(c.op as { pid?: number }).pid} exists (the caller is ${c.before.tid})`,
     hint: (c) => `pass 0 or the caller's own tid ${c.before.tid}`,
   }),
+  rule("capget.other-task", {
+    errno: null,
+    kernel: "cap_get_target_pid, security_capget",
+    summary: "capget of another task of the scenario's tasks returns that task's sets, as they are.",
+    message: (c) => `read the sets of task ${(c.op as { pid?: number }).pid}`,
+  }),
   rule("capget.not-modelled", {
     errno: null,
     kernel: "cap_get_target_pid",
@@ -60,6 +66,7 @@ export const CAPGET_RULES: readonly RuleInfo[] = [
       "capget of another pid that could exist: its answer is that task's sets (or ESRCH if there is none), which the engine does not hold; answered as outside the model.",
     message: (c) =>
       `pid ${(c.op as { pid?: number }).pid} is another task: capgate knows only the calling thread (tid ${c.before.tid}), not whether that task exists or what it holds`,
-    hint: () => "read another process's sets with capgate show PID; in a scenario, use pid 0 or the thread's own tid",
+    hint: () =>
+      'read another process\'s sets with capgate show PID; in a scenario, list the other tasks in "tasks" (then a pid not there is ESRCH)',
   }),
 ];

@@ -10,6 +10,8 @@ import { BOUNDING_RULES } from "./bounding.js";
 import { AMBIENT_RULES } from "./ambient.js";
 import { SECUREBITS_RULES } from "./securebits.js";
 import { SETUID_RULES } from "./setuid.js";
+import { SETGID_RULES } from "./setgid.js";
+import { USERNS_RULES } from "./userns.js";
 import { EXECVE_RULES } from "./execve.js";
 import { ENGINE_RULES } from "./engine.js";
 
@@ -23,6 +25,8 @@ export const RULES: readonly RuleInfo[] = [
   ...AMBIENT_RULES,
   ...SECUREBITS_RULES,
   ...SETUID_RULES,
+  ...SETGID_RULES,
+  ...USERNS_RULES,
   ...EXECVE_RULES,
   ...ENGINE_RULES,
 ].sort((a, b) => a.code - b.code);

@@ -70,7 +70,32 @@ export const NOTES: readonly NoteInfo[] = [
     () =>
       "a #! script: the credentials come from its interpreter; the script's own set-id bit and file capabilities do nothing",
   ),
-  n("execve.id-changed", () => "the exec changed the effective uid (set-id exec)"),
+  n("execve.id-changed", () => "the exec changed the effective uid or gid (set-id exec)"),
+  n(
+    "execve.setid-unmapped",
+    () =>
+      "the file's owner or group has no mapping in the thread's user namespace: its set-id bits are ignored (bprm_fill_uid)",
+  ),
+  n(
+    "execve.ptraced",
+    () =>
+      "traced by a tracer without CAP_SYS_PTRACE: the exec may not raise privileges (no new permitted capabilities; the ids fall back to the real ones unless the caller holds CAP_SETUID)",
+  ),
+  n("execve.gid-changed", (c) =>
+    c.profile.features.execIdChanged
+      ? "the new egid is neither the old fsgid nor one of the supplementary groups (in_group_p): a set-id exec, so ambient is cleared and AT_SECURE set"
+      : "the new egid differs from the old real gid: a set-id exec, so ambient is cleared and AT_SECURE set",
+  ),
+  n(
+    "unshare.map-refused",
+    () =>
+      "a map given for the new namespace could not be written (an extent outside the parent's map, or overlapping extents): that map stays unwritten",
+  ),
+  n(
+    "unshare.no-map",
+    () =>
+      "no uid_map or gid_map was written: unmapped ids read as 65534, and set*id calls and setgroups cannot succeed",
+  ),
   n(
     "execve.missing-file-caps",
     (c) =>

@@ -35,6 +35,15 @@ export const PRCTL_RULES: readonly RuleInfo[] = [
     hint: () =>
       "capgate models PR_CAPBSET_*, PR_CAP_AMBIENT, PR_*_SECUREBITS, PR_*_KEEPCAPS, PR_*_NO_NEW_PRIVS and the CAP_SYS_RESOURCE checks of PR_SET_MM and PR_*_IO_FLUSHER; try this call on a real kernel (capgate verify)",
   }),
+  rule("prctl.needs-initial-ns", {
+    errno: "EPERM",
+    kernel: "capable(CAP_SYS_RESOURCE): cap_capable against the initial user namespace",
+    summary:
+      "PR_SET_MM and the IO_FLUSHER options check CAP_SYS_RESOURCE over the initial user namespace: a thread in a child namespace fails with EPERM even with every capability there.",
+    message: () =>
+      "CAP_SYS_RESOURCE is effective, but only over the thread's own user namespace; this prctl checks it against the initial one",
+    hint: () => "do this from the initial user namespace (outside the container)",
+  }),
   rule("prctl.needs-sys-resource", {
     errno: "EPERM",
     kernel: "prctl_set_mm, sys_prctl PR_SET_IO_FLUSHER/PR_GET_IO_FLUSHER",

@@ -3,6 +3,7 @@
 import type { CapSet } from "../capabilities/set.js";
 import { SET_NAMES, type SetName, type ThreadState } from "../state.js";
 import type { Op } from "../ops.js";
+import { shownId, ID_UNMAPPED, type UserNamespace } from "../userns.js";
 
 const hex = (s: CapSet) => s.toHex();
 const id = (u: number) => (u === 0xffffffff ? -1 : u);
@@ -18,9 +19,23 @@ export function stateToScenario(s: ThreadState): Record<string, unknown> {
   return {
     ...setsHex(s),
     securebits: s.securebits,
-    uid: { ruid: s.ruid, euid: s.euid, suid: s.suid, fsuid: s.fsuid },
+    uid: { ruid: shownId(s.ruid), euid: shownId(s.euid), suid: shownId(s.suid), fsuid: shownId(s.fsuid) },
+    gid: { rgid: shownId(s.rgid), egid: shownId(s.egid), sgid: shownId(s.sgid), fsgid: shownId(s.fsgid) },
+    groups: s.groups.map(shownId),
+    ...(s.ns && { userns: usernsToScenario(s.ns) }),
     noNewPrivs: s.noNewPrivs,
     tid: s.tid,
+  };
+}
+
+/** A user namespace as a scenario's (and the JSON output's) `userns`. */
+export function usernsToScenario(ns: UserNamespace): Record<string, unknown> {
+  return {
+    uidMap: ns.uidMap.map((e) => [...e]),
+    gidMap: ns.gidMap.map((e) => [...e]),
+    setgroups: ns.setgroups,
+    owner: ns.owner,
+    ...(ns.level > 1 && { level: ns.level, roots: ns.roots.map((r) => (r === ID_UNMAPPED ? -1 : r)) }),
   };
 }
 
@@ -59,9 +74,31 @@ export function opToScenario(op: Op): Record<string, unknown> {
       return { op: "setresuid", ruid: id(op.ruid), euid: id(op.euid), suid: id(op.suid) };
     case "setfsuid":
       return { op: "setfsuid", fsuid: id(op.fsuid) };
+    case "setgid":
+      return { op: "setgid", gid: id(op.gid) };
+    case "setegid":
+      return { op: "setegid", egid: id(op.egid) };
+    case "setregid":
+      return { op: "setregid", rgid: id(op.rgid), egid: id(op.egid) };
+    case "setresgid":
+      return { op: "setresgid", rgid: id(op.rgid), egid: id(op.egid), sgid: id(op.sgid) };
+    case "setfsgid":
+      return { op: "setfsgid", fsgid: id(op.fsgid) };
+    case "setgroups":
+      return { op: "setgroups", groups: [...op.groups] };
+    case "unshare":
+      return {
+        op: "unshare",
+        user: true,
+        ...(op.uidMap && { uidMap: op.uidMap.map((e) => [...e]) }),
+        ...(op.gidMap && { gidMap: op.gidMap.map((e) => [...e]) }),
+        ...(op.setgroups && { setgroups: op.setgroups }),
+      };
     case "execve": {
       const f = op.file;
       const file: Record<string, unknown> = { setuid: f.setuid ?? false, owner: f.owner ?? 0 };
+      if (f.setgid) file["setgid"] = true;
+      if (f.group) file["group"] = f.group;
       if (f.nosuid) file["nosuid"] = true;
       if (f.interpreter)
         file["interpreter"] = (opToScenario({ op: "execve", file: f.interpreter }) as { file: unknown }).file;
@@ -70,10 +107,10 @@ export function opToScenario(op: Op): Record<string, unknown> {
           permitted: hex(f.caps.permitted),
           inheritable: hex(f.caps.inheritable),
           effective: f.caps.effective,
-          version: f.caps.version ?? 2,
-          rootid: f.caps.rootid ?? 0,
+          version: f.caps.version ?? (f.caps.rootid !== undefined ? 3 : 2),
+          ...((f.caps.version === 3 || f.caps.rootid !== undefined) && { rootid: f.caps.rootid ?? 0 }),
         };
-      return { op: "execve", file };
+      return { op: "execve", file, ...(op.ptraced && { ptraced: true }) };
     }
   }
 }

@@ -7,8 +7,18 @@ import { capabilityNumber } from "../capabilities/table.js";
 import { InputError } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
 import { jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
-import { threadState, stateProblem, SET_NAMES, UID_NAMES, type ThreadState } from "../state.js";
-import type { Op, FileCaps, ExecFile } from "../ops.js";
+import { threadState, stateProblem, SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
+import type { Op, FileCaps, ExecFile, TaskSets } from "../ops.js";
+import {
+  ID_UNMAPPED,
+  OVERFLOW_ID,
+  NS_EXTENTS_MAX,
+  NS_LEVELS_MAX,
+  childNamespace,
+  mapDown,
+  type IdExtent,
+  type UserNamespace,
+} from "../userns.js";
 import { ruleById } from "../rules/catalog.js";
 
 export interface StateExpectation {
@@ -22,6 +32,11 @@ export interface StateExpectation {
   readonly euid?: number;
   readonly suid?: number;
   readonly fsuid?: number;
+  readonly rgid?: number;
+  readonly egid?: number;
+  readonly sgid?: number;
+  readonly fsgid?: number;
+  readonly groups?: readonly number[];
   readonly noNewPrivs?: boolean;
 }
 export interface Expectation {
@@ -37,9 +52,17 @@ export interface ScenarioStep {
   readonly expect?: Expectation;
   readonly note?: string;
 }
+/** Another task of the caller's pid namespace (the document's `tasks`). */
+export interface Task extends TaskSets {
+  readonly tid: number;
+  /** A thread of the caller's own process. */
+  readonly thread: boolean;
+}
 export interface Scenario {
   readonly profile: KernelProfile;
   readonly state: ThreadState;
+  /** The document's `tasks`, when given: then they and the caller are the whole pid namespace. */
+  readonly tasks?: readonly Task[];
   readonly steps: readonly ScenarioStep[];
   readonly description?: string;
 }
@@ -75,9 +98,18 @@ function uidArg(v: unknown, path: string): number {
 }
 
 /** The fields a scenario's start state may have. */
-const STATE_FIELDS = [...SET_NAMES, "securebits", "uid", "noNewPrivs", "tid"] as const;
+const STATE_FIELDS = [...SET_NAMES, "securebits", "uid", "gid", "groups", "userns", "noNewPrivs", "tid"] as const;
 /** The fields a step's expected state may have. */
-const EXPECTED_STATE_FIELDS = [...SET_NAMES, "securebits", "uid", ...UID_NAMES, "noNewPrivs"] as const;
+const EXPECTED_STATE_FIELDS = [
+  ...SET_NAMES,
+  "securebits",
+  "uid",
+  ...UID_NAMES,
+  "gid",
+  ...GID_NAMES,
+  "groups",
+  "noNewPrivs",
+] as const;
 
 export function parseSecurebits(v: unknown, path: string): number {
   if (typeof v === "number") return int(v, path, 0, 0xffffffff);
@@ -117,12 +149,98 @@ function parseUids(v: unknown, path: string): { ruid: number; euid: number; suid
   };
 }
 
+function parseGids(v: unknown, path: string): { rgid: number; egid: number; sgid: number; fsgid: number } {
+  if (typeof v === "number") {
+    const g = int(v, path, 0, 0xfffffffe);
+    return { rgid: g, egid: g, sgid: g, fsgid: g };
+  }
+  if (!isObject(v))
+    throw new InputError(path, `expected a gid number or {"rgid","egid","sgid","fsgid"}, got ${JSON.stringify(v)}`);
+  only(v, ["rgid", "egid", "sgid", "fsgid"], path);
+  const get = (k: string) => (v[k] === undefined ? 0 : int(v[k], `${path}.${k}`, 0, 0xfffffffe));
+  return {
+    rgid: get("rgid"),
+    egid: get("egid"),
+    sgid: get("sgid"),
+    fsgid: v["fsgid"] === undefined ? get("egid") : get("fsgid"),
+  };
+}
+
+function idList(v: unknown, path: string, max: number): number[] {
+  if (!Array.isArray(v)) throw new InputError(path, `expected a list of ids, got ${JSON.stringify(v)}`);
+  if (v.length > max) throw new InputError(path, `${v.length} entries; at most ${max}`);
+  return v.map((g, i) => int(g, `${path}[${i}]`, 0, 0xfffffffe));
+}
+
+function parseMap(v: unknown, path: string): IdExtent[] {
+  if (!Array.isArray(v)) throw new InputError(path, "expected a list of [inside, outside, count] extents");
+  if (v.length > NS_EXTENTS_MAX)
+    throw new InputError(
+      path,
+      `${v.length} extents; capgate models up to ${NS_EXTENTS_MAX} (the kernel's inline extents)`,
+    );
+  return v.map((e, i) => {
+    if (!Array.isArray(e) || e.length !== 3) throw new InputError(`${path}[${i}]`, "expected [inside, outside, count]");
+    return [
+      int(e[0], `${path}[${i}][0]`, 0, 0xfffffffe),
+      int(e[1], `${path}[${i}][1]`, 0, 0xfffffffe),
+      int(e[2], `${path}[${i}][2]`, 1, 0xffffffff),
+    ] as const;
+  });
+}
+
+function parseSetgroupsMode(v: unknown, path: string): "allow" | "deny" {
+  if (v !== "allow" && v !== "deny") throw new InputError(path, `expected "allow" or "deny", got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A state's `userns`: one level below the initial namespace unless `level` and `roots` say more. */
+function parseUserns(v: unknown, path: string): UserNamespace {
+  if (!isObject(v)) throw new InputError(path, "expected an object");
+  only(v, ["uidMap", "gidMap", "setgroups", "owner", "level", "roots"], path);
+  const ns = childNamespace({
+    uidMap: v["uidMap"] === undefined ? [] : parseMap(v["uidMap"], `${path}.uidMap`),
+    gidMap: v["gidMap"] === undefined ? [] : parseMap(v["gidMap"], `${path}.gidMap`),
+    setgroups: v["setgroups"] === undefined ? "allow" : parseSetgroupsMode(v["setgroups"], `${path}.setgroups`),
+    owner: v["owner"] === undefined ? 0 : int(v["owner"], `${path}.owner`, 0, 0xfffffffe),
+  });
+  if (v["level"] === undefined && v["roots"] === undefined) return ns;
+  const level = v["level"] === undefined ? 1 : int(v["level"], `${path}.level`, 1, NS_LEVELS_MAX);
+  const roots = v["roots"] === undefined ? [] : (v["roots"] as unknown[]);
+  if (!Array.isArray(roots) || roots.length !== level)
+    throw new InputError(`${path}.roots`, `expected ${level} root ids (this namespace's first, -1 for none)`);
+  const r = roots.map((x, i) => {
+    const n = int(x, `${path}.roots[${i}]`, -1, 0xfffffffe);
+    return n === -1 ? ID_UNMAPPED : n;
+  });
+  if (r[0] !== mapDown(ns.uidMap, 0))
+    throw new InputError(`${path}.roots[0]`, "must be the outside id of uid 0 in uidMap (-1 when 0 is unmapped)");
+  return { ...ns, level, roots: r };
+}
+
+/** Ids given inside a namespace: 65534 that the map does not cover is the kernel's "unmapped". */
+function insideIds<T extends Record<string, number>>(ids: T, map: readonly IdExtent[] | undefined): T {
+  if (!map) return ids;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(ids))
+    out[k] = v === OVERFLOW_ID && mapDown(map, v) === ID_UNMAPPED ? ID_UNMAPPED : v;
+  return out as T;
+}
+
 export function parseState(v: unknown, profile: KernelProfile, path = "state"): ThreadState {
   if (v === undefined) return threadState({}, profile);
   if (!isObject(v)) throw new InputError(path, "expected an object");
   only(v, STATE_FIELDS, path);
   const set = (k: string) => (v[k] === undefined ? undefined : parseSetInput(v[k], profile, `${path}.${k}`));
-  const ids = v["uid"] === undefined ? {} : parseUids(v["uid"], `${path}.uid`);
+  const ns = v["userns"] === undefined ? null : parseUserns(v["userns"], `${path}.userns`);
+  const ids = v["uid"] === undefined ? {} : insideIds(parseUids(v["uid"], `${path}.uid`), ns?.uidMap);
+  const gids = v["gid"] === undefined ? {} : insideIds(parseGids(v["gid"], `${path}.gid`), ns?.gidMap);
+  const groups =
+    v["groups"] === undefined
+      ? undefined
+      : idList(v["groups"], `${path}.groups`, 0xffff)
+          .map((g) => (ns && g === OVERFLOW_ID && mapDown(ns.gidMap, g) === ID_UNMAPPED ? ID_UNMAPPED : g))
+          .sort((a, b) => (ns ? mapDown(ns.gidMap, a) - mapDown(ns.gidMap, b) : a - b));
   const state = threadState(
     {
       permitted: set("permitted"),
@@ -132,6 +250,9 @@ export function parseState(v: unknown, profile: KernelProfile, path = "state"): 
       ambient: set("ambient"),
       securebits: v["securebits"] === undefined ? undefined : parseSecurebits(v["securebits"], `${path}.securebits`),
       ...ids,
+      ...gids,
+      ...(groups && { groups }),
+      ns,
       noNewPrivs: v["noNewPrivs"] === undefined ? undefined : bool(v["noNewPrivs"], `${path}.noNewPrivs`),
       tid: v["tid"] === undefined ? undefined : int(v["tid"], `${path}.tid`, 1, 0x3fffffff),
     } as Parameters<typeof threadState>[0],
@@ -198,7 +319,14 @@ function parseArg(v: unknown, path: string, option: number): number | bigint {
 function parseFileCaps(v: unknown, profile: KernelProfile, path: string): FileCaps {
   if (!isObject(v)) throw new InputError(path, "expected an object");
   only(v, ["permitted", "inheritable", "effective", "version", "rootid"], path);
-  const version = v["version"] === undefined ? 2 : int(v["version"], `${path}.version`, 1, 3);
+  // a rootid is a v3 field: given alone it means version 3, with version 1 or 2 it is an error
+  const version =
+    v["version"] === undefined ? (v["rootid"] === undefined ? 2 : 3) : int(v["version"], `${path}.version`, 1, 3);
+  if (v["rootid"] !== undefined && version !== 3)
+    throw new InputError(
+      `${path}.rootid`,
+      `only version 3 file capabilities have a rootid (this is version ${version})`,
+    );
   return {
     permitted:
       v["permitted"] === undefined
@@ -279,17 +407,66 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
     case "setfsuid":
       only(v, [...common, "fsuid"], path);
       return { op: "setfsuid", fsuid: uidArg(required(v, "fsuid", path), `${path}.fsuid`) };
+    case "setgid":
+      only(v, [...common, "gid"], path);
+      return { op: "setgid", gid: uidArg(required(v, "gid", path), `${path}.gid`) };
+    case "setegid":
+      only(v, [...common, "egid"], path);
+      return { op: "setegid", egid: uidArg(required(v, "egid", path), `${path}.egid`) };
+    case "setregid":
+      only(v, [...common, "rgid", "egid"], path);
+      return {
+        op: "setregid",
+        rgid: uidArg(get("rgid") ?? -1, `${path}.rgid`),
+        egid: uidArg(get("egid") ?? -1, `${path}.egid`),
+      };
+    case "setresgid":
+      only(v, [...common, "rgid", "egid", "sgid"], path);
+      return {
+        op: "setresgid",
+        rgid: uidArg(get("rgid") ?? -1, `${path}.rgid`),
+        egid: uidArg(get("egid") ?? -1, `${path}.egid`),
+        sgid: uidArg(get("sgid") ?? -1, `${path}.sgid`),
+      };
+    case "setfsgid":
+      only(v, [...common, "fsgid"], path);
+      return { op: "setfsgid", fsgid: uidArg(required(v, "fsgid", path), `${path}.fsgid`) };
+    case "setgroups": {
+      only(v, [...common, "groups"], path);
+      const groups = required(v, "groups", path);
+      if (!Array.isArray(groups)) throw new InputError(`${path}.groups`, "expected a list of gids");
+      // any length: the kernel refuses more than NGROUPS_MAX itself
+      return { op: "setgroups", groups: groups.map((g, i) => int(g, `${path}.groups[${i}]`, 0, 0xffffffff)) };
+    }
+    case "unshare": {
+      only(v, [...common, "user", "uidMap", "gidMap", "setgroups"], path);
+      if (get("user") !== true)
+        throw new InputError(`${path}.user`, "expected true (capgate models unshare(CLONE_NEWUSER) only)");
+      return {
+        op: "unshare",
+        ...(get("uidMap") !== undefined && { uidMap: parseMap(get("uidMap"), `${path}.uidMap`) }),
+        ...(get("gidMap") !== undefined && { gidMap: parseMap(get("gidMap"), `${path}.gidMap`) }),
+        ...(get("setgroups") !== undefined && { setgroups: parseSetgroupsMode(get("setgroups"), `${path}.setgroups`) }),
+      };
+    }
     case "execve": {
-      only(v, [...common, "file"], path);
-      return { op: "execve", file: parseExecFile(get("file") ?? {}, profile, `${path}.file`, true) };
+      only(v, [...common, "file", "ptraced"], path);
+      return {
+        op: "execve",
+        file: parseExecFile(get("file") ?? {}, profile, `${path}.file`, true),
+        ...(get("ptraced") !== undefined && { ptraced: bool(get("ptraced"), `${path}.ptraced`) }),
+      };
     }
     default:
       throw new InputError(
         `${path}.op`,
-        `${v["op"] === undefined ? "missing" : `unknown op ${typeof v["op"] === "string" ? JSON.stringify(v["op"]) : `(${typeof v["op"]})`}`} (expected one of: capget, capset, prctl, setuid, seteuid, setreuid, setresuid, setfsuid, execve)`,
+        `${v["op"] === undefined ? "missing" : `unknown op ${typeof v["op"] === "string" ? JSON.stringify(v["op"]) : `(${typeof v["op"]})`}`} (expected one of: ${OP_LIST})`,
       );
   }
 }
+
+const OP_LIST =
+  "capget, capset, prctl, setuid, seteuid, setreuid, setresuid, setfsuid, setgid, setegid, setregid, setresgid, setfsgid, setgroups, unshare, execve";
 
 function required(v: Json, key: string, path: string): unknown {
   if (v[key] === undefined) throw new InputError(`${path}.${key}`, "missing");
@@ -331,6 +508,11 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
     for (const k of ["ruid", "euid", "suid", "fsuid"] as const) {
       if (s[k] !== undefined) st[k] = int(s[k], `${path}.state.${k}`, 0, 0xfffffffe);
     }
+    if (s["gid"] !== undefined) Object.assign(st, parseGids(s["gid"], `${path}.state.gid`));
+    for (const k of GID_NAMES) {
+      if (s[k] !== undefined) st[k] = int(s[k], `${path}.state.${k}`, 0, 0xfffffffe);
+    }
+    if (s["groups"] !== undefined) st.groups = idList(s["groups"], `${path}.state.groups`, 0xffff);
     if (s["noNewPrivs"] !== undefined) st.noNewPrivs = bool(s["noNewPrivs"], `${path}.state.noNewPrivs`);
     out.state = st;
   }
@@ -340,10 +522,16 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
 /** An execve file spec; a script's `interpreter` is one too (without an interpreter of its own). */
 function parseExecFile(file: unknown, profile: KernelProfile, path: string, script: boolean): ExecFile {
   if (!isObject(file)) throw new InputError(path, "expected an object");
-  only(file, ["setuid", "owner", "caps", "path", "nosuid", ...(script ? ["interpreter"] : [])], path);
+  only(
+    file,
+    ["setuid", "owner", "setgid", "group", "caps", "path", "nosuid", ...(script ? ["interpreter"] : [])],
+    path,
+  );
   return {
     setuid: file["setuid"] === undefined ? false : bool(file["setuid"], `${path}.setuid`),
     owner: file["owner"] === undefined ? 0 : int(file["owner"], `${path}.owner`, 0, 0xfffffffe),
+    ...(file["setgid"] !== undefined && { setgid: bool(file["setgid"], `${path}.setgid`) }),
+    ...(file["group"] !== undefined && { group: int(file["group"], `${path}.group`, 0, 0xfffffffe) }),
     ...(file["caps"] !== undefined && { caps: parseFileCaps(file["caps"], profile, `${path}.caps`) }),
     ...(file["nosuid"] !== undefined && { nosuid: bool(file["nosuid"], `${path}.nosuid`) }),
     ...(file["interpreter"] !== undefined && {
@@ -356,7 +544,7 @@ function parseExecFile(file: unknown, profile: KernelProfile, path: string, scri
 export function parseScenario(doc: unknown): Scenario {
   if (!isObject(doc)) throw new InputError("", 'a scenario must be a JSON object with "steps"');
   if (jsonDepth(doc) > MAX_JSON_DEPTH) throw new InputError("", `nested deeper than ${MAX_JSON_DEPTH} levels`);
-  only(doc, ["kernel", "state", "steps", "description", "$schema"], "");
+  only(doc, ["kernel", "state", "tasks", "steps", "description", "$schema"], "");
   let profile: KernelProfile;
   try {
     const kernel = doc["kernel"];
@@ -373,16 +561,18 @@ export function parseScenario(doc: unknown): Scenario {
   if (doc["kernel"] !== undefined && typeof doc["kernel"] !== "string")
     throw new InputError("kernel", 'expected a string such as "6.18"');
   const state = parseState(doc["state"], profile);
+  const tasks = doc["tasks"] === undefined ? undefined : parseTasks(doc["tasks"], profile, state);
   const steps = doc["steps"];
   if (!Array.isArray(steps)) throw new InputError("steps", "expected a list of steps");
   return {
     profile,
     state,
+    ...(tasks && { tasks }),
     ...(typeof doc["description"] === "string" && { description: doc["description"] }),
     steps: steps.map((step, i) => {
       const path = `steps[${i}]`;
       if (!isObject(step)) throw new InputError(path, 'expected an object with "op"');
-      const op = parseOp(step, profile, path);
+      const op = withTasks(parseOp(step, profile, path), tasks);
       return {
         op,
         ...(step["expect"] !== undefined && { expect: parseExpectation(step["expect"], profile, `${path}.expect`) }),
@@ -390,4 +580,39 @@ export function parseScenario(doc: unknown): Scenario {
       };
     }),
   };
+}
+
+/** The document's `tasks`: each a state of its own (its sets are what capget reads). */
+function parseTasks(v: unknown, profile: KernelProfile, caller: ThreadState): Task[] {
+  if (!Array.isArray(v)) throw new InputError("tasks", "expected a list of tasks");
+  const seen = new Set<number>([caller.tid]);
+  return v.map((t, i) => {
+    const path = `tasks[${i}]`;
+    if (!isObject(t)) throw new InputError(path, 'expected an object with "tid"');
+    const tid = int(required(t, "tid", path), `${path}.tid`, 1, 0x3fffffff);
+    if (seen.has(tid)) throw new InputError(`${path}.tid`, `tid ${tid} is taken (the caller's or another task's)`);
+    seen.add(tid);
+    const thread = t["thread"] === undefined ? false : bool(t["thread"], `${path}.thread`);
+    const rest: Json = { ...t };
+    delete rest["tid"];
+    delete rest["thread"];
+    const s = parseState({ ...rest, tid }, profile, path);
+    return { tid, thread, effective: s.effective, permitted: s.permitted, inheritable: s.inheritable };
+  });
+}
+
+/** What `tasks` tells an op: capget's target sets (or that there is no such task), unshare's threads. */
+function withTasks(op: Op, tasks: readonly Task[] | undefined): Op {
+  if (!tasks) return op;
+  if (op.op === "capget") {
+    const t = tasks.find((x) => x.tid === op.pid);
+    return {
+      ...op,
+      target: t
+        ? { effective: t.effective, permitted: t.permitted, inheritable: t.inheritable, thread: t.thread }
+        : null,
+    };
+  }
+  if (op.op === "unshare" && tasks.some((t) => t.thread)) return { ...op, multithreaded: true };
+  return op;
 }

@@ -1,8 +1,9 @@
 import type { CapSet } from "../capabilities/set.js";
 import { simulateSequence, type Verdict } from "../simulate.js";
-import { SET_NAMES, type ThreadState } from "../state.js";
+import { SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
+import { shownId } from "../userns.js";
 import type { Scenario, ScenarioStep, Expectation } from "./parse.js";
-import { setsHex } from "./emit.js";
+import { setsHex, usernsToScenario } from "./emit.js";
 
 export interface ExpectationResult {
   readonly met: boolean;
@@ -46,9 +47,13 @@ export function checkExpectation(expect: Expectation, v: Verdict): ExpectationRe
       if (want && !want.equals(v.state[k]))
         failures.push(`state.${k}: expected ${hex(want)} ${want}, got ${hex(v.state[k])} ${v.state[k]}`);
     }
-    for (const k of ["securebits", "ruid", "euid", "suid", "fsuid", "noNewPrivs"] as const) {
+    for (const k of ["securebits", "noNewPrivs"] as const) {
       if (s[k] !== undefined) cmp(`state.${k}`, s[k], v.state[k]);
     }
+    for (const k of [...UID_NAMES, ...GID_NAMES] as const) {
+      if (s[k] !== undefined) cmp(`state.${k}`, s[k], shownId(v.state[k]));
+    }
+    if (s.groups !== undefined) cmp("state.groups", s.groups.join(","), v.state.groups.map(shownId).join(","));
   }
   return { met: failures.length === 0, failures };
 }
@@ -81,10 +86,16 @@ export function stateJson(s: ThreadState): Record<string, unknown> {
   return {
     ...setsHex(s),
     securebits: s.securebits,
-    ruid: s.ruid,
-    euid: s.euid,
-    suid: s.suid,
-    fsuid: s.fsuid,
+    ruid: shownId(s.ruid),
+    euid: shownId(s.euid),
+    suid: shownId(s.suid),
+    fsuid: shownId(s.fsuid),
+    rgid: shownId(s.rgid),
+    egid: shownId(s.egid),
+    sgid: shownId(s.sgid),
+    fsgid: shownId(s.fsgid),
+    groups: s.groups.map(shownId),
+    ...(s.ns && { userns: usernsToScenario(s.ns) }),
     noNewPrivs: s.noNewPrivs,
   };
 }
