@@ -7,7 +7,7 @@ import { has, validMask, bit } from "./profile";
 import { SECBIT_NOROOT, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
 import { CAP_SETUID } from "./capabilities";
-import { uidUp, gidUp, rootOwnsNs } from "./userns";
+import { uidHasMapping, gidHasMapping, rootOwnsNs, rootUid } from "./userns";
 import { inGroup } from "./groups";
 
 export function execve(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
@@ -51,14 +51,15 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   const rgid = oldRgid;
   let egid = oldEgid;
   if ((flags & (FILE_SETUID | FILE_SETGID)) != 0) {
-    const ownerIn = uidUp(st, owner), groupIn = gidUp(st, group);
     if (noNewPrivs) notes |= NOTE_EXEC_SETUID_IGNORED;
-    else if (ownerIn == ID_UNMAPPED || groupIn == ID_UNMAPPED) notes |= NOTE_EXEC_SETID_UNMAPPED;
+    else if (!uidHasMapping(st, owner) || !gidHasMapping(st, group)) notes |= NOTE_EXEC_SETID_UNMAPPED;
     else {
-      if ((flags & FILE_SETUID) != 0) euid = ownerIn;
-      if ((flags & FILE_SETGID) != 0) egid = groupIn;
+      if ((flags & FILE_SETUID) != 0) euid = owner;
+      if ((flags & FILE_SETGID) != 0) egid = group;
     }
   }
+  // root_uid = make_kuid(new->user_ns, 0); ID_UNMAPPED (equal to no id) when 0 has no mapping
+  const root = rootUid(st);
 
   // get_file_caps -> get_vfs_caps_from_disk -> bprm_caps_from_vfs_caps.
   let hasFcap = false;
@@ -94,16 +95,16 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
 
   // handle_privileged_root
   if ((securebits & SECBIT_NOROOT) == 0) {
-    if (hasFcap && ruid != 0 && euid == 0) {
+    if (hasFcap && ruid != root && euid == root) {
       notes |= NOTE_EXEC_SETUID_ROOT_FCAPS; // setuid-root binary with file caps: they win
     } else {
-      if (euid == 0 || ruid == 0) {
+      if (euid == root || ruid == root) {
         newPermitted = bounding | inheritable; // fP and fI are ignored for root
         notes |= NOTE_EXEC_ROOT;
       }
-      if (euid == 0) effective = true;
+      if (euid == root) effective = true;
     }
-  } else if (euid == 0 || ruid == 0) notes |= NOTE_EXEC_NOROOT;
+  } else if (euid == root || ruid == root) notes |= NOTE_EXEC_NOROOT;
 
   // Set-id: up to 6.15 the new ids are compared with the old *real* ones; from the 2025 fix
   // ("exec: Correct the permission check for unsafe exec") the euid with the old *effective*
@@ -143,7 +144,7 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
 
   // AT_SECURE. 6.16+ keeps the old euid != uid test beside id_changed "to minimize
   // behavioural changes" (and uses the euid after the downgrade).
-  let secure = idChanged || (ruid != 0 && (effective || (newPermitted & ~newAmbient) != 0));
+  let secure = idChanged || (ruid != root && (effective || (newPermitted & ~newAmbient) != 0));
   if (newIdRule && (euid != oldRuid || egid != oldRgid)) secure = true;
   if (secure) notes |= NOTE_EXEC_SECURE;
 

@@ -1,9 +1,9 @@
 // Supplementary groups: sys_setgroups, groups_sort and in_group_p in kernel/groups.c. The
-// state keeps them as the kernel does, sorted by kernel gid, duplicates included.
-import { OP_A, OP_LIST, ST_EFFECTIVE, ST_FSGID, ST_GROUPS, GROUPS_MAX, NGROUPS_LIMIT, Rule, EPERM, EINVAL } from "./contract";
+// state keeps them as the kernel does: kernel gids, sorted, duplicates included.
+import { OP_A, OP_LIST, ST_EFFECTIVE, ST_FSGID, ST_GROUPS, GROUPS_MAX, NGROUPS_LIMIT, ID_UNMAPPED, Rule, EPERM, EINVAL } from "./contract";
 import { bit } from "./profile";
 import { CAP_SETGID } from "./capabilities";
-import { gidMapped, gidDown, setgroupsAllowed } from "./userns";
+import { gidDown, setgroupsAllowed } from "./userns";
 import { succeed, fail, outside } from "./rules";
 
 // in_group_p(grp): the thread's fsgid, or one of its supplementary groups.
@@ -23,17 +23,16 @@ export function setgroups(st: usize, op: usize, res: usize, out: usize): u32 {
   if (count > NGROUPS_LIMIT) return fail(res, EINVAL, Rule.SetgroupsTooMany, 0);
   // A valid call with more groups than the state record holds: the engine cannot say.
   if (count > GROUPS_MAX) return outside(res, Rule.SetgroupsNotModelled);
-  // groups_from_user: every gid must map into the namespace.
+  // groups_from_user: every gid must map into the namespace (make_kgid).
   const list = op + OP_LIST;
   for (let i: u32 = 0; i < count; i++)
-    if (!gidMapped(st, load<u32>(list + (<usize>i << 2)))) return fail(res, EINVAL, Rule.SetgroupsUnmappedId, 0);
-  // groups_sort: by kernel gid (an insertion sort: at most GROUPS_MAX entries).
+    if (gidDown(st, load<u32>(list + (<usize>i << 2))) == ID_UNMAPPED) return fail(res, EINVAL, Rule.SetgroupsUnmappedId, 0);
+  // groups_sort (an insertion sort: at most GROUPS_MAX entries).
   const dst = out + ST_GROUPS + 4;
   for (let i: u32 = 0; i < count; i++) {
-    const g = load<u32>(list + (<usize>i << 2));
-    const key = gidDown(st, g);
+    const g = gidDown(st, load<u32>(list + (<usize>i << 2)));
     let j = i;
-    while (j > 0 && gidDown(st, load<u32>(dst + (<usize>(j - 1) << 2))) > key) {
+    while (j > 0 && load<u32>(dst + (<usize>(j - 1) << 2)) > g) {
       store<u32>(dst + (<usize>j << 2), load<u32>(dst + (<usize>(j - 1) << 2)));
       j--;
     }

@@ -1,9 +1,10 @@
 // User namespaces: kernel/user_namespace.c (map_id_down/map_id_up, create_user_ns,
 // userns_may_setgroups) and the unshare(CLONE_NEWUSER) path of kernel/fork.c. The state holds
-// ids as seen inside the thread's namespace; an id without a mapping is ID_UNMAPPED (the kernel
-// shows it as the overflow id, 65534). The maps go from inside ids to ids of the initial
-// namespace (kuids), so that a file's owner, group and v3 rootid (initial-namespace ids on a
-// file system of the initial namespace) can be looked up directly.
+// kernel ids (ids of the initial namespace), as struct cred does; the maps go from ids seen
+// inside the thread's namespace to kernel ids. A syscall's id argument is mapped down
+// (make_kuid: ID_UNMAPPED when it has no mapping); what the thread sees is mapped up (the
+// kernel shows an id without a mapping as the overflow id, 65534). A file's owner, group and
+// v3 rootid are kernel ids too (a file system of the initial namespace).
 import { ST_NS, NS_LEVEL, NS_FLAGS, NS_OWNER, NS_UID_COUNT, NS_UID_MAP, NS_GID_COUNT, NS_GID_MAP, NS_ROOTS, NSF_SETGROUPS_DENY, NS_EXTENTS_MAX, NS_LEVELS_MAX, NS_LEVEL_LIMIT, ID_UNMAPPED, OP_C, OP_LIST, OPF_MULTITHREADED, OPF_SETGROUPS_DENY, OPF_UID_MAP, OPF_GID_MAP, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, ST_GROUPS, USERNS_SIZE, Rule, EINVAL, EPERM, EUSERS, NOTE_UNSHARE_MAP_REFUSED, NOTE_UNSHARE_NO_MAP } from "./contract";
 import { validMask } from "./profile";
 import { succeed, fail, outside } from "./rules";
@@ -51,20 +52,26 @@ export function gidDown(st: usize, inside: u32): u32 {
 }
 // from_kuid(): the id a kernel uid has inside the thread's namespace (ID_UNMAPPED: none).
 export function uidUp(st: usize, kuid: u32): u32 {
-  if (inInitialNs(st)) return kuid;
+  if (inInitialNs(st) || kuid == ID_UNMAPPED) return kuid;
   return up(st + ST_NS + NS_UID_MAP, load<u32>(st + ST_NS + NS_UID_COUNT), kuid);
 }
 export function gidUp(st: usize, kgid: u32): u32 {
-  if (inInitialNs(st)) return kgid;
+  if (inInitialNs(st) || kgid == ID_UNMAPPED) return kgid;
   return up(st + ST_NS + NS_GID_MAP, load<u32>(st + ST_NS + NS_GID_COUNT), kgid);
 }
 
-// uid_valid(make_kuid(ns, id)): an id a set*id call may name (-1 never is one).
-@inline export function uidMapped(st: usize, inside: u32): bool {
-  return inside != ID_UNMAPPED && uidDown(st, inside) != ID_UNMAPPED;
+// kuid_has_mapping(ns, kuid)
+@inline export function uidHasMapping(st: usize, kuid: u32): bool {
+  return uidUp(st, kuid) != ID_UNMAPPED;
 }
-@inline export function gidMapped(st: usize, inside: u32): bool {
-  return inside != ID_UNMAPPED && gidDown(st, inside) != ID_UNMAPPED;
+@inline export function gidHasMapping(st: usize, kgid: u32): bool {
+  return gidUp(st, kgid) != ID_UNMAPPED;
+}
+
+// make_kuid(ns, 0): the kernel id of the namespace's root; ID_UNMAPPED (equal to no id) when
+// uid 0 has no mapping there.
+@inline export function rootUid(st: usize): u32 {
+  return uidDown(st, 0);
 }
 
 // rootid_owns_currentns (security/commoncap.c): file capabilities whose root id (a kernel
@@ -129,15 +136,9 @@ export function unshare(profile: u32, st: usize, op: usize, res: usize, out: usi
   if (level > NS_LEVEL_LIMIT) return fail(res, EUSERS, Rule.UnshareTooDeep, 0);
   // The creator's euid and egid must map into the parent namespace (they become its owner).
   const euid = load<u32>(st + ST_EUID), egid = load<u32>(st + ST_EGID);
-  if (!uidMapped(st, euid) || !gidMapped(st, egid)) return fail(res, EPERM, Rule.UnshareUnmappedCreator, 0);
+  if (!uidHasMapping(st, euid) || !gidHasMapping(st, egid)) return fail(res, EPERM, Rule.UnshareUnmappedCreator, 0);
   // Deeper than the state record can remember the chain of root ids: honest, not a guess.
   if (level + 1 > NS_LEVELS_MAX) return outside(res, Rule.UnshareNotModelled);
-
-  // The thread's kernel ids, to be seen through the new maps.
-  const kRuid = uidDown(st, load<u32>(st + ST_RUID)), kEuid = uidDown(st, euid);
-  const kSuid = uidDown(st, load<u32>(st + ST_SUID)), kFsuid = uidDown(st, load<u32>(st + ST_FSUID));
-  const kRgid = gidDown(st, load<u32>(st + ST_RGID)), kEgid = gidDown(st, egid);
-  const kSgid = gidDown(st, load<u32>(st + ST_SGID)), kFsgid = gidDown(st, load<u32>(st + ST_FSGID));
 
   // The new namespace: level + 1, owner = the creator's euid, setgroups inherited from the
   // parent (a child of a "deny" namespace cannot allow: proc_setgroups_write -> EPERM).
@@ -148,7 +149,7 @@ export function unshare(profile: u32, st: usize, op: usize, res: usize, out: usi
   const parent = st + ST_NS;
   memory.fill(ns, 0, USERNS_SIZE);
   store<u32>(ns + NS_LEVEL, level + 1);
-  store<u32>(ns + NS_OWNER, kEuid);
+  store<u32>(ns + NS_OWNER, euid);
   let notes: u32 = 0;
   if (parentDeny || (flags & OPF_SETGROUPS_DENY) != 0) store<u32>(ns + NS_FLAGS, NSF_SETGROUPS_DENY);
   const list = op + OP_LIST;
@@ -170,20 +171,8 @@ export function unshare(profile: u32, st: usize, op: usize, res: usize, out: usi
   for (let i: u32 = 1; i < NS_LEVELS_MAX; i++)
     store<u32>(ns + NS_ROOTS + (<usize>i << 2), i - 1 < level ? load<u32>(parent + NS_ROOTS + (<usize>(i - 1) << 2)) : ID_UNMAPPED);
 
-  // The ids stay the same kernel ids; the thread now sees them through the new maps.
-  store<u32>(out + ST_RUID, uidUp(out, kRuid));
-  store<u32>(out + ST_EUID, uidUp(out, kEuid));
-  store<u32>(out + ST_SUID, uidUp(out, kSuid));
-  store<u32>(out + ST_FSUID, uidUp(out, kFsuid));
-  store<u32>(out + ST_RGID, gidUp(out, kRgid));
-  store<u32>(out + ST_EGID, gidUp(out, kEgid));
-  store<u32>(out + ST_SGID, gidUp(out, kSgid));
-  store<u32>(out + ST_FSGID, gidUp(out, kFsgid));
-  const ngroups = load<u32>(st + ST_GROUPS);
-  for (let i: u32 = 0; i < ngroups; i++) {
-    const at = <usize>ST_GROUPS + 4 + (<usize>i << 2);
-    store<u32>(out + at, gidUp(out, gidDown(st, load<u32>(st + at)))); // same kernel gids, same order
-  }
+  // The ids stay the same kernel ids (the state holds those): the thread now sees them
+  // through the new maps.
 
   // set_cred_user_ns: the creator gets every capability in the new namespace, and nothing
   // to inherit; securebits are reset.

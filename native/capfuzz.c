@@ -120,8 +120,6 @@ static void read_state(state_t *s, uint32_t model_tid) {
   s->tid = model_tid;
 }
 
-/* An id as the thread's namespace shows it: the overflow id for one without a mapping. */
-static uint32_t shown(uint32_t id) { return id == ID_UNMAPPED ? OVERFLOW_ID : id; }
 
 static int set_sets(uint64_t e, uint64_t p, uint64_t i) {
   struct __user_cap_data_struct d[2] = {
@@ -130,21 +128,29 @@ static int set_sets(uint64_t e, uint64_t p, uint64_t i) {
   return (int)raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v);
 }
 
-/* The ids and groups of a start state, from full root; `map` converts an id of the state into
-   the id to set (identity, or the outside id for a state inside a child namespace). No fix-up
-   while the ids move, so the sets stay as they are. 0 on success. */
-typedef uint32_t (*idmap_fn)(const state_t *s, uint32_t id, int gid);
-static uint32_t same_id(const state_t *s, uint32_t id, int gid) { (void)s; (void)gid; return id; }
+/* How a kernel id of the state shows inside the state's namespace (the overflow id when it
+   has no mapping there): what /proc/thread-self/status says. */
+static uint32_t seen(const state_t *s, uint32_t id, int gid) {
+  const uint32_t *w = s->ns;
+  if (w[NS_LEVEL / 4] == 0) return id;
+  const uint32_t count = w[(gid ? NS_GID_COUNT : NS_UID_COUNT) / 4];
+  const uint32_t *map = w + (gid ? NS_GID_MAP : NS_UID_MAP) / 4;
+  for (uint32_t i = 0; i < count && i < NS_EXTENTS_MAX; i++)
+    if (id - map[3 * i + 1] < map[3 * i + 2]) return map[3 * i] + (id - map[3 * i + 1]);
+  return OVERFLOW_ID;
+}
 
-static int setup_ids(const state_t *s, idmap_fn map) {
-  uint32_t n = s->groups[0] < GROUPS_MAX ? s->groups[0] : GROUPS_MAX, list[GROUPS_MAX + 1];
-  for (uint32_t i = 0; i < n; i++) list[i] = map(s, s->groups[1 + i], 1);
-  if (syscall(SYS_setgroups, (long)n, list)) return 10;
-  if (syscall(SYS_setresgid, map(s, s->rgid, 1), map(s, s->egid, 1), map(s, s->sgid, 1))) return 11;
-  syscall(SYS_setfsgid, map(s, s->fsgid, 1));
+/* The ids and groups of a start state (kernel ids, as the record holds them), from full root
+   in the runner's namespace, which stands for the initial one. No fix-up while the ids move,
+   so the sets stay as they are. 0 on success. */
+static int setup_ids(const state_t *s) {
+  uint32_t n = s->groups[0] < GROUPS_MAX ? s->groups[0] : GROUPS_MAX;
+  if (syscall(SYS_setgroups, (long)n, s->groups + 1)) return 10;
+  if (syscall(SYS_setresgid, s->rgid, s->egid, s->sgid)) return 11;
+  syscall(SYS_setfsgid, s->fsgid);
   if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)SECBIT_NO_SETUID_FIXUP, 0UL, 0UL, 0UL)) return 3;
-  if (syscall(SYS_setresuid, map(s, s->ruid, 0), map(s, s->euid, 0), map(s, s->suid, 0))) return 4;
-  syscall(SYS_setfsuid, map(s, s->fsuid, 0));
+  if (syscall(SYS_setresuid, s->ruid, s->euid, s->suid)) return 4;
+  syscall(SYS_setfsuid, s->fsuid);
   return 0;
 }
 
@@ -165,11 +171,12 @@ static int setup_sets(const state_t *s) {
   state_t check;
   read_state(&check, s->tid);
   int groups_ok = check.groups[0] == s->groups[0];
-  for (uint32_t i = 0; groups_ok && i < s->groups[0] && i < GROUPS_MAX; i++) groups_ok = check.groups[1 + i] == shown(s->groups[1 + i]);
+  for (uint32_t i = 0; groups_ok && i < s->groups[0] && i < GROUPS_MAX; i++) groups_ok = check.groups[1 + i] == seen(s, s->groups[1 + i], 1);
   if (check.permitted != s->permitted || check.effective != s->effective || check.inheritable != s->inheritable ||
       check.bounding != s->bounding || check.ambient != s->ambient || check.securebits != s->securebits ||
-      check.ruid != shown(s->ruid) || check.euid != shown(s->euid) || check.suid != shown(s->suid) || check.fsuid != shown(s->fsuid) ||
-      check.rgid != shown(s->rgid) || check.egid != shown(s->egid) || check.sgid != shown(s->sgid) || check.fsgid != shown(s->fsgid) ||
+      check.ruid != seen(s, s->ruid, 0) || check.euid != seen(s, s->euid, 0) || check.suid != seen(s, s->suid, 0) ||
+      check.fsuid != seen(s, s->fsuid, 0) || check.rgid != seen(s, s->rgid, 1) || check.egid != seen(s, s->egid, 1) ||
+      check.sgid != seen(s, s->sgid, 1) || check.fsgid != seen(s, s->fsgid, 1) ||
       !groups_ok || check.flags != (s->flags & FLAG_NO_NEW_PRIVS))
     return 9;
   return 0;
@@ -177,7 +184,7 @@ static int setup_sets(const state_t *s) {
 
 /* From full root in the namespace to the trial's start state; 0 on success. */
 static int setup(const state_t *s) {
-  int r = setup_ids(s, same_id);
+  int r = setup_ids(s);
   return r ? r : setup_sets(s);
 }
 
@@ -273,6 +280,10 @@ static long do_unshare(uint32_t flags, const uint8_t *list) {
     if (r == 0) { fprintf(stderr, "capfuzz: unshare succeeded with two threads\n"); exit(26); }
     return r;
   }
+  /* An id change makes a process non-dumpable, and /proc/PID of a non-dumpable process belongs
+     to root of the namespace it was exec'd in, which a helper one level down cannot open: the
+     helper (like newuidmap) needs the process dumpable. Dumpability is no capability state. */
+  syscall(SYS_prctl, PR_SET_DUMPABLE, 1UL, 0UL, 0UL, 0UL);
   long r = syscall(SYS_unshare, CLONE_NEWUSER);
   if (r) return r;
   /* /proc shows ids as the opener's namespace sees them: read from the new one from now on */
@@ -520,27 +531,12 @@ static char *prepare_file(const uint8_t *op) {
   return path;
 }
 
-/* A start state inside a child user namespace: the ids (and groups) the kernel holds are
-   outside ids, set before the unshare; an id the state says is unmapped gets one no extent
-   covers. Then unshare, the helper writes the maps, and the sets are set up inside. */
-static uint32_t ns_kid(const state_t *s, uint32_t id, int gid) {
-  const uint32_t *w = s->ns;
-  const uint32_t count = w[(gid ? NS_GID_COUNT : NS_UID_COUNT) / 4];
-  const uint32_t *map = w + (gid ? NS_GID_MAP : NS_UID_MAP) / 4;
-  if (id != ID_UNMAPPED)
-    for (uint32_t i = 0; i < count && i < NS_EXTENTS_MAX; i++)
-      if (id - map[3 * i] < map[3 * i + 2]) return map[3 * i + 1] + (id - map[3 * i]);
-  for (uint32_t k = 3000000000u;; k++) {
-    int covered = 0;
-    for (uint32_t i = 0; i < count && i < NS_EXTENTS_MAX; i++)
-      if (k - map[3 * i + 1] < map[3 * i + 2]) covered = 1;
-    if (!covered) return k;
-  }
-}
+/* A start state inside a child user namespace: its ids (kernel ids) are set before the
+   unshare; then the helper writes the maps, and the sets are set up inside. */
 static int ns_setup(const state_t *s) {
   const uint32_t *w = s->ns;
   if (w[NS_LEVEL / 4] != 1) return 14; /* the runner starts one level down; deeper ones come from unshare ops */
-  int r = setup_ids(s, ns_kid);
+  int r = setup_ids(s);
   if (r) return r;
   if (syscall(SYS_unshare, CLONE_NEWUSER)) return 12;
   uint32_t list[32] = { 0 };
@@ -566,7 +562,9 @@ static void *task_thread(void *arg) {
   else t->tid = (pid_t)syscall(SYS_gettid);
   if (write(t->ready[1], "r", 1) != 1) return NULL;
   char c;
-  return (void *)(intptr_t)read(t->fd, &c, 1);
+  ssize_t r = read(t->fd, &c, 1);
+  close(t->fd); /* its end of the pipe: the parent closes only the other */
+  return (void *)(intptr_t)r;
 }
 typedef struct { pid_t pid; int hold; pthread_t th; int thread; task_t *task; } live_task_t;
 static int spawn_task(const uint8_t *op, live_task_t *lt) {
@@ -605,7 +603,7 @@ static int spawn_task(const uint8_t *op, live_task_t *lt) {
       usleep(100);
     }
   }
-  close(hold[0]);
+  if (!lt->thread) close(hold[0]); /* a thread task closes it itself, when its wait ends */
   close(t->ready[0]);
   close(t->ready[1]);
   return 0;

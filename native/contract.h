@@ -3,7 +3,7 @@
 #ifndef CAPGATE_CONTRACT_H
 #define CAPGATE_CONTRACT_H
 
-/* A thread: struct cred's capability sets, ids, supplementary groups (a count, then up to GROUPS_MAX gids in the kernel's order) and user namespace, plus no_new_privs (a task flag). Ids are as seen inside the thread's namespace; ID_UNMAPPED stands for an id with no mapping there (the kernel shows it as OVERFLOW_ID). */
+/* A thread: struct cred's capability sets, ids, supplementary groups (a count, then up to GROUPS_MAX gids in the kernel's order) and user namespace, plus no_new_privs (a task flag). Ids and groups are kernel ids (of the initial namespace), as struct cred holds them; the codec shows them as the thread's namespace does (ID_UNMAPPED for one without a mapping there, which the kernel shows as OVERFLOW_ID). */
 #define ST_PERMITTED 0
 #define ST_EFFECTIVE 8
 #define ST_INHERITABLE 16

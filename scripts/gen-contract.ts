@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** How a generated codec carries a field: a capability set (CapSet, u64), a u32, or booleans packed as flags. */
-export type FieldType = "caps" | "u32" | "flags" | "ids" | "userns";
+export type FieldType = "caps" | "u32" | "uid" | "gid" | "flags" | "ids" | "userns";
 
 export interface ContractSpec {
   readonly records: Record<
@@ -192,6 +192,8 @@ function cMirror(spec: ContractSpec): string {
 function stateFields(spec: ContractSpec): {
   sets: string[];
   numbers: string[];
+  /** Kernel ids in the record, ids seen inside the thread's namespace in the API: [name, "uid" | "gid"]. */
+  ids: Array<[string, "uid" | "gid"]>;
   lists: string[];
   namespaces: string[];
   flags: Array<[string, string, string]>;
@@ -200,6 +202,7 @@ function stateFields(spec: ContractSpec): {
   const out = {
     sets: [] as string[],
     numbers: [] as string[],
+    ids: [] as Array<[string, "uid" | "gid"]>,
     lists: [] as string[],
     namespaces: [] as string[],
     flags: [] as Array<[string, string, string]>,
@@ -207,6 +210,7 @@ function stateFields(spec: ContractSpec): {
   for (const [name, bytes, type] of rec.fields) {
     if (type === "caps" && bytes === 8) out.sets.push(name);
     else if (type === "u32" && bytes === 4) out.numbers.push(name);
+    else if ((type === "uid" || type === "gid") && bytes === 4) out.ids.push([name, type]);
     else if (type === "ids" && bytes === 4 + 4 * spec.limits["GROUPS_MAX"]!) out.lists.push(name);
     else if (type === "userns" && bytes === spec.records["userns"]!.size) out.namespaces.push(name);
     else if (type === "flags" && bytes === 4) {
@@ -217,7 +221,7 @@ function stateFields(spec: ContractSpec): {
       }
     } else
       throw new Error(
-        `contract: state.${name} needs a type (caps: 8 bytes, u32 or flags: 4 bytes, ids: a count and GROUPS_MAX ids, userns: the userns record)`,
+        `contract: state.${name} needs a type (caps: 8 bytes, u32, uid, gid or flags: 4 bytes, ids: a count and GROUPS_MAX gids, userns: the userns record)`,
       );
   }
   return out;
@@ -235,16 +239,33 @@ function stateFieldsMirror(spec: ContractSpec): string {
     "export interface StateFields {",
     ...f.sets.map((n) => `  readonly ${n}: CapSet;`),
     ...f.numbers.map((n) => `  readonly ${n}: number;`),
+    ...f.ids.map(([n]) => `  readonly ${n}: number;`),
     ...f.lists.map((n) => `  readonly ${n}: readonly number[];`),
     ...f.namespaces.map((n) => `  /** null: the initial user namespace. */\n  readonly ${n}: UserNamespace | null;`),
+    ...(f.namespaces.length
+      ? [
+          "  /**",
+          "   * The kernel ids behind the ids and groups the namespace cannot show (ID_UNMAPPED above), in",
+          `   * the order ${[...f.ids.map(([n]) => n), ...f.lists].join(", ")}, so that a state read from the engine writes back`,
+          "   * exactly; null when every id is mapped (or none was ever read).",
+          "   */",
+          "  readonly kernelIds: readonly number[] | null;",
+        ]
+      : []),
     ...f.flags.map(([p]) => `  readonly ${p}: boolean;`),
     "}",
     "",
     "/** Every field, in record order. */",
     `export const STATE_FIELD_NAMES = [`,
-    ...[...f.sets, ...f.numbers, ...f.lists, ...f.namespaces, ...f.flags.map(([p]) => p)].map(
-      (n) => `  ${JSON.stringify(n)},`,
-    ),
+    ...[
+      ...f.sets,
+      ...f.numbers,
+      ...f.ids.map(([n]) => n),
+      ...f.lists,
+      ...f.namespaces,
+      ...(f.namespaces.length ? ["kernelIds"] : []),
+      ...f.flags.map(([p]) => p),
+    ].map((n) => `  ${JSON.stringify(n)},`),
     "] as const;",
     "",
   ].join("\n");
@@ -260,7 +281,7 @@ function stateCodecMirror(spec: ContractSpec): string {
     'import { CapSet } from "../capabilities/set.js";',
     'import type { StateFields } from "../state-fields.js";',
     `import { ST, ${f.flags.map(([, , flag]) => `FLAG_${flag}`).join(", ")} } from "./contract.js";`,
-    'import { readIds, writeIds, readUserns, writeUserns } from "./userns-codec.js";',
+    'import { readIds, writeIds, readUserns, writeUserns, kernelId, insideId, hiddenIds } from "./userns-codec.js";',
     "",
     "/** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */",
     "export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {",
@@ -270,11 +291,13 @@ function stateCodecMirror(spec: ContractSpec): string {
     "  return (lo | hi) === 0 ? CapSet.EMPTY : new CapSet(lo, hi);",
     "}",
     "",
-    "/** Writes a state record at word `at`. */",
+    "/** Writes a state record at word `at`: ids and groups become kernel ids through the state's user namespace. */",
     "export function writeState(w: Uint32Array, at: number, s: StateFields): void {",
+    ...f.namespaces.map((n) => `  const ns = s.${n}, hidden = s.kernelIds;`),
     ...f.sets.flatMap((n) => [`  w[at + ST.${n}] = s.${n}.lo;`, `  w[at + ST.${n} + 1] = s.${n}.hi;`]),
     ...f.numbers.map((n) => `  w[at + ST.${n}] = s.${n};`),
-    ...f.lists.map((n) => `  writeIds(w, at + ST.${n}, s.${n});`),
+    ...f.ids.map(([n, kind], i) => `  w[at + ST.${n}] = kernelId(ns, s.${n}, ${kind === "gid"}, hidden, ${i});`),
+    ...f.lists.map((n) => `  writeIds(w, at + ST.${n}, ns, s.${n}, hidden, ${f.ids.length});`),
     ...f.namespaces.map((n) => `  writeUserns(w, at + ST.${n}, s.${n});`),
     ...flagWords.map(
       (field) =>
@@ -285,13 +308,20 @@ function stateCodecMirror(spec: ContractSpec): string {
     ),
     "}",
     "",
-    "/** Decodes a state record, reusing the sets of `prev` that did not change. */",
+    "/** Decodes a state record, reusing the sets of `prev` that did not change; ids as the thread's namespace shows them. */",
     "export function readState(w: Uint32Array, at: number, prev?: StateFields): StateFields {",
+    ...f.namespaces.map((n) => `  const ns = readUserns(w, at + ST.${n}, prev?.${n});`),
     "  return {",
     ...f.sets.map((n) => `    ${n}: getSet(w, at + ST.${n}, prev?.${n}),`),
     ...f.numbers.map((n) => `    ${n}: w[at + ST.${n}]!,`),
-    ...f.lists.map((n) => `    ${n}: readIds(w, at + ST.${n}, prev?.${n}),`),
-    ...f.namespaces.map((n) => `    ${n}: readUserns(w, at + ST.${n}, prev?.${n}),`),
+    ...f.ids.map(([n, kind]) => `    ${n}: insideId(ns, w[at + ST.${n}]!, ${kind === "gid"}),`),
+    ...f.lists.map((n) => `    ${n}: readIds(w, at + ST.${n}, ns, prev?.${n}),`),
+    ...f.namespaces.map((n) => `    ${n}: ns,`),
+    ...(f.namespaces.length
+      ? [
+          `    kernelIds: ns ? hiddenIds(w, at, [${f.ids.map(([n]) => `ST.${n}`).join(", ")}], ${f.lists.map((n) => `ST.${n}`).join(", ")}, ns) : null,`,
+        ]
+      : []),
     ...f.flags.map(([p, field, flag]) => `    ${p}: (w[at + ST.${field}]! & FLAG_${flag}) !== 0,`),
     "  };",
     "}",

@@ -1,36 +1,31 @@
 // The Launcher (after libcap's cap.Launcher): plan the calls that give a program exactly the
 // asked-for credentials, apply them to this (main) thread, each verified, then execve it.
-// The capability calls go through apply() (pre-flighted on the engine, read back, compared);
-// the gid calls, which the engine does not model yet, are made raw on this thread and read back
-// with getresgid/getgroups. Any refusal or surprise stops before the program runs, with the
-// step, what the kernel said, and what had been applied. `capgate exec` only parses flags for it.
+// Every call, the gid calls included, goes through apply() (pre-flighted on the engine, read
+// back, compared). Any refusal or surprise stops before the program runs, with the step, what
+// the kernel said, and what had been applied. `capgate exec` only parses flags for it.
 import { statSync } from "node:fs";
 import { CapSet } from "../src/capabilities/set.js";
-import { CAP } from "../src/capabilities/table.js";
 import type { ExecFile, Op } from "../src/ops.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import type { ThreadState } from "../src/state.js";
 import { CapgateSystemError } from "../src/errors.js";
 import { plan, type PlanStep } from "../src/plan/planner.js";
+import { simulateSequence } from "../src/simulate.js";
+import { kernelId } from "../src/engine/userns-codec.js";
 import type { PlanTarget } from "../src/plan/target.js";
 import { describeOp } from "../src/formats/describe.js";
 import { currentProfile, readThreadState } from "./thread-state.js";
 import { getFileCaps, onNosuidMount } from "./files.js";
 import { apply, ModelDivergence, RefusedByModel } from "./apply.js";
-import { errnoText, readGids, setgroups, setresgid, type Gids } from "./libc.js";
+import { errnoText } from "./libc.js";
 import { execProgram } from "./launch.js";
 
 /** One call of a launch plan. `label` is how it is shown ("setresuid 1000 1000 1000"). */
-export type LaunchCall =
-  | { readonly kind: "setgroups"; readonly groups: readonly number[]; readonly label: string }
-  | {
-      readonly kind: "setresgid";
-      readonly rgid: number;
-      readonly egid: number;
-      readonly sgid: number;
-      readonly label: string;
-    }
-  | { readonly kind: "op"; readonly op: Op; readonly label: string };
+export interface LaunchCall {
+  readonly kind: "op";
+  readonly op: Op;
+  readonly label: string;
+}
 
 /** A call of the plan failed: the program was not run. */
 export class LaunchRefused extends CapgateSystemError {
@@ -54,44 +49,23 @@ export class LaunchRefused extends CapgateSystemError {
   }
 }
 
-function sameGroups(a: readonly number[], b: readonly number[]): boolean {
-  const x = [...a].sort((p, q) => p - q),
-    y = [...b].sort((p, q) => p - q);
-  return x.length === y.length && x.every((g, i) => g === y[i]);
-}
-
 function run(call: LaunchCall, profile: KernelProfile): { reason: string; errno: number | null } | null {
-  if (call.kind === "op") {
-    try {
-      apply(call.op, { profile });
-      return null;
-    } catch (e) {
-      if (e instanceof RefusedByModel)
-        return {
-          reason: `refused by capgate's model: ${e.verdict.errno} (${e.verdict.rule}): ${e.verdict.message}`,
-          errno: null,
-        };
-      if (e instanceof ModelDivergence) {
-        if (e.kernel.ret === -1)
-          return { reason: `refused by the kernel: ${errnoText(e.kernel.errno)}`, errno: e.kernel.errno };
-        return { reason: `was not what capgate predicted: ${e.differences.join("; ")}`, errno: null };
-      }
-      throw e;
+  try {
+    apply(call.op, { profile });
+    return null;
+  } catch (e) {
+    if (e instanceof RefusedByModel)
+      return {
+        reason: `refused by capgate's model: ${e.verdict.errno} (${e.verdict.rule}): ${e.verdict.message}`,
+        errno: null,
+      };
+    if (e instanceof ModelDivergence) {
+      if (e.kernel.ret === -1)
+        return { reason: `refused by the kernel: ${errnoText(e.kernel.errno)}`, errno: e.kernel.errno };
+      return { reason: `was not what capgate predicted: ${e.differences.join("; ")}`, errno: null };
     }
+    throw e;
   }
-  const r = call.kind === "setgroups" ? setgroups(call.groups) : setresgid(call.rgid, call.egid, call.sgid);
-  if (r.ret === -1) return { reason: `refused by the kernel: ${errnoText(r.errno)}`, errno: r.errno };
-  const now = readGids();
-  if (call.kind === "setgroups" && !sameGroups(now.groups, call.groups)) {
-    return {
-      reason: `left the groups at ${now.groups.join(",") || "none"}, not ${call.groups.join(",") || "none"}`,
-      errno: null,
-    };
-  }
-  if (call.kind === "setresgid" && (now.rgid !== call.rgid || now.egid !== call.egid || now.sgid !== call.sgid)) {
-    return { reason: `left the gids at ${now.rgid} ${now.egid} ${now.sgid}`, errno: null };
-  }
-  return null;
 }
 
 /** Applies every call in order, each verified; throws LaunchRefused at the first that fails. */
@@ -164,53 +138,48 @@ export class Launcher {
     this.profile = request.profile ?? currentProfile();
   }
 
-  /** The file as execve will see it: set-id bits and file capabilities do nothing on a nosuid mount. */
-  #file(): { file: ExecFile; nosuid: boolean; setgid: number | null } {
-    if (this.request.assumeFile) return { file: this.request.assumeFile, nosuid: false, setgid: null };
+  /**
+   * The file as execve will see it: its set-id bits (S_ISGID with S_IXGRP), owner and group (as
+   * kernel ids), file capabilities, and whether its mount is nosuid (the engine then ignores the
+   * rest, as the kernel does, which never reads the capabilities there).
+   */
+  #file(start: ThreadState): { file: ExecFile; nosuid: boolean } {
+    if (this.request.assumeFile) return { file: this.request.assumeFile, nosuid: false };
     const path = this.request.path;
     const st = statSync(path);
     const nosuid = onNosuidMount(path);
     const caps = nosuid ? null : getFileCaps(path);
-    const setgid = !nosuid && (st.mode & S_ISGID) !== 0 && (st.mode & S_IXGRP) !== 0 ? st.gid : null;
     return {
-      file: { setuid: !nosuid && (st.mode & S_ISUID) !== 0, owner: st.uid, ...(caps && { caps }) },
+      file: {
+        setuid: (st.mode & S_ISUID) !== 0,
+        owner: kernelId(start.ns, st.uid, false),
+        ...((st.mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP) && { setgid: true }),
+        group: kernelId(start.ns, st.gid, true),
+        ...(caps && { caps }),
+        ...(nosuid && { nosuid }),
+      },
       nosuid,
-      setgid,
     };
   }
 
   /** Finds the calls, or the reasons none exist. Reads this thread and the file; changes nothing. */
-  plan(start: ThreadState = readThreadState(), gids: Gids = readGids()): LaunchPlan {
+  plan(start: ThreadState = readThreadState()): LaunchPlan {
     const r = this.request;
-    const { file, nosuid, setgid } = this.#file();
-    const gid = r.gid ?? gids.egid;
-    const reasons: string[] = [];
-    if (setgid !== null && setgid !== gid) {
-      reasons.push(
-        `${r.path} is set-gid (group ${setgid}): execve would change the egid from ${gid} to ${setgid} and clear the ambient set, which capgate does not model yet`,
-      );
-    }
-    const calls: LaunchCall[] = [];
-    if (r.groups)
-      calls.push({ kind: "setgroups", groups: [...r.groups], label: `setgroups ${r.groups.join(",") || "(none)"}` });
-    if (r.gid !== undefined)
-      calls.push({
-        kind: "setresgid",
-        rgid: r.gid,
-        egid: r.gid,
-        sgid: r.gid,
-        label: `setresgid ${r.gid} ${r.gid} ${r.gid}`,
-      });
-    if (calls.length && !start.effective.has(CAP.SETGID)) {
-      const own = [gids.rgid, gids.egid, gids.sgid];
-      // setgroups always needs CAP_SETGID; setresgid only to reach an id that is not one's own (__sys_setresgid)
-      if (r.groups) reasons.push("setting the supplementary groups needs CAP_SETGID in the effective set");
-      else if (r.gid !== undefined && !own.includes(r.gid))
-        reasons.push(
-          `changing the gid to ${r.gid} needs CAP_SETGID in the effective set (without it only ${own.join(", ")} are allowed)`,
-        );
-    }
-    if (reasons.length) return { ok: false, reasons, searched: 0 };
+    const { file, nosuid } = this.#file(start);
+    // The gid calls first, while CAP_SETGID is effective: setgroups, then setresgid.
+    const gidOps: Op[] = [];
+    if (r.groups) gidOps.push({ op: "setgroups", groups: [...r.groups] });
+    if (r.gid !== undefined) gidOps.push({ op: "setresgid", rgid: r.gid, egid: r.gid, sgid: r.gid });
+    const gidSteps = simulateSequence(start, gidOps, { kernel: this.profile });
+    const refused = gidSteps.find((v) => !v.ok || !v.modelled);
+    if (refused)
+      return {
+        ok: false,
+        reasons: [`${describeOp(refused.op)}: ${refused.message}${refused.hint ? ` (${refused.hint})` : ""}`],
+        searched: 0,
+      };
+    const afterGids = gidSteps.length ? gidSteps[gidSteps.length - 1]!.state : start;
+    const calls: LaunchCall[] = gidSteps.map((v) => ({ kind: "op", op: v.op, label: describeOp(v.op) }));
     const want = (r.keep ?? CapSet.EMPTY).union(r.ambient ?? CapSet.EMPTY);
     const target: PlanTarget = {
       ...(r.uid !== undefined && { uid: r.uid }),
@@ -224,18 +193,22 @@ export class Launcher {
       ...(r.noRegain && { cannotRegain: true }),
       file,
     };
-    const p = plan(start, target, { kernel: this.profile });
+    const p = plan(afterGids, target, { kernel: this.profile });
     if (!p.ok) return p;
     for (const step of p.steps.slice(0, -1))
       calls.push({ kind: "op", op: step.verdict.op as Op, label: describeOp(step.verdict.op) });
+    const gidWhy = (op: Op) =>
+      op.op === "setgroups"
+        ? "the asked-for supplementary groups"
+        : "the asked-for gid, before the uid changes (it needs CAP_SETGID)";
     return {
       ok: true,
       calls,
-      steps: p.steps,
+      steps: [...gidSteps.map((verdict) => ({ verdict, why: gidWhy(verdict.op) })), ...p.steps],
       start,
       predicted: p.final,
-      gid,
-      groups: r.groups ?? gids.groups,
+      gid: p.final.egid,
+      groups: p.final.groups,
       secureExec: p.steps[p.steps.length - 1]!.verdict.secureExec === true,
       nosuid,
       searched: p.searched,

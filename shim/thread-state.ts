@@ -57,6 +57,7 @@ export function readThreadState(): ThreadState {
       gidMap: readKernelFile("/proc/thread-self/gid_map"),
       setgroups: readKernelFile("/proc/thread-self/setgroups"),
     }),
+    kernelIds: null,
     noNewPrivs: status.noNewPrivs,
   };
 }

@@ -9,6 +9,8 @@ import type { Trial } from "./kernel-runner.js";
 const NO_SUCH_PID = 0x3fffffff; // above any pid_max
 
 function kernelSafe(op: Op, tid: number): Op {
+  // another pid is a task of the trial's `tasks` (the runner makes it) or a pid no kernel has
+  if (op.op === "capget" && op.target !== undefined) return op.pid === tid ? { ...op, pid: tid + 1 } : op;
   if ((op.op === "capget" || op.op === "capset") && op.pid !== undefined && op.pid > 0 && op.pid !== tid)
     return { ...op, pid: NO_SUCH_PID };
   return op;
@@ -25,24 +27,52 @@ export interface TrialOptions {
   readonly execRate?: number;
 }
 
-const UID_OPS = new Set(["setuid", "seteuid", "setreuid", "setresuid", "setfsuid"]);
+/** Ops that need ids other than 0 (or a map-writing helper) to exist in the runner's namespace. */
+const UID_OPS = new Set([
+  "setuid",
+  "seteuid",
+  "setreuid",
+  "setresuid",
+  "setfsuid",
+  "setgid",
+  "setegid",
+  "setregid",
+  "setresgid",
+  "setfsgid",
+  "setgroups",
+  "unshare",
+]);
 
 export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc.Arbitrary<Trial> {
   const uids = options.uids ?? true;
   const states = uids
     ? threadStateArb(profile)
-    : threadStateArb(profile).map((s) => ({ ...s, ruid: 0, euid: 0, suid: 0, fsuid: 0 }));
+    : threadStateArb(profile, { userns: false }).map((s) => ({
+        ...s,
+        ruid: 0,
+        euid: 0,
+        suid: 0,
+        fsuid: 0,
+        rgid: 0,
+        egid: 0,
+        sgid: 0,
+        fsgid: 0,
+        groups: [],
+      }));
   const rate = options.execRate ?? 0.25;
   // Exec files the runner can make: v2/v3 xattrs only (v1 cannot be written), owners that exist.
   // A script's interpreter is the file the runner makes from the op, so it obeys the same.
   const runnableFile = <F extends ExecFile>(file: F): F => {
     const caps = file.caps && file.caps.version === 1 ? { ...file.caps, version: 2 as const } : file.caps;
-    return { ...file, owner: uids ? (file.owner ?? 0) : 0, ...(caps && { caps }) };
+    return { ...file, owner: uids ? (file.owner ?? 0) : 0, group: uids ? (file.group ?? 0) : 0, ...(caps && { caps }) };
   };
   const runnable = (op: Op): Op => {
     if (op.op !== "execve") return op;
     const file = runnableFile(op.file);
-    return { op: "execve", file: file.interpreter ? { ...file, interpreter: runnableFile(file.interpreter) } : file };
+    return {
+      ...op,
+      file: file.interpreter ? { ...file, interpreter: runnableFile(file.interpreter) } : file,
+    };
   };
   const exec = execveOpArb(profile).map(runnable);
   const tail = fc.oneof(

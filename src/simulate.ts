@@ -191,7 +191,7 @@ export class Verdict {
   }
 }
 
-/** A copy of `b` with new P, E, I, A, built as one literal so every state shares one hidden class. */
+/** A copy of `b` with new P, E, I, A, built as one literal in readState's order, so every state shares one hidden class. */
 function withSets(
   b: ThreadState,
   permitted: CapSet,
@@ -206,17 +206,18 @@ function withSets(
     bounding: b.bounding,
     ambient,
     securebits: b.securebits,
+    tid: b.tid,
     ruid: b.ruid,
     euid: b.euid,
     suid: b.suid,
     fsuid: b.fsuid,
-    tid: b.tid,
     rgid: b.rgid,
     egid: b.egid,
     sgid: b.sgid,
     fsgid: b.fsgid,
     groups: b.groups,
     ns: b.ns,
+    kernelIds: b.kernelIds,
     noNewPrivs: b.noNewPrivs,
   };
 }

@@ -10,11 +10,11 @@ export interface StateFields {
   readonly bounding: CapSet;
   readonly ambient: CapSet;
   readonly securebits: number;
+  readonly tid: number;
   readonly ruid: number;
   readonly euid: number;
   readonly suid: number;
   readonly fsuid: number;
-  readonly tid: number;
   readonly rgid: number;
   readonly egid: number;
   readonly sgid: number;
@@ -22,6 +22,12 @@ export interface StateFields {
   readonly groups: readonly number[];
   /** null: the initial user namespace. */
   readonly ns: UserNamespace | null;
+  /**
+   * The kernel ids behind the ids and groups the namespace cannot show (ID_UNMAPPED above), in
+   * the order ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid, groups, so that a state read from the engine writes back
+   * exactly; null when every id is mapped (or none was ever read).
+   */
+  readonly kernelIds: readonly number[] | null;
   readonly noNewPrivs: boolean;
 }
 
@@ -33,16 +39,17 @@ export const STATE_FIELD_NAMES = [
   "bounding",
   "ambient",
   "securebits",
+  "tid",
   "ruid",
   "euid",
   "suid",
   "fsuid",
-  "tid",
   "rgid",
   "egid",
   "sgid",
   "fsgid",
   "groups",
   "ns",
+  "kernelIds",
   "noNewPrivs",
 ] as const;

@@ -32,6 +32,7 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
     bounding: init.bounding ?? profile.all,
     ambient: init.ambient ?? CapSet.EMPTY,
     securebits: init.securebits ?? 0,
+    tid: init.tid ?? DEFAULT_TID,
     ruid: init.ruid ?? uid,
     euid: init.euid ?? uid,
     suid: init.suid ?? uid,
@@ -42,8 +43,8 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
     fsgid: init.fsgid ?? gid,
     groups: init.groups ?? [],
     ns,
+    kernelIds: init.kernelIds ?? null,
     noNewPrivs: init.noNewPrivs ?? false,
-    tid: init.tid ?? DEFAULT_TID,
   };
 }
 

@@ -4,10 +4,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { kernelProfile } from "../src/kernel/profiles.js";
+import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
+import { childNamespace } from "../src/userns.js";
 import { why, skip } from "../fixtures/kernel-gate.js";
 import { runCampaign, describeDivergence, compareStep } from "../shim/differential.js";
-import { runOnKernel } from "../shim/kernel-runner.js";
+import { runOnKernel, type Trial } from "../shim/kernel-runner.js";
 import { threadState } from "../src/state.js";
 import { CapSet } from "../src/capabilities/set.js";
 import { simulate, simulateSequence } from "../src/simulate.js";
@@ -33,7 +34,18 @@ test(
       steps = 0,
       kernelMs = 0;
     // steps of the v2 kinds, counted as they are generated (each ran unless an earlier step diverged)
-    const v2 = { nosuid: 0, script: 0 };
+    const v2 = {
+      nosuid: 0,
+      script: 0,
+      gidCalls: 0,
+      setgroups: 0,
+      setgidFiles: 0,
+      ptraced: 0,
+      unshare: 0,
+      nsStarts: 0,
+      tasks: 0,
+    };
+    const GID_CALLS = new Set(["setgid", "setegid", "setregid", "setresgid", "setfsgid"]);
     fc.assert(
       fc.property(
         fc
@@ -44,12 +56,21 @@ test(
           })
           .map((g) => g.flat()),
         (batch) => {
-          for (const t of batch)
-            for (const op of t.ops)
+          for (const t of batch) {
+            if (t.state.ns) v2.nsStarts++;
+            for (const op of t.ops) {
               if (op.op === "execve") {
                 if (op.file.interpreter) v2.script++;
                 if ((op.file.interpreter ?? op.file).nosuid) v2.nosuid++;
+                if ((op.file.interpreter ?? op.file).setgid) v2.setgidFiles++;
+                if (op.ptraced) v2.ptraced++;
               }
+              if (GID_CALLS.has(op.op)) v2.gidCalls++;
+              if (op.op === "setgroups") v2.setgroups++;
+              if (op.op === "unshare") v2.unshare++;
+              if (op.op === "capget" && op.target) v2.tasks++;
+            }
+          }
           const r = runCampaign(batch, profile);
           trials += r.trials;
           steps += r.steps;
@@ -68,10 +89,13 @@ test(
       },
     );
     console.log(
-      `# kernel differential (an execve ends ~25% of trials, and stands mid-sequence in others): ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}; execs of #! scripts ${v2.script}, of files on a nosuid mount ${v2.nosuid}`,
+      `# kernel differential (an execve ends ~25% of trials, and stands mid-sequence in others): ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}; execs of #! scripts ${v2.script}, of files on a nosuid mount ${v2.nosuid}, of set-gid files ${v2.setgidFiles}, under a tracer ${v2.ptraced}; setgid-family calls ${v2.gidCalls}, setgroups ${v2.setgroups}, unshare ${v2.unshare}; trials starting in a child user namespace ${v2.nsStarts}; capget of real sibling tasks ${v2.tasks}`,
     );
     assert.ok(trials >= TRIALS / 2);
     assert.ok(v2.script > 100 && v2.nosuid > 100, "the campaign covers scripts and nosuid mounts");
+    if (uids)
+      for (const [kind, n] of Object.entries(v2))
+        assert.ok(n > 100, `the campaign covers ${kind} (${n} steps or trials)`);
   },
 );
 
@@ -225,5 +249,104 @@ test(
         [1000, ["CAP_NET_ADMIN"]],
       ],
     );
+  },
+);
+
+test(
+  "controls for the v2 rules: models that ignore in_group_p, the user namespace, the tracer, set-gid bits, unshare or the other task each disagree with the kernel",
+  { skip },
+  () => {
+    assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+    assert.ok(uids, "needs other ids (root) for gids, groups and namespaces");
+    const NET_BIND = 10,
+      NET_RAW = 13;
+    const ambientUser = threadState(
+      {
+        uid: 1000,
+        gid: 1000,
+        groups: [27],
+        permitted: CapSet.of(NET_BIND),
+        effective: CapSet.EMPTY,
+        inheritable: CapSet.of(NET_BIND),
+        ambient: CapSet.of(NET_BIND),
+      },
+      profile,
+    );
+    const rootless = threadState(
+      { ns: childNamespace({ uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]], setgroups: "deny" }) },
+      profile,
+    );
+    const user = threadState({ uid: 1000, gid: 1000, permitted: CapSet.EMPTY, effective: CapSet.EMPTY }, profile);
+    const fcaps = { caps: { permitted: CapSet.of(NET_RAW), inheritable: CapSet.EMPTY, effective: true } };
+    const cases: Array<{
+      name: string;
+      trials: Trial[];
+      blind: (t: Trial) => { trial: Trial; kernel?: KernelProfile };
+    }> = [
+      {
+        name: "in_group_p (a set-gid file of a supplementary group keeps ambient on 6.16+)",
+        trials: [{ state: ambientUser, ops: [{ op: "execve", file: { setgid: true, group: 27 } }] }],
+        blind: (t) => ({ trial: t, kernel: kernelProfile("6.12") }),
+      },
+      {
+        name: "the user namespace (uid 1000 is not mapped in a rootless container)",
+        trials: [{ state: rootless, ops: [{ op: "setuid", uid: 1000 }] }],
+        blind: (t) => ({ trial: { ...t, state: { ...t.state, ns: null } } }),
+      },
+      {
+        name: "the tracer (file capabilities are cut under ptrace)",
+        trials: [{ state: user, ops: [{ op: "execve", ptraced: true, file: fcaps }] }],
+        blind: (t) => ({ trial: { ...t, ops: [{ op: "execve", file: fcaps }] } }),
+      },
+      {
+        name: "set-gid bits (the egid becomes the file's group)",
+        trials: [{ state: user, ops: [{ op: "execve", file: { setgid: true, group: 5 } }] }],
+        blind: (t) => ({ trial: { ...t, ops: [{ op: "execve", file: { group: 5 } }] } }),
+      },
+      {
+        name: "unshare (every capability over the new namespace)",
+        trials: [{ state: user, ops: [{ op: "unshare", uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]] }] }],
+        blind: (t) => ({ trial: { ...t, ops: [{ op: "capget" }] } }),
+      },
+      {
+        name: "the other task (capget reads a real process with these sets)",
+        trials: [
+          {
+            state: user,
+            ops: [
+              {
+                op: "capget",
+                pid: 4242,
+                target: { effective: CapSet.of(NET_RAW), permitted: CapSet.of(NET_RAW), inheritable: CapSet.EMPTY },
+              },
+            ],
+          },
+        ],
+        blind: (t) => ({
+          trial: {
+            ...t,
+            ops: [
+              {
+                op: "capget",
+                pid: 4242,
+                target: { effective: CapSet.EMPTY, permitted: CapSet.of(NET_RAW), inheritable: CapSet.EMPTY },
+              },
+            ],
+          },
+        }),
+      },
+    ];
+    for (const c of cases) {
+      const right = runCampaign(c.trials, profile);
+      assert.deepEqual([right.divergences.length, right.setupFailures.length], [0, 0], `${c.name}: the model agrees`);
+      // the kernel's own answers, against the blind model
+      const kernel = runOnKernel(c.trials);
+      const differences = c.trials.flatMap((t, i) => {
+        const b = c.blind(t);
+        const v = simulateSequence(b.trial.state, b.trial.ops, { kernel: b.kernel ?? profile });
+        return compareStep(v[0]!, kernel[i]!.steps[0]!);
+      });
+      assert.ok(differences.length > 0, `${c.name}: a model without the rule disagrees with the kernel`);
+    }
   },
 );

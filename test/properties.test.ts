@@ -251,11 +251,19 @@ test("every CapsetCheckBatch owns its records: two batches filled and run interl
   assert.throws(() => gone.run(), /disposed/);
 });
 
-test("bounding never grows and locked securebits never change, over any sequence", () => {
+// unshare(CLONE_NEWUSER) starts over in a new namespace: every capability, securebits 0.
+const newNamespace = (v: { op: Op; ok: boolean }) => v.op.op === "unshare" && v.ok;
+
+test("bounding never grows and locked securebits never change within a user namespace, over any sequence", () => {
   fc.assert(
     fc.property(scenarioArb(profile, 12), ({ state, ops }) => {
       let s = state;
       for (const v of simulateSequence(state, ops)) {
+        if (newNamespace(v)) {
+          assert.ok(v.state.bounding.equals(profile.all) && v.state.securebits === 0, "a new namespace starts full");
+          s = v.state;
+          continue;
+        }
         assert.ok(v.state.bounding.isSubsetOf(s.bounding), `bounding grew at ${v.rule}`);
         const locks = s.securebits & 0xaaa;
         const lockedValues = locks >>> 1;
@@ -270,11 +278,15 @@ test("bounding never grows and locked securebits never change, over any sequence
   );
 });
 
-test("no sequence grows permitted except through execve, and execve only within bounding ∪ inheritable ∪ permitted", () => {
+test("no sequence grows permitted except through execve (or into a new user namespace), and execve only within bounding ∪ inheritable ∪ permitted", () => {
   fc.assert(
     fc.property(scenarioArb(profile, 12), ({ state, ops }) => {
       let s = state;
       for (const v of simulateSequence(state, ops)) {
+        if (newNamespace(v)) {
+          s = v.state;
+          continue;
+        }
         const grown = v.state.permitted.difference(s.permitted);
         if (v.op.op !== "execve") assert.ok(grown.isEmpty, `${v.rule} grew permitted by ${grown}`);
         else assert.ok(grown.isSubsetOf(execAllowance(s)), `execve granted ${grown} outside B ∪ I`);

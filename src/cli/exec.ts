@@ -2,9 +2,8 @@
 // Launcher (which plans the calls, applies each on this main thread, reads it back and execs
 // the program); this file only parses, prints and maps failures to a shell's exit statuses.
 import { statSync, readFileSync, accessSync, constants, writeSync } from "node:fs";
-import type { ExecFile } from "../ops.js";
+import type { ExecFile, Op } from "../ops.js";
 import type { ExecError } from "../../shim/launch.js";
-import type { LaunchCall } from "../../shim/launcher.js";
 import { delimiter, join } from "node:path";
 import { CapSet } from "../capabilities/set.js";
 import { parseAnyNames } from "../formats/names.js";
@@ -263,7 +262,6 @@ function execFailure(e: ExecError, program: string, path: string, applied: numbe
 
 export async function execCommand(program: string, args: string[], opts: ExecOptions): Promise<number> {
   const { readThreadState, currentProfile } = await import("../../shim/thread-state.js");
-  const { readGids } = await import("../../shim/libc.js");
   const { openFds, execProgram, ExecError } = await import("../../shim/launch.js");
   const { Launcher } = await import("../../shim/launcher.js");
   const profile: KernelProfile = currentProfile();
@@ -374,7 +372,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   // every option is valid by now: warnings may go out (an input error stays the only line)
   if (assumeFile)
     warn(`${terminalSafe(program)} was not found: planned as a plain file (no set-id bits, no file capabilities)`);
-  const p = launcher.plan(start, readGids());
+  const p = launcher.plan(start);
   if (!p.ok) {
     if (opts.json) planOut(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");
     else
@@ -386,13 +384,16 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const predicted = p.predicted;
   if (p.nosuid)
     warn(`${terminalSafe(program)} is on a nosuid mount: its set-id bits and file capabilities are ignored`);
-  const gidWhy = (c: LaunchCall) =>
-    c.kind === "setgroups"
+  // the gid steps' reasons, in the words of the options that asked for them
+  const gidWhy = (op: Op) =>
+    op.op === "setgroups"
       ? opts.groups !== undefined || opts.clearGroups
         ? "the asked-for supplementary groups"
         : `${user?.name ?? "the user"}'s groups (like setpriv --init-groups)`
       : `${opts.group !== undefined ? "the asked-for group" : `${user?.name ?? "the user"}'s primary group`}, before the uid changes (it needs CAP_SETGID)`;
-  const gidCalls = p.calls.filter((c) => c.kind !== "op");
+  const steps = p.steps.map((s) =>
+    s.verdict.op.op === "setgroups" || s.verdict.op.op === "setresgid" ? { ...s, why: gidWhy(s.verdict.op) } : s,
+  );
   const idText = `uid ${predicted.ruid} gid ${p.gid} groups ${p.groups.join(",") || "none"}`;
   if (opts.scenario) {
     const doc = toScenario(
@@ -401,24 +402,16 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
       p.steps.map((s) => s.verdict.op),
       `capgate exec plan for ${program}`,
     ) as { steps: Array<Record<string, unknown>>; description?: string };
-    if (gidCalls.length)
-      doc.description = `${doc.description ?? ""} (first, not modelled by this version: ${gidCalls.map((c) => c.label).join("; ")})`;
     // Every step is expected to succeed with its rule; the last (the execve) with the predicted state.
     const { tid: _tid, ...final } = stateToScenario(predicted);
     doc.steps.forEach((step, i) => {
-      step["note"] = p.steps[i]!.why;
+      step["note"] = steps[i]!.why;
       step["expect"] =
         i === p.steps.length - 1 ? { ok: true, state: final } : { ok: true, rule: p.steps[i]!.verdict.rule };
     });
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
     return 0;
   }
-  const gidStepJson = (c: LaunchCall) =>
-    c.kind === "setgroups"
-      ? { op: "setgroups", groups: c.groups, modelled: false, why: gidWhy(c) }
-      : c.kind === "setresgid"
-        ? { op: "setresgid", rgid: c.rgid, egid: c.egid, sgid: c.sgid, modelled: false, why: gidWhy(c) }
-        : null;
   if (opts.dryRun || opts.json) {
     if (opts.json) {
       // With --dry-run the plan is the output; when the program runs, stdout is the program's,
@@ -428,16 +421,8 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
           {
             ok: true,
             program: path,
-            steps: [...gidCalls.map(gidStepJson), ...p.steps.map((s) => ({ ...verdictJson(s.verdict), why: s.why }))],
-            predicted: {
-              text: formatCapText(predicted, profile),
-              ...stateJson(predicted),
-              rgid: p.gid,
-              egid: p.gid,
-              sgid: p.gid,
-              fsgid: p.gid,
-              groups: p.groups,
-            },
+            steps: steps.map((s) => ({ ...verdictJson(s.verdict), why: s.why })),
+            predicted: { text: formatCapText(predicted, profile), ...stateJson(predicted) },
             searched: p.searched,
           },
           2,
@@ -445,10 +430,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
       );
     } else {
       const rows = [[style.dim("#"), style.dim("call"), style.dim("rule"), style.dim("why")]];
-      gidCalls.forEach((c, i) => rows.push([String(i + 1), c.label, "(not modelled: read back)", gidWhy(c)]));
-      p.steps.forEach((s, i) =>
-        rows.push([String(gidCalls.length + i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]),
-      );
+      steps.forEach((s, i) => rows.push([String(i + 1), describeOp(s.verdict.op), s.verdict.rule, s.why]));
       process.stdout.write(
         `${table(rows)}\n\n${terminalSafe(program)} would run as ${idText} with ${describeCaps(predicted, profile)}` +
           `, bounding ${abbreviateSet(predicted.bounding, { all: profile.all, prefix: true })}` +

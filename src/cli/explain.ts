@@ -1,7 +1,10 @@
 // capgate explain: the pre-flight tool for shell scripts and CI. A starting state, a change in
 // any accepted form, and the kernel's verdict for every step, with its rule and fix.
 import { noteProfile } from "./profile.js";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, realpathSync, openSync, readSync, closeSync } from "node:fs";
+import { parseMountinfo, mountOf } from "../formats/mountinfo.js";
+import { namespaceFromProc } from "../formats/proc-status.js";
+import type { ExecFile } from "../ops.js";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { PRCTL, AMBIENT_SUBOP } from "../kernel/constants.js";
@@ -66,8 +69,19 @@ async function startState(
   if (from === undefined) {
     // The calling process: its status file, and securebits from the kernel (the shim).
     const { prctl } = await import("../../shim/libc.js");
-    state = stateFromStatus(readFileSync("/proc/thread-self/status", "utf8"), prctl(27).ret >>> 0, profile);
+    state = stateFromStatus(
+      readFileSync("/proc/thread-self/status", "utf8"),
+      prctl(27).ret >>> 0,
+      profile,
+      namespaceOfPid("thread-self"),
+    );
     source = "this process";
+  } else if (/^\d+$/.test(from.trim()) && existsAsFile(`/proc/${from.trim()}/status`)) {
+    // A running process (a bare decimal number naming one; write a mask as 0x...): its status and
+    // user namespace. Its securebits are not in /proc: taken as 0, and said so.
+    const pid = from.trim();
+    state = stateFromStatus(readFileSync(`/proc/${pid}/status`, "utf8"), 0, profile, namespaceOfPid(pid));
+    source = `process ${pid} (securebits are not shown in /proc: taken as 0)`;
   } else if (/^(0x)?[0-9a-f]{1,16}$/i.test(from.trim()) && !existsAsFile(from)) {
     const mask = parseMask(from);
     state = threadState({ permitted: mask, effective: mask }, profile);
@@ -110,6 +124,92 @@ async function startState(
   return { state, source };
 }
 
+/** A process's user namespace from /proc (null: the initial one, or unreadable). */
+function namespaceOfPid(pid: string) {
+  try {
+    return namespaceFromProc({
+      uidMap: readFileSync(`/proc/${pid}/uid_map`, "utf8"),
+      gidMap: readFileSync(`/proc/${pid}/gid_map`, "utf8"),
+      setgroups: readFileSync(`/proc/${pid}/setgroups`, "utf8"),
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** The kernel follows at most this many #! interpreters (BINPRM_MAX_RECURSION). */
+const MAX_INTERPRETERS = 4;
+
+/**
+ * What execve would read of a real file: its set-id bits (S_ISGID counts with S_IXGRP), owner,
+ * group, file capabilities and whether its mount is nosuid; for a #! script, the same of its
+ * interpreter, from which the kernel takes the credentials.
+ */
+async function realExecFile(path: string, depth = 0): Promise<ExecFile> {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new InputError(path, "no such file");
+  }
+  // execve needs a regular file: a directory is EACCES, as the kernel answers
+  if (!st.isFile())
+    throw new InputError(
+      path,
+      st.isDirectory()
+        ? "is a directory (execve would fail with EACCES)"
+        : "is not a regular file (execve would fail with EACCES)",
+    );
+  const head = Buffer.alloc(256);
+  let n = 0;
+  try {
+    const fd = openSync(path, "r");
+    n = readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+  } catch {
+    /* unreadable: execve reads it as the kernel, which the model does not need */
+  }
+  const text = head.subarray(0, n).toString("latin1");
+  if (text.startsWith("#!")) {
+    const interpreter = text.slice(2).split("\n")[0]!.trim().split(/[ \t]/)[0] ?? "";
+    if (!interpreter) throw new InputError(path, "a #! line without an interpreter (execve would fail with ENOEXEC)");
+    if (depth + 1 >= MAX_INTERPRETERS)
+      throw new InputError(path, "more than 4 levels of #! interpreters (execve would fail with ELOOP)");
+    const inner = await realExecFile(interpreter, depth + 1);
+    return { ...fileBits(path, st), interpreter: inner.interpreter ? inner : stripInterpreter(inner) };
+  }
+  return fileBits(path, st, await capsOf(path));
+}
+
+function stripInterpreter(f: ExecFile): Omit<ExecFile, "interpreter"> {
+  const { interpreter: _, ...rest } = f;
+  void _;
+  return rest;
+}
+
+async function capsOf(path: string): Promise<FileCaps | undefined> {
+  const { getFileCaps } = await import("../../shim/files.js");
+  return getFileCaps(path) ?? undefined;
+}
+
+function fileBits(path: string, st: { mode: number; uid: number; gid: number }, caps?: FileCaps): ExecFile {
+  let nosuid = false;
+  try {
+    const mount = mountOf(parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8")), realpathSync(path));
+    nosuid = mount?.options.includes("nosuid") ?? false;
+  } catch {
+    /* no mountinfo: taken as an ordinary mount */
+  }
+  return {
+    setuid: (st.mode & 0o4000) !== 0,
+    owner: st.uid,
+    ...((st.mode & 0o2010) === 0o2010 && { setgid: true }),
+    group: st.gid,
+    ...(caps && { caps }),
+    ...(nosuid && { nosuid }),
+  };
+}
+
 function existsAsFile(path: string): boolean {
   try {
     return statSync(path).isFile();
@@ -119,44 +219,22 @@ function existsAsFile(path: string): boolean {
 }
 
 async function execFile(opts: ExplainOptions, profile: KernelProfile): Promise<Op> {
-  let setuid = false,
-    owner = 0;
-  let fileCaps: FileCaps | undefined;
-  if (opts.exec) {
-    let st;
-    try {
-      st = statSync(opts.exec);
-    } catch {
-      throw new InputError(opts.exec, "no such file");
-    }
-    // execve needs a regular file: a directory is EACCES, as the kernel answers
-    if (!st.isFile())
-      throw new InputError(
-        opts.exec,
-        st.isDirectory()
-          ? "is a directory (execve would fail with EACCES)"
-          : "is not a regular file (execve would fail with EACCES)",
-      );
-    setuid = (st.mode & 0o4000) !== 0;
-    owner = st.uid;
-    const { getFileCaps } = await import("../../shim/files.js");
-    fileCaps = getFileCaps(opts.exec) ?? undefined;
-  }
+  let file: ExecFile = opts.exec ? await realExecFile(opts.exec) : {};
   if (opts.execCaps !== undefined) {
     // "cap_net_raw+ep" as setcap writes it: p is the file permitted set, i inheritable, e the bit.
     try {
       const t = parseCapText(opts.execCaps, profile);
-      fileCaps = { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 };
+      file = {
+        ...file,
+        caps: { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 },
+      };
     } catch (e) {
       if (e instanceof FormatError) throw new UsageError(`--exec-caps: ${e.message}`);
       throw e;
     }
   }
-  if (opts.execSetuid !== undefined) {
-    setuid = true;
-    owner = uidArg(opts.execSetuid, "--exec-setuid");
-  }
-  return { op: "execve", file: { setuid, owner, ...(fileCaps && { caps: fileCaps }) } };
+  if (opts.execSetuid !== undefined) file = { ...file, setuid: true, owner: uidArg(opts.execSetuid, "--exec-setuid") };
+  return { op: "execve", file: { setuid: false, owner: 0, ...file } };
 }
 
 /** The changes, in the order a launcher makes them (capset, bounding, ambient, keep-caps, ids, nnp, exec). */

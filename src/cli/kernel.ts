@@ -34,20 +34,35 @@ import { securebitNames } from "../kernel/constants.js";
 import { EXIT_NOT_MODELLED, loadScenario } from "./simulate.js";
 import { describeOp, outcomeText } from "../formats/describe.js";
 import { style, table } from "./style.js";
+import { namespaceFromProc } from "../formats/proc-status.js";
+import type { UserNamespace } from "../userns.js";
 import { UsageError } from "./errors.js";
 
-/** uid -> user name from /etc/passwd (numbers for ids it does not list). */
-function userNames(): (uid: number) => string {
+/** id -> name from /etc/passwd or /etc/group (numbers for ids it does not list). */
+function idNames(file: string): (id: number) => string {
   const names = new Map<number, string>();
   try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
       const f = line.split(":");
-      if (f.length > 2 && /^\d+$/.test(f[2]!)) names.set(Number(f[2]), f[0]!);
+      if (f.length > 2 && /^\d+$/.test(f[2]!) && !names.has(Number(f[2]))) names.set(Number(f[2]), f[0]!);
     }
   } catch {
-    /* no passwd file: numbers only */
+    /* no such file: numbers only */
   }
-  return (uid) => names.get(uid) ?? String(uid);
+  return (id) => names.get(id) ?? String(id);
+}
+
+/** A process's user namespace from its /proc files (null: the initial one, or unreadable). */
+function namespaceOf(pid: number | "self"): UserNamespace | null {
+  try {
+    return namespaceFromProc({
+      uidMap: readFileSync(`/proc/${pid}/uid_map`, "utf8"),
+      gidMap: readFileSync(`/proc/${pid}/gid_map`, "utf8"),
+      setgroups: readFileSync(`/proc/${pid}/setgroups`, "utf8"),
+    });
+  } catch {
+    return null;
+  }
 }
 
 interface ProcessRow {
@@ -57,6 +72,15 @@ interface ProcessRow {
   ppid: number;
   ruid: number;
   euid: number;
+  suid: number;
+  fsuid: number;
+  rgid: number | null;
+  egid: number | null;
+  sgid: number | null;
+  fsgid: number | null;
+  groups: readonly number[];
+  /** The process's user namespace as /proc shows it to this one (null: the initial namespace). */
+  userns: { uidMap: number[][]; gidMap: number[][]; setgroups: string } | null;
   caps: string;
   iab: string;
   permitted: string;
@@ -69,9 +93,16 @@ interface ProcessRow {
   flags: string[];
 }
 
-const userOf = userNames();
+const userOf = idNames("/etc/passwd");
+const groupOf = idNames("/etc/group");
 
-function processRow(pid: number, text: string, securebits: number | null, profile: KernelProfile): ProcessRow {
+function processRow(
+  pid: number,
+  text: string,
+  securebits: number | null,
+  profile: KernelProfile,
+  ns: UserNamespace | null,
+): ProcessRow {
   const s = parseStatus(text);
   const flags: string[] = [];
   if (!s.ambient.isEmpty) flags.push("ambient");
@@ -84,6 +115,18 @@ function processRow(pid: number, text: string, securebits: number | null, profil
     user: s.ruid === s.euid ? userOf(s.ruid) : `${userOf(s.ruid)}/${userOf(s.euid)}`,
     ruid: s.ruid,
     euid: s.euid,
+    suid: s.suid,
+    fsuid: s.fsuid,
+    rgid: s.rgid ?? null,
+    egid: s.egid ?? null,
+    sgid: s.sgid ?? null,
+    fsgid: s.fsgid ?? null,
+    groups: s.groups ?? [],
+    userns: ns && {
+      uidMap: ns.uidMap.map((e) => [...e]),
+      gidMap: ns.gidMap.map((e) => [...e]),
+      setgroups: ns.setgroups,
+    },
     caps: formatCapText(s, profile),
     iab: formatIab(iabOf(s, profile), profile),
     permitted: s.permitted.toHex(),
@@ -130,7 +173,7 @@ export async function showCommand(
       } catch {
         continue; // gone meanwhile
       }
-      const row = processRow(p, text, null, profile);
+      const row = processRow(p, text, null, profile, null);
       if (p === KTHREADD || row.ppid === KTHREADD) continue;
       rows.push(row);
     }
@@ -146,7 +189,8 @@ export async function showCommand(
       const { prctl } = await import("../../shim/libc.js");
       securebits = prctl(27).ret >>> 0;
     }
-    rows.push(processRow(pid === undefined ? process.pid : Number(pid), text, securebits, profile));
+    const self = pid === undefined ? process.pid : Number(pid);
+    rows.push(processRow(self, text, securebits, profile, namespaceOf(self)));
   }
   const shown =
     filter === undefined
@@ -207,7 +251,16 @@ export async function showCommand(
         : `0x${r.securebits.toString(16)}${r.securebits ? ` (${securebitNames(r.securebits).join(", ")})` : ""}`,
     ],
     ["no_new_privs", r.noNewPrivs ? "1" : "0"],
-    ["user", `${r.user} (uid ${r.ruid}, euid ${r.euid})`],
+    // capsh --print's lines
+    ["uid", `uid=${r.ruid}(${terminalSafe(userOf(r.ruid))}) euid=${r.euid}(${terminalSafe(userOf(r.euid))})`],
+    ["gid", r.rgid === null ? "(not shown)" : `gid=${r.rgid}(${terminalSafe(groupOf(r.rgid))})`],
+    ["groups", `groups=${r.groups.map((g) => `${g}(${terminalSafe(groupOf(g))})`).join(",")}`],
+    [
+      "userns",
+      r.userns
+        ? `child: uid_map ${r.userns.uidMap.map((e) => e.join(" ")).join(", ") || "none"}; gid_map ${r.userns.gidMap.map((e) => e.join(" ")).join(", ") || "none"}; setgroups ${r.userns.setgroups}`
+        : "initial",
+    ],
   ];
   process.stdout.write(table(lines.map(([k, v]) => [style.dim(k!), v!])) + "\n");
   return 0;

@@ -275,7 +275,7 @@ Examples:
     )
     .option(
       "--from <state>",
-      'start state: libcap text ("=ep cap_sys_admin-e"), a hex mask, or a /proc/PID/status file (default: this process)',
+      'start state: a PID (a running process: its sets, ids, groups and user namespace), libcap text ("=ep cap_sys_admin-e"), a hex mask (0x...), or a /proc/PID/status file (default: this process)',
     )
     .option("--uid <uid>", "the start state's uid (all four ids)")
     .addOption(new Option("--kernel <version>", "kernel profile (default: the newest modelled)"))
@@ -289,7 +289,10 @@ Examples:
     .option("--setuid <uid>", "setuid(uid)")
     .option("--setresuid <r,e,s>", "setresuid(r, e, s); -1 leaves an id")
     .option("--no-new-privs", "PR_SET_NO_NEW_PRIVS 1")
-    .option("--exec <path>", "execve of this file (its setuid bit, owner and file capabilities)")
+    .option(
+      "--exec <path>",
+      "execve of this file, as the kernel would read it: set-id bits, owner, group, file capabilities, a nosuid mount, and for a #! script its interpreter",
+    )
     .option("--exec-caps <text>", "execve of a file with these file capabilities (setcap text, e.g. cap_net_raw+ep)")
     .option("--exec-setuid <owner>", "execve of a setuid file owned by this uid")
     .option("--json", "print JSON")

@@ -3,7 +3,7 @@
 import { CapSet } from "../capabilities/set.js";
 import type { StateFields } from "../state-fields.js";
 import { ST, FLAG_NO_NEW_PRIVS } from "./contract.js";
-import { readIds, writeIds, readUserns, writeUserns } from "./userns-codec.js";
+import { readIds, writeIds, readUserns, writeUserns, kernelId, insideId, hiddenIds } from "./userns-codec.js";
 
 /** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */
 export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
@@ -13,8 +13,9 @@ export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
   return (lo | hi) === 0 ? CapSet.EMPTY : new CapSet(lo, hi);
 }
 
-/** Writes a state record at word `at`. */
+/** Writes a state record at word `at`: ids and groups become kernel ids through the state's user namespace. */
 export function writeState(w: Uint32Array, at: number, s: StateFields): void {
+  const ns = s.ns, hidden = s.kernelIds;
   w[at + ST.permitted] = s.permitted.lo;
   w[at + ST.permitted + 1] = s.permitted.hi;
   w[at + ST.effective] = s.effective.lo;
@@ -26,22 +27,23 @@ export function writeState(w: Uint32Array, at: number, s: StateFields): void {
   w[at + ST.ambient] = s.ambient.lo;
   w[at + ST.ambient + 1] = s.ambient.hi;
   w[at + ST.securebits] = s.securebits;
-  w[at + ST.ruid] = s.ruid;
-  w[at + ST.euid] = s.euid;
-  w[at + ST.suid] = s.suid;
-  w[at + ST.fsuid] = s.fsuid;
   w[at + ST.tid] = s.tid;
-  w[at + ST.rgid] = s.rgid;
-  w[at + ST.egid] = s.egid;
-  w[at + ST.sgid] = s.sgid;
-  w[at + ST.fsgid] = s.fsgid;
-  writeIds(w, at + ST.groups, s.groups);
+  w[at + ST.ruid] = kernelId(ns, s.ruid, false, hidden, 0);
+  w[at + ST.euid] = kernelId(ns, s.euid, false, hidden, 1);
+  w[at + ST.suid] = kernelId(ns, s.suid, false, hidden, 2);
+  w[at + ST.fsuid] = kernelId(ns, s.fsuid, false, hidden, 3);
+  w[at + ST.rgid] = kernelId(ns, s.rgid, true, hidden, 4);
+  w[at + ST.egid] = kernelId(ns, s.egid, true, hidden, 5);
+  w[at + ST.sgid] = kernelId(ns, s.sgid, true, hidden, 6);
+  w[at + ST.fsgid] = kernelId(ns, s.fsgid, true, hidden, 7);
+  writeIds(w, at + ST.groups, ns, s.groups, hidden, 8);
   writeUserns(w, at + ST.ns, s.ns);
   w[at + ST.flags] = (s.noNewPrivs ? FLAG_NO_NEW_PRIVS : 0);
 }
 
-/** Decodes a state record, reusing the sets of `prev` that did not change. */
+/** Decodes a state record, reusing the sets of `prev` that did not change; ids as the thread's namespace shows them. */
 export function readState(w: Uint32Array, at: number, prev?: StateFields): StateFields {
+  const ns = readUserns(w, at + ST.ns, prev?.ns);
   return {
     permitted: getSet(w, at + ST.permitted, prev?.permitted),
     effective: getSet(w, at + ST.effective, prev?.effective),
@@ -49,17 +51,18 @@ export function readState(w: Uint32Array, at: number, prev?: StateFields): State
     bounding: getSet(w, at + ST.bounding, prev?.bounding),
     ambient: getSet(w, at + ST.ambient, prev?.ambient),
     securebits: w[at + ST.securebits]!,
-    ruid: w[at + ST.ruid]!,
-    euid: w[at + ST.euid]!,
-    suid: w[at + ST.suid]!,
-    fsuid: w[at + ST.fsuid]!,
     tid: w[at + ST.tid]!,
-    rgid: w[at + ST.rgid]!,
-    egid: w[at + ST.egid]!,
-    sgid: w[at + ST.sgid]!,
-    fsgid: w[at + ST.fsgid]!,
-    groups: readIds(w, at + ST.groups, prev?.groups),
-    ns: readUserns(w, at + ST.ns, prev?.ns),
+    ruid: insideId(ns, w[at + ST.ruid]!, false),
+    euid: insideId(ns, w[at + ST.euid]!, false),
+    suid: insideId(ns, w[at + ST.suid]!, false),
+    fsuid: insideId(ns, w[at + ST.fsuid]!, false),
+    rgid: insideId(ns, w[at + ST.rgid]!, true),
+    egid: insideId(ns, w[at + ST.egid]!, true),
+    sgid: insideId(ns, w[at + ST.sgid]!, true),
+    fsgid: insideId(ns, w[at + ST.fsgid]!, true),
+    groups: readIds(w, at + ST.groups, ns, prev?.groups),
+    ns: ns,
+    kernelIds: ns ? hiddenIds(w, at, [ST.ruid, ST.euid, ST.suid, ST.fsuid, ST.rgid, ST.egid, ST.sgid, ST.fsgid], ST.groups, ns) : null,
     noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
   };
 }

@@ -1,5 +1,9 @@
-// The codec of the id list and user namespace parts of the state record (their layout:
-// contract/engine.json, records.state.groups and records.userns). Offsets in 32-bit words.
+// The codec of the ids, the group list and the user namespace of the state record (their
+// layout: contract/engine.json, records.state and records.userns). Offsets in 32-bit words.
+// The record holds kernel ids, as struct cred does; the API shows ids as the thread's namespace
+// does, ID_UNMAPPED for one without a mapping there. Ids the API gives as unmapped are all taken
+// to be one kernel id that no extent covers (the first from UNMAPPED_BASE), as a process that
+// unshared with its ids unmapped has them all at its creator's.
 import {
   NS,
   NS_EXTENTS_MAX,
@@ -9,26 +13,75 @@ import {
   USERNS_SIZE,
   ID_UNMAPPED,
 } from "./contract.js";
-import { sameNamespace, type IdExtent, type UserNamespace } from "../userns.js";
+import { sameNamespace, mapUp, mapDown, type IdExtent, type UserNamespace } from "../userns.js";
+
+/** Where the kernel ids of ids given as unmapped start (an arbitrary, rarely mapped range). */
+const UNMAPPED_BASE = 3000000000;
+
+/** A kernel id no extent of `map` covers. */
+export function unmappedKernelId(map: readonly IdExtent[]): number {
+  let k = UNMAPPED_BASE;
+  for (;;) {
+    const hit = map.find(([, lower, count]) => k >= lower && k < lower + count);
+    if (!hit) return k;
+    k = hit[1] + hit[2];
+  }
+}
+
+/**
+ * The kernel id of an id seen inside `ns` (null: the initial namespace, where they are the same).
+ * An unmapped one is `hidden[index]` when the state carries the kernel ids it was read with.
+ */
+export function kernelId(
+  ns: UserNamespace | null,
+  inside: number,
+  gid: boolean,
+  hidden?: readonly number[] | null,
+  index = 0,
+): number {
+  if (!ns) return inside;
+  const map = gid ? ns.gidMap : ns.uidMap;
+  if (inside === ID_UNMAPPED) return hidden?.[index] ?? unmappedKernelId(map);
+  const k = mapDown(map, inside);
+  return k === ID_UNMAPPED ? unmappedKernelId(map) : k;
+}
+
+/** How a kernel id is seen inside `ns`: ID_UNMAPPED when it has no mapping there. */
+export function insideId(ns: UserNamespace | null, kernel: number, gid: boolean): number {
+  return ns ? mapUp(gid ? ns.gidMap : ns.uidMap, kernel) : kernel;
+}
 
 const NS_WORDS = USERNS_SIZE >>> 2;
 
-/** A count, then up to GROUPS_MAX ids. Keeps `prev` when nothing changed. */
-export function readIds(w: Uint32Array, at: number, prev?: readonly number[]): readonly number[] {
+/** A count, then up to GROUPS_MAX kernel gids, shown inside `ns`. Keeps `prev` when nothing changed. */
+export function readIds(
+  w: Uint32Array,
+  at: number,
+  ns: UserNamespace | null,
+  prev?: readonly number[],
+): readonly number[] {
   const n = Math.min(w[at]!, GROUPS_MAX);
-  if (prev && prev.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) if (prev[i] !== w[at + 1 + i]) same = false;
-    if (same) return prev;
-  }
+  if (n === 0 && prev?.length === 0) return prev;
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(w[at + 1 + i]!);
+  for (let i = 0; i < n; i++) out.push(insideId(ns, w[at + 1 + i]!, true));
+  if (prev && prev.length === n && out.every((g, i) => g === prev[i])) return prev;
   return out;
 }
 
-export function writeIds(w: Uint32Array, at: number, ids: readonly number[]): void {
-  w[at] = ids.length;
-  for (let i = 0; i < GROUPS_MAX; i++) w[at + 1 + i] = i < ids.length ? ids[i]! : 0;
+/** Groups seen inside `ns`, written as the kernel keeps them: kernel gids, sorted. */
+export function writeIds(
+  w: Uint32Array,
+  at: number,
+  ns: UserNamespace | null,
+  ids: readonly number[],
+  hidden?: readonly number[] | null,
+  first = 0,
+): void {
+  // the hidden kernel gids line up with the groups only when the list is the one read
+  const h = hidden && hidden.length === first + ids.length ? hidden : null;
+  const k = ns ? ids.map((g, i) => kernelId(ns, g, true, h, first + i)).sort((a, b) => a - b) : ids;
+  w[at] = k.length;
+  for (let i = 0; i < GROUPS_MAX; i++) w[at + 1 + i] = i < k.length ? k[i]! : 0;
 }
 
 function readMap(w: Uint32Array, at: number, count: number): IdExtent[] {
@@ -87,4 +140,31 @@ export function writeUserns(w: Uint32Array, at: number, ns: UserNamespace | null
   w[at + NS.gidCount] = ns.gidMap.length;
   writeMap(w, at + NS.gidMap, ns.gidMap);
   for (let i = 0; i < NS_LEVELS_MAX; i++) w[at + NS.roots + i] = ns.roots[i] ?? ID_UNMAPPED;
+}
+
+/**
+ * The kernel ids of a state record's ids and groups (at the word offsets given), when one of
+ * them has no mapping in `ns`: what the API's ids cannot show. null when all are mapped.
+ */
+export function hiddenIds(
+  w: Uint32Array,
+  at: number,
+  ids: readonly number[],
+  groups: number,
+  ns: UserNamespace,
+): readonly number[] | null {
+  const out: number[] = [];
+  let unmapped = false;
+  ids.forEach((off, i) => {
+    const k = w[at + off]!;
+    out.push(k);
+    if (mapUp(i < 4 ? ns.uidMap : ns.gidMap, k) === ID_UNMAPPED) unmapped = true;
+  });
+  const n = Math.min(w[at + groups]!, GROUPS_MAX);
+  for (let i = 0; i < n; i++) {
+    const k = w[at + groups + 1 + i]!;
+    out.push(k);
+    if (mapUp(ns.gidMap, k) === ID_UNMAPPED) unmapped = true;
+  }
+  return unmapped ? out : null;
 }

@@ -92,7 +92,7 @@ export function describeOp(op: Op): string {
     case "setfsgid":
       return `setfsgid ${uid(op.fsgid)}`;
     case "setgroups":
-      return `setgroups [${op.groups.join(",")}]`;
+      return `setgroups ${op.groups.join(",") || "(none)"}`;
     case "unshare": {
       const map = (m: readonly (readonly number[])[] | undefined) =>
         m ? m.map((e) => e.join(" ")).join(", ") : "none";

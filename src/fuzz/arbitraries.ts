@@ -6,7 +6,8 @@ import { kernelProfile, knownSecurebits, type KernelProfile } from "../kernel/pr
 import { CAPABILITY_VERSION, PRCTL } from "../kernel/constants.js";
 import { PID_MAX_LIMIT } from "../engine/contract.js";
 import type { ThreadState } from "../state.js";
-import type { Op } from "../ops.js";
+import type { Op, UnshareOp } from "../ops.js";
+import { childNamespace, mapDown, shownId, ID_UNMAPPED, type IdExtent, type UserNamespace } from "../userns.js";
 
 /** Any subset of the profile's capabilities, biased toward small and full sets. */
 export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
@@ -47,8 +48,86 @@ export function rawMaskArb(profile: KernelProfile = kernelProfile()): fc.Arbitra
 
 const uidArb = fc.oneof(fc.constant(0), fc.constant(1000), fc.constant(1001), fc.integer({ min: 0, max: 65535 }));
 
-/** A state the kernel can be in: E ⊆ P, A ⊆ P ∩ I, sets within the profile. */
-export function threadStateArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<ThreadState> {
+/**
+ * The maps of a user namespace as people have them: rootless containers (0 → the user, or a
+ * subordinate range), a user mapped to itself, several extents, and none written.
+ */
+const MAPS: ReadonlyArray<readonly IdExtent[]> = [
+  [[0, 1000, 1]],
+  [[0, 100000, 65536]],
+  [
+    [0, 1000, 1],
+    [1, 100000, 65536],
+  ],
+  [[1000, 1000, 1]],
+  [
+    [0, 0, 1],
+    [1000, 1000, 2],
+  ],
+  [],
+];
+
+/** A user namespace one level down: the maps above, setgroups either way. */
+export function usernsArb(): fc.Arbitrary<UserNamespace> {
+  return fc
+    .record({
+      uidMap: fc.constantFrom(...MAPS),
+      gidMap: fc.constantFrom(...MAPS),
+      setgroups: fc.constantFrom("allow" as const, "deny" as const),
+    })
+    .map((r) => childNamespace({ ...r, owner: 1000 }));
+}
+
+/** An id of the map's inside (biased to its edges), or an unmapped one. */
+function insideIdArb(map: readonly IdExtent[]): fc.Arbitrary<number> {
+  const ids = map.flatMap(([inside, , count]) => [inside, inside + count - 1, inside + Math.min(count - 1, 5)]);
+  return ids.length
+    ? fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ids) }, { weight: 1, arbitrary: fc.constant(ID_UNMAPPED) })
+    : fc.constant(ID_UNMAPPED);
+}
+
+/** A state in a child user namespace: ids and groups seen through its maps. */
+function namespacedStateArb(profile: KernelProfile, base: fc.Arbitrary<ThreadState>): fc.Arbitrary<ThreadState> {
+  return fc.tuple(base, usernsArb()).chain(([s, ns]) => {
+    const uid = insideIdArb(ns.uidMap),
+      gid = insideIdArb(ns.gidMap);
+    return fc
+      .record({
+        ruid: uid,
+        euid: uid,
+        suid: uid,
+        fsuid: uid,
+        rgid: gid,
+        egid: gid,
+        sgid: gid,
+        fsgid: gid,
+        groups: fc.array(gid, { maxLength: 3 }),
+      })
+      .map((ids) => ({
+        ...s,
+        ...ids,
+        // the kernel keeps groups sorted by kernel gid (unmapped ones are some gid outside the map)
+        groups: [...ids.groups].sort((a, b) => mapDown(ns.gidMap, a) - mapDown(ns.gidMap, b)),
+        ns,
+        securebits: s.securebits & knownSecurebits(profile),
+      }));
+  });
+}
+
+/**
+ * A state the kernel can be in: E ⊆ P, A ⊆ P ∩ I, sets within the profile; one in six in a
+ * child user namespace (pass `userns: false` for the initial namespace only).
+ */
+export function threadStateArb(
+  profile: KernelProfile = kernelProfile(),
+  options: { userns?: boolean } = {},
+): fc.Arbitrary<ThreadState> {
+  const initial = initialStateArb(profile);
+  if (options.userns === false) return initial;
+  return fc.oneof({ weight: 5, arbitrary: initial }, { weight: 1, arbitrary: namespacedStateArb(profile, initial) });
+}
+
+function initialStateArb(profile: KernelProfile): fc.Arbitrary<ThreadState> {
   const sb = knownSecurebits(profile);
   return fc
     .record({
@@ -78,6 +157,7 @@ export function threadStateArb(profile: KernelProfile = kernelProfile()): fc.Arb
       ambient: profile.features.ambient ? s.ambient.intersect(s.permitted).intersect(s.inheritable) : CapSet.EMPTY,
       tid: 1000,
       ns: null,
+      kernelIds: null,
     }));
 }
 
@@ -204,11 +284,12 @@ export function prctlOpArb(state: ThreadState, profile: KernelProfile = kernelPr
 
 /** The setuid family, choosing among the current ids, root, another user and -1. */
 export function uidOpArb(state: ThreadState): fc.Arbitrary<Op> {
+  // an unmapped id is passed as the program reads it (65534), never as -1
   const id = fc.oneof(
-    fc.constant(state.ruid),
-    fc.constant(state.euid),
-    fc.constant(state.suid),
-    fc.constant(state.fsuid),
+    fc.constant(shownId(state.ruid)),
+    fc.constant(shownId(state.euid)),
+    fc.constant(shownId(state.suid)),
+    fc.constant(shownId(state.fsuid)),
     fc.constant(0),
     fc.constant(1000),
     fc.constant(1001),
@@ -233,10 +314,10 @@ export function uidOpArb(state: ThreadState): fc.Arbitrary<Op> {
 /** The setgid family and setgroups, choosing among the current gids, the groups, root, another group and -1. */
 export function gidOpArb(state: ThreadState): fc.Arbitrary<Op> {
   const id = fc.oneof(
-    fc.constant(state.rgid),
-    fc.constant(state.egid),
-    fc.constant(state.sgid),
-    fc.constant(state.fsgid),
+    fc.constant(shownId(state.rgid)),
+    fc.constant(shownId(state.egid)),
+    fc.constant(shownId(state.sgid)),
+    fc.constant(shownId(state.fsgid)),
     fc.constant(0),
     fc.constant(1000),
     fc.constant(1001),
@@ -268,14 +349,18 @@ export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitr
     inheritable: capSetArb(profile),
     effective: fc.boolean(),
     version: fc.constantFrom(2, 2, 2, 3, 1) as fc.Arbitrary<1 | 2 | 3>,
-    rootid: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1000) }),
+    rootid: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.constant(1000) },
+      { weight: 1, arbitrary: fc.constant(100000) },
+    ),
   });
   return fc
     .record({
       setuid: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      owner: fc.constantFrom(0, 0, 1000, 1001),
+      owner: fc.constantFrom(0, 0, 1000, 1001, 100000),
       setgid: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      group: fc.constantFrom(0, 0, 1000, 1001),
+      group: fc.constantFrom(0, 0, 1000, 1001, 100005),
       ptraced: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       caps: fc.option(caps, { nil: undefined, freq: 2 }),
       nosuid: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
@@ -296,6 +381,78 @@ export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitr
     });
 }
 
+/**
+ * unshare(CLONE_NEWUSER) with the maps a helper might write: within the caller's namespace
+ * mostly, sometimes refused (outside it, overlapping), sometimes none; now and then from a
+ * process with other threads.
+ */
+export function unshareOpArb(state: ThreadState): fc.Arbitrary<Op> {
+  // ids of the caller's namespace the new maps may use: what its own maps cover
+  const parent = (map: readonly IdExtent[] | undefined): IdExtent[] =>
+    map ? map.map(([inside, , count]) => [inside, inside, count] as const) : [[0, 0, 4294967295]];
+  const mapArb = (map: readonly IdExtent[] | undefined) => {
+    const own = parent(map);
+    if (own.length === 0) own.push([0, 0, 1]); // no map: whatever is written is refused
+    return fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc
+          .constantFrom(...own)
+          .map(([, lower, count]) => [[0, lower, Math.min(count, 65536)]] as IdExtent[]),
+      },
+      { weight: 2, arbitrary: fc.constantFrom(...own).map(([, lower]) => [[0, lower, 1]] as IdExtent[]) },
+      { weight: 1, arbitrary: fc.constant([[0, 4000000000, 10]] as IdExtent[]) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(...own).map(
+          ([, lower]) =>
+            [
+              [0, lower, 1],
+              [0, lower, 1],
+            ] as IdExtent[],
+        ),
+      },
+    );
+  };
+  return fc
+    .record({
+      uidMap: fc.option(mapArb(state.ns?.uidMap), { nil: undefined, freq: 5 }),
+      gidMap: fc.option(mapArb(state.ns?.gidMap), { nil: undefined, freq: 5 }),
+      setgroups: fc.option(fc.constantFrom("allow" as const, "deny" as const), { nil: undefined }),
+      multithreaded: fc.oneof(
+        { weight: 8, arbitrary: fc.constant(false) },
+        { weight: 1, arbitrary: fc.constant(true) },
+      ),
+    })
+    .map((r): UnshareOp => {
+      const op: { -readonly [K in keyof UnshareOp]: UnshareOp[K] } = { op: "unshare" };
+      if (r.uidMap) op.uidMap = r.uidMap;
+      if (r.gidMap) op.gidMap = r.gidMap;
+      if (r.setgroups) op.setgroups = r.setgroups;
+      if (r.multithreaded) op.multithreaded = true;
+      return op;
+    });
+}
+
+/** capget of another task of a `tasks` list: a process or thread with sets of its own, or none there. */
+export function taskCapgetOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+  const sets = fc
+    .record({
+      permitted: capSetArb(profile),
+      effective: capSetArb(profile),
+      inheritable: capSetArb(profile),
+      thread: fc.boolean(),
+    })
+    .map((t) => ({ ...t, effective: t.effective.intersect(t.permitted) }));
+  return fc
+    .record({
+      version: versionArb,
+      pid: fc.integer({ min: 2, max: 999 }),
+      target: fc.oneof({ weight: 3, arbitrary: sets }, { weight: 1, arbitrary: fc.constant(null) }),
+    })
+    .map((r) => ({ op: "capget" as const, ...r }));
+}
+
 /** Any modelled op, chosen with regard to the state it starts from. */
 export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
   return fc.oneof(
@@ -310,6 +467,8 @@ export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile
     { weight: 2, arbitrary: uidOpArb(state) },
     { weight: 2, arbitrary: gidOpArb(state) },
     { weight: 1, arbitrary: execveOpArb(profile) },
+    { weight: 1, arbitrary: unshareOpArb(state) },
+    { weight: 1, arbitrary: taskCapgetOpArb(profile) },
   );
 }
 
