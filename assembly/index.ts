@@ -1,6 +1,6 @@
 // The engine's exported ABI. Pure: it reads and writes only the records the caller points
 // at in linear memory (no imports, no allocation, no clock, no randomness).
-import { SEQUENCE_SIZE, SQ_START, SQ_OPS, SQ_COUNT, SQ_RESULTS, SQ_STATES, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, RS_NOTES, STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, OPK_SETGID, OPK_SETEGID, OPK_SETREGID, OPK_SETRESGID, OPK_SETFSGID, OPK_SETGROUPS, OPK_UNSHARE, RS_OK, Rule, EINVAL } from "./contract";
+import { ST_GROUPS, ST_NS, NS_LEVEL, USERNS_SIZE, GROUPS_MAX, SEQUENCE_SIZE, SQ_START, SQ_OPS, SQ_COUNT, SQ_RESULTS, SQ_STATES, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, RS_NOTES, STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE, OP_KIND, OPK_CAPGET, OPK_CAPSET, OPK_PRCTL, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETFSUID, OPK_EXECVE, OPK_SETGID, OPK_SETEGID, OPK_SETREGID, OPK_SETRESGID, OPK_SETFSGID, OPK_SETGROUPS, OPK_UNSHARE, RS_OK, Rule, EINVAL } from "./contract";
 import { fail, clearResult } from "./rules";
 import { capget } from "./capget";
 import { capset, capsetCheckRecord } from "./capset";
@@ -21,8 +21,18 @@ export function heapBase(): usize { return (__heap_base + 63) & ~63; }
 
 // Evaluates one op on one state. `out` receives the state after the op (a copy of `st` when
 // the op fails: a failed call never changes the thread). Returns the rule code.
+// Copies a state record: what is in use of it (the groups up to their count, the namespace
+// only outside the initial one, where nothing but its level is read).
+@inline function copyState(out: usize, st: usize): void {
+  memory.copy(out, st, ST_GROUPS + 4);
+  const n = load<u32>(st + ST_GROUPS);
+  memory.copy(out + ST_GROUPS + 4, st + ST_GROUPS + 4, <usize>(n < GROUPS_MAX ? n : GROUPS_MAX) << 2);
+  if (load<u32>(st + ST_NS + NS_LEVEL) == 0) store<u32>(out + ST_NS + NS_LEVEL, 0);
+  else memory.copy(out + ST_NS, st + ST_NS, USERNS_SIZE);
+}
+
 export function evaluate(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
-  if (out != st) memory.copy(out, st, STATE_SIZE);
+  if (out != st) copyState(out, st);
   clearResult(res);
   const kind = load<u32>(op + OP_KIND);
   switch (kind) {

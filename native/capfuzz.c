@@ -262,10 +262,22 @@ static uint32_t mapper_write(pid_t pid, uint32_t flags, const uint8_t *list) {
   return status;
 }
 
+/* The end of a trial's own process (or a reporter): its map writer stops when its pipe closes,
+   and the process reaps it and anything else it started, leaving no zombie behind. */
+static void reap_and_exit(void) {
+  mapper_stop();
+  while (waitpid(-1, NULL, 0) > 0) {}
+  _exit(0);
+}
+
 /* unshare(CLONE_NEWUSER) as the op says: in a process with other threads when it says so (a
    parked thread stands for them), then the maps written by the helper, then a helper for the
    new level. */
 static void *parked(void *arg) { char c; return (void *)(intptr_t)read(*(int *)arg, &c, 1); }
+/* Whether an unshare op comes later in this process's sequence (set by run_ops): only then is a
+   map writer for the next level needed. */
+static __thread int unshare_follows;
+
 static long do_unshare(uint32_t flags, const uint8_t *list) {
   if (flags & OPF_MULTITHREADED) {
     int p[2];
@@ -289,7 +301,7 @@ static long do_unshare(uint32_t flags, const uint8_t *list) {
   /* /proc shows ids as the opener's namespace sees them: read from the new one from now on */
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
   if (flags & (OPF_SETGROUPS_DENY | OPF_UID_MAP | OPF_GID_MAP)) mapper_write(getpid(), flags, list);
-  mapper_start();
+  if (unshare_follows) mapper_start(); /* now, while this process has every capability in the new namespace */
   return 0;
 }
 
@@ -404,6 +416,8 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *op = ops + (size_t)i * OP_SIZE;
     uint8_t rec[STEP_SIZE];
+    unshare_follows = 0;
+    for (uint32_t k = i + 1; k < n; k++) if (u32at(ops + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshare_follows = 1;
     if (u32at(op + OP_KIND) != OPK_EXECVE) { run_op(op, model_tid, rec); sink_put(sk, rec); continue; }
     if (!paths || !paths[i]) { memset(rec, 0, STEP_SIZE); int32_t r = -1, e = ENOSYS; memcpy(rec + SP_RET, &r, 4); memcpy(rec + SP_ERRNO, &e, 4); sink_put(sk, rec); continue; }
     int res[2] = { -1, -1 }, cont[2];
@@ -548,7 +562,7 @@ static int ns_setup(const state_t *s) {
   const uint32_t flags = (uc ? OPF_UID_MAP : 0) | (gc ? OPF_GID_MAP : 0) | ((w[NS_FLAGS / 4] & NSF_SETGROUPS_DENY) ? OPF_SETGROUPS_DENY : 0);
   const uint32_t want = ((flags & OPF_SETGROUPS_DENY) ? 1u : 0u) | (uc ? 2u : 0u) | (gc ? 4u : 0u);
   if (flags && mapper_write(getpid(), flags, (const uint8_t *)list) != want) return 13;
-  mapper_start();
+  if (unshare_follows) mapper_start(); /* while this process has every capability in its namespace */
   return setup_sets(s);
 }
 
@@ -584,24 +598,19 @@ static int spawn_task(const uint8_t *op, live_task_t *lt) {
     pthread_mutex_lock(&fd_lock);
     pid_t p = fork();
     if (p == 0) {
-      if (dup2(hold[0], 0) < 0) _exit(1);
+      /* its own end of the hold pipe on 0, the ready pipe's write end on 1, nothing else */
+      if (dup2(hold[0], 0) < 0 || dup2(t->ready[1], 1) < 0) _exit(1);
       syscall(SYS_close_range, 3U, ~0U, 0U);
       if (set_sets(t->e, t->p, t->i)) _exit(1);
-      read(0, &c, 1);
+      if (write(1, "r", 1) != 1) _exit(1);
+      if (read(0, &c, 1) < 0) _exit(1);
       _exit(0);
     }
     pthread_mutex_unlock(&fd_lock);
     if (p < 0) return -1;
     lt->pid = p;
-    /* it holds the sets once its first capset is done: wait until /proc shows them */
-    for (int k = 0; k < 1000; k++) {
-      struct __user_cap_data_struct d[2];
-      uint32_t v;
-      if (raw_capget(_LINUX_CAPABILITY_VERSION_3, p, d, &v) == 0 && d[0].permitted == (uint32_t)t->p &&
-          d[1].permitted == (uint32_t)(t->p >> 32) && d[0].effective == (uint32_t)t->e && d[0].inheritable == (uint32_t)t->i &&
-          d[1].effective == (uint32_t)(t->e >> 32) && d[1].inheritable == (uint32_t)(t->i >> 32)) break;
-      usleep(100);
-    }
+    /* it holds the sets once it says so */
+    if (read(t->ready[0], &c, 1) != 1) return -1;
   }
   if (!lt->thread) close(hold[0]); /* a thread task closes it itself, when its wait ends */
   close(t->ready[0]);
@@ -638,13 +647,15 @@ static void *trial_thread(void *arg) {
     close(p[0]);
     status_fd = -1;
     mapper = t->mapper0;
+    unshare_follows = 0;
+    for (uint32_t k = 0; k < t->nops; k++) if (u32at(t->ops + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshare_follows = 1;
     uint32_t st = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? (uint32_t)ns_setup(&s) : 0;
     write_fd(p[1], &st, 4);
     if (st == 0) {
       sink_t sk = { NULL, p[1] };
       run_ops(t->ops, t->nops, s.tid, t->paths, &sk);
     }
-    _exit(0);
+    reap_and_exit();
   }
   pthread_mutex_unlock(&fd_lock);
   if (child < 0) exit(27);
@@ -877,7 +888,7 @@ int main(int argc, char **argv) {
     write_fd(3, rec, STEP_SIZE);
     sink_t sk = { NULL, 3 };
     run_ops(ops, rest, model_tid, paths, &sk);
-    return 0;
+    reap_and_exit();
   }
   if (argc > 4 && strcmp(argv[1], "--seccomp-deny") == 0 && strcmp(argv[3], "--") == 0) return seccomp_deny(argv[2], argv + 4);
   for (int i = 1; i + 1 < argc; i++) if (strcmp(argv[i], "--dir") == 0) exec_dir = argv[i + 1];

@@ -25,6 +25,8 @@ export interface TrialOptions {
   readonly uids?: boolean;
   /** How often a trial ends with an execve (0..1; default 0.25). */
   readonly execRate?: number;
+  /** false: no start state in a child user namespace and no unshare (each needs a process of its own). */
+  readonly userns?: boolean;
 }
 
 /** Ops that need ids other than 0 (or a map-writing helper) to exist in the runner's namespace. */
@@ -46,7 +48,7 @@ const UID_OPS = new Set([
 export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc.Arbitrary<Trial> {
   const uids = options.uids ?? true;
   const states = uids
-    ? threadStateArb(profile)
+    ? threadStateArb(profile, options.userns === false ? { userns: false } : {})
     : threadStateArb(profile, { userns: false }).map((s) => ({
         ...s,
         ruid: 0,
@@ -84,7 +86,12 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
     fc
       .tuple(
         fc.array(
-          opArb(state, profile).filter((op) => (rate > 0 || op.op !== "execve") && (uids || !UID_OPS.has(op.op))),
+          opArb(state, profile).filter(
+            (op) =>
+              (rate > 0 || op.op !== "execve") &&
+              (uids || !UID_OPS.has(op.op)) &&
+              (options.userns !== false || op.op !== "unshare"),
+          ),
           { minLength: 0, maxLength: options.maxSteps ?? 8 },
         ),
         tail,

@@ -299,3 +299,84 @@ test(
     assert.deepEqual(out.steps[5], { op: "capget", skipped: true });
   },
 );
+
+test(
+  "capgate verify: the v2 cases as a new user meets them (set-gid file with ambient, v3 rootid, script, nosuid, strace, rootless setuid) give the kernel's answers",
+  { skip },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-v2-"));
+    const scenarios: Array<[string, object]> = [
+      [
+        "root with ambient CAP_KILL runs a set-gid file of group 1000: ambient cleared, AT_SECURE",
+        {
+          state: { uid: 0, inheritable: ["cap_kill"], ambient: ["cap_kill"] },
+          steps: [
+            {
+              op: "execve",
+              file: { setgid: true, group: 1000 },
+              expect: { ok: true, secureExec: true, state: { ambient: [], egid: 1000 } },
+            },
+          ],
+        },
+      ],
+      [
+        "a v3 xattr whose rootid 1000 does not own the namespace grants nothing",
+        {
+          kernel: "6.18",
+          state: { uid: 1000, permitted: "", effective: "" },
+          steps: [
+            {
+              op: "execve",
+              file: { caps: { permitted: ["cap_net_raw"], effective: true, rootid: 1000 } },
+              expect: { ok: true, state: { permitted: [], effective: [] } },
+            },
+          ],
+        },
+      ],
+      [
+        "a #! script with cap_net_raw+ep, on a nosuid mount, under strace: nothing",
+        {
+          state: { uid: 1000, permitted: [], effective: [] },
+          steps: [
+            {
+              op: "execve",
+              file: { caps: { permitted: ["cap_net_raw"], effective: true }, interpreter: {} },
+              expect: { state: { permitted: [] } },
+            },
+            {
+              op: "execve",
+              file: { caps: { permitted: ["cap_net_raw"], effective: true }, nosuid: true },
+              expect: { state: { permitted: [] } },
+            },
+            {
+              op: "execve",
+              ptraced: true,
+              file: { caps: { permitted: ["cap_net_raw"], effective: true } },
+              expect: { state: { permitted: [] } },
+            },
+          ],
+        },
+      ],
+      [
+        "unshare -Ur, then setuid(1000): EINVAL",
+        {
+          state: { uid: 1000, gid: 1000, permitted: [], effective: [] },
+          steps: [
+            { op: "unshare", user: true, uidMap: [[0, 1000, 1]], gidMap: [[0, 1000, 1]], setgroups: "deny" },
+            { op: "setuid", uid: 1000, expect: { errno: "EINVAL" } },
+          ],
+        },
+      ],
+    ];
+    for (const [name, doc] of scenarios) {
+      const file = join(dir, "case.json");
+      writeFileSync(file, JSON.stringify(doc));
+      const sim = capgate(["simulate", file, "--json"]);
+      assert.equal(sim.code, 0, `${name}: every expectation met on the engine\n${sim.stdout}`);
+      const r = capgate(["verify", file, "--json"]);
+      assert.equal(r.code, 0, `${name}: the kernel agrees\n${r.stdout}${r.stderr}`);
+      assert.equal(JSON.parse(r.stdout).agree, true, name);
+    }
+  },
+);

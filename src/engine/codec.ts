@@ -33,11 +33,11 @@ import {
   FILE_HAS_CAPS,
   FILE_EFFECTIVE,
   STEPF_SECURE,
-  OP_SIZE,
 } from "./contract.js";
 
 const U64_MASK = 0xffffffffffffffffn;
-const OP_WORDS = OP_SIZE >>> 2;
+/** The op record's words before its list, which only setgroups and unshare use (and write). */
+const OP_HEAD_WORDS = OP.list;
 
 function putSet(w: Uint32Array, at: number, set: CapSet): void {
   w[at] = set.lo;
@@ -82,7 +82,7 @@ export function encodeOp(
   op: Op,
   current: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
 ): void {
-  for (let k = 0; k < OP_WORDS; k++) w[at + k] = 0; // (a loop: fill() is a slower call for 16 words)
+  for (let k = 0; k < OP_HEAD_WORDS; k++) w[at + k] = 0; // (a loop: fill() is a slower call for 14 words)
   switch (op.op) {
     case "capget":
       w[at + OP.kind] = OPK.capget;

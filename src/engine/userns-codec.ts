@@ -13,7 +13,7 @@ import {
   USERNS_SIZE,
   ID_UNMAPPED,
 } from "./contract.js";
-import { sameNamespace, mapUp, mapDown, type IdExtent, type UserNamespace } from "../userns.js";
+import { mapUp, mapDown, type IdExtent, type UserNamespace } from "../userns.js";
 
 /** Where the kernel ids of ids given as unmapped start (an arbitrary, rarely mapped range). */
 const UNMAPPED_BASE = 3000000000;
@@ -53,6 +53,8 @@ export function insideId(ns: UserNamespace | null, kernel: number, gid: boolean)
 
 const NS_WORDS = USERNS_SIZE >>> 2;
 
+const NO_GROUPS: readonly number[] = Object.freeze([]);
+
 /** A count, then up to GROUPS_MAX kernel gids, shown inside `ns`. Keeps `prev` when nothing changed. */
 export function readIds(
   w: Uint32Array,
@@ -61,10 +63,14 @@ export function readIds(
   prev?: readonly number[],
 ): readonly number[] {
   const n = Math.min(w[at]!, GROUPS_MAX);
-  if (n === 0 && prev?.length === 0) return prev;
+  if (n === 0) return prev?.length === 0 ? prev : NO_GROUPS; // the common case allocates nothing
+  if (prev && prev.length === n) {
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = prev[i] === insideId(ns, w[at + 1 + i]!, true);
+    if (same) return prev;
+  }
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(insideId(ns, w[at + 1 + i]!, true));
-  if (prev && prev.length === n && out.every((g, i) => g === prev[i])) return prev;
   return out;
 }
 
@@ -79,9 +85,11 @@ export function writeIds(
 ): void {
   // the hidden kernel gids line up with the groups only when the list is the one read
   const h = hidden && hidden.length === first + ids.length ? hidden : null;
-  const k = ns ? ids.map((g, i) => kernelId(ns, g, true, h, first + i)).sort((a, b) => a - b) : ids;
+  const k = ns && ids.length ? ids.map((g, i) => kernelId(ns, g, true, h, first + i)).sort((a, b) => a - b) : ids;
+  // only the count and the groups: the engine reads no further
+  const n = Math.min(k.length, GROUPS_MAX);
   w[at] = k.length;
-  for (let i = 0; i < GROUPS_MAX; i++) w[at + 1 + i] = i < k.length ? k[i]! : 0;
+  for (let i = 0; i < n; i++) w[at + 1 + i] = k[i]!;
 }
 
 function readMap(w: Uint32Array, at: number, count: number): IdExtent[] {
@@ -116,9 +124,10 @@ export function writeOpMaps(
 export function readUserns(w: Uint32Array, at: number, prev?: UserNamespace | null): UserNamespace | null {
   const level = w[at + NS.level]!;
   if (level === 0) return null;
+  if (prev && matches(w, at, prev)) return prev; // unchanged: no new object
   const roots: number[] = [];
   for (let i = 0; i < Math.min(level, NS_LEVELS_MAX); i++) roots.push(w[at + NS.roots + i]!);
-  const ns: UserNamespace = {
+  return {
     level,
     uidMap: readMap(w, at + NS.uidMap, w[at + NS.uidCount]!),
     gidMap: readMap(w, at + NS.gidMap, w[at + NS.gidCount]!),
@@ -126,12 +135,25 @@ export function readUserns(w: Uint32Array, at: number, prev?: UserNamespace | nu
     owner: w[at + NS.owner]!,
     roots,
   };
-  return prev && sameNamespace(prev, ns) ? prev : ns;
+}
+
+/** Whether the record at `at` holds `ns`, word by word. */
+function matches(w: Uint32Array, at: number, ns: UserNamespace): boolean {
+  if (w[at + NS.level] !== ns.level || w[at + NS.owner] !== ns.owner) return false;
+  if (((w[at + NS.flags]! & NSF_SETGROUPS_DENY) !== 0) !== (ns.setgroups === "deny")) return false;
+  const sameMap = (count: number, map: number, m: readonly IdExtent[]) =>
+    w[at + count] === m.length && m.every((e, i) => e.every((x, k) => w[at + map + 3 * i + k] === x));
+  if (!sameMap(NS.uidCount, NS.uidMap, ns.uidMap) || !sameMap(NS.gidCount, NS.gidMap, ns.gidMap)) return false;
+  return ns.roots.every((r, i) => w[at + NS.roots + i] === r);
 }
 
 export function writeUserns(w: Uint32Array, at: number, ns: UserNamespace | null): void {
+  // level 0, the initial namespace: the engine reads nothing else of the record
+  if (!ns) {
+    w[at + NS.level] = 0;
+    return;
+  }
   for (let i = 0; i < NS_WORDS; i++) w[at + i] = 0;
-  if (!ns) return;
   w[at + NS.level] = ns.level;
   w[at + NS.flags] = ns.setgroups === "deny" ? NSF_SETGROUPS_DENY : 0;
   w[at + NS.owner] = ns.owner;

@@ -115,7 +115,7 @@ function namespacedStateArb(profile: KernelProfile, base: fc.Arbitrary<ThreadSta
 }
 
 /**
- * A state the kernel can be in: E ⊆ P, A ⊆ P ∩ I, sets within the profile; one in six in a
+ * A state the kernel can be in: E ⊆ P, A ⊆ P ∩ I, sets within the profile; one in ten in a
  * child user namespace (pass `userns: false` for the initial namespace only).
  */
 export function threadStateArb(
@@ -124,7 +124,7 @@ export function threadStateArb(
 ): fc.Arbitrary<ThreadState> {
   const initial = initialStateArb(profile);
   if (options.userns === false) return initial;
-  return fc.oneof({ weight: 5, arbitrary: initial }, { weight: 1, arbitrary: namespacedStateArb(profile, initial) });
+  return fc.oneof({ weight: 9, arbitrary: initial }, { weight: 1, arbitrary: namespacedStateArb(profile, initial) });
 }
 
 function initialStateArb(profile: KernelProfile): fc.Arbitrary<ThreadState> {
@@ -455,18 +455,19 @@ export function taskCapgetOpArb(profile: KernelProfile = kernelProfile()): fc.Ar
 
 /** Any modelled op, chosen with regard to the state it starts from. */
 export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+  // unshare and capget of another task are rarer: each costs the kernel side a process (or thread)
   return fc.oneof(
-    { weight: 3, arbitrary: capsetOpArb(state, profile) },
+    { weight: 12, arbitrary: capsetOpArb(state, profile) },
     {
-      weight: 1,
+      weight: 4,
       arbitrary: fc
         .record({ version: versionArb, pid: capgetPidArb(state), data: fc.boolean() })
         .map((r) => ({ op: "capget" as const, ...r })),
     },
-    { weight: 3, arbitrary: prctlOpArb(state, profile) },
-    { weight: 2, arbitrary: uidOpArb(state) },
-    { weight: 2, arbitrary: gidOpArb(state) },
-    { weight: 1, arbitrary: execveOpArb(profile) },
+    { weight: 12, arbitrary: prctlOpArb(state, profile) },
+    { weight: 8, arbitrary: uidOpArb(state) },
+    { weight: 8, arbitrary: gidOpArb(state) },
+    { weight: 4, arbitrary: execveOpArb(profile) },
     { weight: 1, arbitrary: unshareOpArb(state) },
     { weight: 1, arbitrary: taskCapgetOpArb(profile) },
   );
