@@ -4,9 +4,8 @@ import { ERRNO_NUMBERS, ERRNO_NAMES } from "../src/kernel/constants.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import { describeOp } from "../src/formats/describe.js";
 import { toScenario } from "../src/scenario/emit.js";
-import { diffStates, type ThreadState } from "../src/state.js";
+import { diffStates, shownIds, type ThreadState } from "../src/state.js";
 import { CapSet } from "../src/capabilities/set.js";
-import { shownId } from "../src/userns.js";
 import { runOnKernel, type Trial, type KernelStep } from "./kernel-runner.js";
 
 export interface Divergence {
@@ -63,19 +62,7 @@ export function compareStep(
  * set*id calls, the capabilities of a new namespace), not as a record.
  */
 function asShown(s: ThreadState): ThreadState {
-  return {
-    ...s,
-    ruid: shownId(s.ruid),
-    euid: shownId(s.euid),
-    suid: shownId(s.suid),
-    fsuid: shownId(s.fsuid),
-    rgid: shownId(s.rgid),
-    egid: shownId(s.egid),
-    sgid: shownId(s.sgid),
-    fsgid: shownId(s.fsgid),
-    groups: s.groups.map(shownId),
-    ns: null,
-  };
+  return { ...s, ...shownIds(s), ns: null };
 }
 
 export interface CampaignResult {

@@ -2,7 +2,7 @@
 // pids that cannot name another live thread (the model's process table holds only the caller).
 import fc from "fast-check";
 import type { KernelProfile } from "../src/kernel/profiles.js";
-import type { Op, ExecFile } from "../src/ops.js";
+import { OP_NAMES, type Op, type ExecFile } from "../src/ops.js";
 import { threadStateArb, opArb, execveOpArb } from "../src/fuzz/arbitraries.js";
 import type { Trial } from "./kernel-runner.js";
 
@@ -29,21 +29,8 @@ export interface TrialOptions {
   readonly userns?: boolean;
 }
 
-/** Ops that need ids other than 0 (or a map-writing helper) to exist in the runner's namespace. */
-const UID_OPS = new Set([
-  "setuid",
-  "seteuid",
-  "setreuid",
-  "setresuid",
-  "setfsuid",
-  "setgid",
-  "setegid",
-  "setregid",
-  "setresgid",
-  "setfsgid",
-  "setgroups",
-  "unshare",
-]);
+/** Ops that need ids other than 0 (or a map-writing helper) to exist in the runner's namespace: the set*id calls, setgroups, unshare. */
+const UID_OPS: ReadonlySet<string> = new Set(OP_NAMES.filter((n) => n.startsWith("set") || n === "unshare"));
 
 export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc.Arbitrary<Trial> {
   const uids = options.uids ?? true;

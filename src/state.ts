@@ -2,7 +2,7 @@ import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile, knownSecurebits } from "./kernel/profiles.js";
 import type { StateFields } from "./state-fields.js";
 import { GROUPS_MAX } from "./engine/contract.js";
-import { ID_UNMAPPED, mapDown, mapProblem, sameNamespace, type UserNamespace } from "./userns.js";
+import { ID_UNMAPPED, mapDown, mapProblem, sameNamespace, shownId, type UserNamespace } from "./userns.js";
 
 /**
  * The capability state of one thread, as the kernel keeps it (struct cred plus no_new_privs):
@@ -166,4 +166,21 @@ export function diffStates(a: ComparableState, b: ComparableState): StateChange[
 /** The same thread in the same state: no credential differs, and the same tid. */
 export function statesEqual(a: ThreadState, b: ThreadState): boolean {
   return a.tid === b.tid && diffStates(a, b).length === 0;
+}
+
+/** The ids and groups as the thread itself sees them (and /proc shows them): 65534 for an unmapped one. */
+export function shownIds(
+  s: ThreadState,
+): Pick<ThreadState, (typeof UID_NAMES)[number] | (typeof GID_NAMES)[number] | "groups"> {
+  return {
+    ruid: shownId(s.ruid),
+    euid: shownId(s.euid),
+    suid: shownId(s.suid),
+    fsuid: shownId(s.fsuid),
+    rgid: shownId(s.rgid),
+    egid: shownId(s.egid),
+    sgid: shownId(s.sgid),
+    fsgid: shownId(s.fsgid),
+    groups: s.groups.map(shownId),
+  };
 }

@@ -3,7 +3,7 @@
 import { noteProfile } from "./profile.js";
 import { readFileSync, statSync, realpathSync, openSync, readSync, closeSync } from "node:fs";
 import { parseMountinfo, mountOf } from "../formats/mountinfo.js";
-import { namespaceFromProc } from "../formats/proc-status.js";
+import { namespaceOfProcess } from "./procfs.js";
 import type { ExecFile } from "../ops.js";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
@@ -73,14 +73,14 @@ async function startState(
       readFileSync("/proc/thread-self/status", "utf8"),
       prctl(27).ret >>> 0,
       profile,
-      namespaceOfPid("thread-self"),
+      namespaceOfProcess("thread-self"),
     );
     source = "this process";
   } else if (/^\d+$/.test(from.trim()) && existsAsFile(`/proc/${from.trim()}/status`)) {
     // A running process (a bare decimal number naming one; write a mask as 0x...): its status and
     // user namespace. Its securebits are not in /proc: taken as 0, and said so.
     const pid = from.trim();
-    state = stateFromStatus(readFileSync(`/proc/${pid}/status`, "utf8"), 0, profile, namespaceOfPid(pid));
+    state = stateFromStatus(readFileSync(`/proc/${pid}/status`, "utf8"), 0, profile, namespaceOfProcess(pid));
     source = `process ${pid} (securebits are not shown in /proc: taken as 0)`;
   } else if (/^(0x)?[0-9a-f]{1,16}$/i.test(from.trim()) && !existsAsFile(from)) {
     const mask = parseMask(from);
@@ -122,19 +122,6 @@ async function startState(
   const problem = stateProblem(state, profile);
   if (problem) throw new UsageError(`${from === undefined ? "this process" : "--from"}: impossible state: ${problem}`);
   return { state, source };
-}
-
-/** A process's user namespace from /proc (null: the initial one, or unreadable). */
-function namespaceOfPid(pid: string) {
-  try {
-    return namespaceFromProc({
-      uidMap: readFileSync(`/proc/${pid}/uid_map`, "utf8"),
-      gidMap: readFileSync(`/proc/${pid}/gid_map`, "utf8"),
-      setgroups: readFileSync(`/proc/${pid}/setgroups`, "utf8"),
-    });
-  } catch {
-    return null;
-  }
 }
 
 /** The kernel follows at most this many #! interpreters (BINPRM_MAX_RECURSION). */

@@ -34,7 +34,7 @@ import { securebitNames } from "../kernel/constants.js";
 import { EXIT_NOT_MODELLED, loadScenario } from "./simulate.js";
 import { describeOp, outcomeText } from "../formats/describe.js";
 import { style, table } from "./style.js";
-import { namespaceFromProc } from "../formats/proc-status.js";
+import { namespaceOfProcess } from "./procfs.js";
 import type { UserNamespace } from "../userns.js";
 import { UsageError } from "./errors.js";
 
@@ -50,19 +50,6 @@ function idNames(file: string): (id: number) => string {
     /* no such file: numbers only */
   }
   return (id) => names.get(id) ?? String(id);
-}
-
-/** A process's user namespace from its /proc files (null: the initial one, or unreadable). */
-function namespaceOf(pid: number | "self"): UserNamespace | null {
-  try {
-    return namespaceFromProc({
-      uidMap: readFileSync(`/proc/${pid}/uid_map`, "utf8"),
-      gidMap: readFileSync(`/proc/${pid}/gid_map`, "utf8"),
-      setgroups: readFileSync(`/proc/${pid}/setgroups`, "utf8"),
-    });
-  } catch {
-    return null;
-  }
 }
 
 interface ProcessRow {
@@ -190,7 +177,7 @@ export async function showCommand(
       securebits = prctl(27).ret >>> 0;
     }
     const self = pid === undefined ? process.pid : Number(pid);
-    rows.push(processRow(self, text, securebits, profile, namespaceOf(self)));
+    rows.push(processRow(self, text, securebits, profile, namespaceOfProcess(self)));
   }
   const shown =
     filter === undefined

@@ -1,6 +1,6 @@
 import type { CapSet } from "../capabilities/set.js";
 import { simulateSequence, type Verdict } from "../simulate.js";
-import { SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
+import { SET_NAMES, UID_NAMES, GID_NAMES, shownIds, type ThreadState } from "../state.js";
 import { shownId } from "../userns.js";
 import type { Scenario, ScenarioStep, Expectation } from "./parse.js";
 import { setsHex, usernsToScenario } from "./emit.js";
@@ -86,15 +86,7 @@ export function stateJson(s: ThreadState): Record<string, unknown> {
   return {
     ...setsHex(s),
     securebits: s.securebits,
-    ruid: shownId(s.ruid),
-    euid: shownId(s.euid),
-    suid: shownId(s.suid),
-    fsuid: shownId(s.fsuid),
-    rgid: shownId(s.rgid),
-    egid: shownId(s.egid),
-    sgid: shownId(s.sgid),
-    fsgid: shownId(s.fsgid),
-    groups: s.groups.map(shownId),
+    ...shownIds(s),
     ...(s.ns && { userns: usernsToScenario(s.ns) }),
     noNewPrivs: s.noNewPrivs,
   };
