@@ -24,6 +24,8 @@
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
 #include <sys/xattr.h>
 #include <sys/ptrace.h>
 #include <stdatomic.h>
@@ -311,6 +313,7 @@ typedef struct {
   uint32_t nops;
   uint8_t *out; /* 8-byte trial header + nops * STEP_SIZE */
   char **paths; /* per op: the file of an execve op, else NULL */
+  char **interpreters; /* per op: a script's interpreter file (removed with it), else NULL */
   int process;  /* runs in a process of its own (unshare, or a start state in a child namespace) */
   mapper_t mapper0; /* the map writer of the runner's namespace, for such a trial */
 } trial_t;
@@ -502,7 +505,7 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
 /* The file an execve op runs: a copy of this program with the op's owner, setuid bit and
    security.capability xattr. Made while the trial thread still has every capability; chown
    first, as it clears file capabilities and the setuid bit. Returns a malloc'd path. */
-static char *prepare_file(const uint8_t *op) {
+static char *prepare_file(const uint8_t *op, char **interpreter) {
   uint32_t owner = u32at(op + OP_A), xver = u32at(op + OP_B), flags = u32at(op + OP_C), rootid = u32at(op + OP_D);
   uint32_t group = u32at(op + OP_E);
   uint64_t fp = u64at(op + OP_X0), fi = u64at(op + OP_X1);
@@ -513,7 +516,11 @@ static char *prepare_file(const uint8_t *op) {
   sprintf(path, "%s/x%u", dir, atomic_fetch_add(&file_counter, 1));
   pthread_mutex_lock(&fd_lock);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-  if (fd < 0 || write(fd, exe_bytes, exe_len) != (ssize_t)exe_len) { perror("capfuzz: exec file"); exit(13); }
+  ssize_t wrote = fd < 0 ? -1 : write(fd, exe_bytes, exe_len);
+  if (wrote != (ssize_t)exe_len) {
+    fprintf(stderr, "capfuzz: exec file %s: %s\n", path, wrote < 0 ? strerror(errno) : "short write (file system full?)");
+    exit(13);
+  }
   /* a set-gid file is S_ISGID with S_IXGRP (0755 has it) */
   mode_t mode = 0755 | ((flags & FILE_SETUID) ? S_ISUID : 0) | ((flags & FILE_SETGID) ? S_ISGID : 0);
   if (fchown(fd, owner, group) || fchmod(fd, mode)) { perror("capfuzz: chown/chmod"); exit(13); }
@@ -538,7 +545,7 @@ static char *prepare_file(const uint8_t *op) {
     uint32_t v[5] = { 0x02000001u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu };
     if (fsetxattr(sfd, "security.capability", v, 20, 0)) { perror("capfuzz: script security.capability"); exit(14); }
     close(sfd);
-    free(path);
+    *interpreter = path;
     path = script;
   }
   pthread_mutex_unlock(&fd_lock);
@@ -694,6 +701,7 @@ static void *template_thread(void *arg) {
   for (uint32_t k = 0; k < g->count; k++) {
     trial_t *t = &g->trials[k];
     t->paths = calloc(t->nops ? t->nops : 1, sizeof *t->paths);
+    t->interpreters = calloc(t->nops ? t->nops : 1, sizeof *t->interpreters);
     t->process = needs_process(t);
     any_process |= t->process;
     state_t st;
@@ -702,7 +710,7 @@ static void *template_thread(void *arg) {
       uint8_t *op = (uint8_t *)t->ops + (size_t)i * OP_SIZE;
       uint32_t kind = u32at(op + OP_KIND), c = u32at(op + OP_C);
       int32_t pid = (int32_t)u32at(op + OP_B);
-      if (kind == OPK_EXECVE) t->paths[i] = prepare_file(op);
+      if (kind == OPK_EXECVE) t->paths[i] = prepare_file(op, &t->interpreters[i]);
       /* capget of another task: a real one with the op's sets, or a pid that exists nowhere */
       if (kind == OPK_CAPGET && pid > 0 && (uint32_t)pid != st.tid && (c & OPF_TASKS_KNOWN)) {
         int32_t real = (int32_t)PID_MAX_LIMIT + 1;
@@ -735,7 +743,12 @@ static void *template_thread(void *arg) {
       if (pthread_create(&th, NULL, trial_thread, t)) exit(5);
       pthread_join(th, NULL);
     }
-    for (uint32_t i = 0; i < t->nops; i++) if (t->paths[i]) { unlink(t->paths[i]); free(t->paths[i]); }
+    for (uint32_t i = 0; i < t->nops; i++) {
+      if (t->paths[i]) { unlink(t->paths[i]); free(t->paths[i]); }
+      if (t->interpreters[i]) { unlink(t->interpreters[i]); free(t->interpreters[i]); }
+    }
+    free(t->interpreters);
+    t->interpreters = NULL;
     free(t->paths);
     t->paths = NULL;
   }
@@ -783,7 +796,7 @@ static int serve(void) {
     size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
     uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_SIZE);
     if (read_all(buf, in)) return 2;
-    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, 0, { -1, -1, 0 } };
+    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, NULL, 0, { -1, -1, 0 } };
   }
   /* Consecutive trials with the same start state form a group, set up once. */
   group_t *groups = calloc(count ? count : 1, sizeof *groups);
@@ -852,9 +865,74 @@ static int seccomp_deny(const char *spec, char **cmd) {
   return 127;
 }
 
+/* --guest: the init of a throwaway virtual machine (capgate verify --boot). It mounts what the
+   runner needs (proc, a tmpfs with xattrs for the exec files), runs the trials of /trials.bin
+   exactly as --userns does on a host, prints the kernel release and the answers on the console
+   (base64 between markers), and powers the machine off. */
+static int run_self(char *self, char **args, int in, int out) {
+  pid_t p = fork();
+  if (p < 0) return -1;
+  if (p == 0) {
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0) _exit(127);
+    execv(self, args);
+    _exit(127);
+  }
+  int status;
+  if (waitpid(p, &status, 0) != p) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+static void base64_out(const uint8_t *b, size_t n) {
+  static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char line[80];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)b[i] << 16 | (i + 1 < n ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < n ? b[i + 2] : 0);
+    line[k++] = a[(v >> 18) & 63];
+    line[k++] = a[(v >> 12) & 63];
+    line[k++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
+    line[k++] = i + 2 < n ? a[v & 63] : '=';
+    if (k == 76 || i + 3 >= n) { line[k++] = '\n'; write_fd(1, line, k); k = 0; }
+  }
+}
+static int guest(char *self) {
+  mkdir("/proc", 0755);
+  mkdir("/tmp", 01777);
+  if (mount("proc", "/proc", "proc", 0, NULL) || mount("tmpfs", "/tmp", "tmpfs", 0, "mode=0755,size=80%")) {
+    perror("capfuzz --guest: mount");
+    return 30;
+  }
+  mkdir("/tmp/exec", 0755);
+  struct utsname u;
+  uname(&u);
+  char head[256];
+  int hn = snprintf(head, sizeof head, "\nCAPFUZZ-RELEASE %s\n", u.release);
+  write_fd(1, head, (size_t)hn);
+  int in = open("/trials.bin", O_RDONLY), out = open("/tmp/out.bin", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (in < 0 || out < 0) { perror("capfuzz --guest: trials"); return 31; }
+  char *args[] = { self, "--userns", "--dir", "/tmp/exec", NULL };
+  int status = run_self(self, args, in, out);
+  struct stat st;
+  fstat(out, &st);
+  uint8_t *buf = malloc((size_t)st.st_size + 1);
+  if (pread(out, buf, (size_t)st.st_size, 0) != st.st_size) return 32;
+  hn = snprintf(head, sizeof head, "CAPFUZZ-BEGIN %d %lld\n", status, (long long)st.st_size);
+  write_fd(1, head, (size_t)hn);
+  base64_out(buf, (size_t)st.st_size);
+  write_fd(1, "CAPFUZZ-END\n", 12);
+  return 0;
+}
+
 /* --userns: serve inside a new user namespace whose uid and gid maps cover every id. Real root
    writes the maps of a child from outside, as newuidmap would; others get uid 0 alone. */
 int main(int argc, char **argv) {
+  if (getpid() == 1) {
+    /* the init of a virtual machine: whatever happens, power off at the end */
+    int r = guest(argv[0]);
+    if (r) fprintf(stderr, "capfuzz --guest: failed (%d)\n", r);
+    sync();
+    reboot(RB_POWER_OFF);
+    return r;
+  }
   signal(SIGPIPE, SIG_IGN); /* a pipe whose reader is gone is an error to handle, not a reason to die */
   /* run directly: argv = { file, "--report" }; as a script's interpreter the kernel passes
      { interpreter, script, "--report" } */

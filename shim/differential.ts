@@ -6,7 +6,7 @@ import { describeOp } from "../src/formats/describe.js";
 import { toScenario } from "../src/scenario/emit.js";
 import { diffStates, shownIds, type ThreadState } from "../src/state.js";
 import { CapSet } from "../src/capabilities/set.js";
-import { runOnKernel, type Trial, type KernelStep } from "./kernel-runner.js";
+import { runOnKernel, type Trial, type KernelStep, type KernelTrial } from "./kernel-runner.js";
 
 export interface Divergence {
   readonly trial: Trial;
@@ -76,10 +76,17 @@ export interface CampaignResult {
   readonly kernelMs: number;
 }
 
-/** Runs the trials on both and collects every divergence (the first step of each trial). */
-export function runCampaign(trials: readonly Trial[], profile: KernelProfile): CampaignResult {
+/**
+ * Runs the trials on both and collects every divergence (the first step of each trial). `run`
+ * is the kernel side: this machine's kernel by default, or a booted one (shim/boot.ts).
+ */
+export function runCampaign(
+  trials: readonly Trial[],
+  profile: KernelProfile,
+  run: (trials: readonly Trial[]) => readonly KernelTrial[] = runOnKernel,
+): CampaignResult {
   const start = process.hrtime.bigint();
-  const kernel = runOnKernel(trials);
+  const kernel = run(trials);
   const kernelMs = Number(process.hrtime.bigint() - start) / 1e6;
   const divergences: Divergence[] = [];
   const setupFailures: { trial: Trial; stage: number }[] = [];

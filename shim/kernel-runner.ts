@@ -39,14 +39,20 @@ export const RUNNER_PATH = existsSync(BUILT)
       "capfuzz",
     );
 
-/** Compiles native/capfuzz.c into `out`; the reason when it cannot, else null. */
-export function compileRunner(out: string, cc = process.env["CC"] ?? "cc"): string | null {
+/** Compiles native/capfuzz.c into `out` (`static`: with no shared libraries, for a VM's initramfs); the reason when it cannot, else null. */
+export function compileRunner(out: string, cc = process.env["CC"] ?? "cc", linkStatic = false): string | null {
   try {
     mkdirSync(dirname(out), { recursive: true });
   } catch (e) {
     return `cannot create ${dirname(out)}: ${(e as Error).message}`;
   }
-  const r = spawnSync(cc, ["-O2", "-Wall", "-Wextra", "-pthread", "-o", out, SOURCE], { encoding: "utf8" });
+  const r = spawnSync(
+    cc,
+    ["-O2", "-Wall", "-Wextra", "-pthread", ...(linkStatic ? ["-static"] : []), "-o", out, SOURCE],
+    {
+      encoding: "utf8",
+    },
+  );
   if (r.error)
     return `no C compiler (${cc}: ${r.error.message}); install one (Debian: apt-get install gcc libc6-dev) or set CC`;
   if (r.status !== 0)
@@ -93,7 +99,8 @@ export function runnerSupports(op: Op): boolean {
   return file.caps === undefined || file.caps.version !== 1;
 }
 
-function encodeTrials(trials: readonly Trial[]): Buffer {
+/** The runner's input: u32 count, then per trial u32 op count, the state record, the op records. */
+export function encodeTrials(trials: readonly Trial[]): Buffer {
   let bytes = 4;
   for (const t of trials) bytes += 4 + STATE_SIZE + t.ops.length * OP_SIZE;
   const buf = Buffer.alloc(bytes);
@@ -112,10 +119,8 @@ function encodeTrials(trials: readonly Trial[]): Buffer {
   return buf;
 }
 
-/** Runs the trials on the kernel (one runner process, two trial threads at a time). */
-export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
-  const why = runnerUnavailable();
-  if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
+/** Refuses trials the runner cannot make (a v1 xattr, too many groups, a start state nested deeper). */
+export function checkRunnable(trials: readonly Trial[]): void {
   for (const t of trials) {
     if (t.state.ns && t.state.ns.level !== 1)
       throw new KernelRunnerError(
@@ -128,24 +133,15 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
         );
     });
   }
-  const input = encodeTrials(trials);
-  // execve trials put their files here: a real filesystem (xattrs, no nosuid), removed after.
-  const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));
-  chmodSync(dir, 0o755); // trial threads run as other uids without CAP_DAC_OVERRIDE
-  let r;
-  try {
-    r = spawnSync(RUNNER_PATH, ["--userns", "--dir", dir], { input, maxBuffer: 1 << 30 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  if (r.error) throw new KernelRunnerError(`cannot start ${RUNNER_PATH}: ${r.error.message}`);
-  if (r.status !== 0)
-    throw new KernelRunnerError(`${RUNNER_PATH} exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
-  const out = r.stdout;
+}
+
+/** Decodes the runner's output: per trial, the setup status, the op count, a step record per op. */
+export function decodeResults(out: Buffer, trials: readonly Trial[]): KernelTrial[] {
   const w = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
   const result: KernelTrial[] = [];
   let at = 0;
   for (const t of trials) {
+    if (at + 2 > w.length) throw new KernelRunnerError("the runner's output ends early");
     const setup = w[at]!,
       n = w[at + 1]!;
     at += 2;
@@ -159,4 +155,25 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
     result.push({ setup, steps });
   }
   return result;
+}
+
+/** Runs the trials on the kernel (one runner process, two trial threads at a time). */
+export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
+  const why = runnerUnavailable();
+  if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
+  checkRunnable(trials);
+  const input = encodeTrials(trials);
+  // execve trials put their files here: a real filesystem (xattrs, no nosuid), removed after.
+  const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));
+  chmodSync(dir, 0o755); // trial threads run as other uids without CAP_DAC_OVERRIDE
+  let r;
+  try {
+    r = spawnSync(RUNNER_PATH, ["--userns", "--dir", dir], { input, maxBuffer: 1 << 30 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (r.error) throw new KernelRunnerError(`cannot start ${RUNNER_PATH}: ${r.error.message}`);
+  if (r.status !== 0)
+    throw new KernelRunnerError(`${RUNNER_PATH} exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
+  return decodeResults(r.stdout, trials);
 }

@@ -288,29 +288,78 @@ export function decodeCommand(masks: string[], opts: { json?: boolean }): number
   return 0;
 }
 
+type Trial = import("../../shim/kernel-runner.js").Trial;
+type KernelTrial = import("../../shim/kernel-runner.js").KernelTrial;
+
+/** The kernel version a bzImage names in its setup header ("6.1.0-47-cloud-amd64 (...) #1 SMP ..."), or null. */
+export function imageRelease(path: string): string | null {
+  try {
+    const b = readFileSync(path);
+    if (b.length < 0x210 || b.toString("latin1", 0x202, 0x206) !== "HdrS") return null;
+    const at = b.readUInt16LE(0x20e) + 0x200;
+    const end = b.indexOf(0, at);
+    const text = b.toString("latin1", at, end < 0 ? at + 256 : end);
+    return /^(\d+\.\d+\S*)/.exec(text)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The profile of a kernel release ("6.12.113+deb12-cloud-amd64" → 6.12); older than the oldest profile is refused. */
+function releaseProfile(release: string) {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) throw new UsageError(`cannot tell the version of kernel ${JSON.stringify(release)}`);
+  try {
+    return kernelProfile(`${m[1]}.${m[2]}`);
+  } catch (e) {
+    throw new UsageError(`kernel ${release}: ${(e as Error).message}`);
+  }
+}
+
 export async function verifyCommand(
   file: string | undefined,
-  opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string },
+  opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string; boot?: string },
 ): Promise<number> {
-  const { runnerUnavailable } = await import("../../shim/kernel-runner.js");
+  const { runnerUnavailable, runOnKernel } = await import("../../shim/kernel-runner.js");
   const { runCampaign, describeDivergence, compareStep } = await import("../../shim/differential.js");
   const { trialArb, runnerMapsAllIds } = await import("../../shim/trials.js");
   const { currentProfile } = await import("../../shim/thread-state.js");
-  const why = runnerUnavailable();
-  if (why) throw new UsageError(`cannot run on the kernel here: ${why}`);
+  // The kernel side: this machine's kernel, or one booted under qemu (--boot IMAGE).
+  let booted: string | null = null;
+  let run: (trials: readonly Trial[]) => readonly KernelTrial[] = runOnKernel;
+  let bootProfile: KernelProfile | null = null;
+  if (opts.boot !== undefined) {
+    const { bootUnavailable, runOnBootedKernel } = await import("../../shim/boot.js");
+    const image = opts.boot;
+    const release = imageRelease(image);
+    if (!release) throw new UsageError(`${image}: not a bootable x86 kernel image (bzImage), or unreadable`);
+    bootProfile = releaseProfile(release);
+    const why = bootUnavailable();
+    if (why) throw new UsageError(`cannot boot ${image}: ${why}`);
+    run = (trials) => {
+      const b = runOnBootedKernel(image, trials);
+      booted = b.release;
+      return b.trials;
+    };
+  } else {
+    const why = runnerUnavailable();
+    if (why) throw new UsageError(`cannot run on the kernel here: ${why}`);
+  }
+  const where = () => (booted ? `on the booted kernel ${booted}` : "on the running kernel");
   if (opts.fuzz) {
-    const profile = noteProfile(opts.kernel ? kernelProfile(opts.kernel) : currentProfile());
+    const profile = noteProfile(opts.kernel ? kernelProfile(opts.kernel) : (bootProfile ?? currentProfile()));
     if (file) throw new UsageError("give either a scenario FILE or --fuzz, not both");
     const trials = opts.trials === undefined ? 5000 : Number(opts.trials);
     const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
     if (!Number.isInteger(trials) || trials < 1 || trials > 10_000_000)
       throw new UsageError(`--trials must be an integer from 1 to 10000000, got ${opts.trials}`);
     if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${opts.seed}`);
-    const uids = runnerMapsAllIds();
+    // a booted kernel runs the trials as its own root, which maps every id
+    const uids = opts.boot !== undefined || runnerMapsAllIds();
     const { default: fc } = await import("fast-check");
     const start = Date.now();
     const sample = fc.sample(trialArb(profile, { uids, maxSteps: 12 }), { numRuns: trials, seed });
-    const r = runCampaign(sample, profile);
+    const r = runCampaign(sample, profile, run);
     // Which ops differ, by op and rule, so a user on another kernel sees the shape of it.
     const byOp = new Map<string, number>();
     for (const d of r.divergences) {
@@ -319,6 +368,7 @@ export async function verifyCommand(
     }
     const summary = {
       kernel: profile.version,
+      ...(opts.boot !== undefined && { booted, profile: profile.version }),
       seed,
       trials: r.trials,
       steps: r.steps,
@@ -334,7 +384,7 @@ export async function verifyCommand(
     if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     else {
       process.stdout.write(
-        `${r.trials} trials (${r.steps} steps) on kernel ${profile.version}, seed ${seed}: ${r.divergences.length ? style.red(`${r.divergences.length} disagree`) : style.green("the model held on every step")}` +
+        `${r.trials} trials (${r.steps} steps) ${booted ? `on the booted kernel ${booted} (profile ${profile.version})` : `on kernel ${profile.version}`}, seed ${seed}: ${r.divergences.length ? style.red(`${r.divergences.length} disagree`) : style.green("the model held on every step")}` +
           ` (${summary.stepsPerSecond} steps/s${uids ? "" : "; uid changes left out: not root"})\n`,
       );
       for (const [op, n] of byOp) process.stdout.write(`  ${op}: ${n}\n`);
@@ -344,15 +394,15 @@ export async function verifyCommand(
   }
 
   if (!file) throw new UsageError("verify needs a scenario FILE, or --fuzz");
-  const scenario = loadScenario(file, opts.kernel);
-  const { runnerSupports, runOnKernel } = await import("../../shim/kernel-runner.js");
+  const scenario = loadScenario(file, opts.kernel ?? bootProfile?.version);
+  const { runnerSupports } = await import("../../shim/kernel-runner.js");
   const ops = scenario.steps.map((s) => s.op);
   const cut = ops.findIndex((op) => !runnerSupports(op));
   if (cut >= 0)
     throw new UsageError(
       `${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`,
     );
-  const kernel = runOnKernel([{ state: scenario.state, ops }])[0]!;
+  const kernel = run([{ state: scenario.state, ops }])[0]!;
   if (kernel.setup !== 0) {
     const stage = SETUP_STAGES[kernel.setup] ?? `stage ${kernel.setup}`;
     const root = process.getuid?.() === 0;
@@ -401,14 +451,20 @@ export async function verifyCommand(
   if (opts.json)
     process.stdout.write(
       JSON.stringify(
-        { kernel: scenario.profile.version, steps: report, agree: disagree === 0, modelled: outside < 0 },
+        {
+          kernel: scenario.profile.version,
+          ...(opts.boot !== undefined && { booted, profile: scenario.profile.version }),
+          steps: report,
+          agree: disagree === 0,
+          modelled: outside < 0,
+        },
         null,
         2,
       ) + "\n",
     );
   else
     process.stdout.write(
-      `${style.bold(file)} on the running kernel (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${
+      `${style.bold(file)} ${where()} (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${
         disagree
           ? style.red(`${disagree} step(s) disagree`)
           : outside >= 0
@@ -418,7 +474,7 @@ export async function verifyCommand(
             : style.green("engine and kernel agree on every step")
       }\n`,
     );
-  if (disagree && process.getuid?.() !== 0)
+  if (disagree && !booted && process.getuid?.() !== 0)
     process.stderr.write(
       "capgate: note: as a normal user the throwaway namespace maps only uid 0 and gid 0, so calls to other ids fail there with EINVAL; run capgate verify as root to check them\n",
     );

@@ -325,21 +325,29 @@ Examples:
     .option("--trials <n>", "how many random sequences (with --fuzz)", undefined)
     .option("--seed <s>", "random seed (with --fuzz)", undefined)
     .addOption(new Option("--kernel <version>", "the profile to compare with (default: the running kernel's)"))
+    .option(
+      "--boot <vmlinuz>",
+      "run on this kernel image instead, booted under qemu-system-x86_64 (the profile: its version)",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
       `
 Exit status: 0 the engine and the kernel agree, 1 they disagree somewhere, 2 bad input.
 A disagreement prints a scenario that reproduces it with capgate simulate.
+--boot builds an initramfs with a static build of the runner (as /init) and the trials, boots
+the image with qemu (KVM not needed) and reads the answers from its serial console; the JSON
+report then names the booted kernel (uname -r) and the profile compared with.
 
 Examples:
   capgate verify examples/ambient-keep-across-setuid.json
-  capgate verify --fuzz --trials 20000 --seed 7`,
+  capgate verify --fuzz --trials 20000 --seed 7
+  capgate verify --boot /boot/vmlinuz-6.1.0-47-cloud-amd64 --fuzz --trials 2000`,
     )
     .action(
       async (
         file: string | undefined,
-        opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string },
+        opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string; boot?: string },
       ) => {
         process.exitCode = await verifyCommand(file, opts);
       },
