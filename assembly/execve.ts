@@ -106,7 +106,7 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
     }
   } else if (euid == root || ruid == root) notes |= NOTE_EXEC_NOROOT;
 
-  // Set-id: up to 6.15 the new ids are compared with the old *real* ones; from the 2025 fix
+  // Set-id: up to 6.16 the new ids are compared with the old *real* ones; from the 2025 fix (6.17)
   // ("exec: Correct the permission check for unsafe exec") the euid with the old *effective*
   // uid and the egid with in_group_p (the old fsgid and supplementary groups).
   const newIdRule = has(profile, FEAT_EXEC_ID_CHANGED);
@@ -142,7 +142,7 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   const newEffective = effective ? newPermitted : newAmbient;
   if ((securebits & SECBIT_KEEP_CAPS) != 0) notes |= NOTE_EXEC_KEEPCAPS_CLEARED;
 
-  // AT_SECURE. 6.16+ keeps the old euid != uid test beside id_changed "to minimize
+  // AT_SECURE. 6.17+ keeps the old euid != uid test beside id_changed "to minimize
   // behavioural changes" (and uses the euid after the downgrade).
   let secure = idChanged || (ruid != root && (effective || (newPermitted & ~newAmbient) != 0));
   if (newIdRule && (euid != oldRuid || egid != oldRgid)) secure = true;

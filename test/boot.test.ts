@@ -39,3 +39,28 @@ test("a kernel image's version comes from its setup header; anything else is not
   assert.equal(imageRelease(join(dir, "text")), null);
   assert.equal(imageRelease(join(dir, "missing")), null);
 });
+
+test("the exec set-id rule of issue 11's kernels: 6.17 is the first profile with id_changed (commit 337490f0007f, merged after 6.16)", async () => {
+  const { kernelProfile, PROFILE_MILESTONES } = await import("../src/kernel/profiles.js");
+  assert.equal(kernelProfile("6.16").features.execIdChanged, false);
+  assert.equal(kernelProfile("6.17").features.execIdChanged, true);
+  assert.ok(PROFILE_MILESTONES.includes("6.17"));
+  // what it changes: euid != ruid before the exec of a plain file is no set-id exec from 6.17
+  const { simulate, threadState, CapSet } = await import("../src/index.js");
+  const s = threadState(
+    {
+      ruid: 1000,
+      euid: 1001,
+      suid: 1001,
+      fsuid: 1001,
+      permitted: CapSet.of(10),
+      effective: CapSet.EMPTY,
+      inheritable: CapSet.of(10),
+      ambient: CapSet.of(10),
+    },
+    kernelProfile("6.16"),
+  );
+  const exec = { op: "execve" as const, file: {} };
+  assert.ok(simulate(s, exec, { kernel: "6.16" }).state.ambient.isEmpty, "6.16: set-id, ambient cleared");
+  assert.ok(simulate(s, exec, { kernel: "6.17" }).state.ambient.has(10), "6.17: not set-id, ambient kept");
+});

@@ -114,7 +114,7 @@ test("the differential notices a wrong model (the 4.2 profile, which has no ambi
 });
 
 test(
-  "the differential notices the other exec set-id rule (6.12's new euid vs old real uid, or 6.16's new euid vs old euid)",
+  "the differential notices the other exec set-id rule (6.12's new euid vs old real uid, or 6.17's new euid vs old euid)",
   { skip },
   () => {
     assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
@@ -284,7 +284,7 @@ test(
       blind: (t: Trial) => { trial: Trial; kernel?: KernelProfile };
     }> = [
       {
-        name: "in_group_p (a set-gid file of a supplementary group keeps ambient on 6.16+)",
+        name: "in_group_p (a set-gid file of a supplementary group keeps ambient on 6.17+)",
         trials: [{ state: ambientUser, ops: [{ op: "execve", file: { setgid: true, group: 27 } }] }],
         blind: (t) => ({ trial: t, kernel: kernelProfile("6.12") }),
       },

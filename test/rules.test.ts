@@ -61,7 +61,7 @@ const prctl = (option: number, arg2: number | bigint = 0, arg3: number | bigint 
   arg5,
 });
 
-/** euid differs from ruid, with an ambient capability: the exec set-id rule changed in 6.16. */
+/** euid differs from ruid, with an ambient capability: the exec set-id rule changed in 6.17. */
 const SETID_AMBIENT = user({
   ruid: 1000,
   euid: 1001,
@@ -1011,7 +1011,7 @@ const cases: Case[] = [
   // execve: gids, namespaces, ptrace
   {
     rule: "execve.ok",
-    name: "a set-gid file of another group clears ambient (6.16+: in_group_p)",
+    name: "a set-gid file of another group clears ambient (6.17+: in_group_p)",
     state: { inheritable: C(NET_RAW), ambient: C(NET_RAW) },
     op: { op: "execve", file: { setgid: true, group: 1000 } },
     errno: null,

@@ -18,9 +18,11 @@ export interface KernelFeatures {
   /** SECBIT_EXEC_RESTRICT_FILE / SECBIT_EXEC_DENY_INTERACTIVE, settable without CAP_SETPCAP (6.14). */
   readonly execSecurebits: boolean;
   /**
-   * execve's set-id test compares the new euid with the old *effective* uid (the 2025 fix
-   * "exec: Correct the permission check for unsafe exec"; modelled from 6.16, confirmed on
-   * 6.18 by the differential tests), instead of with the old real uid.
+   * execve's set-id test compares the new euid with the old *effective* uid and the new egid by
+   * in_group_p (the 2025 fix "exec: Correct the permission check for unsafe exec", commit
+   * 337490f0007f: first in linux-next on 2025-06-24, after 6.16-rc1, so first released in
+   * 6.17; confirmed on 6.18 and absent on 6.1 and 6.12 by the differential), instead of
+   * comparing the new ids with the old real ones.
    */
   readonly execIdChanged: boolean;
 }
@@ -42,7 +44,7 @@ export interface KernelProfile {
 }
 
 /** Releases where something the engine models changed; any other version maps onto these. */
-export const PROFILE_MILESTONES = ["3.0", "3.5", "3.16", "4.3", "4.14", "5.8", "5.9", "6.14", "6.16", "6.18"] as const;
+export const PROFILE_MILESTONES = ["3.0", "3.5", "3.16", "4.3", "4.14", "5.8", "5.9", "6.14", "6.17", "6.18"] as const;
 /** The kernel on which capgate's model was last confirmed by its differential tests. */
 export const DEFAULT_KERNEL = "6.18";
 const [NEWEST_MAJOR, NEWEST_MINOR] = DEFAULT_KERNEL.split(".").map(Number) as [number, number];
@@ -77,7 +79,7 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     ambient: is(4, 3),
     fileCapsV3: is(4, 14),
     execSecurebits: is(6, 14),
-    execIdChanged: is(6, 16),
+    execIdChanged: is(6, 17),
   });
   const word =
     lastCap |
