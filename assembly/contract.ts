@@ -142,6 +142,7 @@ export const EPERM: u32 = 1;
 export const ESRCH: u32 = 3;
 export const EFAULT: u32 = 14;
 export const EINVAL: u32 = 22;
+export const ERANGE: u32 = 34;
 export const EUSERS: u32 = 87;
 
 export const LAST_CAP_MASK: u32 = 255;
@@ -150,6 +151,7 @@ export const FEAT_AMBIENT: u32 = 1 << 9; // 4.3: PR_CAP_AMBIENT, SECBIT_NO_CAP_A
 export const FEAT_FCAPS_V3: u32 = 1 << 10; // 4.14: VFS_CAP_REVISION_3 (namespaced file caps)
 export const FEAT_EXEC_SECUREBITS: u32 = 1 << 11; // 6.14: SECBIT_EXEC_RESTRICT_FILE/_DENY_INTERACTIVE
 export const FEAT_EXEC_ID_CHANGED: u32 = 1 << 12; // exec: Correct the permission check for unsafe exec: set-id compares the new euid with the old euid
+export const FEAT_CAP_ELEVATED: u32 = 1 << 13; // 4.14: AT_SECURE decided in cap_bprm_set_creds (bprm->cap_elevated), from the set-id test; before, cap_bprm_secureexec looked at the committed credentials
 
 export enum Rule {
   CapgetOk = 1, // capget.ok
@@ -230,6 +232,7 @@ export enum Rule {
   ExecveOk = 70, // execve.ok
   ExecveCapabilityDumb = 71, // execve.capability-dumb
   ExecveXattrInvalid = 72, // execve.xattr-invalid
+  ExecveXattrTooLong = 73, // execve.xattr-too-long
   OpUnknown = 99, // engine.op-unknown
 }
 

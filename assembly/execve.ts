@@ -2,7 +2,7 @@
 // and cap_bprm_creds_from_file / get_file_caps / handle_privileged_root in
 // security/commoncap.c, for the final file of the exec (5.8+: computed once, before the
 // point of no return, so a failure leaves the old state intact).
-import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, OP_E, FILE_SETGID, FILE_PTRACED, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, NOTE_EXEC_SETID_UNMAPPED, NOTE_EXEC_PTRACED, NOTE_EXEC_GID_CHANGED, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, FILE_SCRIPT, NOTE_EXEC_NOSUID, NOTE_EXEC_SCRIPT, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, ID_UNMAPPED, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, Rule, EPERM, EINVAL, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
+import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, OP_E, FILE_SETGID, FILE_PTRACED, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, NOTE_EXEC_SETID_UNMAPPED, NOTE_EXEC_PTRACED, NOTE_EXEC_GID_CHANGED, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, FILE_SCRIPT, NOTE_EXEC_NOSUID, NOTE_EXEC_SCRIPT, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, ID_UNMAPPED, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, FEAT_CAP_ELEVATED, Rule, EPERM, EINVAL, ERANGE, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
 import { has, validMask, bit } from "./profile";
 import { SECBIT_NOROOT, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
@@ -67,7 +67,10 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   let newPermitted: u64 = 0;
   if ((flags & FILE_HAS_CAPS) != 0) {
     const v3 = has(profile, FEAT_FCAPS_V3);
-    if (xattrVersion < 1 || xattrVersion > 3 || (xattrVersion == 3 && !v3))
+    // Before 4.14 the xattr is read into a 20-byte buffer (XATTR_CAPS_SZ): a 24-byte v3 value
+    // does not fit, getxattr's ERANGE fails the exec.
+    if (xattrVersion == 3 && !v3) return fail(res, ERANGE, Rule.ExecveXattrTooLong, 0);
+    if (xattrVersion < 1 || xattrVersion > 3)
       return fail(res, EINVAL, Rule.ExecveXattrInvalid, 0); // an unknown revision fails the exec
     const valid = validMask(profile);
     let fileP = load<u64>(op + OP_X0) & valid;
@@ -146,6 +149,10 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
   // behavioural changes" (and uses the euid after the downgrade).
   let secure = idChanged || (ruid != root && (effective || (newPermitted & ~newAmbient) != 0));
   if (newIdRule && (euid != oldRuid || egid != oldRgid)) secure = true;
+  // Before 4.14, cap_bprm_secureexec: the committed credentials alone (after the downgrade),
+  // without the set-id test: a downgraded set-id exec is not secure.
+  if (!has(profile, FEAT_CAP_ELEVATED))
+    secure = (ruid != root && (effective || (newPermitted & ~newAmbient) != 0)) || euid != ruid || egid != rgid;
   if (secure) notes |= NOTE_EXEC_SECURE;
 
   store<u64>(out + ST_PERMITTED, newPermitted);

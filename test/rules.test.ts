@@ -772,10 +772,36 @@ const cases: Case[] = [
   },
   {
     rule: "execve.xattr-invalid",
-    name: "v3 before 4.14",
+    name: "an unknown revision",
+    op: {
+      op: "execve",
+      file: { caps: { permitted: C(), inheritable: C(), effective: false, version: 4 as unknown as 3 } },
+    },
+    errno: "EINVAL",
+  },
+  {
+    rule: "execve.xattr-too-long",
+    name: "v3 before 4.14: 24 bytes into a 20-byte buffer",
     kernel: "4.9",
     op: { op: "execve", file: { caps: { permitted: C(), inheritable: C(), effective: false, version: 3 } } },
-    errno: "EINVAL",
+    errno: "ERANGE",
+  },
+  {
+    rule: "execve.ok",
+    name: "before 4.14 AT_SECURE comes from the committed credentials: a downgraded set-id exec is not secure",
+    kernel: "4.13",
+    state: user({ ruid: 1000, euid: 2000, suid: 3000, fsuid: 2000, noNewPrivs: true }),
+    op: { op: "execve", file: {} },
+    errno: null,
+    check: (v) => {
+      assert.equal(v.state.euid, 1000);
+      assert.equal(v.secureExec, false);
+      const later = simulate(threadState(user({ ruid: 1000, euid: 2000, suid: 3000, fsuid: 2000, noNewPrivs: true })), {
+        op: "execve",
+        file: {},
+      });
+      assert.equal(later.secureExec, true, "4.14+: the set-id test counts");
+    },
   },
   // capget of the scenario's other tasks
   {

@@ -63,12 +63,12 @@ export const OVERFLOW_ID = 65534;
 export const NSF_SETGROUPS_DENY = 1;
 
 /** errno numbers the engine answers with. */
-export const ERRNO = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22, EUSERS: 87 } as const;
+export const ERRNO = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22, ERANGE: 34, EUSERS: 87 } as const;
 export type EngineErrno = keyof typeof ERRNO;
 
 export const LAST_CAP_MASK = 255;
 /** Feature bits of the profile word. */
-export const FEATURE = { NO_NEW_PRIVS: 256, AMBIENT: 512, FCAPS_V3: 1024, EXEC_SECUREBITS: 2048, EXEC_ID_CHANGED: 4096 } as const;
+export const FEATURE = { NO_NEW_PRIVS: 256, AMBIENT: 512, FCAPS_V3: 1024, EXEC_SECUREBITS: 2048, EXEC_ID_CHANGED: 4096, CAP_ELEVATED: 8192 } as const;
 
 /** Every rule: its engine code and stable id. */
 export const RULE_CODES = {
@@ -150,6 +150,7 @@ export const RULE_CODES = {
   "execve.ok": 70,
   "execve.capability-dumb": 71,
   "execve.xattr-invalid": 72,
+  "execve.xattr-too-long": 73,
   "engine.op-unknown": 99,
 } as const;
 export type RuleId = keyof typeof RULE_CODES;

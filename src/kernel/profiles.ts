@@ -1,12 +1,17 @@
 import { CapSet } from "../capabilities/set.js";
 import { CapgateInputError } from "../errors.js";
 
-/** Feature bits of the engine's profile word (assembly/profile.ts). */
-const FEAT_NO_NEW_PRIVS = 1 << 8;
-const FEAT_AMBIENT = 1 << 9;
-const FEAT_FCAPS_V3 = 1 << 10;
-const FEAT_EXEC_SECUREBITS = 1 << 11;
-const FEAT_EXEC_ID_CHANGED = 1 << 12;
+import { FEATURE } from "../engine/contract.js";
+
+/** Feature bits of the engine's profile word (declared in contract/engine.json). */
+const {
+  NO_NEW_PRIVS: FEAT_NO_NEW_PRIVS,
+  AMBIENT: FEAT_AMBIENT,
+  FCAPS_V3: FEAT_FCAPS_V3,
+  EXEC_SECUREBITS: FEAT_EXEC_SECUREBITS,
+  EXEC_ID_CHANGED: FEAT_EXEC_ID_CHANGED,
+  CAP_ELEVATED: FEAT_CAP_ELEVATED,
+} = FEATURE;
 
 export interface KernelFeatures {
   /** PR_SET/GET_NO_NEW_PRIVS (3.5). */
@@ -25,6 +30,12 @@ export interface KernelFeatures {
    * comparing the new ids with the old real ones.
    */
   readonly execIdChanged: boolean;
+  /**
+   * AT_SECURE is decided with the new credentials in cap_bprm_set_creds (4.14, bprm->cap_elevated:
+   * the set-id test counts). Before, cap_bprm_secureexec looked at the committed credentials
+   * after any unsafe-exec downgrade: euid != uid, egid != gid, or a non-root caller that gained.
+   */
+  readonly capElevated: boolean;
 }
 
 export interface KernelProfile {
@@ -80,6 +91,7 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     fileCapsV3: is(4, 14),
     execSecurebits: is(6, 14),
     execIdChanged: is(6, 17),
+    capElevated: is(4, 14),
   });
   const word =
     lastCap |
@@ -87,7 +99,8 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     (features.ambient ? FEAT_AMBIENT : 0) |
     (features.fileCapsV3 ? FEAT_FCAPS_V3 : 0) |
     (features.execSecurebits ? FEAT_EXEC_SECUREBITS : 0) |
-    (features.execIdChanged ? FEAT_EXEC_ID_CHANGED : 0);
+    (features.execIdChanged ? FEAT_EXEC_ID_CHANGED : 0) |
+    (features.capElevated ? FEAT_CAP_ELEVATED : 0);
   const profile: KernelProfile = Object.freeze({
     version: `${major}.${minor}`,
     major,

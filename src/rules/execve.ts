@@ -29,10 +29,16 @@ export const EXECVE_RULES: readonly RuleInfo[] = [
     errno: "EINVAL",
     kernel: "get_vfs_caps_from_disk",
     summary: "A security.capability xattr of an unknown revision makes execve fail with EINVAL.",
-    message: (c) =>
-      c.op.op === "execve" && c.op.file.caps?.version === 3 && !c.profile.features.fileCapsV3
-        ? `kernel ${c.profile.version} does not know v3 file capabilities (4.14+)`
-        : "the file's security.capability revision is not 1, 2 or 3",
+    message: () => "the file's security.capability revision is not 1, 2 or 3",
     hint: () => "write the file capabilities as v2 (setcap does)",
+  }),
+  rule("execve.xattr-too-long", {
+    errno: "ERANGE",
+    kernel: "get_vfs_caps_from_disk (before 4.14: a 20-byte buffer, XATTR_CAPS_SZ)",
+    summary:
+      "Before 4.14 the kernel reads security.capability into 20 bytes: a 24-byte v3 value does not fit, and execve fails with getxattr's ERANGE.",
+    message: (c) =>
+      `kernel ${c.profile.version} knows no v3 file capabilities (4.14+): the 24-byte xattr does not fit its 20-byte buffer`,
+    hint: () => "write the file capabilities as v2 (setcap does, outside a user namespace)",
   }),
 ];
