@@ -380,3 +380,17 @@ test(
     }
   },
 );
+
+test("capgate verify --fuzz shows its progress on a terminal (stderr) and keeps --json clean", { skip }, () => {
+  assert.equal(why, null, `must run under CI: ${why}`);
+  // util-linux's script gives the command a terminal
+  const tty = spawnSync("script", ["-qc", `node ${bin} verify --fuzz --trials 1200 --seed 4`, "/dev/null"], {
+    encoding: "utf8",
+  });
+  assert.equal(tty.status, 0, tty.stdout);
+  assert.match(tty.stdout, /\d+\/1200 trials, \d+ trials\/s, 0 divergent, ~\d+ s left/);
+  assert.match(tty.stdout, /1200 trials \(\d+ steps\) on kernel/);
+  const json = capgate(["verify", "--fuzz", "--trials", "600", "--seed", "4", "--json"]);
+  assert.equal(json.code, 0);
+  assert.equal(JSON.parse(json.stdout).trials, 600, "nothing but the document on stdout");
+});

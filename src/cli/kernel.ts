@@ -290,6 +290,7 @@ export function decodeCommand(masks: string[], opts: { json?: boolean }): number
 
 type Trial = import("../../shim/kernel-runner.js").Trial;
 type KernelTrial = import("../../shim/kernel-runner.js").KernelTrial;
+type CampaignResult = import("../../shim/differential.js").CampaignResult;
 
 /** The kernel version a bzImage names in its setup header ("6.1.0-47-cloud-amd64 (...) #1 SMP ..."), or null. */
 export function imageRelease(path: string): string | null {
@@ -359,7 +360,35 @@ export async function verifyCommand(
     const { default: fc } = await import("fast-check");
     const start = Date.now();
     const sample = fc.sample(trialArb(profile, { uids, maxSteps: 12 }), { numRuns: trials, seed });
-    const r = runCampaign(sample, profile, run);
+    // In chunks on this machine, with a progress line on a terminal (stderr: --json stays clean);
+    // a booted kernel runs the whole campaign in one boot.
+    const chunk = opts.boot !== undefined ? sample.length : Math.max(500, Math.ceil(sample.length / 50));
+    const progress = process.stderr.isTTY === true && !opts.json;
+    const parts: CampaignResult[] = [];
+    let done = 0,
+      divergent = 0;
+    for (let i = 0; i < sample.length; i += chunk) {
+      const part = runCampaign(sample.slice(i, i + chunk), profile, run);
+      parts.push(part);
+      done += part.trials;
+      divergent += part.divergences.length;
+      if (progress) {
+        const elapsed = (Date.now() - start) / 1000;
+        const rate = done / elapsed;
+        process.stderr.write(
+          `\r\x1b[K  ${done}/${sample.length} trials, ${rate.toFixed(0)} trials/s, ${divergent} divergent, ~${Math.ceil((sample.length - done) / rate)} s left`,
+        );
+      }
+    }
+    if (progress) process.stderr.write("\r\x1b[K");
+    const r: CampaignResult = {
+      trials: done,
+      steps: parts.reduce((n, p) => n + p.steps, 0),
+      divergences: parts.flatMap((p) => p.divergences),
+      setupFailures: parts.flatMap((p) => p.setupFailures),
+      notModelled: parts.reduce((n, p) => n + p.notModelled, 0),
+      kernelMs: parts.reduce((n, p) => n + p.kernelMs, 0),
+    };
     // Which ops differ, by op and rule, so a user on another kernel sees the shape of it.
     const byOp = new Map<string, number>();
     for (const d of r.divergences) {
