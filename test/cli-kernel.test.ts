@@ -394,3 +394,12 @@ test("capgate verify --fuzz shows its progress on a terminal (stderr) and keeps 
   assert.equal(json.code, 0);
   assert.equal(JSON.parse(json.stdout).trials, 600, "nothing but the document on stdout");
 });
+
+test("capgate verify --boot: a file that is no kernel image is bad input, one line, exit 2", () => {
+  for (const image of ["/etc/passwd", "/nonexistent/vmlinuz"]) {
+    const r = capgate(["verify", "--boot", image, "--fuzz", "--trials", "10"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+    assert.match(r.stderr, /not a bootable x86 kernel image/);
+  }
+});
