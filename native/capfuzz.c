@@ -314,6 +314,7 @@ typedef struct {
   uint8_t *out; /* 8-byte trial header + nops * STEP_SIZE */
   char **paths; /* per op: the file of an execve op, else NULL */
   char **interpreters; /* per op: a script's interpreter file (removed with it), else NULL */
+  uint8_t *shared;      /* per op: the file is a shared one (prepare_file), not removed after the trial */
   int process;  /* runs in a process of its own (unshare, or a start state in a child namespace) */
   mapper_t mapper0; /* the map writer of the runner's namespace, for such a trial */
 } trial_t;
@@ -505,7 +506,43 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
 /* The file an execve op runs: a copy of this program with the op's owner, setuid bit and
    security.capability xattr. Made while the trial thread still has every capability; chown
    first, as it clears file capabilities and the setuid bit. Returns a malloc'd path. */
-static char *prepare_file(const uint8_t *op, char **interpreter) {
+/* Files without capabilities differ only in owner, group and mode bits, so the few kinds there
+   are are made once and shared by every trial that runs one (never written after they are
+   made, so never ETXTBSY); files with capabilities are made per trial and removed after it. */
+typedef struct { uint32_t owner, group, flags; char *path, *interpreter; } shared_file_t;
+static shared_file_t shared_files[256];
+static uint32_t nshared;
+
+static char *make_file(const uint8_t *op, char **interpreter);
+
+/* The file for an execve op; *shared tells whether it belongs to the cache (not to be removed). */
+static char *prepare_file(const uint8_t *op, char **interpreter, int *shared) {
+  uint32_t flags = u32at(op + OP_C) & (FILE_SETUID | FILE_SETGID | FILE_NOSUID | FILE_SCRIPT | FILE_HAS_CAPS);
+  uint32_t owner = u32at(op + OP_A), group = u32at(op + OP_E);
+  *shared = 0;
+  if (flags & FILE_HAS_CAPS) return make_file(op, interpreter);
+  pthread_mutex_lock(&fd_lock);
+  for (uint32_t k = 0; k < nshared; k++) {
+    shared_file_t *f = &shared_files[k];
+    if (f->owner == owner && f->group == group && f->flags == flags) {
+      pthread_mutex_unlock(&fd_lock);
+      *shared = 1;
+      return f->path;
+    }
+  }
+  pthread_mutex_unlock(&fd_lock);
+  char *path = make_file(op, interpreter);
+  pthread_mutex_lock(&fd_lock);
+  if (nshared < sizeof shared_files / sizeof shared_files[0]) {
+    shared_files[nshared++] = (shared_file_t){ owner, group, flags, path, *interpreter };
+    *interpreter = NULL;
+    *shared = 1;
+  }
+  pthread_mutex_unlock(&fd_lock);
+  return path;
+}
+
+static char *make_file(const uint8_t *op, char **interpreter) {
   uint32_t owner = u32at(op + OP_A), xver = u32at(op + OP_B), flags = u32at(op + OP_C), rootid = u32at(op + OP_D);
   uint32_t group = u32at(op + OP_E);
   uint64_t fp = u64at(op + OP_X0), fi = u64at(op + OP_X1);
@@ -702,6 +739,7 @@ static void *template_thread(void *arg) {
     trial_t *t = &g->trials[k];
     t->paths = calloc(t->nops ? t->nops : 1, sizeof *t->paths);
     t->interpreters = calloc(t->nops ? t->nops : 1, sizeof *t->interpreters);
+    t->shared = calloc(t->nops ? t->nops : 1, 1);
     t->process = needs_process(t);
     any_process |= t->process;
     state_t st;
@@ -710,7 +748,11 @@ static void *template_thread(void *arg) {
       uint8_t *op = (uint8_t *)t->ops + (size_t)i * OP_SIZE;
       uint32_t kind = u32at(op + OP_KIND), c = u32at(op + OP_C);
       int32_t pid = (int32_t)u32at(op + OP_B);
-      if (kind == OPK_EXECVE) t->paths[i] = prepare_file(op, &t->interpreters[i]);
+      if (kind == OPK_EXECVE) {
+        int shared;
+        t->paths[i] = prepare_file(op, &t->interpreters[i], &shared);
+        t->shared[i] = (uint8_t)shared;
+      }
       /* capget of another task: a real one with the op's sets, or a pid that exists nowhere */
       if (kind == OPK_CAPGET && pid > 0 && (uint32_t)pid != st.tid && (c & OPF_TASKS_KNOWN)) {
         int32_t real = (int32_t)PID_MAX_LIMIT + 1;
@@ -744,11 +786,13 @@ static void *template_thread(void *arg) {
       pthread_join(th, NULL);
     }
     for (uint32_t i = 0; i < t->nops; i++) {
-      if (t->paths[i]) { unlink(t->paths[i]); free(t->paths[i]); }
+      if (t->paths[i] && !t->shared[i]) { unlink(t->paths[i]); free(t->paths[i]); }
       if (t->interpreters[i]) { unlink(t->interpreters[i]); free(t->interpreters[i]); }
     }
     free(t->interpreters);
+    free(t->shared);
     t->interpreters = NULL;
+    t->shared = NULL;
     free(t->paths);
     t->paths = NULL;
   }
@@ -796,7 +840,7 @@ static int serve(void) {
     size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
     uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_SIZE);
     if (read_all(buf, in)) return 2;
-    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, NULL, 0, { -1, -1, 0 } };
+    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, NULL, NULL, 0, { -1, -1, 0 } };
   }
   /* Consecutive trials with the same start state form a group, set up once. */
   group_t *groups = calloc(count ? count : 1, sizeof *groups);
