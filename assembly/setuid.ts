@@ -7,7 +7,7 @@
 import { OP_A, OP_B, OP_C, ST_PERMITTED, ST_EFFECTIVE, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, RS_FAULT, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETGID, Rule, EPERM, EINVAL, OVERFLOW_ID, ID_UNMAPPED, NOTE_FIXUP_DISABLED, NOTE_LEFT_ROOT_CLEARED, NOTE_LEFT_ROOT_KEPT, NOTE_AMBIENT_CLEARED, NOTE_EFFECTIVE_CLEARED, NOTE_EFFECTIVE_RAISED, NOTE_FS_DROPPED, NOTE_FS_RAISED } from "./contract";
 import { bit } from "./profile";
 import { CAP_SETUID, CAP_SETGID, CAP_FS_SET } from "./capabilities";
-import { uidDown, gidDown, uidUp, gidUp, rootUid } from "./userns";
+import { idDown, uidUp, gidUp, rootUid } from "./userns";
 import { SECBIT_NO_SETUID_FIXUP, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
 
@@ -32,7 +32,7 @@ const UNCHANGED: u32 = 0xffffffff; // (uid_t)-1: "leave this id alone"; never a 
 // (the same number: callers test the raw argument for -1 first, as the kernel does).
 @inline function down(gid: bool, st: usize, id: u32): u32 {
   if (id == UNCHANGED) return UNCHANGED;
-  return gid ? gidDown(st, id) : uidDown(st, id);
+  return idDown(st, id, gid);
 }
 // An argument that names an id (not -1) without a mapping: make_k[ug]id failed.
 @inline function unmapped(raw: u32, kernel: u32): bool {

@@ -5,7 +5,7 @@
 // (make_kuid: ID_UNMAPPED when it has no mapping); what the thread sees is mapped up (the
 // kernel shows an id without a mapping as the overflow id, 65534). A file's owner, group and
 // v3 rootid are kernel ids too (a file system of the initial namespace).
-import { ST_NS, NS_LEVEL, NS_FLAGS, NS_OWNER, NS_UID_COUNT, NS_UID_MAP, NS_GID_COUNT, NS_GID_MAP, NS_ROOTS, NSF_SETGROUPS_DENY, NS_EXTENTS_MAX, NS_LEVELS_MAX, NS_LEVEL_LIMIT, ID_UNMAPPED, OP_C, OP_LIST, OPF_MULTITHREADED, OPF_SETGROUPS_DENY, OPF_UID_MAP, OPF_GID_MAP, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, ST_GROUPS, USERNS_SIZE, Rule, EINVAL, EPERM, EUSERS, NOTE_UNSHARE_MAP_REFUSED, NOTE_UNSHARE_NO_MAP } from "./contract";
+import { ST_NS, NS_LEVEL, NS_FLAGS, NS_OWNER, NS_UID_COUNT, NS_UID_MAP, NS_GID_COUNT, NS_GID_MAP, NS_ROOTS, NSF_SETGROUPS_DENY, NS_EXTENTS_MAX, NS_LEVELS_MAX, NS_LEVEL_LIMIT, ID_UNMAPPED, OP_C, OP_LIST, OPF_MULTITHREADED, OPF_SETGROUPS_DENY, OPF_UID_MAP, OPF_GID_MAP, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_EUID, ST_EGID, USERNS_SIZE, Rule, EINVAL, EPERM, EUSERS, NOTE_UNSHARE_MAP_REFUSED, NOTE_UNSHARE_NO_MAP } from "./contract";
 import { validMask } from "./profile";
 import { succeed, fail, outside } from "./rules";
 
@@ -41,24 +41,28 @@ function up(map: usize, count: u32, kid: u32): u32 {
   return ID_UNMAPPED;
 }
 
-// make_kuid(current_user_ns(), uid): the kernel uid of an id given to a syscall.
-export function uidDown(st: usize, inside: u32): u32 {
+// Where the thread's uid or gid map is in the state record, and how many extents it has.
+@inline function mapOf(st: usize, gid: bool): usize {
+  return st + ST_NS + (gid ? NS_GID_MAP : NS_UID_MAP);
+}
+@inline function countOf(st: usize, gid: bool): u32 {
+  return load<u32>(st + ST_NS + (gid ? NS_GID_COUNT : NS_UID_COUNT));
+}
+
+// make_kuid/make_kgid(current_user_ns(), id): the kernel id of an id given to a syscall.
+export function idDown(st: usize, inside: u32, gid: bool): u32 {
   if (inInitialNs(st) || inside == ID_UNMAPPED) return inside;
-  return down(st + ST_NS + NS_UID_MAP, load<u32>(st + ST_NS + NS_UID_COUNT), inside);
+  return down(mapOf(st, gid), countOf(st, gid), inside);
 }
-export function gidDown(st: usize, inside: u32): u32 {
-  if (inInitialNs(st) || inside == ID_UNMAPPED) return inside;
-  return down(st + ST_NS + NS_GID_MAP, load<u32>(st + ST_NS + NS_GID_COUNT), inside);
+// from_kuid/from_kgid(): the id a kernel id has inside the thread's namespace (ID_UNMAPPED: none).
+export function idUp(st: usize, kid: u32, gid: bool): u32 {
+  if (inInitialNs(st) || kid == ID_UNMAPPED) return kid;
+  return up(mapOf(st, gid), countOf(st, gid), kid);
 }
-// from_kuid(): the id a kernel uid has inside the thread's namespace (ID_UNMAPPED: none).
-export function uidUp(st: usize, kuid: u32): u32 {
-  if (inInitialNs(st) || kuid == ID_UNMAPPED) return kuid;
-  return up(st + ST_NS + NS_UID_MAP, load<u32>(st + ST_NS + NS_UID_COUNT), kuid);
-}
-export function gidUp(st: usize, kgid: u32): u32 {
-  if (inInitialNs(st) || kgid == ID_UNMAPPED) return kgid;
-  return up(st + ST_NS + NS_GID_MAP, load<u32>(st + ST_NS + NS_GID_COUNT), kgid);
-}
+@inline export function uidDown(st: usize, inside: u32): u32 { return idDown(st, inside, false); }
+@inline export function gidDown(st: usize, inside: u32): u32 { return idDown(st, inside, true); }
+@inline export function uidUp(st: usize, kuid: u32): u32 { return idUp(st, kuid, false); }
+@inline export function gidUp(st: usize, kgid: u32): u32 { return idUp(st, kgid, true); }
 
 // kuid_has_mapping(ns, kuid)
 @inline export function uidHasMapping(st: usize, kuid: u32): bool {

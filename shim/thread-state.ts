@@ -1,7 +1,7 @@
 // Reads the calling thread's capability state from the kernel.
 import { CapSet } from "../src/capabilities/set.js";
 import { parseStatus, namespaceFromProc } from "../src/formats/proc-status.js";
-import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
+import { kernelProfile, releaseProfile, type KernelProfile } from "../src/kernel/profiles.js";
 import type { ThreadState } from "../src/state.js";
 import { syscall, prctl, gettid, readKernelFile, errnoText, ShimUnavailable } from "./libc.js";
 import { PRCTL, CAPABILITY_VERSION } from "../src/kernel/constants.js";
@@ -11,8 +11,7 @@ export { parseStatus, type StatusFields } from "../src/formats/proc-status.js";
 /** The running kernel as a profile: its release, with CAP_LAST_CAP checked against /proc. */
 export function currentProfile(): KernelProfile {
   const release = readKernelFile("/proc/sys/kernel/osrelease").trim();
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  const profile = kernelProfile(m ? `${m[1]}.${m[2]}` : undefined);
+  const profile = releaseProfile(release) ?? kernelProfile();
   const lastCap = Number(readKernelFile("/proc/sys/kernel/cap_last_cap"));
   if (lastCap !== profile.lastCap) {
     throw new ShimUnavailable(

@@ -44,6 +44,15 @@ export function shownId(id: number): number {
   return id === ID_UNMAPPED ? OVERFLOW_ID : id;
 }
 
+/**
+ * The other way: an id as the thread sees it (a scenario, a /proc status file) as a state holds
+ * it. The overflow id that `map` does not cover is the kernel's "no mapping" (ID_UNMAPPED);
+ * without a map (the initial namespace) every id is itself.
+ */
+export function fromShown(id: number, map: readonly IdExtent[] | undefined): number {
+  return map && id === OVERFLOW_ID && mapDown(map, id) === ID_UNMAPPED ? ID_UNMAPPED : id;
+}
+
 /** Why a map cannot be written (as map_write would refuse it), or null. */
 export function mapProblem(map: readonly IdExtent[]): string | null {
   if (map.length > NS_EXTENTS_MAX)

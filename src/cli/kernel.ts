@@ -28,7 +28,7 @@ import { parseStatus } from "../formats/proc-status.js";
 import { FormatError } from "../formats/errors.js";
 import type { KernelProfile } from "../kernel/profiles.js";
 import { InputError } from "../parse/errors.js";
-import { kernelProfile } from "../kernel/profiles.js";
+import { kernelProfile, releaseProfile } from "../kernel/profiles.js";
 import { CapSet } from "../capabilities/set.js";
 import { securebitNames } from "../kernel/constants.js";
 import { EXIT_NOT_MODELLED, loadScenario } from "./simulate.js";
@@ -306,15 +306,15 @@ export function imageRelease(path: string): string | null {
   }
 }
 
-/** The profile of a kernel release ("6.12.113+deb12-cloud-amd64" → 6.12); older than the oldest profile is refused. */
-function releaseProfile(release: string) {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) throw new UsageError(`cannot tell the version of kernel ${JSON.stringify(release)}`);
+/** The profile of a booted kernel's release, as bad input when there is none. */
+function bootedProfile(release: string): KernelProfile {
   try {
-    return kernelProfile(`${m[1]}.${m[2]}`);
+    const profile = releaseProfile(release);
+    if (profile) return profile;
   } catch (e) {
     throw new UsageError(`kernel ${release}: ${(e as Error).message}`);
   }
+  throw new UsageError(`cannot tell the version of kernel ${JSON.stringify(release)}`);
 }
 
 export async function verifyCommand(
@@ -334,7 +334,7 @@ export async function verifyCommand(
     const image = opts.boot;
     const release = imageRelease(image);
     if (!release) throw new UsageError(`${image}: not a bootable x86 kernel image (bzImage), or unreadable`);
-    bootProfile = releaseProfile(release);
+    bootProfile = bootedProfile(release);
     const why = bootUnavailable();
     if (why) throw new UsageError(`cannot boot ${image}: ${why}`);
     run = (trials) => {

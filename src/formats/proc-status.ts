@@ -3,7 +3,7 @@ import { CapSet } from "../capabilities/set.js";
 import { threadState, type Credentials, type ThreadState } from "../state.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
-import { childNamespace, ID_UNMAPPED, OVERFLOW_ID, type IdExtent, type UserNamespace } from "../userns.js";
+import { childNamespace, fromShown, type IdExtent, type UserNamespace } from "../userns.js";
 
 /** The fields of a status file that capgate reads: the credentials (the Gid: line when present), and more. */
 export interface StatusFields extends Credentials {
@@ -95,12 +95,6 @@ export function namespaceFromProc(files: { uidMap: string; gidMap: string; setgr
   return childNamespace({ uidMap, gidMap, setgroups: files.setgroups?.trim() === "deny" ? "deny" : "allow" });
 }
 
-/** An id a status file shows inside `ns`: the overflow id stands for an unmapped one. */
-function insideId(id: number, map: readonly IdExtent[] | undefined): number {
-  if (!map || id !== OVERFLOW_ID) return id;
-  return map.some(([inside, , count]) => id >= inside && id < inside + count) ? id : ID_UNMAPPED;
-}
-
 /**
  * The thread state a status file shows (securebits are not in it: pass them if known; pass the
  * user namespace, from namespaceFromProc, for a process outside the initial one).
@@ -112,8 +106,8 @@ export function stateFromStatus(
   ns: UserNamespace | null = null,
 ): ThreadState {
   const s = parseStatus(text);
-  const u = (id: number) => insideId(id, ns?.uidMap);
-  const g = (id: number) => insideId(id, ns?.gidMap);
+  const u = (id: number) => fromShown(id, ns?.uidMap);
+  const g = (id: number) => fromShown(id, ns?.gidMap);
   return threadState(
     {
       permitted: s.permitted,

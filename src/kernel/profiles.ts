@@ -130,3 +130,12 @@ export function knownSecurebits(profile: KernelProfile): number {
 const SECBIT_VALUES_ALWAYS = (1 << 0) | (1 << 2) | (1 << 4); // NOROOT, NO_SETUID_FIXUP, KEEP_CAPS
 const SECBIT_NO_CAP_AMBIENT_RAISE = 1 << 6;
 const SECBIT_EXEC_VALUES = (1 << 8) | (1 << 10); // EXEC_RESTRICT_FILE, EXEC_DENY_INTERACTIVE
+
+/**
+ * The profile of a kernel release as uname -r prints it ("6.12.113+deb12-cloud-amd64" → 6.12);
+ * null when it does not start with MAJOR.MINOR. A kernel older than the oldest profile throws.
+ */
+export function releaseProfile(release: string): KernelProfile | null {
+  const m = /^(\d+)\.(\d+)/.exec(release.trim());
+  return m ? kernelProfile(`${m[1]}.${m[2]}`) : null;
+}

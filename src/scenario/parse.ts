@@ -11,10 +11,10 @@ import { threadState, stateProblem, SET_NAMES, UID_NAMES, GID_NAMES, type Thread
 import type { Op, FileCaps, ExecFile, TaskSets } from "../ops.js";
 import {
   ID_UNMAPPED,
-  OVERFLOW_ID,
   NS_EXTENTS_MAX,
   NS_LEVELS_MAX,
   childNamespace,
+  fromShown,
   mapDown,
   type IdExtent,
   type UserNamespace,
@@ -218,12 +218,10 @@ function parseUserns(v: unknown, path: string): UserNamespace {
   return { ...ns, level, roots: r };
 }
 
-/** Ids given inside a namespace: 65534 that the map does not cover is the kernel's "unmapped". */
+/** Ids given as seen inside a namespace, as the state holds them (fromShown). */
 function insideIds<T extends Record<string, number>>(ids: T, map: readonly IdExtent[] | undefined): T {
-  if (!map) return ids;
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(ids))
-    out[k] = v === OVERFLOW_ID && mapDown(map, v) === ID_UNMAPPED ? ID_UNMAPPED : v;
+  for (const [k, v] of Object.entries(ids)) out[k] = fromShown(v, map);
   return out as T;
 }
 
@@ -239,7 +237,7 @@ export function parseState(v: unknown, profile: KernelProfile, path = "state"): 
     v["groups"] === undefined
       ? undefined
       : idList(v["groups"], `${path}.groups`, 0xffff)
-          .map((g) => (ns && g === OVERFLOW_ID && mapDown(ns.gidMap, g) === ID_UNMAPPED ? ID_UNMAPPED : g))
+          .map((g) => fromShown(g, ns?.gidMap))
           .sort((a, b) => (ns ? mapDown(ns.gidMap, a) - mapDown(ns.gidMap, b) : a - b));
   const state = threadState(
     {
