@@ -756,10 +756,14 @@ static void *template_thread(void *arg) {
       /* capget of another task: a real one with the op's sets, or a pid that exists nowhere */
       if (kind == OPK_CAPGET && pid > 0 && (uint32_t)pid != st.tid && (c & OPF_TASKS_KNOWN)) {
         int32_t real = (int32_t)PID_MAX_LIMIT + 1;
-        if (c & OPF_TASK_FOUND) {
+        /* A task whose real pid is the model's own tid would be taken for the thread itself
+           (run_op maps that tid to the caller): keep it alive, so the pid stays taken, and
+           make another. */
+        while (c & OPF_TASK_FOUND) {
           if (ntasks == cap_tasks) tasks = realloc(tasks, (cap_tasks = cap_tasks * 2 + 4) * sizeof *tasks);
           if (spawn_task(op, &tasks[ntasks])) { perror("capfuzz: task"); exit(28); }
           real = tasks[ntasks++].pid;
+          if ((uint32_t)real != st.tid) break;
         }
         memcpy(op + OP_B, &real, 4);
       }
