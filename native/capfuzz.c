@@ -74,10 +74,10 @@ static uint64_t field_hex(const char *buf, const char *name) {
   return p ? strtoull(p + strlen(name), NULL, 16) : ~0ULL;
 }
 
-static void read_state(state_t *s, uint32_t model_tid) {
+/* From the status file open on fd (a thread's own /proc/thread-self/status). */
+static void read_state_from(int fd, state_t *s, uint32_t model_tid) {
   char buf[4096];
-  if (status_fd < 0) status_fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = status_fd < 0 ? -1 : pread(status_fd, buf, sizeof buf - 1, 0);
+  ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof buf - 1, 0);
   if (n <= 0) { fprintf(stderr, "capfuzz: cannot read /proc/thread-self/status\n"); exit(11); }
   buf[n] = 0;
   s->inheritable = field_hex(buf, "\nCapInh:");
@@ -120,6 +120,11 @@ static void read_state(state_t *s, uint32_t model_tid) {
   memset(s->ns, 0, sizeof s->ns);
   s->securebits = (uint32_t)syscall(SYS_prctl, PR_GET_SECUREBITS, 0UL, 0UL, 0UL, 0UL);
   s->tid = model_tid;
+}
+
+static void read_state(state_t *s, uint32_t model_tid) {
+  if (status_fd < 0) status_fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+  read_state_from(status_fd, s, model_tid);
 }
 
 
@@ -197,6 +202,8 @@ static int setup(const state_t *s) {
    forks the next at once (the creator of a namespace has every capability in it). Each trial
    thread or process talks to its own (thread-local: a forked child inherits its thread's). */
 typedef struct { int req, resp; pid_t pid; } mapper_t;
+/* A zygote (see zygote_serve): its request pipe's write end and its response pipe's read end. */
+typedef struct zygote { int req, resp; pid_t pid; } zygote_t;
 static __thread mapper_t mapper = { -1, -1, 0 };
 typedef struct { int32_t pid; uint32_t flags; uint32_t list[OP_SIZE / 4]; } map_request_t;
 
@@ -316,7 +323,7 @@ typedef struct {
   char **interpreters; /* per op: a script's interpreter file (removed with it), else NULL */
   uint8_t *shared;      /* per op: the file is a shared one (prepare_file), not removed after the trial */
   int process;  /* runs in a process of its own (unshare, or a start state in a child namespace) */
-  mapper_t mapper0; /* the map writer of the runner's namespace, for such a trial */
+  const struct zygote *zygote; /* which forks that process */
 } trial_t;
 
 static uint64_t u64at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -403,20 +410,66 @@ static void sink_put(sink_t *sk, const uint8_t *rec) {
 }
 
 /* The record of an execve step as the new program sees itself (or, ret -1, as the exec failed). */
-static void exec_record(uint8_t *rec, int32_t ret, int32_t err, uint32_t secure, uint32_t model_tid) {
+static void exec_record(uint8_t *rec, int32_t ret, int32_t err, uint32_t secure, const state_t *s) {
   memset(rec, 0, STEP_SIZE);
   uint32_t flags = secure ? STEPF_SECURE : 0;
   memcpy(rec + SP_RET, &ret, 4); memcpy(rec + SP_ERRNO, &err, 4); memcpy(rec + SP_FLAGS, &flags, 4);
-  state_t s;
-  read_state(&s, model_tid);
-  encode_state(rec + SP_STATE, &s);
+  encode_state(rec + SP_STATE, s);
 }
 
-/* Runs ops in order. An execve runs in a forked child; the new program (this runner, in its
+/* What the child of an execve step needs. */
+typedef struct { int out, cont, map_req, map_resp, ptraced; uint32_t model_tid; char *path; } exec_child_t;
+
+/* The child of an execve step. It runs in the parent's memory on a stack of its own
+   (CLONE_VM | CLONE_VFORK, as posix_spawn does): copying the runner's page tables for a fork,
+   and tearing the copy down again at exec, cost more than the exec itself. The parent thread
+   waits until the child has exec'd or exited, so the child may use only its own stack: no
+   malloc, no thread-local variable written (they are the parent thread's). */
+static int exec_child(void *arg) {
+  const exec_child_t *x = arg;
+  /* fd 3: step records, 4: the continuation, 5 and 6: the map writer (when there is one) */
+  int f3 = fcntl(x->out, F_DUPFD_CLOEXEC, 10), f4 = fcntl(x->cont, F_DUPFD_CLOEXEC, 10);
+  int f5 = x->map_req >= 0 ? fcntl(x->map_req, F_DUPFD_CLOEXEC, 10) : -1;
+  int f6 = x->map_resp >= 0 ? fcntl(x->map_resp, F_DUPFD_CLOEXEC, 10) : -1;
+  if (f3 < 0 || f4 < 0 || dup2(f3, 3) < 0 || dup2(f4, 4) < 0) _exit(126);
+  if (f5 >= 0 && f6 >= 0) { if (dup2(f5, 5) < 0 || dup2(f6, 6) < 0) _exit(126); }
+  else { close(5); close(6); }
+  if (x->ptraced) {
+    /* Traced by a tracer without CAP_SYS_PTRACE: PTRACE_TRACEME records this process's own
+       credentials as the tracer's (ptracer_cred), so it asks without CAP_SYS_PTRACE in
+       effective and puts it back (capset changes nothing else). The parent detaches at the
+       exec stop. */
+    struct __user_cap_data_struct d[2];
+    uint32_t v;
+    raw_capget(_LINUX_CAPABILITY_VERSION_3, 0, d, &v);
+    const uint32_t sys_ptrace = 1u << CAP_SYS_PTRACE;
+    const int had = (d[0].effective & sys_ptrace) != 0;
+    if (had) { d[0].effective &= ~sys_ptrace; if (raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v)) _exit(126); }
+    if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) _exit(126);
+    if (had) { d[0].effective |= sys_ptrace; if (raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v)) _exit(126); }
+  }
+  char *argv[] = { x->path, "--report", NULL };
+  char *envp[] = { NULL };
+  execve(x->path, argv, envp);
+  int e = errno;
+  /* a failed exec leaves the state as it was: read from this process's own status file */
+  state_t s;
+  int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+  read_state_from(fd, &s, x->model_tid);
+  uint8_t rec[STEP_SIZE];
+  exec_record(rec, -1, e, 0, &s);
+  write_fd(3, rec, STEP_SIZE);
+  _exit(127);
+}
+
+/* Runs ops in order. An execve runs in a child process (exec_child); the new program (this runner, in its
    --report mode) reports the exec step and runs the remaining ops itself, so a sequence can go
    on after an exec, through further execs. If the exec fails, the child reports the failure
    and this process goes on with the remaining ops. */
 static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **paths, sink_t *sk) {
+  /* the stack of an execve step's child (exec_child), which runs while this thread waits:
+     part of this thread's own stack, never touched unless there is an exec */
+  uint8_t exec_stack[1 << 16] __attribute__((aligned(16)));
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *op = ops + (size_t)i * OP_SIZE;
     uint8_t rec[STEP_SIZE];
@@ -428,38 +481,8 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
     const int ptraced = (u32at(op + OP_C) & FILE_PTRACED) != 0;
     pthread_mutex_lock(&fd_lock);
     if (pipe2(cont, O_CLOEXEC) || (sk->mem && pipe2(res, O_CLOEXEC))) exit(16);
-    pid_t child = fork();
-    if (child == 0) {
-      status_fd = -1; /* the inherited fd names the parent thread's status file */
-      /* fd 3: step records, 4: the continuation, 5 and 6: the map writer (when there is one) */
-      int f3 = fcntl(sk->mem ? res[1] : sk->fd, F_DUPFD_CLOEXEC, 10), f4 = fcntl(cont[0], F_DUPFD_CLOEXEC, 10);
-      int f5 = mapper.req >= 0 ? fcntl(mapper.req, F_DUPFD_CLOEXEC, 10) : -1;
-      int f6 = mapper.resp >= 0 ? fcntl(mapper.resp, F_DUPFD_CLOEXEC, 10) : -1;
-      if (f3 < 0 || f4 < 0 || dup2(f3, 3) < 0 || dup2(f4, 4) < 0) _exit(126);
-      if (f5 >= 0 && f6 >= 0) { if (dup2(f5, 5) < 0 || dup2(f6, 6) < 0) _exit(126); }
-      else { close(5); close(6); }
-      if (ptraced) {
-        /* Traced by a tracer without CAP_SYS_PTRACE: PTRACE_TRACEME records this process's own
-           credentials as the tracer's (ptracer_cred), so it asks without CAP_SYS_PTRACE in
-           effective and puts it back (capset changes nothing else). The parent detaches at the
-           exec stop. */
-        struct __user_cap_data_struct d[2];
-        uint32_t v;
-        raw_capget(_LINUX_CAPABILITY_VERSION_3, 0, d, &v);
-        const uint32_t sys_ptrace = 1u << CAP_SYS_PTRACE;
-        const int had = (d[0].effective & sys_ptrace) != 0;
-        if (had) { d[0].effective &= ~sys_ptrace; if (raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v)) _exit(126); }
-        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) _exit(126);
-        if (had) { d[0].effective |= sys_ptrace; if (raw_capset(_LINUX_CAPABILITY_VERSION_3, 0, d, &v)) _exit(126); }
-      }
-      char *argv[] = { paths[i], "--report", NULL };
-      char *envp[] = { NULL };
-      execve(paths[i], argv, envp);
-      int e = errno;
-      exec_record(rec, -1, e, 0, model_tid); /* a failed exec leaves the state as it was */
-      write_fd(3, rec, STEP_SIZE);
-      _exit(127);
-    }
+    exec_child_t x = { sk->mem ? res[1] : sk->fd, cont[0], mapper.req, mapper.resp, ptraced, model_tid, paths[i] };
+    pid_t child = clone(exec_child, exec_stack + sizeof exec_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &x);
     pthread_mutex_unlock(&fd_lock);
     if (child < 0) exit(17);
     int status = 0, reaped = 0;
@@ -668,6 +691,99 @@ static void end_task(live_task_t *lt) {
   free(lt->task);
 }
 
+static int read_exact(int fd, void *buf, size_t n) {
+  uint8_t *p = buf;
+  while (n) { ssize_t r = read(fd, p, n); if (r <= 0) return -1; p += r; n -= (size_t)r; }
+  return 0;
+}
+static void zygote_send(int fd, const void *buf, size_t n) {
+  const uint8_t *p = buf;
+  while (n) { ssize_t r = write(fd, p, n); if (r <= 0) exit(27); p += r; n -= (size_t)r; }
+}
+
+/* A zygote: a small process, forked before the trials are read, that forks the process of each
+   trial needing one (an unshare step, or a start state in a child namespace). Forking the
+   runner itself copied the page tables of every trial's buffers, and tearing them down again
+   at exit cost as much: most of such a trial's time. A zygote has every capability of the
+   runner's namespace, as the main thread does, and forks that namespace's map writer at once.
+   It serves one trial at a time. Requests on fd 0: u32 op count, the state, the ops, then per
+   op a u32 length and the path of its exec file. The trial's process writes its setup status
+   and its step records to a pipe; the zygote answers on fd 1 with their length and them, once
+   the process and everything it started are gone (a process that dies early answers short). */
+static void zygote_serve(void) {
+  mapper_start(); /* now, while this process has every capability */
+  const mapper_t m0 = mapper;
+  uint32_t nops;
+  while (read_exact(0, &nops, 4) == 0) {
+    const size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
+    uint8_t *buf = malloc(in);
+    char **paths = calloc(nops ? nops : 1, sizeof *paths);
+    if (!buf || !paths || read_exact(0, buf, in)) _exit(2);
+    for (uint32_t k = 0; k < nops; k++) {
+      uint32_t len;
+      if (read_exact(0, &len, 4)) _exit(2);
+      if (!len) continue;
+      paths[k] = malloc(len + 1);
+      if (!paths[k] || read_exact(0, paths[k], len)) _exit(2);
+      paths[k][len] = 0;
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC)) _exit(27);
+    pid_t child = fork();
+    if (child == 0) {
+      close(p[0]);
+      state_t s;
+      decode_state(buf, &s);
+      mapper = m0;
+      unshare_follows = 0;
+      for (uint32_t k = 0; k < nops; k++) if (u32at(buf + STATE_SIZE + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshare_follows = 1;
+      uint32_t st = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? (uint32_t)ns_setup(&s) : (uint32_t)setup(&s);
+      write_fd(p[1], &st, 4);
+      if (st == 0) {
+        sink_t sk = { NULL, p[1] };
+        run_ops(buf + STATE_SIZE, nops, s.tid, paths, &sk);
+      }
+      reap_and_exit();
+    }
+    if (child < 0) _exit(27);
+    close(p[1]);
+    size_t room = 4 + (size_t)nops * STEP_SIZE, got = 0;
+    uint8_t *out = malloc(room);
+    ssize_t r;
+    while (got < room && (r = read(p[0], out + got, room - got)) > 0) got += (size_t)r;
+    close(p[0]);
+    waitpid(child, NULL, 0);
+    uint32_t len = (uint32_t)got;
+    write_fd(1, &len, 4);
+    write_fd(1, out, got);
+    free(out);
+    for (uint32_t k = 0; k < nops; k++) free(paths[k]);
+    free(paths);
+    free(buf);
+  }
+  mapper_stop();
+  _exit(0);
+}
+static void zygote_start(zygote_t *z) {
+  int rq[2], rs[2];
+  if (pipe2(rq, O_CLOEXEC) || pipe2(rs, O_CLOEXEC)) exit(27);
+  pid_t p = fork();
+  if (p < 0) exit(27);
+  if (p == 0) {
+    if (dup2(rq[0], 0) < 0 || dup2(rs[1], 1) < 0) _exit(1);
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    zygote_serve();
+  }
+  close(rq[0]);
+  close(rs[1]);
+  *z = (zygote_t){ rq[1], rs[0], p };
+}
+static void zygote_stop(zygote_t *z) {
+  close(z->req);
+  close(z->resp);
+  waitpid(z->pid, NULL, 0);
+}
+
 /* A trial thread starts where its creator, the group's template thread, stands: a new thread
    copies its creator's credentials, so the start state is set up once per group. */
 static void *trial_thread(void *arg) {
@@ -680,39 +796,27 @@ static void *trial_thread(void *arg) {
     if (status_fd >= 0) { close(status_fd); status_fd = -1; }
     return NULL;
   }
-  /* A process of its own (a fork of this thread: one thread, the same credentials), which
-     reports its setup status, then its steps, on a pipe. */
-  int p[2];
-  pthread_mutex_lock(&fd_lock);
-  if (pipe2(p, O_CLOEXEC)) exit(27);
-  pid_t child = fork();
-  if (child == 0) {
-    fd_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* held by the forking thread, which is this one */
-    close(p[0]);
-    status_fd = -1;
-    mapper = t->mapper0;
-    unshare_follows = 0;
-    for (uint32_t k = 0; k < t->nops; k++) if (u32at(t->ops + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshare_follows = 1;
-    uint32_t st = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? (uint32_t)ns_setup(&s) : 0;
-    write_fd(p[1], &st, 4);
-    if (st == 0) {
-      sink_t sk = { NULL, p[1] };
-      run_ops(t->ops, t->nops, s.tid, t->paths, &sk);
-    }
-    reap_and_exit();
+  /* A process of its own, forked by the group's zygote (see zygote_serve): it reports its
+     setup status, then its steps. */
+  const zygote_t *z = t->zygote;
+  zygote_send(z->req, &t->nops, 4);
+  zygote_send(z->req, t->state, STATE_SIZE);
+  zygote_send(z->req, t->ops, (size_t)t->nops * OP_SIZE);
+  for (uint32_t k = 0; k < t->nops; k++) {
+    uint32_t len = t->paths[k] ? (uint32_t)strlen(t->paths[k]) : 0;
+    zygote_send(z->req, &len, 4);
+    if (len) zygote_send(z->req, t->paths[k], len);
   }
-  pthread_mutex_unlock(&fd_lock);
-  if (child < 0) exit(27);
-  close(p[1]);
-  uint32_t st = 0;
-  size_t room = (size_t)t->nops * STEP_SIZE, got = 0;
-  ssize_t r;
-  if (read(p[0], &st, 4) != 4) st = 15;
-  while (st == 0 && got < room && (r = read(p[0], t->out + 8 + got, room - got)) > 0) got += (size_t)r;
-  close(p[0]);
-  waitpid(child, NULL, 0);
+  uint32_t len, st = 15; /* a process that said nothing failed its setup */
+  if (read_exact(z->resp, &len, 4)) exit(27);
+  uint8_t *got = malloc(len ? len : 1);
+  if (!got || read_exact(z->resp, got, len)) exit(27);
+  if (len >= 4) memcpy(&st, got, 4);
+  const size_t room = (size_t)t->nops * STEP_SIZE;
   if (st) memcpy(t->out, &st, 4);
-  else if (got != room) exit(19);
+  else if (len - 4 != room) exit(19);
+  else memcpy(t->out + 8, got + 4, room);
+  free(got);
   return NULL;
 }
 
@@ -726,7 +830,7 @@ static int needs_process(const trial_t *t) {
   return 0;
 }
 
-typedef struct { trial_t *trials; uint32_t count; } group_t;
+typedef struct { trial_t *trials; uint32_t count; const zygote_t *zygote; } group_t;
 
 /* One start state: prepare the exec files (while every capability is still here), bring this
    thread to the state, then run each trial of the group on a fresh thread made from this one. */
@@ -734,14 +838,12 @@ static void *template_thread(void *arg) {
   group_t *g = arg;
   uint32_t ntasks = 0, cap_tasks = 0;
   live_task_t *tasks = NULL;
-  int any_process = 0;
   for (uint32_t k = 0; k < g->count; k++) {
     trial_t *t = &g->trials[k];
     t->paths = calloc(t->nops ? t->nops : 1, sizeof *t->paths);
     t->interpreters = calloc(t->nops ? t->nops : 1, sizeof *t->interpreters);
     t->shared = calloc(t->nops ? t->nops : 1, 1);
     t->process = needs_process(t);
-    any_process |= t->process;
     state_t st;
     decode_state(t->state, &st);
     for (uint32_t i = 0; i < t->nops; i++) {
@@ -769,13 +871,7 @@ static void *template_thread(void *arg) {
       }
     }
   }
-  /* the map writer of this namespace, forked while this thread has every capability */
-  mapper_t m0 = { -1, -1, 0 };
-  if (any_process) {
-    mapper_start();
-    m0 = mapper;
-  }
-  for (uint32_t k = 0; k < g->count; k++) g->trials[k].mapper0 = m0;
+  for (uint32_t k = 0; k < g->count; k++) g->trials[k].zygote = g->zygote;
   state_t s;
   decode_state(g->trials[0].state, &s);
   /* a start state in a child namespace is set up by each trial's own process */
@@ -785,9 +881,14 @@ static void *template_thread(void *arg) {
     memcpy(t->out, &status, 4);
     memcpy(t->out + 4, &t->nops, 4);
     if (status == 0) {
-      pthread_t th;
-      if (pthread_create(&th, NULL, trial_thread, t)) exit(5);
-      pthread_join(th, NULL);
+      /* The last trial runs on this thread itself: nothing needs the start state after it,
+         and a thread made and ended per trial is the largest cost of a fresh start state. */
+      if (k + 1 == g->count) trial_thread(t);
+      else {
+        pthread_t th;
+        if (pthread_create(&th, NULL, trial_thread, t)) exit(5);
+        pthread_join(th, NULL);
+      }
     }
     for (uint32_t i = 0; i < t->nops; i++) {
       if (t->paths[i] && !t->shared[i]) { unlink(t->paths[i]); free(t->paths[i]); }
@@ -800,7 +901,6 @@ static void *template_thread(void *arg) {
     free(t->paths);
     t->paths = NULL;
   }
-  mapper_stop();
   for (uint32_t k = 0; k < ntasks; k++) end_task(&tasks[k]);
   free(tasks);
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
@@ -835,6 +935,15 @@ static int serve(void) {
   FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
   if (!f || fscanf(f, "%d", &last_cap) != 1) return 4;
   fclose(f);
+  enum { MAX_PARALLEL = 16 };
+  /* Template threads at a time (CAPFUZZ_PARALLEL, default 2: this project's machines have 2 cores). */
+  const char *par = getenv("CAPFUZZ_PARALLEL");
+  int parallel = par ? atoi(par) : 2;
+  if (parallel < 1) parallel = 1;
+  if (parallel > MAX_PARALLEL) parallel = MAX_PARALLEL;
+  /* a zygote per template thread, while this process is small */
+  zygote_t zygotes[MAX_PARALLEL];
+  for (int k = 0; k < parallel; k++) zygote_start(&zygotes[k]);
   uint32_t count;
   if (read_all(&count, 4)) return 2;
   trial_t *trials = calloc(count ? count : 1, sizeof *trials);
@@ -844,27 +953,25 @@ static int serve(void) {
     size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
     uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_SIZE);
     if (read_all(buf, in)) return 2;
-    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, NULL, NULL, 0, { -1, -1, 0 } };
+    trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, NULL, NULL, 0, NULL };
   }
   /* Consecutive trials with the same start state form a group, set up once. */
   group_t *groups = calloc(count ? count : 1, sizeof *groups);
   uint32_t ngroups = 0;
   for (uint32_t k = 0; k < count; k++) {
     if (ngroups && memcmp(groups[ngroups - 1].trials[0].state, trials[k].state, STATE_SIZE) == 0) groups[ngroups - 1].count++;
-    else groups[ngroups++] = (group_t){ &trials[k], 1 };
+    else groups[ngroups++] = (group_t){ &trials[k], 1, NULL };
   }
-  enum { MAX_PARALLEL = 16 };
-  /* Template threads at a time (CAPFUZZ_PARALLEL, default 2: this project's machines have 2 cores). */
-  const char *par = getenv("CAPFUZZ_PARALLEL");
-  int parallel = par ? atoi(par) : 2;
-  if (parallel < 1) parallel = 1;
-  if (parallel > MAX_PARALLEL) parallel = MAX_PARALLEL;
   for (uint32_t g = 0; g < ngroups; g += (uint32_t)parallel) {
     pthread_t th[MAX_PARALLEL];
     uint32_t n = ngroups - g < (uint32_t)parallel ? ngroups - g : (uint32_t)parallel;
-    for (uint32_t k = 0; k < n; k++) if (pthread_create(&th[k], NULL, template_thread, &groups[g + k])) return 5;
+    for (uint32_t k = 0; k < n; k++) {
+      groups[g + k].zygote = &zygotes[k];
+      if (pthread_create(&th[k], NULL, template_thread, &groups[g + k])) return 5;
+    }
     for (uint32_t k = 0; k < n; k++) pthread_join(th[k], NULL);
   }
+  for (int k = 0; k < parallel; k++) zygote_stop(&zygotes[k]);
   for (uint32_t k = 0; k < count; k++) write_all(trials[k].out, 8 + (size_t)trials[k].nops * STEP_SIZE);
   return 0;
 }
@@ -1010,7 +1117,9 @@ int main(int argc, char **argv) {
       close(6);
     }
     uint8_t rec[STEP_SIZE];
-    exec_record(rec, 0, 0, (uint32_t)getauxval(AT_SECURE), model_tid);
+    state_t s;
+    read_state(&s, model_tid);
+    exec_record(rec, 0, 0, (uint32_t)getauxval(AT_SECURE), &s);
     write_fd(3, rec, STEP_SIZE);
     sink_t sk = { NULL, 3 };
     run_ops(ops, rest, model_tid, paths, &sk);
@@ -1027,11 +1136,15 @@ int main(int argc, char **argv) {
       char c;
       if (unshare(CLONE_NEWUSER)) { perror("capfuzz: unshare(CLONE_NEWUSER)"); _exit(7); }
       if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 || c != 'g') _exit(8);
-      /* A mount namespace of our own, with exec_dir/nosuid bound onto itself MS_NOSUID: the
-         same file system as exec_dir (same xattr rules), only the mount flag differs. */
+      /* A mount namespace of our own. The exec files go on a tmpfs of its own mounted on
+         exec_dir (it has security.capability xattrs, and it goes away with the namespace):
+         on a disk file system, making and removing thousands of files made the search for a
+         free inode the largest cost of the runner. exec_dir/nosuid is bound onto itself
+         MS_NOSUID: the same file system (same xattr rules), only the mount flag differs. */
       if (exec_dir) {
         snprintf(nosuid_dir, sizeof nosuid_dir, "%s/nosuid", exec_dir);
         if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+            mount("capfuzz", exec_dir, "tmpfs", MS_NODEV, "mode=0755") ||
             (mkdir(nosuid_dir, 0755) && errno != EEXIST) || mount(nosuid_dir, nosuid_dir, NULL, MS_BIND, NULL) ||
             mount(NULL, nosuid_dir, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID, NULL)) {
           perror("capfuzz: nosuid mount");
