@@ -907,6 +907,18 @@ static void *template_thread(void *arg) {
   return NULL;
 }
 
+typedef struct { group_t *groups; uint32_t ngroups; atomic_uint *next; const zygote_t *zygote; pthread_t th; } worker_t;
+static void *worker_thread(void *arg) {
+  worker_t *w = arg;
+  for (uint32_t g; (g = atomic_fetch_add(w->next, 1)) < w->ngroups;) {
+    pthread_t th;
+    w->groups[g].zygote = w->zygote;
+    if (pthread_create(&th, NULL, template_thread, &w->groups[g])) exit(5);
+    pthread_join(th, NULL);
+  }
+  return NULL;
+}
+
 static int read_all(void *buf, size_t n) {
   uint8_t *p = buf;
   while (n) { ssize_t r = read(0, p, n); if (r <= 0) return -1; p += r; n -= (size_t)r; }
@@ -962,15 +974,15 @@ static int serve(void) {
     if (ngroups && memcmp(groups[ngroups - 1].trials[0].state, trials[k].state, STATE_SIZE) == 0) groups[ngroups - 1].count++;
     else groups[ngroups++] = (group_t){ &trials[k], 1, NULL };
   }
-  for (uint32_t g = 0; g < ngroups; g += (uint32_t)parallel) {
-    pthread_t th[MAX_PARALLEL];
-    uint32_t n = ngroups - g < (uint32_t)parallel ? ngroups - g : (uint32_t)parallel;
-    for (uint32_t k = 0; k < n; k++) {
-      groups[g + k].zygote = &zygotes[k];
-      if (pthread_create(&th[k], NULL, template_thread, &groups[g + k])) return 5;
-    }
-    for (uint32_t k = 0; k < n; k++) pthread_join(th[k], NULL);
+  /* `parallel` workers take the groups in turn, each making a template thread per group (a
+     worker keeps the main thread's credentials) and using its own zygote */
+  worker_t workers[MAX_PARALLEL];
+  atomic_uint next_group = 0;
+  for (int k = 0; k < parallel; k++) {
+    workers[k] = (worker_t){ groups, ngroups, &next_group, &zygotes[k], 0 };
+    if (pthread_create(&workers[k].th, NULL, worker_thread, &workers[k])) return 5;
   }
+  for (int k = 0; k < parallel; k++) pthread_join(workers[k].th, NULL);
   for (int k = 0; k < parallel; k++) zygote_stop(&zygotes[k]);
   for (uint32_t k = 0; k < count; k++) write_all(trials[k].out, 8 + (size_t)trials[k].nops * STEP_SIZE);
   return 0;
