@@ -1,7 +1,7 @@
 // capset(2): sys_capset in kernel/capability.c, then cap_capset in security/commoncap.c.
-import { RS_FAULT, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, RS_VERSION, RS_AUX, CK_PERMITTED, CK_EFFECTIVE, CK_INHERITABLE, CK_BOUNDING, CK_NEW_EFFECTIVE, CK_NEW_PERMITTED, CK_NEW_INHERITABLE, Rule, EINVAL, EPERM, EFAULT, NOTE_V1_TRUNCATED, NOTE_ABOVE_LAST_CAP, NOTE_AMBIENT_TRIMMED } from "./contract";
+import { RS_FAULT, OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_X2, OPF_DATA, ST_EFFECTIVE, ST_PERMITTED, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_TID, RS_VERSION, RS_AUX, CK_PERMITTED, CK_EFFECTIVE, CK_INHERITABLE, CK_BOUNDING, CK_NEW_EFFECTIVE, CK_NEW_PERMITTED, CK_NEW_INHERITABLE, Rule, EINVAL, EPERM, EFAULT, NOTE_V1_TRUNCATED, NOTE_ABOVE_LAST_CAP, NOTE_ABOVE_LAST_CAP_KEPT, NOTE_AMBIENT_TRIMMED } from "./contract";
 import { wordsOf, VERSION_3 } from "./header";
-import { validMask, bit } from "./profile";
+import { validMask, fullSet, bit } from "./profile";
 import { CAP_SETPCAP } from "./capabilities";
 import { succeed, fail } from "./rules";
 
@@ -55,12 +55,14 @@ export function capset(profile: u32, st: usize, op: usize, res: usize, out: usiz
     newPermitted &= 0xffffffff;
     newInheritable &= 0xffffffff;
   }
-  // mk_kernel_cap() masks with CAP_VALID_MASK (6.3+; the same effect before): silently.
-  const valid = validMask(profile);
-  if (((newEffective | newPermitted | newInheritable) & ~valid) != 0) notes |= NOTE_ABOVE_LAST_CAP;
-  newEffective &= valid;
-  newPermitted &= valid;
-  newInheritable &= valid;
+  // mk_kernel_cap() masks with CAP_VALID_MASK (6.3+; from 3.16 the same with
+  // CAP_LAST_U32_VALID_MASK): silently. Before 3.16 the bits were stored as given.
+  const mask = fullSet(profile);
+  const above = (newEffective | newPermitted | newInheritable) & ~validMask(profile);
+  if (above != 0) notes |= mask == validMask(profile) ? NOTE_ABOVE_LAST_CAP : NOTE_ABOVE_LAST_CAP_KEPT;
+  newEffective &= mask;
+  newPermitted &= mask;
+  newInheritable &= mask;
 
   const rule = capsetChecks(
     load<u64>(st + ST_PERMITTED), load<u64>(st + ST_EFFECTIVE), load<u64>(st + ST_INHERITABLE),

@@ -152,6 +152,7 @@ export const FEAT_FCAPS_V3: u32 = 1 << 10; // 4.14: VFS_CAP_REVISION_3 (namespac
 export const FEAT_EXEC_SECUREBITS: u32 = 1 << 11; // 6.14: SECBIT_EXEC_RESTRICT_FILE/_DENY_INTERACTIVE
 export const FEAT_EXEC_ID_CHANGED: u32 = 1 << 12; // exec: Correct the permission check for unsafe exec: set-id compares the new euid with the old euid
 export const FEAT_CAP_ELEVATED: u32 = 1 << 13; // 4.14: AT_SECURE decided in cap_bprm_set_creds (bprm->cap_elevated), from the set-id test; before, cap_bprm_secureexec looked at the committed credentials
+export const FEAT_VALID_MASK: u32 = 1 << 14; // 3.16: CAP_FULL_SET is CAP_VALID_MASK, and capset and file capabilities are masked to it; before, the full set was all 64 bits and nothing was masked
 
 export enum Rule {
   CapgetOk = 1, // capget.ok
@@ -265,3 +266,4 @@ export const NOTE_EXEC_PTRACED: u32 = 1 << 24; // execve.ptraced
 export const NOTE_EXEC_GID_CHANGED: u32 = 1 << 25; // execve.gid-changed
 export const NOTE_UNSHARE_MAP_REFUSED: u32 = 1 << 26; // unshare.map-refused
 export const NOTE_UNSHARE_NO_MAP: u32 = 1 << 27; // unshare.no-map
+export const NOTE_ABOVE_LAST_CAP_KEPT: u32 = 1 << 28; // capset.above-last-cap-kept

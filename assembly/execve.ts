@@ -3,7 +3,7 @@
 // security/commoncap.c, for the final file of the exec (5.8+: computed once, before the
 // point of no return, so a failure leaves the old state intact).
 import { OP_A, OP_B, OP_C, OP_X0, OP_X1, OP_D, OP_E, FILE_SETGID, FILE_PTRACED, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, NOTE_EXEC_SETID_UNMAPPED, NOTE_EXEC_PTRACED, NOTE_EXEC_GID_CHANGED, FILE_SETUID, FILE_HAS_CAPS, FILE_EFFECTIVE, FILE_NOSUID, FILE_SCRIPT, NOTE_EXEC_NOSUID, NOTE_EXEC_SCRIPT, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_FLAGS, FLAG_NO_NEW_PRIVS, RS_FAULT, RS_AUX, FEAT_FCAPS_V3, FEAT_EXEC_ID_CHANGED, FEAT_CAP_ELEVATED, Rule, EPERM, EINVAL, ERANGE, NOTE_EXEC_ROOT, NOTE_EXEC_NOROOT, NOTE_EXEC_SETUID_IGNORED, NOTE_EXEC_DOWNGRADED, NOTE_EXEC_FCAPS_IGNORED, NOTE_EXEC_KEEPCAPS_CLEARED, NOTE_EXEC_SECURE, NOTE_EXEC_SETUID_ROOT_FCAPS, NOTE_EXEC_ID_CHANGED, NOTE_EXEC_MISSING_FILE_CAPS, NOTE_AMBIENT_CLEARED } from "./contract";
-import { has, validMask, bit } from "./profile";
+import { has, fullSet, bit } from "./profile";
 import { SECBIT_NOROOT, SECBIT_KEEP_CAPS } from "./securebits";
 import { succeed, fail } from "./rules";
 import { CAP_SETUID } from "./capabilities";
@@ -72,9 +72,10 @@ export function execve(profile: u32, st: usize, op: usize, res: usize, out: usiz
     if (xattrVersion == 3 && !v3) return fail(res, ERANGE, Rule.ExecveXattrTooLong, 0);
     if (xattrVersion < 1 || xattrVersion > 3)
       return fail(res, EINVAL, Rule.ExecveXattrInvalid, 0); // an unknown revision fails the exec
-    const valid = validMask(profile);
-    let fileP = load<u64>(op + OP_X0) & valid;
-    let fileI = load<u64>(op + OP_X1) & valid;
+    // masked to CAP_VALID_MASK from 3.16; before, the bits above CAP_LAST_CAP counted too
+    const mask = fullSet(profile);
+    let fileP = load<u64>(op + OP_X0) & mask;
+    let fileI = load<u64>(op + OP_X1) & mask;
     if (xattrVersion == 1) { fileP &= 0xffffffff; fileI &= 0xffffffff; }
     // rootid_owns_currentns(): the caps apply only when their root id (0 for v1/v2, the
     // stored rootid for v3) is uid 0 of this namespace or an ancestor; otherwise they are

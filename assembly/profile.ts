@@ -1,7 +1,7 @@
 // A kernel profile is one u32: bits 0..7 hold CAP_LAST_CAP, the bits above say which
 // features that kernel has (FEAT_*, declared in contract/engine.json). src/kernel/profiles.ts
 // builds it from a "MAJOR.MINOR" version.
-import { LAST_CAP_MASK } from "./contract";
+import { LAST_CAP_MASK, FEAT_VALID_MASK } from "./contract";
 
 @inline export function lastCap(profile: u32): u32 {
   return profile & LAST_CAP_MASK;
@@ -15,6 +15,14 @@ import { LAST_CAP_MASK } from "./contract";
 @inline export function validMask(profile: u32): u64 {
   const last = lastCap(profile);
   return last >= 63 ? <u64>-1 : ((<u64>1) << (<u64>last + 1)) - 1;
+}
+
+// CAP_FULL_SET: what a new user namespace's creator gets, and what capset and file
+// capabilities are masked to. From 3.16 ("CAPABILITIES: remove undefined caps from all
+// processes") it is CAP_VALID_MASK; before, it was all 64 bits, sys_capset stored whatever it
+// was handed (within the cap_capset checks) and get_vfs_caps_from_disk masked nothing.
+@inline export function fullSet(profile: u32): u64 {
+  return has(profile, FEAT_VALID_MASK) ? validMask(profile) : <u64>-1;
 }
 
 @inline export function capValid(profile: u32, cap: u64): bool {

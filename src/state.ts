@@ -17,7 +17,7 @@ export const DEFAULT_TID = 1000;
 
 /**
  * A thread state; unspecified fields default to a root shell with every capability of the
- * profile (P = E = B = all, I = A = none, uids and gids 0, no groups, securebits 0, tid 1000,
+ * profile (P = E = B = CAP_FULL_SET: every capability, and before 3.16 all 64 bits; I = A = none, uids and gids 0, no groups, securebits 0, tid 1000,
  * the initial user namespace). In a user namespace an id left out is 0 when 0 is mapped there,
  * else unmapped (as after an unshare without maps).
  */
@@ -26,10 +26,10 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
   const uid = init.uid ?? (ns && mapDown(ns.uidMap, 0) === ID_UNMAPPED ? ID_UNMAPPED : 0);
   const gid = init.gid ?? (ns && mapDown(ns.gidMap, 0) === ID_UNMAPPED ? ID_UNMAPPED : 0);
   return {
-    permitted: init.permitted ?? profile.all,
-    effective: init.effective ?? profile.all,
+    permitted: init.permitted ?? profile.fullSet,
+    effective: init.effective ?? profile.fullSet,
     inheritable: init.inheritable ?? CapSet.EMPTY,
-    bounding: init.bounding ?? profile.all,
+    bounding: init.bounding ?? profile.fullSet,
     ambient: init.ambient ?? CapSet.EMPTY,
     securebits: init.securebits ?? 0,
     tid: init.tid ?? DEFAULT_TID,
@@ -50,8 +50,9 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
 
 /** Why a state cannot exist in the kernel, or null when it can. */
 export function stateProblem(state: ThreadState, profile: KernelProfile): string | null {
+  // before 3.16 a thread could hold bits above CAP_LAST_CAP (the full set was all 64 bits)
   for (const set of SET_NAMES) {
-    const beyond = state[set].difference(profile.all);
+    const beyond = state[set].difference(profile.fullSet);
     if (!beyond.isEmpty)
       return `${set} holds ${beyond.names().join(", ")}, beyond CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`;
   }

@@ -25,6 +25,7 @@ import {
 
 const C = (...caps: number[]) => CapSet.of(...caps);
 const ALL = kernelProfile().all;
+const FULL_64 = new CapSet(0xffffffff, 0xffffffff);
 const NET_RAW = 13,
   NET_BIND = 10,
   SETPCAP = 8,
@@ -777,6 +778,67 @@ const cases: Case[] = [
       op: "execve",
       file: { caps: { permitted: C(), inheritable: C(), effective: false, version: 4 as unknown as 3 } },
     },
+    errno: "EINVAL",
+  },
+  // Before 3.16 (7d8b6c63751c "CAPABILITIES: remove undefined caps from all processes"):
+  // CAP_FULL_SET was all 64 bits and nothing was masked to CAP_VALID_MASK.
+  {
+    rule: "capset.ok",
+    name: "before 3.16 bits above CAP_LAST_CAP are stored as given, within the usual checks",
+    kernel: "3.15",
+    op: { op: "capset", effective: new CapSet(0, 0x80000000), permitted: FULL_64, inheritable: C() },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(FULL_64), "a 3.15 root shell holds all 64 bits; capset keeps them");
+      assert.ok(v.state.effective.equals(C(63)));
+      assert.deepEqual(
+        v.notes.map((n) => n.id),
+        ["capset.above-last-cap-kept"],
+      );
+      const masked = simulate(threadState({}, kernelProfile("3.16")), v.op, { kernel: "3.16" });
+      assert.ok(masked.state.permitted.equals(kernelProfile("3.16").all), "3.16 masks them");
+      assert.deepEqual(
+        masked.notes.map((n) => n.id),
+        ["capset.above-last-cap"],
+      );
+    },
+  },
+  {
+    rule: "capset.permitted-grows",
+    name: "before 3.16 a bit above CAP_LAST_CAP is not masked away: it must be held",
+    kernel: "3.10",
+    state: { permitted: kernelProfile("3.10").all, effective: kernelProfile("3.10").all },
+    op: { op: "capset", effective: C(), permitted: C(40), inheritable: C() },
+    errno: "EPERM",
+  },
+  {
+    rule: "execve.ok",
+    name: "before 3.16 root's exec gives all 64 bits (B is CAP_FULL_SET), and file bits above CAP_LAST_CAP count",
+    kernel: "3.10",
+    state: user({ bounding: FULL_64 }),
+    op: { op: "execve", file: { caps: { permitted: C(NET_RAW, 50), inheritable: C(), effective: true } } },
+    errno: null,
+    check: (v) => {
+      assert.ok(v.state.permitted.equals(C(NET_RAW, 50)));
+      const root = simulate(threadState({}, kernelProfile("3.10")), { op: "execve", file: {} }, { kernel: "3.10" });
+      assert.ok(root.state.permitted.equals(FULL_64) && root.state.effective.equals(FULL_64));
+      const masked = simulate(threadState(user(), kernelProfile("3.16")), v.op, { kernel: "3.16" });
+      assert.ok(masked.state.permitted.equals(C(NET_RAW)), "3.16 masks the file's bits");
+    },
+  },
+  {
+    rule: "unshare.ok",
+    name: "before 3.16 a new user namespace's creator gets all 64 bits (CAP_FULL_SET)",
+    kernel: "3.10",
+    op: { op: "unshare", uidMap: [[0, 0, 1]], gidMap: [[0, 0, 1]] },
+    errno: null,
+    check: (v) => assert.ok(v.state.permitted.equals(FULL_64) && v.state.bounding.equals(FULL_64)),
+  },
+  {
+    rule: "bounding.invalid-cap",
+    name: "before 3.16 the bits above CAP_LAST_CAP cannot be dropped from the bounding set",
+    kernel: "3.10",
+    op: prctl(PRCTL.PR_CAPBSET_DROP, 40),
     errno: "EINVAL",
   },
   {

@@ -68,7 +68,7 @@ export type EngineErrno = keyof typeof ERRNO;
 
 export const LAST_CAP_MASK = 255;
 /** Feature bits of the profile word. */
-export const FEATURE = { NO_NEW_PRIVS: 256, AMBIENT: 512, FCAPS_V3: 1024, EXEC_SECUREBITS: 2048, EXEC_ID_CHANGED: 4096, CAP_ELEVATED: 8192 } as const;
+export const FEATURE = { NO_NEW_PRIVS: 256, AMBIENT: 512, FCAPS_V3: 1024, EXEC_SECUREBITS: 2048, EXEC_ID_CHANGED: 4096, CAP_ELEVATED: 8192, VALID_MASK: 16384 } as const;
 
 /** Every rule: its engine code and stable id. */
 export const RULE_CODES = {
@@ -185,5 +185,6 @@ export const NOTE_BITS = {
   "execve.gid-changed": 25,
   "unshare.map-refused": 26,
   "unshare.no-map": 27,
+  "capset.above-last-cap-kept": 28,
 } as const;
 export type NoteId = keyof typeof NOTE_BITS;

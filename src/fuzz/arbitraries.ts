@@ -9,9 +9,12 @@ import type { ThreadState } from "../state.js";
 import type { Op, UnshareOp } from "../ops.js";
 import { childNamespace, mapDown, shownId, ID_UNMAPPED, type IdExtent, type UserNamespace } from "../userns.js";
 
-/** Any subset of the profile's capabilities, biased toward small and full sets. */
+/**
+ * Any subset of the profile's full set (CAP_FULL_SET: its capabilities, and before 3.16 all 64
+ * bits), biased toward small and full sets.
+ */
 export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
-  const all = profile.all;
+  const all = profile.fullSet;
   return fc.oneof(
     {
       weight: 4,

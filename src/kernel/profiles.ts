@@ -11,6 +11,7 @@ const {
   EXEC_SECUREBITS: FEAT_EXEC_SECUREBITS,
   EXEC_ID_CHANGED: FEAT_EXEC_ID_CHANGED,
   CAP_ELEVATED: FEAT_CAP_ELEVATED,
+  VALID_MASK: FEAT_VALID_MASK,
 } = FEATURE;
 
 export interface KernelFeatures {
@@ -36,6 +37,13 @@ export interface KernelFeatures {
    * after any unsafe-exec downgrade: euid != uid, egid != gid, or a non-root caller that gained.
    */
   readonly capElevated: boolean;
+  /**
+   * CAP_FULL_SET is CAP_VALID_MASK, and capset and file capabilities are masked to it (3.16,
+   * "CAPABILITIES: remove undefined caps from all processes"). Before, the full set was all 64
+   * bits (a root shell's bounding, permitted and effective sets among them), capset stored bits
+   * above CAP_LAST_CAP as given, and PR_CAPBSET_DROP could not remove them (EINVAL).
+   */
+  readonly validMask: boolean;
 }
 
 export interface KernelProfile {
@@ -48,6 +56,8 @@ export interface KernelProfile {
   readonly features: KernelFeatures;
   /** Every capability of this kernel (CAP_VALID_MASK). */
   readonly all: CapSet;
+  /** CAP_FULL_SET: `all` from 3.16, all 64 bits before (see KernelFeatures.validMask). */
+  readonly fullSet: CapSet;
   /** The engine's profile word. */
   readonly word: number;
   /** Newer than the newest kernel capgate was proven on (DEFAULT_KERNEL): modelled as that one. */
@@ -92,6 +102,7 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     execSecurebits: is(6, 14),
     execIdChanged: is(6, 17),
     capElevated: is(4, 14),
+    validMask: is(3, 16),
   });
   const word =
     lastCap |
@@ -100,7 +111,8 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     (features.fileCapsV3 ? FEAT_FCAPS_V3 : 0) |
     (features.execSecurebits ? FEAT_EXEC_SECUREBITS : 0) |
     (features.execIdChanged ? FEAT_EXEC_ID_CHANGED : 0) |
-    (features.capElevated ? FEAT_CAP_ELEVATED : 0);
+    (features.capElevated ? FEAT_CAP_ELEVATED : 0) |
+    (features.validMask ? FEAT_VALID_MASK : 0);
   const profile: KernelProfile = Object.freeze({
     version: `${major}.${minor}`,
     major,
@@ -108,6 +120,7 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     lastCap,
     features,
     all: CapSet.upTo(lastCap),
+    fullSet: features.validMask ? CapSet.upTo(lastCap) : CapSet.upTo(63),
     word,
     newerThanModelled: major > NEWEST_MAJOR || (major === NEWEST_MAJOR && minor > NEWEST_MINOR),
   });

@@ -68,10 +68,10 @@ export function parseSetInput(
     } catch {
       throw new InputError(path, `${JSON.stringify(text)} is not a hex mask of at most 16 digits`);
     }
-    if (!options.rawMask && !set.isSubsetOf(profile.all)) {
+    if (!options.rawMask && !set.isSubsetOf(profile.fullSet)) {
       throw new InputError(
         path,
-        `mask ${text} has bits above CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}: ${set.difference(profile.all).toArray().join(", ")}`,
+        `mask ${text} has bits above CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}: ${set.difference(profile.fullSet).toArray().join(", ")}`,
       );
     }
     return set;

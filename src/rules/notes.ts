@@ -19,6 +19,11 @@ export const NOTES: readonly NoteInfo[] = [
   ),
   n("capset.above-last-cap", (c) => `bits above CAP_LAST_CAP (${c.profile.lastCap}) were silently dropped`),
   n(
+    "capset.above-last-cap-kept",
+    (c) =>
+      `bits above CAP_LAST_CAP (${c.profile.lastCap}) were kept as given: before 3.16 capset did not mask them, and PR_CAPBSET_DROP cannot remove them`,
+  ),
+  n(
     "capset.ambient-trimmed",
     (c) => `ambient silently lost ${listNames(c.aux)} (ambient is kept within permitted ∩ inheritable)`,
   ),
