@@ -87,7 +87,16 @@ export function runCampaign(
 ): CampaignResult {
   const start = process.hrtime.bigint();
   const kernel = run(trials);
-  const kernelMs = Number(process.hrtime.bigint() - start) / 1e6;
+  return compareCampaign(trials, kernel, profile, Number(process.hrtime.bigint() - start) / 1e6);
+}
+
+/** The engine's side of runCampaign, given the kernel's answers (taken in `kernelMs`). */
+export function compareCampaign(
+  trials: readonly Trial[],
+  kernel: readonly KernelTrial[],
+  profile: KernelProfile,
+  kernelMs: number,
+): CampaignResult {
   const divergences: Divergence[] = [];
   const setupFailures: { trial: Trial; stage: number }[] = [];
   let steps = 0,

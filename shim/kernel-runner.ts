@@ -1,8 +1,19 @@
 // Runs trials (a start state and ops) on the real kernel through native/capfuzz, each on a
 // fresh thread in a throwaway user namespace, and reads every step back. Test and `capgate
 // verify` tooling: the kernel's answers, for comparison with the engine's.
-import { spawnSync } from "node:child_process";
-import { existsSync, statSync, mkdtempSync, rmSync, chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  statSync,
+  mkdtempSync,
+  rmSync,
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from "node:fs";
 import { tmpdir, homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -157,15 +168,27 @@ export function decodeResults(out: Buffer, trials: readonly Trial[]): KernelTria
   return result;
 }
 
+/**
+ * A directory for one runner: the runner mounts a tmpfs of its own on it (in its own mount
+ * namespace) for the execve trials' files; removed after.
+ */
+function execDir(): string {
+  const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));
+  chmodSync(dir, 0o755); // trial threads run as other uids without CAP_DAC_OVERRIDE
+  return dir;
+}
+
+function runnerFailed(status: number | null, signal: string | null, stderr: string): KernelRunnerError {
+  return new KernelRunnerError(`${RUNNER_PATH} exited with ${status ?? signal}: ${stderr.trim()}`);
+}
+
 /** Runs the trials on the kernel (one runner process, two trial threads at a time). */
 export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
   const why = runnerUnavailable();
   if (why) throw new KernelRunnerError(`the kernel runner is unavailable: ${why}`);
   checkRunnable(trials);
   const input = encodeTrials(trials);
-  // execve trials put their files here: a real filesystem (xattrs, no nosuid), removed after.
-  const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));
-  chmodSync(dir, 0o755); // trial threads run as other uids without CAP_DAC_OVERRIDE
+  const dir = execDir();
   let r;
   try {
     r = spawnSync(RUNNER_PATH, ["--userns", "--dir", dir], { input, maxBuffer: 1 << 30 });
@@ -173,7 +196,59 @@ export function runOnKernel(trials: readonly Trial[]): KernelTrial[] {
     rmSync(dir, { recursive: true, force: true });
   }
   if (r.error) throw new KernelRunnerError(`cannot start ${RUNNER_PATH}: ${r.error.message}`);
-  if (r.status !== 0)
-    throw new KernelRunnerError(`${RUNNER_PATH} exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
+  if (r.status !== 0) throw runnerFailed(r.status, r.signal, r.stderr.toString());
   return decodeResults(r.stdout, trials);
+}
+
+/**
+ * runOnKernel without blocking: the runner reads its input from a file and writes its answers
+ * to one, so it runs on while this process does other work (a campaign makes the next batch of
+ * trials meanwhile) and never waits for this process to feed or drain a pipe.
+ */
+export function runOnKernelAsync(trials: readonly Trial[]): Promise<KernelTrial[]> {
+  const why = runnerUnavailable();
+  if (why) return Promise.reject(new KernelRunnerError(`the kernel runner is unavailable: ${why}`));
+  try {
+    checkRunnable(trials);
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+  const io = mkdtempSync(join(tmpdir(), "capgate-run-"));
+  const dir = execDir();
+  const done = () => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(io, { recursive: true, force: true });
+  };
+  let input = -1,
+    output = -1;
+  try {
+    writeFileSync(join(io, "in"), encodeTrials(trials));
+    input = openSync(join(io, "in"), "r");
+    output = openSync(join(io, "out"), "w");
+  } catch (e) {
+    if (input >= 0) closeSync(input);
+    done();
+    return Promise.reject(new KernelRunnerError(`cannot write the runner's input: ${(e as Error).message}`));
+  }
+  return new Promise<KernelTrial[]>((resolve, reject) => {
+    const child = spawn(RUNNER_PATH, ["--userns", "--dir", dir], { stdio: [input, output, "pipe"] });
+    closeSync(input);
+    closeSync(output);
+    const stderr: Buffer[] = [];
+    child.stderr!.on("data", (b: Buffer) => stderr.push(b));
+    child.on("error", (e) => {
+      done();
+      reject(new KernelRunnerError(`cannot start ${RUNNER_PATH}: ${e.message}`));
+    });
+    child.on("close", (status, signal) => {
+      try {
+        if (status !== 0) throw runnerFailed(status, signal, Buffer.concat(stderr).toString());
+        resolve(decodeResults(readFileSync(join(io, "out")), trials));
+      } catch (e) {
+        reject(e as Error);
+      } finally {
+        done();
+      }
+    });
+  });
 }

@@ -56,6 +56,12 @@ test(
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     const doc = JSON.parse(ok.stdout);
     assert.deepEqual([doc.trials, doc.divergences, doc.seed], [500, 0, 5]);
+    // past one batch (2,000 trials): the runner works on the first while the second is made
+    const two = capgate(["verify", "--fuzz", "--trials", "2100", "--seed", "5", "--json"]);
+    assert.equal(two.code, 0, two.stdout + two.stderr);
+    const d2 = JSON.parse(two.stdout);
+    assert.deepEqual([d2.trials, d2.divergences, d2.setupFailures], [2100, 0, 0]);
+    assert.ok(d2.trialsPerSecond > 0 && d2.steps > 2100);
     const wrong = capgate(["verify", "--fuzz", "--trials", "500", "--seed", "5", "--kernel", "4.2", "--json"]);
     assert.equal(wrong.code, 1);
     const w = JSON.parse(wrong.stdout);

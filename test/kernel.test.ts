@@ -8,7 +8,7 @@ import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
 import { childNamespace } from "../src/userns.js";
 import { why, skip } from "../fixtures/kernel-gate.js";
 import { runCampaign, describeDivergence, compareStep } from "../shim/differential.js";
-import { runOnKernel, type Trial } from "../shim/kernel-runner.js";
+import { runOnKernel, runOnKernelAsync, type Trial } from "../shim/kernel-runner.js";
 import { threadState } from "../src/state.js";
 import { CapSet } from "../src/capabilities/set.js";
 import { simulate, simulateSequence } from "../src/simulate.js";
@@ -24,6 +24,21 @@ test("this machine's kernel is the one the default profile models", { skip }, ()
   const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
   assert.equal(lastCap, profile.lastCap, "CAP_LAST_CAP of this kernel");
 });
+
+test(
+  "runOnKernelAsync (a runner working while the caller makes the next batch) answers as runOnKernel does",
+  { skip },
+  async () => {
+    const trials = fc.sample(trialArb(profile, { maxSteps: 12, uids }), { numRuns: 300, seed: 13 });
+    const pending = runOnKernelAsync(trials);
+    const blocking = runOnKernel(trials);
+    assert.deepEqual(await pending, blocking);
+    await assert.rejects(
+      runOnKernelAsync([{ state: { ...threadState(), ns: { ...childNamespace({}), level: 2 } }, ops: [] }]),
+      /at most one user namespace down/,
+    );
+  },
+);
 
 test(`engine and kernel agree on every step of ~${TRIALS} random trials (seeded)`, { skip, timeout: 240_000 }, () => {
   assert.equal(why, null, `the kernel runner must run under CI: ${why}`);

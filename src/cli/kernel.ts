@@ -19,6 +19,8 @@ const SETUP_STAGES: Record<number, string> = {
 
 /** kthreadd: the parent of every kernel thread. */
 const KTHREADD = 2;
+/** Trials per batch of `verify --fuzz` on this machine (see verifyCommand). */
+const FUZZ_BATCH = 2000;
 import { errnoName } from "../kernel/errno-text.js";
 import { formatCapText } from "../formats/libcap-text.js";
 import { formatIab, iabOf } from "../formats/iab.js";
@@ -321,8 +323,8 @@ export async function verifyCommand(
   file: string | undefined,
   opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string; boot?: string },
 ): Promise<number> {
-  const { runnerUnavailable, runOnKernel } = await import("../../shim/kernel-runner.js");
-  const { runCampaign, describeDivergence, compareStep } = await import("../../shim/differential.js");
+  const { runnerUnavailable, runOnKernel, runOnKernelAsync } = await import("../../shim/kernel-runner.js");
+  const { compareCampaign, describeDivergence, compareStep } = await import("../../shim/differential.js");
   const { trialArb, runnerMapsAllIds } = await import("../../shim/trials.js");
   const { currentProfile } = await import("../../shim/thread-state.js");
   // The kernel side: this machine's kernel, or one booted under qemu (--boot IMAGE).
@@ -359,16 +361,30 @@ export async function verifyCommand(
     const uids = opts.boot !== undefined || runnerMapsAllIds();
     const { default: fc } = await import("fast-check");
     const start = Date.now();
-    const sample = fc.sample(trialArb(profile, { uids, maxSteps: 12 }), { numRuns: trials, seed });
-    // In chunks on this machine, with a progress line on a terminal (stderr: --json stays clean);
-    // a booted kernel runs the whole campaign in one boot.
-    const chunk = opts.boot !== undefined ? sample.length : Math.max(500, Math.ceil(sample.length / 50));
+    const arb = trialArb(profile, { uids, maxSteps: 12 });
+    // Made and run in batches of FUZZ_BATCH, each from its own seed (the first from `seed`
+    // itself), so memory stays flat over a million trials and a smaller --trials runs a prefix
+    // of a larger one. On this machine the runner works on one batch while the next is made.
+    // A booted kernel runs the whole campaign in one boot.
+    const batchSize = opts.boot !== undefined ? trials : FUZZ_BATCH;
+    const batch = (k: number) =>
+      fc.sample(arb, {
+        numRuns: Math.min(batchSize, trials - k * batchSize),
+        seed: k === 0 ? seed : (seed ^ Math.imul(k, 0x9e3779b9)) | 0,
+      });
     const progress = process.stderr.isTTY === true && !opts.json;
     const parts: CampaignResult[] = [];
     let done = 0,
       divergent = 0;
-    for (let i = 0; i < sample.length; i += chunk) {
-      const part = runCampaign(sample.slice(i, i + chunk), profile, run);
+    const batches = Math.ceil(trials / batchSize);
+    let next = batch(0);
+    for (let k = 0; k < batches; k++) {
+      const current = next;
+      const t0 = process.hrtime.bigint();
+      const running = opts.boot !== undefined ? Promise.resolve(run(current)) : runOnKernelAsync(current);
+      if (k + 1 < batches) next = batch(k + 1);
+      const kernel = await running;
+      const part = compareCampaign(current, kernel, profile, Number(process.hrtime.bigint() - t0) / 1e6);
       parts.push(part);
       done += part.trials;
       divergent += part.divergences.length;
@@ -376,7 +392,7 @@ export async function verifyCommand(
         const elapsed = (Date.now() - start) / 1000;
         const rate = done / elapsed;
         process.stderr.write(
-          `\r\x1b[K  ${done}/${sample.length} trials, ${rate.toFixed(0)} trials/s, ${divergent} divergent, ~${Math.ceil((sample.length - done) / rate)} s left`,
+          `\r\x1b[K  ${done}/${trials} trials, ${rate.toFixed(0)} trials/s, ${divergent} divergent, ~${Math.ceil((trials - done) / rate)} s left`,
         );
       }
     }
@@ -406,6 +422,7 @@ export async function verifyCommand(
       uidChanges: uids,
       kernelMs: Math.round(r.kernelMs),
       totalMs: Date.now() - start,
+      trialsPerSecond: Math.round(r.trials / ((Date.now() - start) / 1000)),
       stepsPerSecond: Math.round(r.steps / (r.kernelMs / 1000)),
       differingOps: Object.fromEntries(byOp),
       first: r.divergences[0] ? describeDivergence(r.divergences[0], profile) : null,
@@ -414,7 +431,7 @@ export async function verifyCommand(
     else {
       process.stdout.write(
         `${r.trials} trials (${r.steps} steps) ${booted ? `on the booted kernel ${booted} (profile ${profile.version})` : `on kernel ${profile.version}`}, seed ${seed}: ${r.divergences.length ? style.red(`${r.divergences.length} disagree`) : style.green("the model held on every step")}` +
-          ` (${summary.stepsPerSecond} steps/s${uids ? "" : "; uid changes left out: not root"})\n`,
+          ` (${summary.trialsPerSecond} trials/s${uids ? "" : "; uid changes left out: not root"})\n`,
       );
       for (const [op, n] of byOp) process.stdout.write(`  ${op}: ${n}\n`);
       if (summary.first) process.stdout.write(summary.first + "\n");
