@@ -830,7 +830,21 @@ static int needs_process(const trial_t *t) {
   return 0;
 }
 
-typedef struct { trial_t *trials; uint32_t count; const zygote_t *zygote; } group_t;
+/* Template and trial threads are made by the thousand, on stacks their worker owns (thread_on):
+   glibc gives each thread of its own a stack it madvise()s away at exit, and on two cores the
+   TLB shootdowns that follow cost as much as making the thread. */
+enum { THREAD_STACK = 1 << 18 };
+typedef struct { uint8_t *template_stack, *trial_stack; } stacks_t;
+typedef struct { trial_t *trials; uint32_t count; const zygote_t *zygote; const stacks_t *stacks; } group_t;
+
+/* Runs fn(arg) on a new thread on `stack` (THREAD_STACK bytes, free again once it returns) and waits for it. */
+static void thread_on(uint8_t *stack, void *(*fn)(void *), void *arg) {
+  pthread_attr_t a;
+  pthread_t th;
+  if (pthread_attr_init(&a) || pthread_attr_setstack(&a, stack, THREAD_STACK) || pthread_create(&th, &a, fn, arg)) exit(5);
+  pthread_join(th, NULL);
+  pthread_attr_destroy(&a);
+}
 
 /* One start state: prepare the exec files (while every capability is still here), bring this
    thread to the state, then run each trial of the group on a fresh thread made from this one. */
@@ -884,11 +898,7 @@ static void *template_thread(void *arg) {
       /* The last trial runs on this thread itself: nothing needs the start state after it,
          and a thread made and ended per trial is the largest cost of a fresh start state. */
       if (k + 1 == g->count) trial_thread(t);
-      else {
-        pthread_t th;
-        if (pthread_create(&th, NULL, trial_thread, t)) exit(5);
-        pthread_join(th, NULL);
-      }
+      else thread_on(g->stacks->trial_stack, trial_thread, t);
     }
     for (uint32_t i = 0; i < t->nops; i++) {
       if (t->paths[i] && !t->shared[i]) { unlink(t->paths[i]); free(t->paths[i]); }
@@ -910,12 +920,15 @@ static void *template_thread(void *arg) {
 typedef struct { group_t *groups; uint32_t ngroups; atomic_uint *next; const zygote_t *zygote; pthread_t th; } worker_t;
 static void *worker_thread(void *arg) {
   worker_t *w = arg;
+  stacks_t stacks = { aligned_alloc(4096, THREAD_STACK), aligned_alloc(4096, THREAD_STACK) };
+  if (!stacks.template_stack || !stacks.trial_stack) exit(5);
   for (uint32_t g; (g = atomic_fetch_add(w->next, 1)) < w->ngroups;) {
-    pthread_t th;
     w->groups[g].zygote = w->zygote;
-    if (pthread_create(&th, NULL, template_thread, &w->groups[g])) exit(5);
-    pthread_join(th, NULL);
+    w->groups[g].stacks = &stacks;
+    thread_on(stacks.template_stack, template_thread, &w->groups[g]);
   }
+  free(stacks.template_stack);
+  free(stacks.trial_stack);
   return NULL;
 }
 
@@ -972,7 +985,7 @@ static int serve(void) {
   uint32_t ngroups = 0;
   for (uint32_t k = 0; k < count; k++) {
     if (ngroups && memcmp(groups[ngroups - 1].trials[0].state, trials[k].state, STATE_SIZE) == 0) groups[ngroups - 1].count++;
-    else groups[ngroups++] = (group_t){ &trials[k], 1, NULL };
+    else groups[ngroups++] = (group_t){ &trials[k], 1, NULL, NULL };
   }
   /* `parallel` workers take the groups in turn, each making a template thread per group (a
      worker keeps the main thread's credentials) and using its own zygote */
