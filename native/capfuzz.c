@@ -64,57 +64,55 @@ static long raw_capset(uint32_t version, int pid, struct __user_cap_data_struct 
   return r;
 }
 
-/* The calling thread's state, from the kernel: /proc/thread-self/status holds the five sets,
-   no_new_privs and the four uids in one read (the per-thread fd is opened by the trial thread
-   itself); securebits come from prctl. */
-static __thread int status_fd = -1;
+/* The calling thread's state, from the kernel, by the calls that report it: capget (E, P, I),
+   PR_CAPBSET_READ, PR_CAP_AMBIENT_IS_SET, PR_GET_NO_NEW_PRIVS, PR_GET_SECUREBITS, getres[ug]id,
+   setfs[ug]id(-1) (which changes nothing and returns the current one) and getgroups. Ids come
+   as the thread's own namespace shows them, as /proc/thread-self/status shows them to the
+   thread. Formatting that status file cost more: 6.3 µs a read against about 4 µs here, and an
+   open per thread. Two kernel invariants keep the capability reads short, each read in full
+   where it could break:
+   - the bounding set only shrinks (PR_CAPBSET_DROP; no call adds to it but a new user
+     namespace, after which do_unshare starts the next read over from every capability), so
+     only the bits `*known` still had at the last read are asked about;
+   - the ambient set is a subset of permitted and inheritable (cap_ambient_invariant_ok; capset,
+     the uid fix-ups and execve keep it so), so only those bits are asked about.
+   `known` is the caller's: a thread-local one (thread_known), or a local one in an exec child
+   that runs on its parent's memory. */
+static __thread uint64_t thread_known = ~0ULL;
 
-static uint64_t field_hex(const char *buf, const char *name) {
-  const char *p = strstr(buf, name);
-  return p ? strtoull(p + strlen(name), NULL, 16) : ~0ULL;
-}
-
-/* From the status file open on fd (a thread's own /proc/thread-self/status). */
-static void read_state_from(int fd, state_t *s, uint32_t model_tid) {
-  char buf[4096];
-  ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof buf - 1, 0);
-  if (n <= 0) { fprintf(stderr, "capfuzz: cannot read /proc/thread-self/status\n"); exit(11); }
-  buf[n] = 0;
-  s->inheritable = field_hex(buf, "\nCapInh:");
-  s->permitted = field_hex(buf, "\nCapPrm:");
-  s->effective = field_hex(buf, "\nCapEff:");
-  s->bounding = field_hex(buf, "\nCapBnd:");
-  s->ambient = field_hex(buf, "\nCapAmb:");
-  const char *nnp = strstr(buf, "\nNoNewPrivs:");
-  s->flags = nnp && strtoul(nnp + 12, NULL, 10) == 1 ? FLAG_NO_NEW_PRIVS : 0;
-  const char *uid = strstr(buf, "\nUid:");
-  if (!uid) exit(12);
-  char *q;
-  s->ruid = (uint32_t)strtoul(uid + 5, &q, 10);
-  s->euid = (uint32_t)strtoul(q, &q, 10);
-  s->suid = (uint32_t)strtoul(q, &q, 10);
-  s->fsuid = (uint32_t)strtoul(q, &q, 10);
-  const char *gid = strstr(buf, "\nGid:");
-  if (!gid) exit(12);
-  s->rgid = (uint32_t)strtoul(gid + 5, &q, 10);
-  s->egid = (uint32_t)strtoul(q, &q, 10);
-  s->sgid = (uint32_t)strtoul(q, &q, 10);
-  s->fsgid = (uint32_t)strtoul(q, &q, 10);
+static void read_state_calls(state_t *s, uint32_t model_tid, uint64_t *known) {
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d)) { fprintf(stderr, "capfuzz: capget: %s\n", strerror(errno)); exit(11); }
+  s->effective = d[0].effective | (uint64_t)d[1].effective << 32;
+  s->permitted = d[0].permitted | (uint64_t)d[1].permitted << 32;
+  s->inheritable = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+  uint64_t bounding = 0, ambient = 0;
+  for (int c = 0; c <= last_cap; c++)
+    if (((*known >> c) & 1) && syscall(SYS_prctl, PR_CAPBSET_READ, (unsigned long)c, 0UL, 0UL, 0UL) == 1) bounding |= 1ULL << c;
+  *known = bounding;
+  const uint64_t may = s->permitted & s->inheritable;
+  for (int c = 0; c <= last_cap; c++)
+    if (((may >> c) & 1) && syscall(SYS_prctl, PR_CAP_AMBIENT, (unsigned long)PR_CAP_AMBIENT_IS_SET, (unsigned long)c, 0UL, 0UL) == 1)
+      ambient |= 1ULL << c;
+  s->bounding = bounding;
+  s->ambient = ambient;
+  s->flags = syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) == 1 ? FLAG_NO_NEW_PRIVS : 0;
+  uid_t r, e, sv;
+  gid_t gr, ge, gs;
+  if (syscall(SYS_getresuid, &r, &e, &sv) || syscall(SYS_getresgid, &gr, &ge, &gs)) exit(12);
+  s->ruid = r; s->euid = e; s->suid = sv;
+  s->rgid = gr; s->egid = ge; s->sgid = gs;
+  s->fsuid = (uint32_t)syscall(SYS_setfsuid, (uid_t)-1);
+  s->fsgid = (uint32_t)syscall(SYS_setfsgid, (gid_t)-1);
   /* Groups: in the kernel's order (sorted by kernel gid), as the thread's namespace shows them */
   memset(s->groups, 0, sizeof s->groups);
-  const char *grp = strstr(buf, "\nGroups:");
-  if (grp) {
-    q = (char *)grp + 8;
-    uint32_t n = 0;
-    for (;;) {
-      while (*q == ' ' || *q == '\t') q++;
-      if (*q < '0' || *q > '9') break;
-      uint32_t g = (uint32_t)strtoul(q, &q, 10);
-      if (n < GROUPS_MAX) s->groups[1 + n] = g;
-      n++;
-    }
-    s->groups[0] = n;
-  }
+  gid_t list[GROUPS_MAX];
+  long n = syscall(SYS_getgroups, (long)GROUPS_MAX, list);
+  if (n < 0) n = syscall(SYS_getgroups, 0L, NULL); /* more than the record holds: their count */
+  if (n < 0) exit(12);
+  s->groups[0] = (uint32_t)n;
+  for (long i = 0; i < n && i < GROUPS_MAX; i++) s->groups[1 + i] = list[i];
   /* the namespace itself is proven through what it does (ids as seen, EINVAL for unmapped ids,
      the capabilities a new one gives); the record's ns part stays empty */
   memset(s->ns, 0, sizeof s->ns);
@@ -123,10 +121,8 @@ static void read_state_from(int fd, state_t *s, uint32_t model_tid) {
 }
 
 static void read_state(state_t *s, uint32_t model_tid) {
-  if (status_fd < 0) status_fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-  read_state_from(status_fd, s, model_tid);
+  read_state_calls(s, model_tid, &thread_known);
 }
-
 
 static int set_sets(uint64_t e, uint64_t p, uint64_t i) {
   struct __user_cap_data_struct d[2] = {
@@ -307,8 +303,7 @@ static long do_unshare(uint32_t flags, const uint8_t *list) {
   syscall(SYS_prctl, PR_SET_DUMPABLE, 1UL, 0UL, 0UL, 0UL);
   long r = syscall(SYS_unshare, CLONE_NEWUSER);
   if (r) return r;
-  /* /proc shows ids as the opener's namespace sees them: read from the new one from now on */
-  if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+  thread_known = ~0ULL; /* a new namespace, a full bounding set */
   if (flags & (OPF_SETGROUPS_DENY | OPF_UID_MAP | OPF_GID_MAP)) mapper_write(getpid(), flags, list);
   if (unshare_follows) mapper_start(); /* now, while this process has every capability in the new namespace */
   return 0;
@@ -452,10 +447,10 @@ static int exec_child(void *arg) {
   char *envp[] = { NULL };
   execve(x->path, argv, envp);
   int e = errno;
-  /* a failed exec leaves the state as it was: read from this process's own status file */
+  /* a failed exec leaves the state as it was: read without writing the parent thread's known bounding bits */
   state_t s;
-  int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-  read_state_from(fd, &s, x->model_tid);
+  uint64_t known = ~0ULL;
+  read_state_calls(&s, x->model_tid, &known);
   uint8_t rec[STEP_SIZE];
   exec_record(rec, -1, e, 0, &s);
   write_fd(3, rec, STEP_SIZE);
@@ -793,7 +788,6 @@ static void *trial_thread(void *arg) {
   if (!t->process) {
     sink_t sk = { t->out + 8, -1 };
     run_ops(t->ops, t->nops, s.tid, t->paths, &sk);
-    if (status_fd >= 0) { close(status_fd); status_fd = -1; }
     return NULL;
   }
   /* A process of its own, forked by the group's zygote (see zygote_serve): it reports its
@@ -913,7 +907,6 @@ static void *template_thread(void *arg) {
   }
   for (uint32_t k = 0; k < ntasks; k++) end_task(&tasks[k]);
   free(tasks);
-  if (status_fd >= 0) { close(status_fd); status_fd = -1; }
   return NULL;
 }
 
