@@ -148,7 +148,13 @@ static uint32_t seen(const state_t *s, uint32_t id, int gid) {
    so the sets stay as they are. 0 on success. */
 static int setup_ids(const state_t *s) {
   uint32_t n = s->groups[0] < GROUPS_MAX ? s->groups[0] : GROUPS_MAX;
-  if (syscall(SYS_setgroups, (long)n, s->groups + 1)) return 10;
+  /* Only when they differ: a runner that is not root cannot change them (setgroups is denied
+     in its namespace), and its trials start with the groups it has. */
+  gid_t now[GROUPS_MAX];
+  long have = syscall(SYS_getgroups, (long)GROUPS_MAX, now);
+  int same = have == (long)n;
+  for (uint32_t i = 0; same && i < n; i++) same = now[i] == seen(s, s->groups[1 + i], 1);
+  if (!same && syscall(SYS_setgroups, (long)n, s->groups + 1)) return 10;
   if (syscall(SYS_setresgid, s->rgid, s->egid, s->sgid)) return 11;
   syscall(SYS_setfsgid, s->fsgid);
   if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)SECBIT_NO_SETUID_FIXUP, 0UL, 0UL, 0UL)) return 3;

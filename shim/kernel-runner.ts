@@ -157,12 +157,9 @@ export function decodeResults(out: Buffer, trials: readonly Trial[]): KernelTria
       n = w[at + 1]!;
     at += 2;
     const steps: KernelStep[] = [];
-    if (setup === 0) {
-      for (let i = 0; i < n; i++) {
-        steps.push(readStep(w, at, t.ops[i]!));
-        at += STEP_SIZE >>> 2;
-      }
-    }
+    // the runner writes every trial's step records, also when its setup failed (then unused)
+    if (setup === 0) for (let i = 0; i < n; i++) steps.push(readStep(w, at + i * (STEP_SIZE >>> 2), t.ops[i]!));
+    at += n * (STEP_SIZE >>> 2);
     result.push({ setup, steps });
   }
   return result;

@@ -5,6 +5,7 @@ import type { KernelProfile } from "../src/kernel/profiles.js";
 import { OP_NAMES, type Op, type ExecFile } from "../src/ops.js";
 import { threadStateArb, opArb, execveOpArb } from "../src/fuzz/arbitraries.js";
 import type { Trial } from "./kernel-runner.js";
+import { OVERFLOW_ID } from "../src/userns.js";
 
 const NO_SUCH_PID = 0x3fffffff; // above any pid_max
 
@@ -46,13 +47,16 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
         egid: 0,
         sgid: 0,
         fsgid: 0,
-        groups: [],
+        groups: runnerGroups(),
       }));
   const rate = options.execRate ?? 0.25;
   // Exec files the runner can make: v2/v3 xattrs only (v1 cannot be written), owners that exist.
   // A script's interpreter is the file the runner makes from the op, so it obeys the same.
+  // Without every id mapped (not root), a v3 xattr's root id must be 0 too: the kernel refuses
+  // to write one it cannot map (EINVAL from cap_convert_nscap).
   const runnableFile = <F extends ExecFile>(file: F): F => {
-    const caps = file.caps && file.caps.version === 1 ? { ...file.caps, version: 2 as const } : file.caps;
+    let caps = file.caps && file.caps.version === 1 ? { ...file.caps, version: 2 as const } : file.caps;
+    if (caps && !uids && caps.rootid !== undefined) caps = { ...caps, rootid: 0 };
     return { ...file, owner: uids ? (file.owner ?? 0) : 0, group: uids ? (file.group ?? 0) : 0, ...(caps && { caps }) };
   };
   const runnable = (op: Op): Op => {
@@ -85,6 +89,20 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
       )
       .filter(([ops, end]) => ops.length + end.length > 0)
       .map(([ops, end]) => ({ state, ops: [...ops.map((op) => runnable(kernelSafe(op, state.tid))), ...end] })),
+  );
+}
+
+/**
+ * The supplementary groups a runner started by this process has, as its namespace shows them
+ * when it does not map every id: the egid is its gid 0, any other group has no mapping and shows
+ * as the overflow gid 65534 (the namespace stands for the initial one, where that is a gid like
+ * any other). Not root, it cannot change them (setgroups is denied there), so trials start with
+ * them.
+ */
+export function runnerGroups(): number[] {
+  const egid = typeof process.getegid === "function" ? process.getegid() : 0;
+  return (typeof process.getgroups === "function" ? process.getgroups() : []).map((g) =>
+    g === egid ? 0 : OVERFLOW_ID,
   );
 }
 

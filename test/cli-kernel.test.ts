@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, mkdtempSync, copyFileSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -409,3 +409,50 @@ test("capgate verify --boot: a file that is no kernel image is bad input, one li
     assert.match(r.stderr, /not a bootable x86 kernel image/);
   }
 });
+
+test(
+  "capgate verify as a normal user (uid 65534 with two groups): the campaign runs with uid changes left out; a scenario needing other ids is refused in one line",
+  // root makes the normal user (setpriv); under CI, which runs as root, it must run
+  { skip: skip || (!inCI && process.getuid?.() !== 0), timeout: 60_000 },
+  () => {
+    // a normal user who can read the checkout wherever it is (ambient CAP_DAC_READ_SEARCH
+    // changes nothing the runner does), with a temporary directory of its own
+    const tmp = mkdtempSync(join(tmpdir(), "capgate-user-"));
+    chmodSync(tmp, 0o777);
+    const asUser = (args: string[]) =>
+      spawnSync(
+        "setpriv",
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--groups=100,65534",
+          "--inh-caps=+dac_read_search",
+          "--ambient-caps=+dac_read_search",
+          "--",
+          process.execPath,
+          bin,
+          ...args,
+        ],
+        { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", TMPDIR: tmp, HOME: tmp } },
+      );
+    const fuzz = asUser(["verify", "--fuzz", "--trials", "400", "--seed", "8", "--json"]);
+    assert.equal(fuzz.status, 0, fuzz.stdout + fuzz.stderr);
+    const doc = JSON.parse(fuzz.stdout);
+    assert.deepEqual([doc.trials, doc.divergences, doc.setupFailures, doc.uidChanges], [400, 0, 0, false]);
+    const scenario = join(tmp, "owned.json");
+    writeFileSync(scenario, JSON.stringify({ steps: [{ op: "execve", file: { owner: 1000, setuid: true } }] }));
+    chmodSync(scenario, 0o644);
+    const owned = asUser(["verify", scenario]);
+    assert.equal(owned.status, 2);
+    assert.match(
+      owned.stderr,
+      /^capgate: .*step 1 \(execve\) needs a file whose owner, group or root id is not 0.*run capgate verify as root\n$/,
+    );
+    const groups = join(tmp, "groups.json");
+    writeFileSync(groups, JSON.stringify({ steps: [{ op: "capget" }] }));
+    chmodSync(groups, 0o644);
+    const g = asUser(["verify", groups]);
+    assert.equal(g.status, 2);
+    assert.match(g.stderr, /setgroups is denied\); give "groups": \[65534,0\] in the state/);
+  },
+);

@@ -7,6 +7,8 @@ import { setSyscaller } from "../shim/libc.js";
 import { apply, RefusedByModel, ModelDivergence } from "../shim/apply.js";
 import { Launcher, LaunchRefused } from "../shim/launcher.js";
 import { FakeKernel } from "../fixtures/fake-kernel.js";
+import { decodeResults } from "../shim/kernel-runner.js";
+import { SP, STEP_SIZE } from "../src/engine/contract.js";
 
 afterEach(() => setSyscaller(null));
 
@@ -130,4 +132,26 @@ test("the Launcher: a gid call the kernel ignores is caught by the read-back; wi
   assert.deepEqual(p.ok ? [] : p.reasons, [
     "setgroups 4: CAP_SETGID is not in the effective set, which setgroups always requires (raise CAP_SETGID in effective first (it is permitted))",
   ]);
+});
+
+test("decodeResults: a trial whose setup failed still takes its step records' room; the next trial reads its own", () => {
+  const STEP_WORDS = STEP_SIZE >>> 2;
+  const trials = [
+    { state: threadState(), ops: [{ op: "capget" as const }, { op: "capget" as const }] },
+    {
+      state: threadState(),
+      ops: [{ op: "capset" as const, effective: CapSet.EMPTY, permitted: CapSet.EMPTY, inheritable: CapSet.EMPTY }],
+    },
+  ];
+  // the runner's output: per trial the setup status, the op count, then a record per op
+  const w = new Uint32Array(2 + 2 * STEP_WORDS + 2 + STEP_WORDS);
+  w.set([10, 2], 0); // setup failed at stage 10; its two records are written all the same
+  w[2 + SP.ret] = 0xdeadbeef;
+  const second = 2 + 2 * STEP_WORDS;
+  w.set([0, 1], second);
+  w[second + 2 + SP.ret] = -1 >>> 0;
+  w[second + 2 + SP.errno] = 1;
+  const [a, b] = decodeResults(Buffer.from(w.buffer), trials);
+  assert.deepEqual([a!.setup, a!.steps.length], [10, 0]);
+  assert.deepEqual([b!.setup, b!.steps.length, b!.steps[0]!.ret, b!.steps[0]!.errno], [0, 1, -1, 1]);
 });

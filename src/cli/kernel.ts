@@ -15,6 +15,12 @@ const SETUP_STAGES: Record<number, string> = {
   7: "setting no_new_privs",
   8: "setting the final sets",
   9: "reading the state back",
+  10: "setting the supplementary groups",
+  11: "setting the gids",
+  12: "unshare(CLONE_NEWUSER) for the start state's namespace",
+  13: "writing the start state's id maps",
+  14: "a start state more than one user namespace down",
+  15: "its process ended before it reported",
 };
 
 /** kthreadd: the parent of every kernel thread. */
@@ -448,15 +454,32 @@ export async function verifyCommand(
     throw new UsageError(
       `${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`,
     );
+  // A normal user's throwaway namespace maps only id 0: the runner cannot make a file owned by
+  // another id, nor write a v3 xattr whose root id has no mapping there.
+  if (!booted && opts.boot === undefined && process.getuid?.() !== 0) {
+    const unmappable = ops.findIndex((op) => {
+      if (op.op !== "execve") return false;
+      return [op.file, op.file.interpreter].some(
+        (f) => f && ((f.owner ?? 0) !== 0 || (f.group ?? 0) !== 0 || (f.caps?.rootid ?? 0) !== 0),
+      );
+    });
+    if (unmappable >= 0)
+      throw new UsageError(
+        `${file}: step ${unmappable + 1} (execve) needs a file whose owner, group or root id is not 0, which a normal user's throwaway namespace cannot map; run capgate verify as root`,
+      );
+  }
   const kernel = run([{ state: scenario.state, ops }])[0]!;
   if (kernel.setup !== 0) {
     const stage = SETUP_STAGES[kernel.setup] ?? `stage ${kernel.setup}`;
     const root = process.getuid?.() === 0;
+    const { runnerGroups } = await import("../../shim/trials.js");
     throw new UsageError(
       `${file}: the kernel could not be brought to the scenario's start state (${stage})` +
         (root
           ? ""
-          : ": as a normal user the throwaway namespace maps only uid 0; run capgate verify as root for other uids and gids"),
+          : kernel.setup === 10
+            ? `: a normal user cannot change supplementary groups there (setgroups is denied); give "groups": ${JSON.stringify(runnerGroups())} in the state, or run as root`
+            : ": as a normal user the throwaway namespace maps only uid 0; run capgate verify as root for other uids and gids"),
     );
   }
   const { simulateSequence } = await import("../simulate.js");
