@@ -711,7 +711,32 @@ static void zygote_send(int fd, const void *buf, size_t n) {
    op a u32 length and the path of its exec file. The trial's process writes its setup status
    and its step records to a pipe; the zygote answers on fd 1 with their length and them, once
    the process and everything it started are gone (a process that dies early answers short). */
+/* A trial's own process: from the zygote's full root to the start state (one namespace down
+   when it says so), then its ops, reported on `out`. */
+typedef struct { const uint8_t *buf; uint32_t nops; char **paths; mapper_t m0; int in, out; } trial_process_t;
+enum { ZYGOTE_STACK = 1 << 20 };
+static uint8_t *zygote_stack;
+static int trial_process(void *arg) {
+  const trial_process_t *tp = arg;
+  close(tp->in);
+  state_t s;
+  decode_state(tp->buf, &s);
+  mapper = tp->m0;
+  unshare_follows = 0;
+  for (uint32_t k = 0; k < tp->nops; k++) if (u32at(tp->buf + STATE_SIZE + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshare_follows = 1;
+  uint32_t st = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? (uint32_t)ns_setup(&s) : (uint32_t)setup(&s);
+  write_fd(tp->out, &st, 4);
+  if (st == 0) {
+    sink_t sk = { NULL, tp->out };
+    run_ops(tp->buf + STATE_SIZE, tp->nops, s.tid, tp->paths, &sk);
+  }
+  reap_and_exit();
+  return 0;
+}
+
 static void zygote_serve(void) {
+  zygote_stack = malloc(ZYGOTE_STACK);
+  if (!zygote_stack) _exit(2);
   mapper_start(); /* now, while this process has every capability */
   const mapper_t m0 = mapper;
   uint32_t nops;
@@ -730,25 +755,25 @@ static void zygote_serve(void) {
     }
     int p[2];
     if (pipe2(p, O_CLOEXEC)) _exit(27);
-    pid_t child = fork();
-    if (child == 0) {
-      close(p[0]);
-      state_t s;
-      decode_state(buf, &s);
+    trial_process_t tp = { buf, nops, paths, m0, p[0], p[1] };
+    const size_t room = 4 + (size_t)nops * STEP_SIZE;
+    int unshares = 0;
+    for (uint32_t k = 0; k < nops; k++) if (u32at(buf + STATE_SIZE + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshares = 1;
+    pid_t child;
+    if (!unshares && fcntl(p[1], F_GETPIPE_SZ) >= (long)room) {
+      /* Nothing in it forks or makes a thread (only an unshare op does, for its map writer or
+         a parked thread), so it runs in this process's memory, as an exec child does: no page
+         tables copied, none torn down. This process waits meanwhile (CLONE_VFORK), so the
+         whole answer must fit in the pipe; then it puts back its thread-local variables, which
+         the child shared. */
+      child = clone(trial_process, zygote_stack + ZYGOTE_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &tp);
       mapper = m0;
       unshare_follows = 0;
-      for (uint32_t k = 0; k < nops; k++) if (u32at(buf + STATE_SIZE + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshare_follows = 1;
-      uint32_t st = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? (uint32_t)ns_setup(&s) : (uint32_t)setup(&s);
-      write_fd(p[1], &st, 4);
-      if (st == 0) {
-        sink_t sk = { NULL, p[1] };
-        run_ops(buf + STATE_SIZE, nops, s.tid, paths, &sk);
-      }
-      reap_and_exit();
-    }
+      thread_known = ~0ULL;
+    } else if ((child = fork()) == 0) trial_process(&tp);
     if (child < 0) _exit(27);
     close(p[1]);
-    size_t room = 4 + (size_t)nops * STEP_SIZE, got = 0;
+    size_t got = 0;
     uint8_t *out = malloc(room);
     ssize_t r;
     while (got < room && (r = read(p[0], out + got, room - got)) > 0) got += (size_t)r;

@@ -10,6 +10,7 @@ import { why, skip } from "../fixtures/kernel-gate.js";
 import { runCampaign, describeDivergence, compareStep } from "../shim/differential.js";
 import { runOnKernel, runOnKernelAsync, type Trial } from "../shim/kernel-runner.js";
 import { threadState } from "../src/state.js";
+import { PRCTL } from "../src/kernel/constants.js";
 import { CapSet } from "../src/capabilities/set.js";
 import { simulate, simulateSequence } from "../src/simulate.js";
 import { trialArb, trialGroupArb, runnerMapsAllIds } from "../shim/trials.js";
@@ -24,6 +25,19 @@ test("this machine's kernel is the one the default profile models", { skip }, ()
   const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
   assert.equal(lastCap, profile.lastCap, "CAP_LAST_CAP of this kernel");
 });
+
+test(
+  "a trial in a process of its own whose answer outgrows a pipe (300 steps) completes and agrees",
+  { skip, timeout: 30_000 },
+  () => {
+    const state = threadState({ ns: childNamespace({ uidMap: [[0, 0, 1]], gidMap: [[0, 0, 1]] }) });
+    const ops = Array.from({ length: 300 }, (_, i) =>
+      i % 2 ? { op: "capget" as const } : { op: "prctl" as const, option: PRCTL.PR_CAPBSET_DROP, arg2: (i >> 1) % 41 },
+    );
+    const r = runCampaign([{ state, ops }], profile);
+    assert.deepEqual([r.setupFailures.length, r.divergences.length, r.steps], [0, 0, 300]);
+  },
+);
 
 test(
   "runOnKernelAsync (a runner working while the caller makes the next batch) answers as runOnKernel does",
