@@ -170,9 +170,17 @@ export function decodeResults(out: Buffer, trials: readonly Trial[]): KernelTria
  * namespace) for the execve trials' files; removed after.
  */
 function execDir(): string {
-  const dir = mkdtempSync(join(process.env["CAPGATE_EXEC_DIR"] ?? tmpdir(), "capgate-exec-"));
-  chmodSync(dir, 0o755); // trial threads run as other uids without CAP_DAC_OVERRIDE
-  return dir;
+  const parent = process.env["CAPGATE_EXEC_DIR"] ?? tmpdir();
+  try {
+    const dir = mkdtempSync(join(parent, "capgate-exec-"));
+    chmodSync(dir, 0o755); // trial threads run as other uids without CAP_DAC_OVERRIDE
+    return dir;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new KernelRunnerError(
+      `cannot make a directory for the exec files in ${parent}${process.env["CAPGATE_EXEC_DIR"] ? " ($CAPGATE_EXEC_DIR)" : ""}: ${code}`,
+    );
+  }
 }
 
 function runnerFailed(status: number | null, signal: string | null, stderr: string): KernelRunnerError {
@@ -210,8 +218,20 @@ export function runOnKernelAsync(trials: readonly Trial[]): Promise<KernelTrial[
   } catch (e) {
     return Promise.reject(e as Error);
   }
-  const io = mkdtempSync(join(tmpdir(), "capgate-run-"));
-  const dir = execDir();
+  let io: string, dir: string;
+  try {
+    io = mkdtempSync(join(tmpdir(), "capgate-run-"));
+  } catch (e) {
+    return Promise.reject(
+      new KernelRunnerError(`cannot make a directory for the runner's input: ${(e as Error).message}`),
+    );
+  }
+  try {
+    dir = execDir();
+  } catch (e) {
+    rmSync(io, { recursive: true, force: true });
+    return Promise.reject(e as Error);
+  }
   const done = () => {
     rmSync(dir, { recursive: true, force: true });
     rmSync(io, { recursive: true, force: true });

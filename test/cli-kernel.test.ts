@@ -456,3 +456,25 @@ test(
     assert.match(g.stderr, /setgroups is denied\); give "groups": \[65534,0\] in the state/);
   },
 );
+
+test(
+  "capgate verify: an exec directory that cannot be made is one line and exit 1, never an internal error",
+  { skip },
+  () => {
+    for (const args of [
+      ["verify", "--fuzz", "--trials", "50"],
+      ["verify", "examples/capget-v1-truncation.json"],
+    ]) {
+      const r = spawnSync(process.execPath, [bin, ...args], {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1", CAPGATE_EXEC_DIR: "/nonexistent/capgate" },
+      });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        "capgate: cannot make a directory for the exec files in /nonexistent/capgate ($CAPGATE_EXEC_DIR): ENOENT\n",
+      );
+    }
+  },
+);
