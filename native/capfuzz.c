@@ -1,8 +1,9 @@
 // capfuzz: the kernel side of capgate's differential tests. Test-only; not part of the API.
 //
-// Reads trials from stdin and runs each on a fresh thread (a new thread copies the creator's
-// credentials, and the main thread never changes its own), so every trial starts from full
-// capabilities in a user namespace whose uid map covers every id. Records use the engine's
+// Reads trials from stdin and runs each on a thread made for its start state (a new thread
+// copies the creator's credentials, and the main and worker threads never change theirs), or
+// in a process of its own where it needs one, so every trial starts from full capabilities in a
+// user namespace whose uid map covers every id. Records use the engine's
 // own layout (assembly/layout.ts): a trial is a state record and op records; for each op the
 // runner writes what the kernel returned and the thread's state read back from the kernel.
 //
@@ -47,8 +48,9 @@ static char nosuid_dir[4096];     /* exec_dir/nosuid, bind-mounted onto itself w
 static uint8_t *exe_bytes;        /* this program, copied into every exec'd file */
 static size_t exe_len;
 static atomic_uint file_counter;
-/* Held while an exec file is open for writing and across fork(): otherwise a child forked by
-   the other trial thread could inherit the write fd and the exec would fail with ETXTBSY. */
+/* Held while an exec file is open for writing and across every fork() or clone(): otherwise a
+   child made by the other worker's thread could inherit the write fd and the exec would fail
+   with ETXTBSY. */
 static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static long raw_capget(uint32_t version, int pid, struct __user_cap_data_struct *data, uint32_t *version_out) {
@@ -132,7 +134,7 @@ static int set_sets(uint64_t e, uint64_t p, uint64_t i) {
 }
 
 /* How a kernel id of the state shows inside the state's namespace (the overflow id when it
-   has no mapping there): what /proc/thread-self/status says. */
+   has no mapping there): what getresuid and the like return to the thread. */
 static uint32_t seen(const state_t *s, uint32_t id, int gid) {
   const uint32_t *w = s->ns;
   if (w[NS_LEVEL / 4] == 0) return id;
