@@ -7,7 +7,7 @@ import { CAPABILITY_VERSION } from "../src/kernel/constants.js";
 import type { ThreadState } from "../src/state.js";
 import { CapgateSystemError } from "../src/errors.js";
 import { compareStep } from "./differential.js";
-import type { Op } from "../src/ops.js";
+import { idCallArgs, isIdCall, type Op } from "../src/ops.js";
 import { toScenario } from "../src/scenario/emit.js";
 import { syscall, prctl, type SyscallResult } from "./libc.js";
 import { readThreadState, currentProfile } from "./thread-state.js";
@@ -64,6 +64,13 @@ function longArg(v: number | bigint | undefined): number {
 }
 
 function call(op: Op, before: ThreadState): SyscallResult {
+  // glibc's seteuid and setegid: -1 is EINVAL, otherwise setres[ug]id(-1, id, -1)
+  if (op.op === "seteuid")
+    return op.euid === 0xffffffff ? { ret: -1, errno: 22 } : syscall("setresuid", -1, op.euid, -1);
+  if (op.op === "setegid")
+    return op.egid === 0xffffffff ? { ret: -1, errno: 22 } : syscall("setresgid", -1, op.egid, -1);
+  // the other set*id calls take their ids in the order the op declares them
+  if (isIdCall(op)) return syscall(op.op, ...idCallArgs(op).map((v) => v | 0));
   switch (op.op) {
     case "capget":
     case "capset": {
@@ -81,26 +88,6 @@ function call(op: Op, before: ThreadState): SyscallResult {
     }
     case "prctl":
       return prctl(op.option, longArg(op.arg2), longArg(op.arg3), longArg(op.arg4), longArg(op.arg5));
-    case "setuid":
-      return syscall("setuid", op.uid);
-    case "seteuid": // glibc's seteuid: -1 is EINVAL, otherwise setresuid(-1, euid, -1)
-      return op.euid === 0xffffffff ? { ret: -1, errno: 22 } : syscall("setresuid", -1, op.euid, -1);
-    case "setreuid":
-      return syscall("setreuid", op.ruid | 0, op.euid | 0);
-    case "setresuid":
-      return syscall("setresuid", op.ruid | 0, op.euid | 0, op.suid | 0);
-    case "setfsuid":
-      return syscall("setfsuid", op.fsuid | 0);
-    case "setgid":
-      return syscall("setgid", op.gid | 0);
-    case "setegid": // glibc's setegid: -1 is EINVAL, otherwise setresgid(-1, egid, -1)
-      return op.egid === 0xffffffff ? { ret: -1, errno: 22 } : syscall("setresgid", -1, op.egid, -1);
-    case "setregid":
-      return syscall("setregid", op.rgid | 0, op.egid | 0);
-    case "setresgid":
-      return syscall("setresgid", op.rgid | 0, op.egid | 0, op.sgid | 0);
-    case "setfsgid":
-      return syscall("setfsgid", op.fsgid | 0);
     case "setgroups": {
       const list = Buffer.alloc(Math.max(4, op.groups.length * 4));
       op.groups.forEach((g, i) => list.writeUInt32LE(g >>> 0, i * 4));

@@ -117,6 +117,53 @@ export interface ExecveOp {
   readonly ptraced?: boolean;
 }
 
+/** The set*id calls. */
+export type IdCallOp =
+  | SetuidOp
+  | SeteuidOp
+  | SetreuidOp
+  | SetresuidOp
+  | SetfsuidOp
+  | SetgidOp
+  | SetegidOp
+  | SetregidOp
+  | SetresgidOp
+  | SetfsgidOp;
+
+/**
+ * The id arguments of each set*id call, in the order the system call takes them: one
+ * declaration for the parser, the codec, the shim, descriptions and emitted scenarios.
+ */
+export const ID_CALL_ARGS: {
+  readonly [K in IdCallOp["op"]]: readonly Exclude<keyof Extract<IdCallOp, { op: K }>, "op">[];
+} = {
+  setuid: ["uid"],
+  seteuid: ["euid"],
+  setreuid: ["ruid", "euid"],
+  setresuid: ["ruid", "euid", "suid"],
+  setfsuid: ["fsuid"],
+  setgid: ["gid"],
+  setegid: ["egid"],
+  setregid: ["rgid", "egid"],
+  setresgid: ["rgid", "egid", "sgid"],
+  setfsgid: ["fsgid"],
+};
+
+/** Whether `name` is a set*id call. */
+export function isIdCallName(name: string): name is IdCallOp["op"] {
+  return Object.prototype.hasOwnProperty.call(ID_CALL_ARGS, name);
+}
+
+/** Whether `op` is a set*id call. */
+export function isIdCall(op: Op): op is IdCallOp {
+  return isIdCallName(op.op);
+}
+
+/** A set*id call's id arguments, in the system call's order. */
+export function idCallArgs(op: IdCallOp): number[] {
+  return ID_CALL_ARGS[op.op].map((field) => (op as unknown as Record<string, number>)[field]!);
+}
+
 export type Op =
   | CapgetOp
   | CapsetOp

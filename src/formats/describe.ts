@@ -4,7 +4,7 @@ import type { CapSet } from "../capabilities/set.js";
 import { capabilityName } from "../capabilities/table.js";
 import { abbreviateSet } from "../capabilities/list.js";
 import { PRCTL, AMBIENT_SUBOP, CAPABILITY_VERSION } from "../kernel/constants.js";
-import type { Op } from "../ops.js";
+import { idCallArgs, isIdCall, type Op } from "../ops.js";
 import { shownId } from "../userns.js";
 import { diffStates, type ComparableState, type SetName } from "../state.js";
 import { formatCapText } from "./libcap-text.js";
@@ -33,6 +33,7 @@ export function outcomeText(v: {
 }
 
 export function describeOp(op: Op): string {
+  if (isIdCall(op)) return [op.op, ...idCallArgs(op).map(uid)].join(" ");
   switch (op.op) {
     case "capget":
       return `capget${versionLabel(op.version)}${op.pid ? ` pid=${op.pid}` : ""}${op.data === false ? " data=NULL" : ""}`;
@@ -71,26 +72,6 @@ export function describeOp(op: Op): string {
           return `prctl ${name}`;
       }
     }
-    case "setuid":
-      return `setuid ${uid(op.uid)}`;
-    case "seteuid":
-      return `seteuid ${uid(op.euid)}`;
-    case "setreuid":
-      return `setreuid ${uid(op.ruid)} ${uid(op.euid)}`;
-    case "setresuid":
-      return `setresuid ${uid(op.ruid)} ${uid(op.euid)} ${uid(op.suid)}`;
-    case "setfsuid":
-      return `setfsuid ${uid(op.fsuid)}`;
-    case "setgid":
-      return `setgid ${uid(op.gid)}`;
-    case "setegid":
-      return `setegid ${uid(op.egid)}`;
-    case "setregid":
-      return `setregid ${uid(op.rgid)} ${uid(op.egid)}`;
-    case "setresgid":
-      return `setresgid ${uid(op.rgid)} ${uid(op.egid)} ${uid(op.sgid)}`;
-    case "setfsgid":
-      return `setfsgid ${uid(op.fsgid)}`;
     case "setgroups":
       return `setgroups ${op.groups.join(",") || "(none)"}`;
     case "unshare": {

@@ -2,7 +2,7 @@
 // state and ops found by a fuzzer can be replayed with `capgate simulate`.
 import type { CapSet } from "../capabilities/set.js";
 import { SET_NAMES, type SetName, type ThreadState } from "../state.js";
-import type { Op } from "../ops.js";
+import { ID_CALL_ARGS, idCallArgs, isIdCall, type Op } from "../ops.js";
 import { shownId, ID_UNMAPPED, type UserNamespace } from "../userns.js";
 
 const hex = (s: CapSet) => s.toHex();
@@ -40,6 +40,10 @@ export function usernsToScenario(ns: UserNamespace): Record<string, unknown> {
 }
 
 export function opToScenario(op: Op): Record<string, unknown> {
+  if (isIdCall(op)) {
+    const args = idCallArgs(op);
+    return { op: op.op, ...Object.fromEntries(ID_CALL_ARGS[op.op].map((field, i) => [field, id(args[i]!)])) };
+  }
   switch (op.op) {
     case "capget":
       return { op: "capget", version: op.version, pid: op.pid ?? 0, data: op.data ?? true };
@@ -64,26 +68,6 @@ export function opToScenario(op: Op): Record<string, unknown> {
         arg4: arg(op.arg4),
         arg5: arg(op.arg5),
       };
-    case "setuid":
-      return { op: "setuid", uid: id(op.uid) };
-    case "seteuid":
-      return { op: "seteuid", euid: id(op.euid) };
-    case "setreuid":
-      return { op: "setreuid", ruid: id(op.ruid), euid: id(op.euid) };
-    case "setresuid":
-      return { op: "setresuid", ruid: id(op.ruid), euid: id(op.euid), suid: id(op.suid) };
-    case "setfsuid":
-      return { op: "setfsuid", fsuid: id(op.fsuid) };
-    case "setgid":
-      return { op: "setgid", gid: id(op.gid) };
-    case "setegid":
-      return { op: "setegid", egid: id(op.egid) };
-    case "setregid":
-      return { op: "setregid", rgid: id(op.rgid), egid: id(op.egid) };
-    case "setresgid":
-      return { op: "setresgid", rgid: id(op.rgid), egid: id(op.egid), sgid: id(op.sgid) };
-    case "setfsgid":
-      return { op: "setfsgid", fsgid: id(op.fsgid) };
     case "setgroups":
       return { op: "setgroups", groups: [...op.groups] };
     case "unshare":

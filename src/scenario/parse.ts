@@ -8,7 +8,7 @@ import { InputError } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
 import { jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
 import { threadState, stateProblem, SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
-import type { Op, FileCaps, ExecFile, TaskSets } from "../ops.js";
+import { ID_CALL_ARGS, isIdCallName, type Op, type FileCaps, type ExecFile, type TaskSets } from "../ops.js";
 import {
   ID_UNMAPPED,
   NS_EXTENTS_MAX,
@@ -132,39 +132,37 @@ export function parseSecurebits(v: unknown, path: string): number {
   return bits >>> 0;
 }
 
-function parseUids(v: unknown, path: string): { ruid: number; euid: number; suid: number; fsuid: number } {
+/**
+ * A state's uids or gids: one number for all four, or an object of them (those left out are 0,
+ * and the fs id follows the effective one), as in `"uid": {"ruid": 1000, "euid": 0}`.
+ */
+function parseIds<N extends string>(
+  v: unknown,
+  path: string,
+  [real, effective, saved, fs]: readonly [N, N, N, N],
+  kind: "uid" | "gid",
+): Record<N, number> {
+  const names = [real, effective, saved, fs];
   if (typeof v === "number") {
-    const u = int(v, path, 0, 0xfffffffe);
-    return { ruid: u, euid: u, suid: u, fsuid: u };
+    const id = int(v, path, 0, 0xfffffffe);
+    return Object.fromEntries(names.map((n) => [n, id])) as Record<N, number>;
   }
   if (!isObject(v))
-    throw new InputError(path, `expected a uid number or {"ruid","euid","suid","fsuid"}, got ${JSON.stringify(v)}`);
-  only(v, ["ruid", "euid", "suid", "fsuid"], path);
+    throw new InputError(
+      path,
+      `expected a ${kind} number or {${names.map((n) => JSON.stringify(n)).join(",")}}, got ${JSON.stringify(v)}`,
+    );
+  only(v, names, path);
   const get = (k: string) => (v[k] === undefined ? 0 : int(v[k], `${path}.${k}`, 0, 0xfffffffe));
   return {
-    ruid: get("ruid"),
-    euid: get("euid"),
-    suid: get("suid"),
-    fsuid: v["fsuid"] === undefined ? get("euid") : get("fsuid"),
-  };
+    [real]: get(real),
+    [effective]: get(effective),
+    [saved]: get(saved),
+    [fs]: v[fs] === undefined ? get(effective) : get(fs),
+  } as Record<N, number>;
 }
-
-function parseGids(v: unknown, path: string): { rgid: number; egid: number; sgid: number; fsgid: number } {
-  if (typeof v === "number") {
-    const g = int(v, path, 0, 0xfffffffe);
-    return { rgid: g, egid: g, sgid: g, fsgid: g };
-  }
-  if (!isObject(v))
-    throw new InputError(path, `expected a gid number or {"rgid","egid","sgid","fsgid"}, got ${JSON.stringify(v)}`);
-  only(v, ["rgid", "egid", "sgid", "fsgid"], path);
-  const get = (k: string) => (v[k] === undefined ? 0 : int(v[k], `${path}.${k}`, 0, 0xfffffffe));
-  return {
-    rgid: get("rgid"),
-    egid: get("egid"),
-    sgid: get("sgid"),
-    fsgid: v["fsgid"] === undefined ? get("egid") : get("fsgid"),
-  };
-}
+const parseUids = (v: unknown, path: string) => parseIds(v, path, UID_NAMES, "uid");
+const parseGids = (v: unknown, path: string) => parseIds(v, path, GID_NAMES, "gid");
 
 function idList(v: unknown, path: string, max: number): number[] {
   if (!Array.isArray(v)) throw new InputError(path, `expected a list of ids, got ${JSON.stringify(v)}`);
@@ -343,6 +341,17 @@ function parseFileCaps(v: unknown, profile: KernelProfile, path: string): FileCa
 export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
   const common = ["op", "expect", "note"];
   const get = (k: string) => v[k];
+  if (typeof v["op"] === "string" && isIdCallName(v["op"])) {
+    // a call of one id needs it; in one of several, a missing id is -1 ("unchanged")
+    const name = v["op"];
+    const fields: readonly string[] = ID_CALL_ARGS[name];
+    only(v, [...common, ...fields], path);
+    const ids = fields.map((f) => [
+      f,
+      uidArg(fields.length === 1 ? required(v, f, path) : (get(f) ?? -1), `${path}.${f}`),
+    ]);
+    return { op: name, ...Object.fromEntries(ids) } as unknown as Op;
+  }
   switch (v["op"]) {
     case "capget":
       only(v, [...common, "version", "pid", "data"], path);
@@ -381,54 +390,6 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
         arg5: parseArg(get("arg5"), `${path}.arg5`, option),
       };
     }
-    case "setuid":
-      only(v, [...common, "uid"], path);
-      return { op: "setuid", uid: uidArg(required(v, "uid", path), `${path}.uid`) };
-    case "seteuid":
-      only(v, [...common, "euid"], path);
-      return { op: "seteuid", euid: uidArg(required(v, "euid", path), `${path}.euid`) };
-    case "setreuid":
-      only(v, [...common, "ruid", "euid"], path);
-      return {
-        op: "setreuid",
-        ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`),
-        euid: uidArg(get("euid") ?? -1, `${path}.euid`),
-      };
-    case "setresuid":
-      only(v, [...common, "ruid", "euid", "suid"], path);
-      return {
-        op: "setresuid",
-        ruid: uidArg(get("ruid") ?? -1, `${path}.ruid`),
-        euid: uidArg(get("euid") ?? -1, `${path}.euid`),
-        suid: uidArg(get("suid") ?? -1, `${path}.suid`),
-      };
-    case "setfsuid":
-      only(v, [...common, "fsuid"], path);
-      return { op: "setfsuid", fsuid: uidArg(required(v, "fsuid", path), `${path}.fsuid`) };
-    case "setgid":
-      only(v, [...common, "gid"], path);
-      return { op: "setgid", gid: uidArg(required(v, "gid", path), `${path}.gid`) };
-    case "setegid":
-      only(v, [...common, "egid"], path);
-      return { op: "setegid", egid: uidArg(required(v, "egid", path), `${path}.egid`) };
-    case "setregid":
-      only(v, [...common, "rgid", "egid"], path);
-      return {
-        op: "setregid",
-        rgid: uidArg(get("rgid") ?? -1, `${path}.rgid`),
-        egid: uidArg(get("egid") ?? -1, `${path}.egid`),
-      };
-    case "setresgid":
-      only(v, [...common, "rgid", "egid", "sgid"], path);
-      return {
-        op: "setresgid",
-        rgid: uidArg(get("rgid") ?? -1, `${path}.rgid`),
-        egid: uidArg(get("egid") ?? -1, `${path}.egid`),
-        sgid: uidArg(get("sgid") ?? -1, `${path}.sgid`),
-      };
-    case "setfsgid":
-      only(v, [...common, "fsgid"], path);
-      return { op: "setfsgid", fsgid: uidArg(required(v, "fsgid", path), `${path}.fsgid`) };
     case "setgroups": {
       only(v, [...common, "groups"], path);
       const groups = required(v, "groups", path);
