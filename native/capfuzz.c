@@ -715,7 +715,7 @@ static void zygote_send(int fd, const void *buf, size_t n) {
    the process and everything it started are gone (a process that dies early answers short). */
 /* A trial's own process: from the zygote's full root to the start state (one namespace down
    when it says so), then its ops, reported on `out`. */
-typedef struct { const uint8_t *buf; uint32_t nops; char **paths; mapper_t m0; int in, out; } trial_process_t;
+typedef struct { const uint8_t *buf; uint32_t nops; char **paths; mapper_t m0; int in, out, unshares; } trial_process_t;
 enum { ZYGOTE_STACK = 1 << 20 };
 static uint8_t *zygote_stack;
 static int trial_process(void *arg) {
@@ -724,8 +724,7 @@ static int trial_process(void *arg) {
   state_t s;
   decode_state(tp->buf, &s);
   mapper = tp->m0;
-  unshare_follows = 0;
-  for (uint32_t k = 0; k < tp->nops; k++) if (u32at(tp->buf + STATE_SIZE + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshare_follows = 1;
+  unshare_follows = tp->unshares; /* for ns_setup: a map writer for the next level */
   uint32_t st = ((const uint32_t *)s.ns)[NS_LEVEL / 4] ? (uint32_t)ns_setup(&s) : (uint32_t)setup(&s);
   write_fd(tp->out, &st, 4);
   if (st == 0) {
@@ -757,10 +756,10 @@ static void zygote_serve(void) {
     }
     int p[2];
     if (pipe2(p, O_CLOEXEC)) _exit(27);
-    trial_process_t tp = { buf, nops, paths, m0, p[0], p[1] };
     const size_t room = 4 + (size_t)nops * STEP_SIZE;
     int unshares = 0;
     for (uint32_t k = 0; k < nops; k++) if (u32at(buf + STATE_SIZE + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshares = 1;
+    trial_process_t tp = { buf, nops, paths, m0, p[0], p[1], unshares };
     pid_t child;
     if (!unshares && fcntl(p[1], F_GETPIPE_SZ) >= (long)room) {
       /* Nothing in it forks or makes a thread (only an unshare op does, for its map writer or
