@@ -903,7 +903,10 @@ static void *template_thread(void *arg) {
            make another. */
         while (c & OPF_TASK_FOUND) {
           if (ntasks == cap_tasks) tasks = realloc(tasks, (cap_tasks = cap_tasks * 2 + 4) * sizeof *tasks);
-          if (spawn_task(op, &tasks[ntasks])) { perror("capfuzz: task"); exit(28); }
+          if (spawn_task(op, &tasks[ntasks])) {
+            fprintf(stderr, "capfuzz: cannot make a task holding a capget op's sets (fork, a thread or capset refused)\n");
+            exit(28);
+          }
           real = tasks[ntasks++].pid;
           if ((uint32_t)real != st.tid) break;
         }

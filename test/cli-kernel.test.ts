@@ -478,3 +478,28 @@ test(
     }
   },
 );
+
+test(
+  "capgate verify --fuzz: trials whose start state the kernel refuses are a failure in words, never 'held'",
+  { skip },
+  () => {
+    // a seccomp filter refuses setresuid, which every setup calls
+    const r = spawnSync(
+      join(root, "build/capfuzz"),
+      ["--seccomp-deny", "setresuid", "--", process.execPath, bin, "verify", "--fuzz", "--trials", "50", "--seed", "3"],
+      { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+    );
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /: 50 could not be brought to their start state \(the first at: setting the uids\)/);
+    assert.doesNotMatch(r.stdout, /held/);
+  },
+);
+
+test("capgate verify escapes the scenario's file name in its heading", { skip }, () => {
+  const file = join(mkdtempSync(join(tmpdir(), "capgate-esc-")), "e\u001b[2J.json");
+  copyFileSync(join(root, "examples/capget-v1-truncation.json"), file);
+  const r = capgate(["verify", file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /e\\x1b\[2J\.json on the running kernel/);
+  assert.doesNotMatch(r.stdout, /\u001b/);
+});

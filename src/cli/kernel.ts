@@ -435,8 +435,17 @@ export async function verifyCommand(
     };
     if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     else {
+      // a trial whose start state could not be reached proves nothing: never "held"
+      const failed = r.setupFailures[0];
+      const verdict = r.divergences.length
+        ? style.red(`${r.divergences.length} disagree`)
+        : failed
+          ? style.red(
+              `${r.setupFailures.length} could not be brought to their start state (the first at: ${SETUP_STAGES[failed.stage] ?? `stage ${failed.stage}`})`,
+            )
+          : style.green("the model held on every step");
       process.stdout.write(
-        `${r.trials} trials (${r.steps} steps) ${booted ? `on the booted kernel ${booted} (profile ${profile.version})` : `on kernel ${profile.version}`}, seed ${seed}: ${r.divergences.length ? style.red(`${r.divergences.length} disagree`) : style.green("the model held on every step")}` +
+        `${r.trials} trials (${r.steps} steps) ${booted ? `on the booted kernel ${booted} (profile ${profile.version})` : `on kernel ${profile.version}`}, seed ${seed}: ${verdict}` +
           ` (${summary.trialsPerSecond} trials/s${uids ? "" : "; uid changes left out: not root"})\n`,
       );
       for (const [op, n] of byOp) process.stdout.write(`  ${op}: ${n}\n`);
@@ -533,7 +542,7 @@ export async function verifyCommand(
     );
   else
     process.stdout.write(
-      `${style.bold(file)} ${where()} (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${
+      `${style.bold(terminalSafe(file))} ${where()} (model: ${scenario.profile.version})\n\n${table(rows)}\n\n${
         disagree
           ? style.red(`${disagree} step(s) disagree`)
           : outside >= 0
