@@ -349,3 +349,29 @@ test("simulate: a step outside the model exits 3, says so, and the steps after i
   assert.equal(u.code, 1);
   assert.deepEqual(JSON.parse(u.stdout).steps[0].expect.failures, ['errno: expected "EINVAL", got null']);
 });
+
+test("simulate and explain escape what comes from files: the file name, description and notes, in every format", () => {
+  const dir = mkdtempSync(join(tmpdir(), "capgate-esc-"));
+  const file = join(dir, "evil\u001b[2J.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      description: "desc\u001b[8mhidden",
+      steps: [{ op: "capget", note: "note\u001b]0;title\u0007", expect: { ok: false } }],
+    }),
+  );
+  for (const format of [[], ["--tap"], ["--format", "markdown"], ["--github"], ["--junit", join(dir, "j.xml")]]) {
+    const r = capgate(["simulate", file, ...format]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /[\u0000-\u0008\u000b-\u001f\u007f]/, `simulate ${format.join(" ")}`);
+  }
+  assert.match(
+    capgate(["simulate", file]).stdout,
+    /evil\\x1b\[2J\.json[\s\S]*desc\\x1b\[8mhidden[\s\S]*note\\x1b\]0;title\\x07/,
+  );
+  const status = join(dir, "st\u001b[2J.txt");
+  writeFileSync(status, "CapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t0\nCapAmb:\t0\n");
+  const e = capgate(["explain", "--from", status, "--drop", "net_raw"]);
+  assert.match(e.stdout, /^from .*st\\x1b\[2J\.txt: /);
+  assert.doesNotMatch(e.stdout, /\u001b/);
+});

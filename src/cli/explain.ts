@@ -20,6 +20,7 @@ import { securebitsArg } from "./args.js";
 import { verdictJson } from "../scenario/run.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
+import { terminalSafe } from "./escape.js";
 import { describeOp, describeChange, describeCaps } from "../formats/describe.js";
 import { style, table } from "./style.js";
 
@@ -307,7 +308,7 @@ export async function explainCommand(opts: ExplainOptions): Promise<number> {
     return firstFail === -1 ? 0 : 1;
   }
   const out: string[] = [
-    `${style.bold("from")} ${source}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profile.version})`,
+    `${style.bold("from")} ${terminalSafe(source)}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profile.version})`,
     "",
   ];
   const rows = [[style.dim("#"), style.dim("call"), style.dim("result"), style.dim("rule"), style.dim("changed")]];

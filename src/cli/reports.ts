@@ -5,6 +5,7 @@
 import type { ScenarioResult } from "../scenario/run.js";
 import { describeOp, describeChange, outcomeText } from "../formats/describe.js";
 import { jsonDocument } from "../lint/tree.js";
+import { terminalSafe } from "./escape.js";
 
 export interface FileResult {
   readonly file: string;
@@ -94,7 +95,7 @@ export function tap(results: readonly FileResult[]): string {
   const all = results.flatMap(({ file, result }) => casesOf(result).map((c) => ({ file, c })));
   const lines = ["TAP version 13", `1..${all.length}`];
   all.forEach(({ file, c }, i) => {
-    const name = `${file} ${c.name}`.replace(/#/g, "\\#").replace(/\n/g, " ");
+    const name = terminalSafe(`${file} ${c.name}`).replace(/#/g, "\\#");
     lines.push(`${c.failures.length ? "not ok" : "ok"} ${i + 1} - ${name}${c.skipped ? ` # SKIP ${c.skipped}` : ""}`);
     if (c.failures.length) {
       lines.push(
@@ -110,7 +111,8 @@ export function tap(results: readonly FileResult[]): string {
 
 /** GitHub workflow commands: an error annotation at the failing step's line. */
 export function github(results: readonly FileResult[]): string {
-  const esc = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+  // the workflow command's own escapes, then every other control character as \xNN
+  const esc = (s: string) => terminalSafe(s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A"));
   const prop = (s: string) => esc(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
   const out: string[] = [];
   for (const { file, text, result } of results) {
@@ -126,7 +128,7 @@ export function github(results: readonly FileResult[]): string {
 }
 
 export function markdown(results: readonly FileResult[]): string {
-  const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const cell = (s: string) => terminalSafe(s.replace(/\n/g, " ")).replace(/\|/g, "\\|");
   return results
     .map(({ file, result }) => {
       const rows = result.steps.map((s, i) => {

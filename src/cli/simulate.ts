@@ -8,6 +8,7 @@ import { parseScenario, type Scenario } from "../scenario/parse.js";
 import { runScenario, scenarioResultJson, type ScenarioResult } from "../scenario/run.js";
 import { describeOp, describeChange, outcomeText } from "../formats/describe.js";
 import { style, table } from "./style.js";
+import { terminalSafe } from "./escape.js";
 
 /** Reads and parses a JSON file; every failure is an InputError naming the file. */
 export function readJsonFile(file: string): unknown {
@@ -97,9 +98,9 @@ export function formatResult(file: string, result: ScenarioResult): string {
   const out: string[] = [];
   const { scenario } = result;
   out.push(
-    `${style.bold(file)} · kernel ${scenario.profile.version} · ${scenario.steps.length} step${scenario.steps.length === 1 ? "" : "s"}`,
+    `${style.bold(terminalSafe(file))} · kernel ${scenario.profile.version} · ${scenario.steps.length} step${scenario.steps.length === 1 ? "" : "s"}`,
   );
-  if (scenario.description) out.push(style.dim(scenario.description));
+  if (scenario.description) out.push(style.dim(terminalSafe(scenario.description)));
   out.push("");
   const rows: string[][] = [
     [
@@ -135,7 +136,7 @@ export function formatResult(file: string, result: ScenarioResult): string {
     const v = step.verdict;
     const lines: string[] = [];
     const note = scenario.steps[i]!.note;
-    if (note) lines.push(style.dim(note));
+    if (note) lines.push(style.dim(terminalSafe(note)));
     lines.push(v.message);
     if ((!v.ok || !v.modelled) && v.hint) lines.push(`${style.yellow("hint:")} ${v.hint}`);
     for (const n of v.notes) lines.push(`${style.cyan("note:")} ${n.message}`);
