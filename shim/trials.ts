@@ -1,6 +1,7 @@
 // fast-check arbitraries for trials the kernel runner can execute (no execve), with capget
 // pids that cannot name another live thread (the model's process table holds only the caller).
 import fc from "fast-check";
+import { readFileSync } from "node:fs";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import { OP_NAMES, type Op, type ExecFile } from "../src/ops.js";
 import { threadStateArb, opArb, execveOpArb } from "../src/fuzz/arbitraries.js";
@@ -101,14 +102,27 @@ export function trialArb(profile: KernelProfile, options: TrialOptions = {}): fc
  */
 export function runnerGroups(): number[] {
   const egid = typeof process.getegid === "function" ? process.getegid() : 0;
-  return (typeof process.getgroups === "function" ? process.getgroups() : []).map((g) =>
-    g === egid ? 0 : OVERFLOW_ID,
-  );
+  // the kernel's list as /proc shows it (process.getgroups() adds the egid when it is not there)
+  let groups: number[] = [];
+  try {
+    const line = /^Groups:(.*)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    groups = (line?.[1] ?? "").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    /* not Linux: no runner either */
+  }
+  return groups.map((g) => (g === egid ? 0 : OVERFLOW_ID));
 }
 
 /** Whether the runner will map every id (it does when started by real root). */
 export function runnerMapsAllIds(): boolean {
-  return typeof process.geteuid === "function" && process.geteuid() === 0;
+  if (typeof process.geteuid !== "function" || process.geteuid() !== 0) return false;
+  // root over every id: the initial namespace, or one whose uid map covers them all (root of
+  // `unshare -Ur` has uid 0 alone, and the runner treats it as a normal user)
+  try {
+    return /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync("/proc/self/uid_map", "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 /**

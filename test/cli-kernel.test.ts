@@ -503,3 +503,22 @@ test("capgate verify escapes the scenario's file name in its heading", { skip },
   assert.match(r.stdout, /e\\x1b\[2J\.json on the running kernel/);
   assert.doesNotMatch(r.stdout, /\u001b/);
 });
+
+test(
+  "capgate verify as root of `unshare -Ur` (uid 0 mapped alone) runs as a normal user does, not as root over every id",
+  { skip },
+  () => {
+    const r = spawnSync(
+      "unshare",
+      ["-Ur", process.execPath, bin, "verify", "--fuzz", "--trials", "300", "--seed", "6", "--json"],
+      {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    );
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual([doc.trials, doc.divergences, doc.setupFailures, doc.uidChanges], [300, 0, 0, false]);
+  },
+);

@@ -446,7 +446,7 @@ export async function verifyCommand(
           : style.green("the model held on every step");
       process.stdout.write(
         `${r.trials} trials (${r.steps} steps) ${booted ? `on the booted kernel ${booted} (profile ${profile.version})` : `on kernel ${profile.version}`}, seed ${seed}: ${verdict}` +
-          ` (${summary.trialsPerSecond} trials/s${uids ? "" : "; uid changes left out: not root"})\n`,
+          ` (${summary.trialsPerSecond} trials/s${uids ? "" : "; uid changes left out: not root over every id"})\n`,
       );
       for (const [op, n] of byOp) process.stdout.write(`  ${op}: ${n}\n`);
       if (summary.first) process.stdout.write(summary.first + "\n");
@@ -463,9 +463,12 @@ export async function verifyCommand(
     throw new UsageError(
       `${file}: step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`,
     );
-  // A normal user's throwaway namespace maps only id 0: the runner cannot make a file owned by
-  // another id, nor write a v3 xattr whose root id has no mapping there.
-  if (!booted && opts.boot === undefined && process.getuid?.() !== 0) {
+  // Without root over every id (a normal user, or root of `unshare -Ur`), the throwaway
+  // namespace maps only id 0: the runner cannot make a file owned by another id, nor write a
+  // v3 xattr whose root id has no mapping there.
+  const { runnerGroups } = await import("../../shim/trials.js");
+  const everyId = opts.boot !== undefined || runnerMapsAllIds();
+  if (!everyId) {
     const unmappable = ops.findIndex((op) => {
       if (op.op !== "execve") return false;
       return [op.file, op.file.interpreter].some(
@@ -474,17 +477,15 @@ export async function verifyCommand(
     });
     if (unmappable >= 0)
       throw new UsageError(
-        `${file}: step ${unmappable + 1} (execve) needs a file whose owner, group or root id is not 0, which a normal user's throwaway namespace cannot map; run capgate verify as root`,
+        `${file}: step ${unmappable + 1} (execve) needs a file whose owner, group or root id is not 0, which the throwaway namespace cannot map without root over every id; run capgate verify as root`,
       );
   }
   const kernel = run([{ state: scenario.state, ops }])[0]!;
   if (kernel.setup !== 0) {
     const stage = SETUP_STAGES[kernel.setup] ?? `stage ${kernel.setup}`;
-    const root = process.getuid?.() === 0;
-    const { runnerGroups } = await import("../../shim/trials.js");
     throw new UsageError(
       `${file}: the kernel could not be brought to the scenario's start state (${stage})` +
-        (root
+        (everyId
           ? ""
           : kernel.setup === 10
             ? `: a normal user cannot change supplementary groups there (setgroups is denied); give "groups": ${JSON.stringify(runnerGroups())} in the state, or run as root`
@@ -552,7 +553,7 @@ export async function verifyCommand(
             : style.green("engine and kernel agree on every step")
       }\n`,
     );
-  if (disagree && !booted && process.getuid?.() !== 0)
+  if (disagree && !everyId)
     process.stderr.write(
       "capgate: note: as a normal user the throwaway namespace maps only uid 0 and gid 0, so calls to other ids fail there with EINVAL; run capgate verify as root to check them\n",
     );
