@@ -69,3 +69,21 @@ test("the engine imports nothing: no I/O, no clock, no randomness can reach it",
     assert.deepEqual(WebAssembly.Module.imports(module), [], file);
   }
 });
+
+test("the codec puts each set*id call's ids in slots a, b, c in the order ID_CALL_ARGS declares (the order the system call takes them)", async () => {
+  const { encodeOp } = await import("../src/engine/codec.js");
+  const { OP, OPK } = await import("../src/engine/contract.js");
+  const { ID_CALL_ARGS } = await import("../src/ops.js");
+  const { threadState } = await import("../src/state.js");
+  const w = new Uint32Array(OP_SIZE >>> 2);
+  for (const [name, fields] of Object.entries(ID_CALL_ARGS)) {
+    const op = { op: name, ...Object.fromEntries(fields.map((f, i) => [f, 11 * (i + 1)])) };
+    encodeOp(w, 0, op as never, threadState());
+    assert.equal(w[OP.kind], OPK[name as keyof typeof OPK], name);
+    assert.deepEqual(
+      [OP.a, OP.b, OP.c].slice(0, fields.length).map((slot) => w[slot]),
+      fields.map((_, i) => 11 * (i + 1)),
+      name,
+    );
+  }
+});
