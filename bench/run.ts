@@ -187,8 +187,8 @@ for (const [kind, arb] of kinds) {
 
 // 5. The kernel side of the differential tests: trials (sequences) and steps per second.
 {
-  const { runnerUnavailable, runOnKernel } = await import("../shim/kernel-runner.js");
-  const { trialGroupArb, runnerMapsAllIds } = await import("../shim/trials.js");
+  const { runnerUnavailable, runOnKernel } = await import("../verify/runner.js");
+  const { trialGroupArb, runnerMapsAllIds } = await import("../verify/trials.js");
   const why = runnerUnavailable();
   if (why) console.log(`(kernel figures skipped: ${why})`);
   else {
@@ -228,7 +228,7 @@ for (const [kind, arb] of kinds) {
 // kernel (the runner works on one batch while the next is made) and compared with the engine.
 let campaign: { trials: number; trialsPerSecond: number; divergences: number } | undefined;
 {
-  const { runnerUnavailable } = await import("../shim/kernel-runner.js");
+  const { runnerUnavailable } = await import("../verify/runner.js");
   const { spawnSync } = await import("node:child_process");
   if (!runnerUnavailable()) {
     const trials = quick ? 4000 : 20000;

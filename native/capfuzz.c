@@ -29,6 +29,7 @@
 #include <sys/utsname.h>
 #include <sys/xattr.h>
 #include <sys/ptrace.h>
+#include <termios.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <unistd.h>
@@ -52,6 +53,11 @@ static atomic_uint file_counter;
    child made by the other worker's thread could inherit the write fd and the exec would fail
    with ETXTBSY. */
 static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* PR_SET_PDEATHSIG, and a check that the parent was not already gone before it took effect. */
+static void die_with_parent(pid_t parent) {
+  if (syscall(SYS_prctl, PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0UL, 0UL, 0UL) || getppid() != parent) _exit(FAIL_HANDSHAKE);
+}
 
 static long raw_capget(uint32_t version, int pid, struct __user_cap_data_struct *data, uint32_t *version_out) {
   struct __user_cap_header_struct h = { version, pid };
@@ -85,7 +91,7 @@ static __thread uint64_t thread_known = ~0ULL;
 static void read_state_calls(state_t *s, uint32_t model_tid, uint64_t *known) {
   struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
   struct __user_cap_data_struct d[2];
-  if (syscall(SYS_capget, &h, d)) { fprintf(stderr, "capfuzz: capget: %s\n", strerror(errno)); exit(11); }
+  if (syscall(SYS_capget, &h, d)) { fprintf(stderr, "capfuzz: capget: %s\n", strerror(errno)); exit(FAIL_READ_CAPS); }
   s->effective = d[0].effective | (uint64_t)d[1].effective << 32;
   s->permitted = d[0].permitted | (uint64_t)d[1].permitted << 32;
   s->inheritable = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
@@ -102,7 +108,7 @@ static void read_state_calls(state_t *s, uint32_t model_tid, uint64_t *known) {
   s->flags = syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) == 1 ? FLAG_NO_NEW_PRIVS : 0;
   uid_t r, e, sv;
   gid_t gr, ge, gs;
-  if (syscall(SYS_getresuid, &r, &e, &sv) || syscall(SYS_getresgid, &gr, &ge, &gs)) exit(12);
+  if (syscall(SYS_getresuid, &r, &e, &sv) || syscall(SYS_getresgid, &gr, &ge, &gs)) exit(FAIL_READ_IDS);
   s->ruid = r; s->euid = e; s->suid = sv;
   s->rgid = gr; s->egid = ge; s->sgid = gs;
   s->fsuid = (uint32_t)syscall(SYS_setfsuid, (uid_t)-1);
@@ -112,7 +118,7 @@ static void read_state_calls(state_t *s, uint32_t model_tid, uint64_t *known) {
   gid_t list[GROUPS_MAX];
   long n = syscall(SYS_getgroups, (long)GROUPS_MAX, list);
   if (n < 0) n = syscall(SYS_getgroups, 0L, NULL); /* more than the record holds: their count */
-  if (n < 0) exit(12);
+  if (n < 0) exit(FAIL_READ_IDS);
   s->groups[0] = (uint32_t)n;
   for (long i = 0; i < n && i < GROUPS_MAX; i++) s->groups[1 + i] = list[i];
   /* the namespace itself is proven through what it does (ids as seen, EINVAL for unmapped ids,
@@ -156,11 +162,11 @@ static int setup_ids(const state_t *s) {
   long have = syscall(SYS_getgroups, (long)GROUPS_MAX, now);
   int same = have == (long)n;
   for (uint32_t i = 0; same && i < n; i++) same = now[i] == seen(s, s->groups[1 + i], 1);
-  if (!same && syscall(SYS_setgroups, (long)n, s->groups + 1)) return 10;
-  if (syscall(SYS_setresgid, s->rgid, s->egid, s->sgid)) return 11;
+  if (!same && syscall(SYS_setgroups, (long)n, s->groups + 1)) return SETUP_GROUPS;
+  if (syscall(SYS_setresgid, s->rgid, s->egid, s->sgid)) return SETUP_GIDS;
   syscall(SYS_setfsgid, s->fsgid);
-  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)SECBIT_NO_SETUID_FIXUP, 0UL, 0UL, 0UL)) return 3;
-  if (syscall(SYS_setresuid, s->ruid, s->euid, s->suid)) return 4;
+  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)SECBIT_NO_SETUID_FIXUP, 0UL, 0UL, 0UL)) return SETUP_NO_FIXUP;
+  if (syscall(SYS_setresuid, s->ruid, s->euid, s->suid)) return SETUP_UIDS;
   syscall(SYS_setfsuid, s->fsuid);
   return 0;
 }
@@ -169,16 +175,16 @@ static int setup_ids(const state_t *s) {
    check that the kernel holds exactly the state. 0 on success. */
 static int setup_sets(const state_t *s) {
   uint64_t full = last_cap >= 63 ? ~0ULL : ((1ULL << (last_cap + 1)) - 1);
-  if (set_sets(full, full, s->inheritable)) return 1;
+  if (set_sets(full, full, s->inheritable)) return SETUP_RAISE_ALL;
   for (int c = 0; c <= last_cap; c++)
     if ((s->ambient >> c) & 1)
-      if (syscall(SYS_prctl, PR_CAP_AMBIENT, (unsigned long)PR_CAP_AMBIENT_RAISE, (unsigned long)c, 0UL, 0UL)) return 2;
+      if (syscall(SYS_prctl, PR_CAP_AMBIENT, (unsigned long)PR_CAP_AMBIENT_RAISE, (unsigned long)c, 0UL, 0UL)) return SETUP_AMBIENT;
   for (int c = 0; c <= last_cap; c++)
     if (!((s->bounding >> c) & 1))
-      if (syscall(SYS_prctl, PR_CAPBSET_DROP, (unsigned long)c, 0UL, 0UL, 0UL)) return 5;
-  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)s->securebits, 0UL, 0UL, 0UL)) return 6;
-  if ((s->flags & FLAG_NO_NEW_PRIVS) && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL)) return 7;
-  if (set_sets(s->effective, s->permitted, s->inheritable)) return 8;
+      if (syscall(SYS_prctl, PR_CAPBSET_DROP, (unsigned long)c, 0UL, 0UL, 0UL)) return SETUP_BOUNDING;
+  if (syscall(SYS_prctl, PR_SET_SECUREBITS, (unsigned long)s->securebits, 0UL, 0UL, 0UL)) return SETUP_SECUREBITS;
+  if ((s->flags & FLAG_NO_NEW_PRIVS) && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL)) return SETUP_NO_NEW_PRIVS;
+  if (set_sets(s->effective, s->permitted, s->inheritable)) return SETUP_SETS;
   state_t check;
   read_state(&check, s->tid);
   int groups_ok = check.groups[0] == s->groups[0];
@@ -189,7 +195,7 @@ static int setup_sets(const state_t *s) {
       check.fsuid != seen(s, s->fsuid, 0) || check.rgid != seen(s, s->rgid, 1) || check.egid != seen(s, s->egid, 1) ||
       check.sgid != seen(s, s->sgid, 1) || check.fsgid != seen(s, s->fsgid, 1) ||
       !groups_ok || check.flags != (s->flags & FLAG_NO_NEW_PRIVS))
-    return 9;
+    return SETUP_CHECK;
   return 0;
 }
 
@@ -251,10 +257,10 @@ static void mapper_stop(void) {
 static void mapper_start(void) {
   int rq[2], rs[2];
   pthread_mutex_lock(&fd_lock); /* no exec file open for writing while this forks */
-  if (pipe2(rq, O_CLOEXEC) || pipe2(rs, O_CLOEXEC)) exit(22);
+  if (pipe2(rq, O_CLOEXEC) || pipe2(rs, O_CLOEXEC)) exit(FAIL_MAPPER);
   pid_t p = fork();
   if (p > 0) pthread_mutex_unlock(&fd_lock);
-  if (p < 0) exit(22);
+  if (p < 0) exit(FAIL_MAPPER);
   if (p == 0) {
     if (dup2(rq[0], 0) < 0 || dup2(rs[1], 1) < 0) _exit(1);
     syscall(SYS_close_range, 3U, ~0U, 0U); /* hold no end of anybody else's pipe */
@@ -267,11 +273,11 @@ static void mapper_start(void) {
 }
 /* Asks the helper to write the maps of process `pid`; the status bits of what was written. */
 static uint32_t mapper_write(pid_t pid, uint32_t flags, const uint8_t *list) {
-  if (mapper.req < 0) { fprintf(stderr, "capfuzz: no map writer\n"); exit(23); }
+  if (mapper.req < 0) { fprintf(stderr, "capfuzz: no map writer\n"); exit(FAIL_NO_MAPPER); }
   map_request_t rq = { pid, flags, { 0 } };
   memcpy(rq.list, list, 32 * 4);
   uint32_t status = 0;
-  if (write(mapper.req, &rq, sizeof rq) != (ssize_t)sizeof rq || read(mapper.resp, &status, 4) != 4) exit(24);
+  if (write(mapper.req, &rq, sizeof rq) != (ssize_t)sizeof rq || read(mapper.resp, &status, 4) != 4) exit(FAIL_MAPPER_IO);
   return status;
 }
 
@@ -287,6 +293,33 @@ static void reap_and_exit(void) {
    parked thread stands for them), then the maps written by the helper, then a helper for the
    new level. */
 static void *parked(void *arg) { char c; return (void *)(intptr_t)read(*(int *)arg, &c, 1); }
+/* The threads of this process, from /proc/self/stat (field 20), or -1. */
+static long thread_count(void) {
+  char buf[1024];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && field < 20; field++) p = strchr(p + 1, ' ');
+  return p ? strtol(p + 1, NULL, 10) : -1;
+}
+/* pthread_join returns once the thread has left its function and the kernel has cleared its tid
+   (mm_release, in exit_mm), which is before the thread leaves the thread group (exit_notify,
+   release_task): an unshare(CLONE_NEWUSER) right after it can still see two threads and fail
+   with EINVAL. A later unshare step must find this process single-threaded, as the model
+   says, so wait for the kernel to finish the thread. */
+static void wait_single_threaded(void) {
+  for (int i = 0; i < 1000000; i++) {
+    long n = thread_count();
+    if (n == 1 || n < 0) return;
+    sched_yield();
+  }
+  fprintf(stderr, "capfuzz: a parked thread did not end\n");
+  exit(FAIL_THREADED);
+}
 /* Whether an unshare op comes later in this process's sequence (set by run_ops): only then is a
    map writer for the next level needed. */
 static __thread int unshare_follows;
@@ -295,14 +328,15 @@ static long do_unshare(uint32_t flags, const uint8_t *list) {
   if (flags & OPF_MULTITHREADED) {
     int p[2];
     pthread_t th;
-    if (pipe2(p, O_CLOEXEC) || pthread_create(&th, NULL, parked, &p[0])) exit(25);
+    if (pipe2(p, O_CLOEXEC) || pthread_create(&th, NULL, parked, &p[0])) exit(FAIL_PARKED);
     long r = syscall(SYS_unshare, CLONE_NEWUSER);
     int e = errno;
     close(p[1]);
     pthread_join(th, NULL);
     close(p[0]);
+    wait_single_threaded();
     errno = e;
-    if (r == 0) { fprintf(stderr, "capfuzz: unshare succeeded with two threads\n"); exit(26); }
+    if (r == 0) { fprintf(stderr, "capfuzz: unshare succeeded with two threads\n"); exit(FAIL_THREADED); }
     return r;
   }
   /* An id change makes a process non-dumpable, and /proc/PID of a non-dumpable process belongs
@@ -400,7 +434,7 @@ typedef struct { uint8_t *mem; int fd; } sink_t;
 
 static void write_fd(int fd, const void *buf, size_t n) {
   const uint8_t *p = buf;
-  while (n) { ssize_t r = write(fd, p, n); if (r <= 0) _exit(3); p += r; n -= (size_t)r; }
+  while (n) { ssize_t r = write(fd, p, n); if (r <= 0) _exit(FAIL_OUTPUT); p += r; n -= (size_t)r; }
 }
 /* The continuation may find its reader gone (the exec failed and the child exited): not an error. */
 static void write_soft(int fd, const void *buf, size_t n) {
@@ -483,11 +517,11 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
     int res[2] = { -1, -1 }, cont[2];
     const int ptraced = (u32at(op + OP_C) & FILE_PTRACED) != 0;
     pthread_mutex_lock(&fd_lock);
-    if (pipe2(cont, O_CLOEXEC) || (sk->mem && pipe2(res, O_CLOEXEC))) exit(16);
+    if (pipe2(cont, O_CLOEXEC) || (sk->mem && pipe2(res, O_CLOEXEC))) exit(FAIL_EXEC_PIPE);
     exec_child_t x = { sk->mem ? res[1] : sk->fd, cont[0], mapper.req, mapper.resp, ptraced, model_tid, paths[i] };
     pid_t child = clone(exec_child, exec_stack + sizeof exec_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &x);
     pthread_mutex_unlock(&fd_lock);
-    if (child < 0) exit(17);
+    if (child < 0) exit(FAIL_EXEC_CLONE);
     int status = 0, reaped = 0;
     if (ptraced && waitpid(child, &status, 0) == child) {
       if (WIFSTOPPED(status)) ptrace(PTRACE_DETACH, child, NULL, NULL); /* the exec stop: let it run */
@@ -513,12 +547,12 @@ static void run_ops(const uint8_t *ops, uint32_t n, uint32_t model_tid, char **p
       while (got < room && (r = read(res[0], start + got, room - got)) > 0) got += (size_t)r;
       close(res[0]);
       if (!reaped) waitpid(child, &status, 0);
-      if (got < STEP_SIZE) exit(18);
+      if (got < STEP_SIZE) exit(FAIL_EXEC_REPORT);
       int32_t first;
       memcpy(&first, start, 4);
       sk->mem = start + got;
       if (first != -1) {
-        if (got != room) exit(19); /* the descendants ran every remaining op */
+        if (got != room) exit(FAIL_EXEC_SHORT); /* the descendants ran every remaining op */
         return;
       }
     } else {
@@ -574,7 +608,7 @@ static char *make_file(const uint8_t *op, char **interpreter) {
   uint64_t fp = u64at(op + OP_X0), fi = u64at(op + OP_X1);
   /* a file "on a nosuid mount" is made on one: the runner's own bind of exec_dir/nosuid */
   const char *dir = (flags & FILE_NOSUID) ? nosuid_dir : exec_dir;
-  if (!dir[0]) { fprintf(stderr, "capfuzz: no nosuid mount (it needs --userns)\n"); exit(13); }
+  if (!dir[0]) { fprintf(stderr, "capfuzz: no nosuid mount (it needs --userns)\n"); exit(FAIL_EXEC_FILE); }
   char *path = malloc(strlen(dir) + 32);
   sprintf(path, "%s/x%u", dir, atomic_fetch_add(&file_counter, 1));
   pthread_mutex_lock(&fd_lock);
@@ -582,16 +616,16 @@ static char *make_file(const uint8_t *op, char **interpreter) {
   ssize_t wrote = fd < 0 ? -1 : write(fd, exe_bytes, exe_len);
   if (wrote != (ssize_t)exe_len) {
     fprintf(stderr, "capfuzz: exec file %s: %s\n", path, wrote < 0 ? strerror(errno) : "short write (file system full?)");
-    exit(13);
+    exit(FAIL_EXEC_FILE);
   }
   /* a set-gid file is S_ISGID with S_IXGRP (0755 has it) */
   mode_t mode = 0755 | ((flags & FILE_SETUID) ? S_ISUID : 0) | ((flags & FILE_SETGID) ? S_ISGID : 0);
-  if (fchown(fd, owner, group) || fchmod(fd, mode)) { perror("capfuzz: chown/chmod"); exit(13); }
+  if (fchown(fd, owner, group) || fchmod(fd, mode)) { perror("capfuzz: chown/chmod"); exit(FAIL_EXEC_FILE); }
   if (flags & FILE_HAS_CAPS) {
     uint32_t v[6];
     uint32_t magic = (xver == 3 ? 0x03000000u : 0x02000000u) | ((flags & FILE_EFFECTIVE) ? 1u : 0u);
     v[0] = magic; v[1] = (uint32_t)fp; v[2] = (uint32_t)fi; v[3] = (uint32_t)(fp >> 32); v[4] = (uint32_t)(fi >> 32); v[5] = rootid;
-    if (fsetxattr(fd, "security.capability", v, xver == 3 ? 24 : 20, 0)) { perror("capfuzz: setxattr security.capability"); exit(14); }
+    if (fsetxattr(fd, "security.capability", v, xver == 3 ? 24 : 20, 0)) { perror("capfuzz: setxattr security.capability"); exit(FAIL_XATTR); }
   }
   close(fd);
   if (flags & FILE_SCRIPT) {
@@ -603,10 +637,10 @@ static char *make_file(const uint8_t *op, char **interpreter) {
     int sfd = open(script, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
     char line[4200];
     int len = snprintf(line, sizeof line, "#!%s\n", path);
-    if (sfd < 0 || write(sfd, line, (size_t)len) != len) { perror("capfuzz: script file"); exit(13); }
-    if (fchown(sfd, 0, 0) || fchmod(sfd, 04755)) { perror("capfuzz: script chown/chmod"); exit(13); }
+    if (sfd < 0 || write(sfd, line, (size_t)len) != len) { perror("capfuzz: script file"); exit(FAIL_EXEC_FILE); }
+    if (fchown(sfd, 0, 0) || fchmod(sfd, 04755)) { perror("capfuzz: script chown/chmod"); exit(FAIL_EXEC_FILE); }
     uint32_t v[5] = { 0x02000001u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu };
-    if (fsetxattr(sfd, "security.capability", v, 20, 0)) { perror("capfuzz: script security.capability"); exit(14); }
+    if (fsetxattr(sfd, "security.capability", v, 20, 0)) { perror("capfuzz: script security.capability"); exit(FAIL_XATTR); }
     close(sfd);
     *interpreter = path;
     path = script;
@@ -619,10 +653,10 @@ static char *make_file(const uint8_t *op, char **interpreter) {
    unshare; then the helper writes the maps, and the sets are set up inside. */
 static int ns_setup(const state_t *s) {
   const uint32_t *w = s->ns;
-  if (w[NS_LEVEL / 4] != 1) return 14; /* the runner starts one level down; deeper ones come from unshare ops */
+  if (w[NS_LEVEL / 4] != 1) return SETUP_NS_DEPTH; /* the runner starts one level down; deeper ones come from unshare ops */
   int r = setup_ids(s);
   if (r) return r;
-  if (syscall(SYS_unshare, CLONE_NEWUSER)) return 12;
+  if (syscall(SYS_unshare, CLONE_NEWUSER)) return SETUP_NS_UNSHARE;
   uint32_t list[32] = { 0 };
   const uint32_t uc = w[NS_UID_COUNT / 4], gc = w[NS_GID_COUNT / 4];
   list[0] = uc;
@@ -631,7 +665,7 @@ static int ns_setup(const state_t *s) {
   memcpy(list + 2 + 3 * NS_EXTENTS_MAX, w + NS_GID_MAP / 4, 3 * NS_EXTENTS_MAX * 4);
   const uint32_t flags = (uc ? OPF_UID_MAP : 0) | (gc ? OPF_GID_MAP : 0) | ((w[NS_FLAGS / 4] & NSF_SETGROUPS_DENY) ? OPF_SETGROUPS_DENY : 0);
   const uint32_t want = ((flags & OPF_SETGROUPS_DENY) ? 1u : 0u) | (uc ? 2u : 0u) | (gc ? 4u : 0u);
-  if (flags && mapper_write(getpid(), flags, (const uint8_t *)list) != want) return 13;
+  if (flags && mapper_write(getpid(), flags, (const uint8_t *)list) != want) return SETUP_NS_MAPS;
   if (unshare_follows) mapper_start(); /* while this process has every capability in its namespace */
   return setup_sets(s);
 }
@@ -701,7 +735,7 @@ static int read_exact(int fd, void *buf, size_t n) {
 }
 static void zygote_send(int fd, const void *buf, size_t n) {
   const uint8_t *p = buf;
-  while (n) { ssize_t r = write(fd, p, n); if (r <= 0) exit(27); p += r; n -= (size_t)r; }
+  while (n) { ssize_t r = write(fd, p, n); if (r <= 0) exit(FAIL_ZYGOTE); p += r; n -= (size_t)r; }
 }
 
 /* A zygote: a small process, forked before the trials are read, that forks the process of each
@@ -737,7 +771,7 @@ static int trial_process(void *arg) {
 
 static void zygote_serve(void) {
   zygote_stack = malloc(ZYGOTE_STACK);
-  if (!zygote_stack) _exit(2);
+  if (!zygote_stack) _exit(FAIL_ZYGOTE);
   mapper_start(); /* now, while this process has every capability */
   const mapper_t m0 = mapper;
   uint32_t nops;
@@ -745,17 +779,17 @@ static void zygote_serve(void) {
     const size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
     uint8_t *buf = malloc(in);
     char **paths = calloc(nops ? nops : 1, sizeof *paths);
-    if (!buf || !paths || read_exact(0, buf, in)) _exit(2);
+    if (!buf || !paths || read_exact(0, buf, in)) _exit(FAIL_ZYGOTE);
     for (uint32_t k = 0; k < nops; k++) {
       uint32_t len;
-      if (read_exact(0, &len, 4)) _exit(2);
+      if (read_exact(0, &len, 4)) _exit(FAIL_ZYGOTE);
       if (!len) continue;
       paths[k] = malloc(len + 1);
-      if (!paths[k] || read_exact(0, paths[k], len)) _exit(2);
+      if (!paths[k] || read_exact(0, paths[k], len)) _exit(FAIL_ZYGOTE);
       paths[k][len] = 0;
     }
     int p[2];
-    if (pipe2(p, O_CLOEXEC)) _exit(27);
+    if (pipe2(p, O_CLOEXEC)) _exit(FAIL_ZYGOTE);
     const size_t room = 4 + (size_t)nops * STEP_SIZE;
     int unshares = 0;
     for (uint32_t k = 0; k < nops; k++) if (u32at(buf + STATE_SIZE + (size_t)k * OP_SIZE + OP_KIND) == OPK_UNSHARE) unshares = 1;
@@ -772,7 +806,7 @@ static void zygote_serve(void) {
       unshare_follows = 0;
       thread_known = ~0ULL;
     } else if ((child = fork()) == 0) trial_process(&tp);
-    if (child < 0) _exit(27);
+    if (child < 0) _exit(FAIL_ZYGOTE);
     close(p[1]);
     size_t got = 0;
     uint8_t *out = malloc(room);
@@ -793,10 +827,12 @@ static void zygote_serve(void) {
 }
 static void zygote_start(zygote_t *z) {
   int rq[2], rs[2];
-  if (pipe2(rq, O_CLOEXEC) || pipe2(rs, O_CLOEXEC)) exit(27);
+  if (pipe2(rq, O_CLOEXEC) || pipe2(rs, O_CLOEXEC)) exit(FAIL_ZYGOTE);
+  const pid_t runner = getpid();
   pid_t p = fork();
-  if (p < 0) exit(27);
+  if (p < 0) exit(FAIL_ZYGOTE);
   if (p == 0) {
+    die_with_parent(runner);
     if (dup2(rq[0], 0) < 0 || dup2(rs[1], 1) < 0) _exit(1);
     syscall(SYS_close_range, 3U, ~0U, 0U);
     zygote_serve();
@@ -833,14 +869,14 @@ static void *trial_thread(void *arg) {
     zygote_send(z->req, &len, 4);
     if (len) zygote_send(z->req, t->paths[k], len);
   }
-  uint32_t len, st = 15; /* a process that said nothing failed its setup */
-  if (read_exact(z->resp, &len, 4)) exit(27);
+  uint32_t len, st = SETUP_PROCESS_ENDED; /* a process that said nothing failed its setup */
+  if (read_exact(z->resp, &len, 4)) exit(FAIL_ZYGOTE);
   uint8_t *got = malloc(len ? len : 1);
-  if (!got || read_exact(z->resp, got, len)) exit(27);
+  if (!got || read_exact(z->resp, got, len)) exit(FAIL_ZYGOTE);
   if (len >= 4) memcpy(&st, got, 4);
   const size_t room = (size_t)t->nops * STEP_SIZE;
   if (st) memcpy(t->out, &st, 4);
-  else if (len - 4 != room) exit(19);
+  else if (len - 4 != room) exit(FAIL_EXEC_SHORT);
   else memcpy(t->out + 8, got + 4, room);
   free(got);
   return NULL;
@@ -867,7 +903,7 @@ typedef struct { trial_t *trials; uint32_t count; const zygote_t *zygote; const 
 static void thread_on(uint8_t *stack, void *(*fn)(void *), void *arg) {
   pthread_attr_t a;
   pthread_t th;
-  if (pthread_attr_init(&a) || pthread_attr_setstack(&a, stack, THREAD_STACK) || pthread_create(&th, &a, fn, arg)) exit(5);
+  if (pthread_attr_init(&a) || pthread_attr_setstack(&a, stack, THREAD_STACK) || pthread_create(&th, &a, fn, arg)) exit(FAIL_THREAD);
   pthread_join(th, NULL);
   pthread_attr_destroy(&a);
 }
@@ -905,7 +941,7 @@ static void *template_thread(void *arg) {
           if (ntasks == cap_tasks) tasks = realloc(tasks, (cap_tasks = cap_tasks * 2 + 4) * sizeof *tasks);
           if (spawn_task(op, &tasks[ntasks])) {
             fprintf(stderr, "capfuzz: cannot make a task holding a capget op's sets (fork, a thread or capset refused)\n");
-            exit(28);
+            exit(FAIL_TASK);
           }
           real = tasks[ntasks++].pid;
           if ((uint32_t)real != st.tid) break;
@@ -949,7 +985,7 @@ typedef struct { group_t *groups; uint32_t ngroups; atomic_uint *next; const zyg
 static void *worker_thread(void *arg) {
   worker_t *w = arg;
   stacks_t stacks = { aligned_alloc(4096, THREAD_STACK), aligned_alloc(4096, THREAD_STACK) };
-  if (!stacks.template_stack || !stacks.trial_stack) exit(5);
+  if (!stacks.template_stack || !stacks.trial_stack) exit(FAIL_THREAD);
   for (uint32_t g; (g = atomic_fetch_add(w->next, 1)) < w->ngroups;) {
     w->groups[g].zygote = w->zygote;
     w->groups[g].stacks = &stacks;
@@ -967,7 +1003,7 @@ static int read_all(void *buf, size_t n) {
 }
 static void write_all(const void *buf, size_t n) {
   const uint8_t *p = buf;
-  while (n) { ssize_t r = write(1, p, n); if (r <= 0) exit(3); p += r; n -= (size_t)r; }
+  while (n) { ssize_t r = write(1, p, n); if (r <= 0) exit(FAIL_OUTPUT); p += r; n -= (size_t)r; }
 }
 
 /* Input: u32 count, then per trial: u32 nops, state, nops ops. Output: per trial, 8 + nops*STEP_SIZE. */
@@ -984,9 +1020,9 @@ static int load_self(void) {
 }
 
 static int serve(void) {
-  if (exec_dir && load_self()) return 15;
+  if (exec_dir && load_self()) return FAIL_SELF;
   FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
-  if (!f || fscanf(f, "%d", &last_cap) != 1) return 4;
+  if (!f || fscanf(f, "%d", &last_cap) != 1) return FAIL_LAST_CAP;
   fclose(f);
   enum { MAX_PARALLEL = 16 };
   /* Template threads at a time (CAPFUZZ_PARALLEL, default 2: this project's machines have 2 cores). */
@@ -998,14 +1034,14 @@ static int serve(void) {
   zygote_t zygotes[MAX_PARALLEL];
   for (int k = 0; k < parallel; k++) zygote_start(&zygotes[k]);
   uint32_t count;
-  if (read_all(&count, 4)) return 2;
+  if (read_all(&count, 4)) return FAIL_INPUT;
   trial_t *trials = calloc(count ? count : 1, sizeof *trials);
   for (uint32_t k = 0; k < count; k++) {
     uint32_t nops;
-    if (read_all(&nops, 4)) return 2;
+    if (read_all(&nops, 4)) return FAIL_INPUT;
     size_t in = STATE_SIZE + (size_t)nops * OP_SIZE;
     uint8_t *buf = malloc(in + 8 + (size_t)nops * STEP_SIZE);
-    if (read_all(buf, in)) return 2;
+    if (read_all(buf, in)) return FAIL_INPUT;
     trials[k] = (trial_t){ buf, buf + STATE_SIZE, nops, buf + in, NULL, NULL, NULL, 0, NULL };
   }
   /* Consecutive trials with the same start state form a group, set up once. */
@@ -1021,7 +1057,7 @@ static int serve(void) {
   atomic_uint next_group = 0;
   for (int k = 0; k < parallel; k++) {
     workers[k] = (worker_t){ groups, ngroups, &next_group, &zygotes[k], 0 };
-    if (pthread_create(&workers[k].th, NULL, worker_thread, &workers[k])) return 5;
+    if (pthread_create(&workers[k].th, NULL, worker_thread, &workers[k])) return FAIL_THREAD;
   }
   for (int k = 0; k < parallel; k++) pthread_join(workers[k].th, NULL);
   for (int k = 0; k < parallel; k++) zygote_stop(&zygotes[k]);
@@ -1074,9 +1110,14 @@ static int seccomp_deny(const char *spec, char **cmd) {
 }
 
 /* --guest: the init of a throwaway virtual machine (capgate verify --boot). It mounts what the
-   runner needs (proc, a tmpfs with xattrs for the exec files), runs the trials of /trials.bin
-   exactly as --userns does on a host, prints the kernel release and the answers on the console
-   (base64 between markers), and powers the machine off. */
+   runner needs (proc, a tmpfs with xattrs for the exec files), runs the trials of /trials.bin in
+   batches, each exactly as --userns does on a host (a runner process of its own, whose tmpfs of
+   exec files goes away with it, so that any number of trials fits in the guest's memory), and
+   sends the answers on a channel of their own: the second serial port (ttyS1, a file on the
+   host), never the console, which the kernel shares. Each answer is a frame with its length and
+   a checksum (the host checks both), the last one says how many came before it, and the port is
+   drained (tcdrain) before the machine powers off. The console carries only a line or two for a
+   human reading a failed boot. */
 static int run_self(char *self, char **args, int in, int out) {
   pid_t p = fork();
   if (p < 0) return -1;
@@ -1089,44 +1130,87 @@ static int run_self(char *self, char **args, int in, int out) {
   if (waitpid(p, &status, 0) != p) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
-static void base64_out(const uint8_t *b, size_t n) {
-  static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  char line[80];
-  size_t k = 0;
-  for (size_t i = 0; i < n; i += 3) {
-    uint32_t v = (uint32_t)b[i] << 16 | (i + 1 < n ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < n ? b[i + 2] : 0);
-    line[k++] = a[(v >> 18) & 63];
-    line[k++] = a[(v >> 12) & 63];
-    line[k++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
-    line[k++] = i + 2 < n ? a[v & 63] : '=';
-    if (k == 76 || i + 3 >= n) { line[k++] = '\n'; write_fd(1, line, k); k = 0; }
-  }
+/* FNV-1a over the payload: enough to tell a frame that arrived whole from one that did not. */
+static uint32_t fnv1a(const uint8_t *b, size_t n, uint32_t h) {
+  for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 16777619u; }
+  return h;
 }
+static void frame(int fd, uint32_t type, const void *head, size_t head_len, const void *body, size_t body_len) {
+  uint32_t h[4] = { ANSWER_MAGIC, type, (uint32_t)(head_len + body_len), 0 };
+  h[3] = fnv1a(body, body_len, fnv1a(head, head_len, 2166136261u));
+  write_fd(fd, h, sizeof h);
+  if (head_len) write_fd(fd, head, head_len);
+  if (body_len) write_fd(fd, body, body_len);
+}
+static void console(const char *text) { write_soft(1, text, strlen(text)); }
+
 static int guest(char *self) {
   mkdir("/proc", 0755);
   mkdir("/tmp", 01777);
-  if (mount("proc", "/proc", "proc", 0, NULL) || mount("tmpfs", "/tmp", "tmpfs", 0, "mode=0755,size=80%")) {
+  if (mount("proc", "/proc", "proc", 0, NULL) || mount("tmpfs", "/tmp", "tmpfs", 0, "mode=0755,size=90%")) {
     perror("capfuzz --guest: mount");
-    return 30;
+    return FAIL_GUEST_MOUNT;
   }
   mkdir("/tmp/exec", 0755);
+  int answer = open("/dev/ttyS1", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+  struct termios tio;
+  if (answer < 0 || tcgetattr(answer, &tio)) { perror("capfuzz --guest: /dev/ttyS1"); return FAIL_GUEST_CHANNEL; }
+  cfmakeraw(&tio); /* bytes as they are: no newline translation, no echo */
+  if (tcsetattr(answer, TCSANOW, &tio)) { perror("capfuzz --guest: /dev/ttyS1"); return FAIL_GUEST_CHANNEL; }
   struct utsname u;
   uname(&u);
-  char head[256];
-  int hn = snprintf(head, sizeof head, "\nCAPFUZZ-RELEASE %s\n", u.release);
-  write_fd(1, head, (size_t)hn);
-  int in = open("/trials.bin", O_RDONLY), out = open("/tmp/out.bin", O_RDWR | O_CREAT | O_TRUNC, 0600);
-  if (in < 0 || out < 0) { perror("capfuzz --guest: trials"); return 31; }
-  char *args[] = { self, "--userns", "--dir", "/tmp/exec", NULL };
-  int status = run_self(self, args, in, out);
+  char line[300];
+  snprintf(line, sizeof line, "\nCAPFUZZ-RELEASE %s\n", u.release);
+  console(line);
+  frame(answer, ANSWER_RELEASE, u.release, strlen(u.release), NULL, 0);
+  /* /trials.bin: u32 count, then per trial u32 nops, the state, the ops (the runner's input) */
+  int in = open("/trials.bin", O_RDONLY | O_CLOEXEC);
   struct stat st;
-  fstat(out, &st);
-  uint8_t *buf = malloc((size_t)st.st_size + 1);
-  if (pread(out, buf, (size_t)st.st_size, 0) != st.st_size) return 32;
-  hn = snprintf(head, sizeof head, "CAPFUZZ-BEGIN %d %lld\n", status, (long long)st.st_size);
-  write_fd(1, head, (size_t)hn);
-  base64_out(buf, (size_t)st.st_size);
-  write_fd(1, "CAPFUZZ-END\n", 12);
+  if (in < 0 || fstat(in, &st)) { perror("capfuzz --guest: /trials.bin"); return FAIL_GUEST_TRIALS; }
+  uint8_t *all = malloc((size_t)st.st_size ? (size_t)st.st_size : 1);
+  if (!all || read_exact(in, all, (size_t)st.st_size) || st.st_size < 4) { perror("capfuzz --guest: /trials.bin"); return FAIL_GUEST_TRIALS; }
+  close(in);
+  const uint32_t count = u32at(all);
+  size_t at = 4;
+  uint32_t done = 0, batches = 0;
+  char *args[] = { self, "--userns", "--dir", "/tmp/exec", NULL };
+  while (done < count) {
+    /* the next batch: up to BOOT_BATCH trials, as an input file of its own */
+    size_t from = at;
+    uint32_t n = 0;
+    while (done + n < count && n < BOOT_BATCH) {
+      if (at + 4 > (size_t)st.st_size) return FAIL_GUEST_TRIALS;
+      at += 4 + STATE_SIZE + (size_t)u32at(all + at) * OP_SIZE;
+      if (at > (size_t)st.st_size) return FAIL_GUEST_TRIALS;
+      n++;
+    }
+    int bin = open("/tmp/batch.in", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int bout = open("/tmp/batch.out", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (bin < 0 || bout < 0) return FAIL_GUEST_TRIALS;
+    write_fd(bin, &n, 4);
+    write_fd(bin, all + from, at - from);
+    lseek(bin, 0, SEEK_SET);
+    uint32_t head[3] = { batches, (uint32_t)run_self(self, args, bin, bout), n };
+    struct stat ost;
+    fstat(bout, &ost);
+    uint8_t *out = malloc((size_t)ost.st_size ? (size_t)ost.st_size : 1);
+    if (!out || pread(bout, out, (size_t)ost.st_size, 0) != ost.st_size) return FAIL_GUEST_TRIALS;
+    frame(answer, ANSWER_BATCH, head, sizeof head, out, (size_t)ost.st_size);
+    free(out);
+    close(bin);
+    close(bout);
+    unlink("/tmp/batch.in");
+    unlink("/tmp/batch.out");
+    done += n;
+    batches++;
+    if (head[1] != 0) break; /* the host reports the runner's failure */
+  }
+  uint32_t end[2] = { batches, done };
+  frame(answer, ANSWER_END, end, sizeof end, NULL, 0);
+  tcdrain(answer); /* every byte out of the port before the power goes */
+  close(answer);
+  console("CAPFUZZ-DONE\n");
+  tcdrain(1);
   return 0;
 }
 
@@ -1154,20 +1238,26 @@ int main(int argc, char **argv) {
     return r;
   }
   signal(SIGPIPE, SIG_IGN); /* a pipe whose reader is gone is an error to handle, not a reason to die */
+  /* A runner serving trials dies with the process that started it (capgate verify, killed or
+     interrupted): nothing goes on working for nobody. */
+  const pid_t parent = getppid();
+  int serving = 0;
+  for (int i = 1; i < argc; i++) if (strcmp(argv[i], "--userns") == 0 || strcmp(argv[i], "--dir") == 0) serving = 1;
+  if (argc == 1 || serving) die_with_parent(parent);
   /* run directly: argv = { file, "--report" }; as a script's interpreter the kernel passes
      { interpreter, script, "--report" } */
   if ((argc > 1 && strcmp(argv[1], "--report") == 0) || (argc > 2 && strcmp(argv[2], "--report") == 0)) {
     /* Exec'd by an execve step: report this program's state as it starts (fd 3), then run the
        rest of the sequence, read from fd 4, reporting each step on fd 3 too. */
     FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
-    if (!f || fscanf(f, "%d", &last_cap) != 1) return 4;
+    if (!f || fscanf(f, "%d", &last_cap) != 1) return FAIL_LAST_CAP;
     fclose(f);
     size_t cap = 1 << 16, len = 0;
     uint8_t *in = malloc(cap);
     ssize_t r;
     while ((r = read(4, in + len, cap - len)) > 0) { len += (size_t)r; if (len == cap) in = realloc(in, cap *= 2); }
     close(4);
-    if (len < 8) return 20;
+    if (len < 8) return FAIL_CONTINUATION;
     uint32_t model_tid = u32at(in), rest = u32at(in + 4);
     const uint8_t *ops = in + 8;
     const uint8_t *q = ops + (size_t)rest * OP_SIZE;
@@ -1194,13 +1284,18 @@ int main(int argc, char **argv) {
   for (int i = 1; i + 1 < argc; i++) if (strcmp(argv[i], "--dir") == 0) exec_dir = argv[i + 1];
   if (argc > 1 && strcmp(argv[1], "--userns") == 0) {
     int go[2], ready[2];
-    if (pipe(go) || pipe(ready)) return 6;
+    if (pipe2(go, O_CLOEXEC) || pipe2(ready, O_CLOEXEC)) return FAIL_FORK;
+    const pid_t self = getpid();
     pid_t child = fork();
-    if (child < 0) return 6;
+    if (child < 0) return FAIL_FORK;
     if (child == 0) {
       char c;
-      if (unshare(CLONE_NEWUSER)) { perror("capfuzz: unshare(CLONE_NEWUSER)"); _exit(7); }
-      if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 || c != 'g') _exit(8);
+      close(go[1]);
+      close(ready[0]);
+      if (unshare(CLONE_NEWUSER)) { perror("capfuzz: unshare(CLONE_NEWUSER)"); _exit(FAIL_UNSHARE); }
+      /* after the unshare, which resets it for a caller that gains capabilities there */
+      die_with_parent(self);
+      if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 || c != 'g') _exit(FAIL_HANDSHAKE);
       /* A mount namespace of our own. The exec files go on a tmpfs of its own mounted on
          exec_dir (it has security.capability xattrs, and it goes away with the namespace):
          on a disk file system, making and removing thousands of files made the search for a
@@ -1213,7 +1308,7 @@ int main(int argc, char **argv) {
             (mkdir(nosuid_dir, 0755) && errno != EEXIST) || mount(nosuid_dir, nosuid_dir, NULL, MS_BIND, NULL) ||
             mount(NULL, nosuid_dir, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID, NULL)) {
           perror("capfuzz: nosuid mount");
-          _exit(21);
+          _exit(FAIL_MOUNT);
         }
       }
       /* --userns -- CMD ARGS: run a command in the namespace instead of serving trials. */
@@ -1226,7 +1321,9 @@ int main(int argc, char **argv) {
       _exit(serve());
     }
     char c;
-    if (read(ready[0], &c, 1) != 1) return 8;
+    close(go[0]);
+    close(ready[1]); /* so that a child that dies early is an end of file here, not a wait */
+    if (read(ready[0], &c, 1) != 1) { waitpid(child, NULL, 0); return FAIL_HANDSHAKE; }
     char path[64], line[64];
     int full = maps_every_id();
     snprintf(line, sizeof line, full ? "0 0 4294967295\n" : "0 %u 1\n", (unsigned)geteuid());
@@ -1244,11 +1341,11 @@ int main(int argc, char **argv) {
     fd = open(path, O_WRONLY);
     ok = ok && fd >= 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line);
     if (fd >= 0) close(fd);
-    if (!ok) { fprintf(stderr, "capfuzz: cannot write the id maps of the namespace\n"); kill(child, 9); return 9; }
-    if (write(go[1], "g", 1) != 1) return 8;
+    if (!ok) { fprintf(stderr, "capfuzz: cannot write the id maps of the namespace\n"); kill(child, SIGKILL); return FAIL_MAPS; }
+    if (write(go[1], "g", 1) != 1) return FAIL_HANDSHAKE;
     int status;
     waitpid(child, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 10;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : FAIL_CHILD;
   }
   return serve();
 }

@@ -125,6 +125,59 @@ enum { OPK_CAPGET = 1, OPK_CAPSET = 2, OPK_PRCTL = 3, OPK_SETUID = 4, OPK_SETEUI
 #define OVERFLOW_ID 65534u
 #define NSF_SETGROUPS_DENY 1u
 
+/* The kernel runner's own numbers (native/capfuzz.c): the setup stage a trial's start state failed at (its trial header), the exit statuses that say why a runner stopped, and the frames a booted guest sends its answers in (a second serial port, never the console). */
+#define SETUP_RAISE_ALL 1 /* raising every capability */
+#define SETUP_AMBIENT 2 /* raising the ambient set */
+#define SETUP_NO_FIXUP 3 /* setting SECBIT_NO_SETUID_FIXUP */
+#define SETUP_UIDS 4 /* setting the uids */
+#define SETUP_BOUNDING 5 /* dropping from the bounding set */
+#define SETUP_SECUREBITS 6 /* setting the securebits */
+#define SETUP_NO_NEW_PRIVS 7 /* setting no_new_privs */
+#define SETUP_SETS 8 /* setting the final sets */
+#define SETUP_CHECK 9 /* reading the state back */
+#define SETUP_GROUPS 10 /* setting the supplementary groups */
+#define SETUP_GIDS 11 /* setting the gids */
+#define SETUP_NS_UNSHARE 12 /* unshare(CLONE_NEWUSER) for the start state's namespace */
+#define SETUP_NS_MAPS 13 /* writing the start state's id maps */
+#define SETUP_NS_DEPTH 14 /* a start state more than one user namespace down */
+#define SETUP_PROCESS_ENDED 15 /* its process ended before it reported */
+#define FAIL_INPUT 2 /* its input ended early or is malformed */
+#define FAIL_OUTPUT 3 /* it could not write its answers */
+#define FAIL_LAST_CAP 4 /* it could not read /proc/sys/kernel/cap_last_cap */
+#define FAIL_THREAD 5 /* it could not make a thread */
+#define FAIL_FORK 6 /* it could not make the process of its user namespace */
+#define FAIL_UNSHARE 7 /* unshare(CLONE_NEWUSER) failed (are user namespaces disabled?) */
+#define FAIL_HANDSHAKE 8 /* the namespace's process and the runner lost touch */
+#define FAIL_MAPS 9 /* it could not write the id maps of its namespace */
+#define FAIL_CHILD 10 /* the namespace's process was killed */
+#define FAIL_READ_CAPS 11 /* capget of its own thread failed */
+#define FAIL_READ_IDS 12 /* reading its own ids or groups failed */
+#define FAIL_EXEC_FILE 13 /* it could not make an exec file (file system full?) */
+#define FAIL_XATTR 14 /* it could not write security.capability on an exec file */
+#define FAIL_SELF 15 /* it could not read its own program */
+#define FAIL_EXEC_PIPE 16 /* it could not make the pipes of an execve step */
+#define FAIL_EXEC_CLONE 17 /* it could not start an execve step's child */
+#define FAIL_EXEC_REPORT 18 /* an exec'd program reported nothing */
+#define FAIL_EXEC_SHORT 19 /* a process reported fewer steps than it had */
+#define FAIL_CONTINUATION 20 /* an exec'd program got no sequence to go on with */
+#define FAIL_MOUNT 21 /* it could not mount its tmpfs or the nosuid bind mount */
+#define FAIL_MAPPER 22 /* it could not start a map writer */
+#define FAIL_NO_MAPPER 23 /* a trial needed a map writer that was not there */
+#define FAIL_MAPPER_IO 24 /* a map writer stopped answering */
+#define FAIL_PARKED 25 /* it could not park a second thread */
+#define FAIL_THREADED 26 /* unshare succeeded with two threads, or a parked thread did not end */
+#define FAIL_ZYGOTE 27 /* a zygote failed */
+#define FAIL_TASK 28 /* it could not make a capget task (fork, a thread or capset refused) */
+#define FAIL_GUEST_MOUNT 30 /* the guest could not mount /proc or its tmpfs */
+#define FAIL_GUEST_CHANNEL 31 /* the guest could not open its answer port (/dev/ttyS1) */
+#define FAIL_GUEST_TRIALS 32 /* the guest could not read or split its trials */
+#define ANSWER_MAGIC 826689347u
+#define ANSWER_RELEASE 1u
+#define ANSWER_BATCH 2u
+#define ANSWER_END 3u
+#define ANSWER_HEADER_SIZE 16u
+#define BOOT_BATCH 500u
+
 /* The thread-state record as a struct, and its codec. */
 typedef struct {
   uint64_t permitted;

@@ -30,6 +30,13 @@ export interface ContractSpec {
   readonly nsFlags: Record<string, number>;
   readonly errnos: Record<string, number>;
   readonly profile: { readonly lastCapMask: number; readonly features: Record<string, readonly [number, string]> };
+  readonly runner: {
+    readonly about: string;
+    readonly setupStages: ReadonlyArray<readonly [string, number, string]>;
+    readonly exitCodes: ReadonlyArray<readonly [string, number, string]>;
+    readonly answer: Record<string, number>;
+    readonly limits: Record<string, number>;
+  };
   readonly rules: ReadonlyArray<readonly [string, number, string]>;
   readonly notes: ReadonlyArray<readonly [string, number, string]>;
 }
@@ -149,6 +156,29 @@ function typescriptMirror(spec: ContractSpec): string {
       .join(", ")} } as const;`,
     "",
   );
+  lines.push(`/** ${spec.runner.about} */`);
+  const described = (rows: ReadonlyArray<readonly [string, number, string]>) =>
+    rows.map(([, n, about]) => `  ${n}: ${JSON.stringify(about)},`);
+  lines.push(
+    "export const SETUP_STAGES: Readonly<Record<number, string>> = {",
+    ...described(spec.runner.setupStages),
+    "};",
+  );
+  lines.push(
+    `export const SETUP = { ${spec.runner.setupStages.map(([name, n]) => `${name}: ${n}`).join(", ")} } as const;`,
+  );
+  lines.push(
+    "export const RUNNER_EXITS: Readonly<Record<number, string>> = {",
+    ...described(spec.runner.exitCodes),
+    "};",
+  );
+  lines.push(
+    `export const ANSWER = { ${Object.entries(spec.runner.answer)
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(", ")} } as const;`,
+  );
+  for (const [name, n] of Object.entries(spec.runner.limits)) lines.push(`export const ${name} = ${n};`);
+  lines.push("");
   lines.push("/** Every rule: its engine code and stable id. */");
   lines.push("export const RULE_CODES = {");
   for (const [, code, id] of spec.rules) lines.push(`  ${JSON.stringify(id)}: ${code},`);
@@ -184,6 +214,11 @@ function cMirror(spec: ContractSpec): string {
     for (const [flag, n] of Object.entries(spec[group as keyof typeof FLAG_PREFIX]))
       lines.push(`#define ${prefix}${flag} ${n}u`);
   }
+  lines.push("", `/* ${spec.runner.about} */`);
+  for (const [name, n, about] of spec.runner.setupStages) lines.push(`#define SETUP_${name} ${n} /* ${about} */`);
+  for (const [name, n, about] of spec.runner.exitCodes) lines.push(`#define FAIL_${name} ${n} /* ${about} */`);
+  for (const [name, n] of Object.entries(spec.runner.answer)) lines.push(`#define ANSWER_${name} ${n}u`);
+  for (const [name, n] of Object.entries(spec.runner.limits)) lines.push(`#define ${name} ${n}u`);
   lines.push("", ...cStateCodec(spec), "#endif");
   return lines.join("\n") + "\n";
 }

@@ -6,7 +6,7 @@ import type { KernelProfile } from "../src/kernel/profiles.js";
 import { CAPABILITY_VERSION } from "../src/kernel/constants.js";
 import type { ThreadState } from "../src/state.js";
 import { CapgateSystemError } from "../src/errors.js";
-import { compareStep } from "./differential.js";
+import { compareStep } from "../src/compare.js";
 import { idCallArgs, isIdCall, type Op } from "../src/ops.js";
 import { toScenario } from "../src/scenario/emit.js";
 import { syscall, prctl, type SyscallResult } from "./libc.js";

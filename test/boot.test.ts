@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { newcArchive } from "../shim/boot.js";
-import { imageRelease } from "../src/cli/kernel.js";
+import { newcArchive } from "../verify/boot.js";
+import { imageRelease } from "../verify/boot.js";
 
 test("the initramfs is newc cpio: 110-byte headers, names and data padded to 4, a trailer", () => {
   const a = newcArchive([

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, mkdtempSync, copyFileSync, writeFileSync, chmodSync } from "node:fs";
+import { readdirSync, readFileSync, mkdtempSync, copyFileSync, writeFileSync, chmodSync, chownSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -401,12 +401,25 @@ test("capgate verify --fuzz shows its progress on a terminal (stderr) and keeps 
   assert.equal(JSON.parse(json.stdout).trials, 600, "nothing but the document on stdout");
 });
 
-test("capgate verify --boot: a file that is no kernel image is bad input, one line, exit 2", () => {
-  for (const image of ["/etc/passwd", "/nonexistent/vmlinuz"]) {
+test("capgate verify --boot: a file that is no kernel image is bad input, one line, exit 2, read no further than it must", () => {
+  const dir = mkdtempSync(join(tmpdir(), "capgate-image-"));
+  const fifo = join(dir, "fifo");
+  assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+  const cases: Array<[string, RegExp]> = [
+    ["/etc/passwd", /not a bootable x86 kernel image/],
+    ["/nonexistent/vmlinuz", /\/nonexistent\/vmlinuz: no such file/],
+    // a device and a FIFO are refused without reading them (reading /dev/zero never ends; a FIFO blocks)
+    ["/dev/zero", /\/dev\/zero: not a regular file/],
+    [fifo, /fifo: not a regular file/],
+    [dir, /not a regular file/],
+  ];
+  for (const [image, why] of cases) {
+    const start = Date.now();
     const r = capgate(["verify", "--boot", image, "--fuzz", "--trials", "10"]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr.trim().split("\n").length, 1);
-    assert.match(r.stderr, /not a bootable x86 kernel image/);
+    assert.match(r.stderr, why);
+    assert.ok(Date.now() - start < 10_000, `${image} is refused at once`);
   }
 });
 
@@ -473,14 +486,46 @@ test(
       assert.equal(r.status, 1, r.stderr);
       assert.equal(
         r.stderr,
-        "capgate: cannot make a directory for the exec files in /nonexistent/capgate ($CAPGATE_EXEC_DIR): ENOENT\n",
+        "capgate: cannot make a directory for the runner in /nonexistent/capgate ($CAPGATE_EXEC_DIR): /nonexistent/capgate does not exist\n",
       );
     }
   },
 );
 
 test(
-  "capgate verify --fuzz: trials whose start state the kernel refuses are a failure in words, never 'held'",
+  "capgate verify: an exec directory another user can change is never used (nothing to race when its files are removed)",
+  { skip },
+  () => {
+    // a directory every user may write to, without the sticky bit: another user could rename
+    // capgate's directory away and put a link in its place before it is removed
+    const open = mkdtempSync(join(tmpdir(), "capgate-open-"));
+    chmodSync(open, 0o777);
+    const r = spawnSync(process.execPath, [bin, "verify", "--fuzz", "--trials", "20"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", CAPGATE_EXEC_DIR: open },
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^capgate: cannot make a directory for the runner in .*\(\$CAPGATE_EXEC_DIR\): .* is writable by every user/,
+    );
+    assert.deepEqual(readdirSync(open), [], "nothing was made there");
+    // owned by another user: likewise
+    chmodSync(open, 0o755);
+    chownSync(open, 54321, 54321);
+    const r2 = spawnSync(process.execPath, [bin, "verify", "--fuzz", "--trials", "20"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", CAPGATE_EXEC_DIR: open },
+    });
+    assert.equal(r2.status, 1, r2.stderr);
+    assert.match(r2.stderr, /is owned by uid 54321/);
+  },
+);
+
+test(
+  "capgate verify --fuzz: trials whose start state the kernel refuses are a failure in words (exit 4, a fault of the harness), never 'held'",
   { skip },
   () => {
     // a seccomp filter refuses setresuid, which every setup calls
@@ -489,7 +534,7 @@ test(
       ["--seccomp-deny", "setresuid", "--", process.execPath, bin, "verify", "--fuzz", "--trials", "50", "--seed", "3"],
       { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
     );
-    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.status, 4, r.stderr);
     assert.match(r.stdout, /: 50 could not be brought to their start state \(the first at: setting the uids\)/);
     assert.doesNotMatch(r.stdout, /held/);
   },

@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { why, skip, inNamespace } from "../fixtures/kernel-gate.js";
 import { parseStatus } from "../src/formats/proc-status.js";
-import { RUNNER_PATH } from "../shim/kernel-runner.js";
+import { runner } from "../verify/runner.js";
+// a path a shell script can run too (the descriptor behind execPath is this process's alone)
+const RUNNER_PATH = runner().shown;
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");

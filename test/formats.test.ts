@@ -9,7 +9,7 @@ import { formatIab, parseIab } from "../src/formats/iab.js";
 import { formatDecode, parseMask } from "../src/formats/decode.js";
 import { FormatError } from "../src/formats/errors.js";
 import { capSetArb } from "../src/fuzz/arbitraries.js";
-import { runnerUnavailable } from "../shim/kernel-runner.js";
+import { runnerUnavailable } from "../verify/runner.js";
 import { inNamespace } from "../fixtures/kernel-gate.js";
 import { fileURLToPath } from "node:url";
 

@@ -7,19 +7,27 @@ import fc from "fast-check";
 import { kernelProfile, type KernelProfile } from "../src/kernel/profiles.js";
 import { childNamespace } from "../src/userns.js";
 import { why, skip } from "../fixtures/kernel-gate.js";
-import { runCampaign, describeDivergence, compareStep } from "../shim/differential.js";
-import { runOnKernel, runOnKernelAsync, type Trial } from "../shim/kernel-runner.js";
+import {
+  compareTrials,
+  describeDivergence,
+  describeHarnessFault,
+  runFuzzCampaign,
+  runningKernel,
+} from "../verify/campaign.js";
+import { compareStep } from "../src/compare.js";
+import { runOnKernel, runOnKernelAsync, type Trial } from "../verify/runner.js";
 import { threadState } from "../src/state.js";
 import { PRCTL } from "../src/kernel/constants.js";
 import { CapSet } from "../src/capabilities/set.js";
 import { simulate, simulateSequence } from "../src/simulate.js";
-import { trialArb, trialGroupArb, runnerMapsAllIds } from "../shim/trials.js";
+import { trialArb, runnerMapsAllIds } from "../verify/trials.js";
 import { readFileSync } from "node:fs";
 
 const profile = kernelProfile(process.env["CAPGATE_KERNEL"] ?? "6.18");
 const TRIALS = Number(process.env["CAPGATE_KERNEL_TRIALS"] ?? 20000);
-const BATCH = 500;
 const uids = runnerMapsAllIds();
+/** The engine's and this kernel's answers for these trials, compared. */
+const runCampaign = (trials: readonly Trial[], p: KernelProfile) => compareTrials(trials, runOnKernel(trials), p);
 
 test("this machine's kernel is the one the default profile models", { skip }, () => {
   const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
@@ -54,77 +62,67 @@ test(
   },
 );
 
-test(`engine and kernel agree on every step of ~${TRIALS} random trials (seeded)`, { skip, timeout: 240_000 }, () => {
-  assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
-  let trials = 0,
-    steps = 0,
-    kernelMs = 0;
-  // steps of the v2 kinds, counted as they are generated (each ran unless an earlier step diverged)
-  const v2 = {
-    nosuid: 0,
-    script: 0,
-    gidCalls: 0,
-    setgroups: 0,
-    setgidFiles: 0,
-    ptraced: 0,
-    unshare: 0,
-    nsStarts: 0,
-    tasks: 0,
-  };
-  const GID_CALLS = new Set(["setgid", "setegid", "setregid", "setresgid", "setfsgid"]);
-  fc.assert(
-    fc.property(
-      fc
-        .array(trialGroupArb(profile, { maxSteps: 12, uids, perState: 4 }), {
-          minLength: 1,
-          maxLength: BATCH / 4,
-          size: "max",
-        })
-        .map((g) => g.flat()),
-      (batch) => {
-        for (const t of batch) {
-          if (t.state.ns) v2.nsStarts++;
-          for (const op of t.ops) {
-            if (op.op === "execve") {
-              if (op.file.interpreter) v2.script++;
-              if ((op.file.interpreter ?? op.file).nosuid) v2.nosuid++;
-              if ((op.file.interpreter ?? op.file).setgid) v2.setgidFiles++;
-              if (op.ptraced) v2.ptraced++;
-            }
-            if (GID_CALLS.has(op.op)) v2.gidCalls++;
-            if (op.op === "setgroups") v2.setgroups++;
-            if (op.op === "unshare") v2.unshare++;
-            if (op.op === "capget" && op.target) v2.tasks++;
+test(
+  `engine and kernel agree on every step of ${TRIALS} random trials (seeded)`,
+  { skip, timeout: 240_000 },
+  async () => {
+    assert.equal(why, null, `the kernel runner must run under CI: ${why}`);
+    // steps of the v2 kinds, counted as they are generated (each ran unless an earlier step diverged)
+    const v2 = {
+      nosuid: 0,
+      script: 0,
+      gidCalls: 0,
+      setgroups: 0,
+      setgidFiles: 0,
+      ptraced: 0,
+      unshare: 0,
+      nsStarts: 0,
+      tasks: 0,
+    };
+    const GID_CALLS = new Set(["setgid", "setegid", "setregid", "setresgid", "setfsgid"]);
+    const count = (batch: readonly Trial[]) => {
+      for (const t of batch) {
+        if (t.state.ns) v2.nsStarts++;
+        for (const op of t.ops) {
+          if (op.op === "execve") {
+            if (op.file.interpreter) v2.script++;
+            if ((op.file.interpreter ?? op.file).nosuid) v2.nosuid++;
+            if ((op.file.interpreter ?? op.file).setgid) v2.setgidFiles++;
+            if (op.ptraced) v2.ptraced++;
           }
+          if (GID_CALLS.has(op.op)) v2.gidCalls++;
+          if (op.op === "setgroups") v2.setgroups++;
+          if (op.op === "unshare") v2.unshare++;
+          if (op.op === "capget" && op.target) v2.tasks++;
         }
-        const r = runCampaign(batch, profile);
-        trials += r.trials;
-        steps += r.steps;
-        kernelMs += r.kernelMs;
-        if (r.setupFailures.length)
-          throw new Error(
-            `the runner could not reach a start state (stage ${r.setupFailures[0]!.stage}): ${JSON.stringify(r.setupFailures[0]!.trial.state)}`,
-          );
-        if (r.divergences.length) throw new Error(describeDivergence(r.divergences[0]!, profile));
-      },
-    ),
-    {
-      numRuns: Math.ceil((2 * TRIALS) / BATCH),
+      }
+    };
+    // the campaign `capgate verify --fuzz` runs, with 4 trials to a start state (the runner sets
+    // a state up once for them); a divergence is reported only once its reproducer repeats it
+    const r = await runFuzzCampaign({
+      profile,
+      trials: TRIALS,
       seed: Number(process.env["CAPGATE_SEED"] ?? 20261122),
-      // one failing batch is reported as it is (its first divergence carries a reproducer): shrinking
-      // batches of 500 kernel trials can take longer than CI allows
-      endOnFailure: true,
-    },
-  );
-  console.log(
-    `# kernel differential (an execve ends ~25% of trials, and stands mid-sequence in others): ${trials} trials, ${steps} steps, ${(steps / (kernelMs / 1000)).toFixed(0)} steps/s, ${(trials / (kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}; execs of #! scripts ${v2.script}, of files on a nosuid mount ${v2.nosuid}, of set-gid files ${v2.setgidFiles}, under a tracer ${v2.ptraced}; setgid-family calls ${v2.gidCalls}, setgroups ${v2.setgroups}, unshare ${v2.unshare}; trials starting in a child user namespace ${v2.nsStarts}; capget of real sibling tasks ${v2.tasks}`,
-  );
-  assert.ok(trials >= TRIALS / 2);
-  assert.ok(v2.script > 100 && v2.nosuid > 100, "the campaign covers scripts and nosuid mounts");
-  if (uids)
-    for (const [kind, n] of Object.entries(v2))
-      assert.ok(n > 100, `the campaign covers ${kind} (${n} steps or trials)`);
-});
+      side: runningKernel(),
+      perState: 4,
+      onBatch: count,
+    });
+    console.log(
+      `# kernel differential (an execve ends ~25% of trials, and stands mid-sequence in others): ${r.trials} trials, ${r.steps} steps, ${(r.steps / (r.kernelMs / 1000)).toFixed(0)} steps/s, ${(r.trials / (r.kernelMs / 1000)).toFixed(0)} trials/s on the kernel side; uid changes ${uids ? "included" : "left out (not root)"}; execs of #! scripts ${v2.script}, of files on a nosuid mount ${v2.nosuid}, of set-gid files ${v2.setgidFiles}, under a tracer ${v2.ptraced}; setgid-family calls ${v2.gidCalls}, setgroups ${v2.setgroups}, unshare ${v2.unshare}; trials starting in a child user namespace ${v2.nsStarts}; capget of real sibling tasks ${v2.tasks}`,
+    );
+    if (r.setupFailures.length)
+      assert.fail(
+        `the runner could not reach a start state (stage ${r.setupFailures[0]!.stage}): ${JSON.stringify(r.setupFailures[0]!.trial.state)}`,
+      );
+    if (r.divergences.length) assert.fail(describeDivergence(r.divergences[0]!, profile));
+    if (r.harnessFaults.length) assert.fail(describeHarnessFault(r.harnessFaults[0]!, profile));
+    assert.equal(r.trials, TRIALS);
+    assert.ok(v2.script > 100 && v2.nosuid > 100, "the campaign covers scripts and nosuid mounts");
+    if (uids)
+      for (const [kind, n] of Object.entries(v2))
+        assert.ok(n > 100, `the campaign covers ${kind} (${n} steps or trials)`);
+  },
+);
 
 test("the differential notices a wrong model (the 4.2 profile, which has no ambient set)", { skip }, () => {
   assert.equal(why, null, `the kernel runner must run under CI: ${why}`);

@@ -1,8 +1,11 @@
 // The import direction, enforced: cli → (plan, watch, lint, scenario, fuzz) → (simulate, rules,
 // formats) → engine (wasm, codec) → values (capabilities, kernel, state, ops) → the generated
-// contract and the error bases. The shim depends on src, never on the CLI; nothing shipped
-// depends on tests, fixtures, the bench or the public testing entry; and src reaches the shim
-// only from the CLI, through dynamic imports (simulating never loads ffi-rs).
+// contract and the error bases. Two wings stand on src: the effects (shim/: apply, launcher,
+// rings, files) and the proof (verify/: the runner, boot, campaigns), which may use the
+// effects' trust rules but never the other way round (applying a capset never loads the test
+// harness). Nothing shipped depends on tests, fixtures, the bench or the public testing entry;
+// and src reaches either wing only from the CLI, through dynamic imports (simulating never
+// loads ffi-rs or the harness).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync } from "node:fs";
@@ -20,13 +23,14 @@ function layer(file: string): { name: string; rank: number } {
     [/^src\/(capabilities|kernel)\//, "values", 1],
     [/^src\/(state|ops|userns)\.ts$/, "values", 1],
     [/^src\/engine\//, "engine", 2],
-    [/^src\/(simulate|check-batch|describe|reference)\.ts$/, "model", 3],
+    [/^src\/(simulate|check-batch|describe|reference|compare)\.ts$/, "model", 3],
     [/^src\/rules\//, "model", 3],
     [/^src\/(formats|parse)\//, "formats", 4],
     [/^src\/(plan|watch|lint|scenario|fuzz)\//, "features", 5],
     [/^src\/(index\.ts|testing\/)/, "api", 6],
     [/^shim\//, "shim", 6],
-    [/^src\/cli\//, "cli", 7],
+    [/^verify\//, "verify", 7],
+    [/^src\/cli\//, "cli", 8],
   ];
   for (const [re, name, rank] of rules) if (re.test(f)) return { name, rank };
   throw new Error(`${file} has no layer: add it to test/layers.test.ts`);
@@ -68,28 +72,32 @@ function imports(file: string): Edge[] {
   return out;
 }
 
-const files = [...sources("src"), ...sources("shim")];
+const files = [...sources("src"), ...sources("shim"), ...sources("verify")];
 const edges = files.flatMap(imports);
 
-test("every import runs downwards through the layers", () => {
-  const wrong = edges
+/** The imports that break the direction (the rules of the first test), as "from → to". */
+function wrongImports(list: readonly Edge[]): string[] {
+  return list
     .filter((e) => {
       const to = relative(root, join(root, e.to));
-      if (!/^(src|shim)\//.test(to)) return false; // checked below
+      if (!/^(src|shim|verify)\//.test(to)) return false; // checked below
       const a = layer(e.from),
         b = layer(to);
-      if (a.name === "cli" && b.name === "shim") return false; // checked below
+      if (a.name === "cli" && (b.name === "shim" || b.name === "verify")) return false; // checked below
       return b.rank > a.rank || (a.name === "shim" && b.name === "api") || (a.name === "api" && b.name === "shim");
     })
     .map((e) => `${e.from} → ${e.to}`);
-  assert.deepEqual(wrong, []);
+}
+
+test("every import runs downwards through the layers; the effects never load the harness", () => {
+  assert.deepEqual(wrongImports(edges), []);
 });
 
-test("src reaches the shim only from the CLI, and only by dynamic import (simulating never loads ffi-rs)", () => {
+test("src reaches the shim and the harness only from the CLI, and only by dynamic import (simulating never loads ffi-rs)", () => {
   const wrong = edges
     .filter(
       (e) =>
-        e.to.startsWith("shim/") &&
+        (e.to.startsWith("shim/") || e.to.startsWith("verify/")) &&
         e.from.startsWith("src/") &&
         (!e.from.startsWith("src/cli/") || (!e.dynamic && !e.typeOnly)),
     )
@@ -108,8 +116,11 @@ test("nothing shipped imports tests, fixtures, the bench, scripts or the public 
   assert.deepEqual(wrong, []);
 });
 
-test("the layer check sees a wrong import (control)", () => {
-  assert.equal(layer("src/capabilities/set.ts").rank < layer("src/simulate.ts").rank, true);
-  assert.throws(() => layer("src/new-module.ts"), /has no layer/);
+test("the layer check sees a wrong import (control): effects → harness, values → model, and an unplaced file", () => {
   assert.ok(edges.length > 100, "the import scan finds the imports");
+  const fake = (from: string, to: string): Edge => ({ from, to, dynamic: false, typeOnly: false });
+  assert.deepEqual(wrongImports([fake("shim/apply.ts", "verify/campaign.ts")]), ["shim/apply.ts → verify/campaign.ts"]);
+  assert.deepEqual(wrongImports([fake("src/state.ts", "src/simulate.ts")]), ["src/state.ts → src/simulate.ts"]);
+  assert.deepEqual(wrongImports([fake("verify/campaign.ts", "shim/trust.ts")]), [], "the harness may use the effects");
+  assert.throws(() => layer("src/new-module.ts"), /has no layer/);
 });

@@ -7,7 +7,7 @@ import { setSyscaller } from "../shim/libc.js";
 import { apply, RefusedByModel, ModelDivergence } from "../shim/apply.js";
 import { Launcher, LaunchRefused } from "../shim/launcher.js";
 import { FakeKernel } from "../fixtures/fake-kernel.js";
-import { decodeResults } from "../shim/kernel-runner.js";
+import { decodeResults } from "../verify/runner.js";
 import { SP, STEP_SIZE } from "../src/engine/contract.js";
 
 afterEach(() => setSyscaller(null));

@@ -4,7 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { RUNNER_PATH } from "../shim/kernel-runner.js";
+import { runner } from "../verify/runner.js";
+// a path a shell script can run too (the descriptor behind execPath is this process's alone)
+const RUNNER_PATH = runner().shown;
 import { inCI, why, skip } from "../fixtures/kernel-gate.js";
 import { parseStatus } from "../shim/thread-state.js";
 

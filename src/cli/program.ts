@@ -9,7 +9,8 @@ import { UsageError } from "./errors.js";
 import { simulateCommand, type SimulateOptions } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
-import { showCommand, verifyCommand, decodeCommand } from "./kernel.js";
+import { showCommand, decodeCommand } from "./kernel.js";
+import { verifyCommand, type VerifyOptions } from "./verify.js";
 import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
 import { lintCommand } from "./lint.js";
@@ -329,29 +330,37 @@ Examples:
       "--boot <vmlinuz>",
       "run on this kernel image instead, booted under qemu-system-x86_64 (the profile: its version)",
     )
+    .option(
+      "--cc <compiler>",
+      "the C compiler that builds the kernel runner (as root the only way to use another than the system's cc)",
+    )
+    .option(
+      "--qemu <program>",
+      "the qemu-system-x86_64 to boot with (with --boot; as root the only way to use another than the system's)",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
       `
-Exit status: 0 the engine and the kernel agree, 1 they disagree somewhere, 2 bad input.
-A disagreement prints a scenario that reproduces it with capgate simulate.
+Exit status: 0 the engine and the kernel agree; 1 they disagree, and the disagreement's
+reproducer, run alone on the same kernel, repeated it; 2 bad input; 3 they agree up to a step
+outside the model; 4 a disagreement that did not repeat (a fault of the test harness, reported
+with both runs), or trials whose start state the kernel could not reach; 5 the kernel to boot
+gave no answer (it hung, crashed, or the answer was lost), within a time that grows with the
+trials. A disagreement prints a scenario that reproduces it with capgate simulate.
 --boot builds an initramfs with a static build of the runner (as /init) and the trials, boots
-the image with qemu (KVM not needed) and reads the answers from its serial console; the JSON
-report then names the booted kernel (uname -r) and the profile compared with.
+the image with qemu (KVM not needed, sandboxed, as the user nobody when run as root), and reads
+the answers from a serial port of their own; the JSON report then names the booted kernel
+(uname -r) and the profile compared with.
 
 Examples:
   capgate verify examples/ambient-keep-across-setuid.json
   capgate verify --fuzz --trials 20000 --seed 7
   capgate verify --boot /boot/vmlinuz-6.1.0-47-cloud-amd64 --fuzz --trials 2000`,
     )
-    .action(
-      async (
-        file: string | undefined,
-        opts: { json?: boolean; fuzz?: boolean; trials?: string; seed?: string; kernel?: string; boot?: string },
-      ) => {
-        process.exitCode = await verifyCommand(file, opts);
-      },
-    );
+    .action(async (file: string | undefined, opts: VerifyOptions) => {
+      process.exitCode = await verifyCommand(file, opts);
+    });
 
   program
     .command("completion")

@@ -70,6 +70,60 @@ export const LAST_CAP_MASK = 255;
 /** Feature bits of the profile word. */
 export const FEATURE = { NO_NEW_PRIVS: 256, AMBIENT: 512, FCAPS_V3: 1024, EXEC_SECUREBITS: 2048, EXEC_ID_CHANGED: 4096, CAP_ELEVATED: 8192, VALID_MASK: 16384 } as const;
 
+/** The kernel runner's own numbers (native/capfuzz.c): the setup stage a trial's start state failed at (its trial header), the exit statuses that say why a runner stopped, and the frames a booted guest sends its answers in (a second serial port, never the console). */
+export const SETUP_STAGES: Readonly<Record<number, string>> = {
+  1: "raising every capability",
+  2: "raising the ambient set",
+  3: "setting SECBIT_NO_SETUID_FIXUP",
+  4: "setting the uids",
+  5: "dropping from the bounding set",
+  6: "setting the securebits",
+  7: "setting no_new_privs",
+  8: "setting the final sets",
+  9: "reading the state back",
+  10: "setting the supplementary groups",
+  11: "setting the gids",
+  12: "unshare(CLONE_NEWUSER) for the start state's namespace",
+  13: "writing the start state's id maps",
+  14: "a start state more than one user namespace down",
+  15: "its process ended before it reported",
+};
+export const SETUP = { RAISE_ALL: 1, AMBIENT: 2, NO_FIXUP: 3, UIDS: 4, BOUNDING: 5, SECUREBITS: 6, NO_NEW_PRIVS: 7, SETS: 8, CHECK: 9, GROUPS: 10, GIDS: 11, NS_UNSHARE: 12, NS_MAPS: 13, NS_DEPTH: 14, PROCESS_ENDED: 15 } as const;
+export const RUNNER_EXITS: Readonly<Record<number, string>> = {
+  2: "its input ended early or is malformed",
+  3: "it could not write its answers",
+  4: "it could not read /proc/sys/kernel/cap_last_cap",
+  5: "it could not make a thread",
+  6: "it could not make the process of its user namespace",
+  7: "unshare(CLONE_NEWUSER) failed (are user namespaces disabled?)",
+  8: "the namespace's process and the runner lost touch",
+  9: "it could not write the id maps of its namespace",
+  10: "the namespace's process was killed",
+  11: "capget of its own thread failed",
+  12: "reading its own ids or groups failed",
+  13: "it could not make an exec file (file system full?)",
+  14: "it could not write security.capability on an exec file",
+  15: "it could not read its own program",
+  16: "it could not make the pipes of an execve step",
+  17: "it could not start an execve step's child",
+  18: "an exec'd program reported nothing",
+  19: "a process reported fewer steps than it had",
+  20: "an exec'd program got no sequence to go on with",
+  21: "it could not mount its tmpfs or the nosuid bind mount",
+  22: "it could not start a map writer",
+  23: "a trial needed a map writer that was not there",
+  24: "a map writer stopped answering",
+  25: "it could not park a second thread",
+  26: "unshare succeeded with two threads, or a parked thread did not end",
+  27: "a zygote failed",
+  28: "it could not make a capget task (fork, a thread or capset refused)",
+  30: "the guest could not mount /proc or its tmpfs",
+  31: "the guest could not open its answer port (/dev/ttyS1)",
+  32: "the guest could not read or split its trials",
+};
+export const ANSWER = { MAGIC: 826689347, RELEASE: 1, BATCH: 2, END: 3, HEADER_SIZE: 16 } as const;
+export const BOOT_BATCH = 500;
+
 /** Every rule: its engine code and stable id. */
 export const RULE_CODES = {
   "capget.ok": 1,

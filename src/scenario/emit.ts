@@ -2,7 +2,7 @@
 // state and ops found by a fuzzer can be replayed with `capgate simulate`.
 import type { CapSet } from "../capabilities/set.js";
 import { SET_NAMES, type SetName, type ThreadState } from "../state.js";
-import { ID_CALL_ARGS, idCallArgs, isIdCall, type Op } from "../ops.js";
+import { ID_CALL_ARGS, idCallArgs, isIdCall, type FileCaps, type Op, type TaskSets } from "../ops.js";
 import { shownId, ID_UNMAPPED, type UserNamespace } from "../userns.js";
 
 const hex = (s: CapSet) => s.toHex();
@@ -77,6 +77,7 @@ export function opToScenario(op: Op): Record<string, unknown> {
         ...(op.uidMap && { uidMap: op.uidMap.map((e) => [...e]) }),
         ...(op.gidMap && { gidMap: op.gidMap.map((e) => [...e]) }),
         ...(op.setgroups && { setgroups: op.setgroups }),
+        ...(op.multithreaded !== undefined && { multithreaded: op.multithreaded }),
       };
     case "execve": {
       const f = op.file;
@@ -91,19 +92,85 @@ export function opToScenario(op: Op): Record<string, unknown> {
           permitted: hex(f.caps.permitted),
           inheritable: hex(f.caps.inheritable),
           effective: f.caps.effective,
-          version: f.caps.version ?? (f.caps.rootid !== undefined ? 3 : 2),
-          ...((f.caps.version === 3 || f.caps.rootid !== undefined) && { rootid: f.caps.rootid ?? 0 }),
+          version: capsVersion(f.caps),
+          // only version 3 has a root id (a version-2 value read from disk reports 0, which is no field of it)
+          ...(capsVersion(f.caps) === 3 && { rootid: f.caps.rootid ?? 0 }),
         };
       return { op: "execve", file, ...(op.ptraced && { ptraced: true }) };
     }
   }
 }
 
+/** A file capabilities' revision: the one it names, else 3 when it carries a root id, else 2. */
+function capsVersion(caps: FileCaps): 1 | 2 | 3 {
+  return caps.version ?? (caps.rootid !== undefined ? 3 : 2);
+}
+
+/**
+ * The document's `tasks` for the other tasks capget ops read (op.target): one task per pid and
+ * set of sets; a pid that two ops read with different sets gets a pid of its own for the second.
+ * null when no op says what the pid namespace holds (then no `tasks`, and such a capget is
+ * outside the model, as it was).
+ */
+function tasksOf(state: ThreadState, ops: readonly Op[]): { tasks: Record<string, unknown>[]; ops: Op[] } | null {
+  if (!ops.some((op) => op.op === "capget" && op.target !== undefined)) return null;
+  const tasks = new Map<number, TaskSets>();
+  const taken = new Set<number>([state.tid]);
+  for (const op of ops) if (op.op === "capget" && op.target && op.pid !== undefined) taken.add(op.pid);
+  let spare = Math.max(...taken) + 1;
+  const same = (a: TaskSets, b: TaskSets) =>
+    a.effective.equals(b.effective) &&
+    a.permitted.equals(b.permitted) &&
+    a.inheritable.equals(b.inheritable) &&
+    Boolean(a.thread) === Boolean(b.thread);
+  const out = ops.map((op): Op => {
+    if (op.op !== "capget" || !op.target || op.pid === undefined || op.pid === state.tid || op.pid <= 0) return op;
+    const known = tasks.get(op.pid);
+    if (!known) {
+      tasks.set(op.pid, op.target);
+      return op;
+    }
+    if (same(known, op.target)) return op;
+    while (taken.has(spare)) spare++;
+    taken.add(spare);
+    tasks.set(spare, op.target);
+    return { ...op, pid: spare };
+  });
+  return {
+    tasks: [...tasks.entries()].map(([tid, t]) => ({
+      tid,
+      ...(t.thread && { thread: true }),
+      permitted: hex(t.permitted),
+      effective: hex(t.effective),
+      inheritable: hex(t.inheritable),
+    })),
+    ops: out,
+  };
+}
+
+/**
+ * A scenario document that replays `ops` from `state` with `capgate simulate` (and `verify`):
+ * everything the engine was given, the other tasks capget reads and whether an unshare happens
+ * in a multithreaded process included, so that it means what the ops meant.
+ */
 export function toScenario(
   kernel: string,
   state: ThreadState,
   ops: readonly Op[],
   description?: string,
 ): Record<string, unknown> {
-  return { ...(description && { description }), kernel, state: stateToScenario(state), steps: ops.map(opToScenario) };
+  const t = tasksOf(state, ops);
+  const steps = (t?.ops ?? ops).map((op) => {
+    const step = opToScenario(op);
+    // with thread tasks listed, an unshare is multithreaded unless the step says otherwise
+    if (op.op === "unshare" && t && step["multithreaded"] === undefined) step["multithreaded"] = false;
+    return step;
+  });
+  return {
+    ...(description && { description }),
+    kernel,
+    state: stateToScenario(state),
+    ...(t && { tasks: t.tasks }),
+    steps,
+  };
 }

@@ -398,7 +398,7 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
       return { op: "setgroups", groups: groups.map((g, i) => int(g, `${path}.groups[${i}]`, 0, 0xffffffff)) };
     }
     case "unshare": {
-      only(v, [...common, "user", "uidMap", "gidMap", "setgroups"], path);
+      only(v, [...common, "user", "uidMap", "gidMap", "setgroups", "multithreaded"], path);
       if (get("user") !== true)
         throw new InputError(`${path}.user`, "expected true (capgate models unshare(CLONE_NEWUSER) only)");
       return {
@@ -406,6 +406,9 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
         ...(get("uidMap") !== undefined && { uidMap: parseMap(get("uidMap"), `${path}.uidMap`) }),
         ...(get("gidMap") !== undefined && { gidMap: parseMap(get("gidMap"), `${path}.gidMap`) }),
         ...(get("setgroups") !== undefined && { setgroups: parseSetgroupsMode(get("setgroups"), `${path}.setgroups`) }),
+        ...(get("multithreaded") !== undefined && {
+          multithreaded: bool(get("multithreaded"), `${path}.multithreaded`),
+        }),
       };
     }
     case "execve": {
@@ -572,6 +575,8 @@ function withTasks(op: Op, tasks: readonly Task[] | undefined): Op {
         : null,
     };
   }
-  if (op.op === "unshare" && tasks.some((t) => t.thread)) return { ...op, multithreaded: true };
+  // a thread of the caller's own makes its process multithreaded, unless the step says how it is
+  if (op.op === "unshare" && op.multithreaded === undefined && tasks.some((t) => t.thread))
+    return { ...op, multithreaded: true };
   return op;
 }

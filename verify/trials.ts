@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import { OP_NAMES, type Op, type ExecFile } from "../src/ops.js";
 import { threadStateArb, opArb, execveOpArb } from "../src/fuzz/arbitraries.js";
-import type { Trial } from "./kernel-runner.js";
+import type { Trial } from "./runner.js";
 import { OVERFLOW_ID } from "../src/userns.js";
 
 const NO_SUCH_PID = 0x3fffffff; // above any pid_max

@@ -1,0 +1,270 @@
+// capgate verify: the flags, the kernel side they choose, and the rendering. What it decides
+// (the campaign, the comparison, whether a divergence is a fact) is verify/'s, reachable from
+// the library as `capgate/verify`; this file is loaded only for this command.
+import { noteProfile } from "./profile.js";
+import { terminalSafe } from "./escape.js";
+import { EXIT_NOT_MODELLED, loadScenario } from "./simulate.js";
+import { kernelArg } from "./args.js";
+import { describeOp, outcomeText } from "../formats/describe.js";
+import { errnoName } from "../kernel/errno-text.js";
+import { releaseProfile, type KernelProfile } from "../kernel/profiles.js";
+import { style, table } from "./style.js";
+import { UsageError } from "./errors.js";
+import { CapgateSystemError } from "../errors.js";
+
+/** Exit statuses of verify beyond 0 (agree), 1 (a divergence its reproducer repeated), 2 (bad input) and 3 (outside the model). */
+export const EXIT_HARNESS_FAULT = 4;
+
+export interface VerifyOptions {
+  json?: boolean;
+  fuzz?: boolean;
+  trials?: string;
+  seed?: string;
+  kernel?: string;
+  boot?: string;
+  cc?: string;
+  qemu?: string;
+}
+
+type Verify = typeof import("../../verify/index.js");
+
+/** The profile of a booted kernel's release, as bad input when there is none. */
+function bootedProfile(release: string): KernelProfile {
+  try {
+    const profile = releaseProfile(release);
+    if (profile) return profile;
+  } catch (e) {
+    throw new UsageError(`kernel ${release}: ${(e as Error).message}`);
+  }
+  throw new UsageError(`cannot tell the version of kernel ${JSON.stringify(release)}`);
+}
+
+/** Ends an interrupted run cleanly: its runners and guests killed, its private files removed. */
+function onInterrupt(v: Verify): () => void {
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
+    const handler = () => {
+      v.abandonRuns();
+      v.abandonBoots();
+      process.stderr.write(`\ncapgate: verify interrupted (${signal}); its runners and files are gone\n`);
+      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => handlers.forEach(([signal, handler]) => process.off(signal, handler));
+}
+
+export async function verifyCommand(file: string | undefined, opts: VerifyOptions): Promise<number> {
+  const v = await import("../../verify/index.js");
+  const { currentProfile } = await import("../../shim/thread-state.js");
+  if (opts.fuzz && file) throw new UsageError("give either a scenario FILE or --fuzz, not both");
+  if (!opts.fuzz && !file) throw new UsageError("verify needs a scenario FILE, or --fuzz");
+  if (opts.qemu !== undefined && opts.boot === undefined) throw new UsageError("--qemu goes with --boot");
+  v.setCompiler(opts.cc);
+  // The kernel side: this machine's kernel, or one booted under qemu (--boot IMAGE).
+  let side: import("../../verify/index.js").KernelSide;
+  let bootProfile: KernelProfile | null = null;
+  if (opts.boot !== undefined) {
+    let image;
+    try {
+      image = v.openKernelImage(opts.boot);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (!image.release)
+      throw new UsageError(`${opts.boot}: not a bootable x86 kernel image (bzImage): no setup header names a version`);
+    bootProfile = bootedProfile(image.release);
+    const why = v.bootUnavailable(opts.qemu);
+    if (why) throw new UsageError(`cannot boot ${opts.boot}: ${why}`);
+    side = v.bootedKernel(image, { ...(opts.qemu !== undefined && { qemu: opts.qemu }) });
+  } else {
+    const why = v.runnerUnavailable();
+    if (why) throw new UsageError(`cannot run on the kernel here: ${why}`);
+    side = v.runningKernel();
+  }
+  const stop = onInterrupt(v);
+  try {
+    return opts.fuzz
+      ? await fuzz(v, side, opts, bootProfile, currentProfile)
+      : await scenario(v, side, file!, opts, bootProfile);
+  } catch (e) {
+    if (e instanceof v.BootFailure) {
+      process.stderr.write(`capgate: ${terminalSafe(e.message)}\n`);
+      return e.exitStatus;
+    }
+    throw e;
+  } finally {
+    stop();
+  }
+}
+
+async function fuzz(
+  v: Verify,
+  side: import("../../verify/index.js").KernelSide,
+  opts: VerifyOptions,
+  bootProfile: KernelProfile | null,
+  currentProfile: () => KernelProfile,
+): Promise<number> {
+  const profile = noteProfile(opts.kernel ? kernelArg(opts.kernel) : (bootProfile ?? currentProfile()));
+  const trials = opts.trials === undefined ? 5000 : Number(opts.trials);
+  const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
+  if (!/^\d+$/.test(opts.trials ?? "1") || !Number.isInteger(trials) || trials < 1 || trials > 10_000_000)
+    throw new UsageError(`--trials must be an integer from 1 to 10000000, got ${opts.trials}`);
+  if (!/^-?\d+$/.test(opts.seed ?? "0") || !Number.isSafeInteger(seed))
+    throw new UsageError(`--seed must be an integer, got ${opts.seed}`);
+  const progress = process.stderr.isTTY === true && !opts.json;
+  const r = await v.runFuzzCampaign({
+    profile,
+    trials,
+    seed,
+    side,
+    onProgress: progress
+      ? ({ done, total, divergent, elapsedMs }) => {
+          const rate = done / (elapsedMs / 1000);
+          process.stderr.write(
+            `\r\x1b[K  ${done}/${total} trials, ${rate.toFixed(0)} trials/s, ${divergent} divergent, ~${Math.ceil((total - done) / rate)} s left`,
+          );
+        }
+      : undefined,
+  });
+  if (progress) process.stderr.write("\r\x1b[K");
+  const booted = opts.boot !== undefined;
+  const summary = {
+    kernel: profile.version,
+    ...(booted && { booted: r.release, profile: profile.version }),
+    ...(profile.newerThanModelled && { newerThanProfile: true }),
+    seed,
+    trials: r.trials,
+    steps: r.steps,
+    divergences: r.divergences.length,
+    harnessFaults: r.harnessFaults.length,
+    setupFailures: r.setupFailures.length,
+    uidChanges: r.everyId,
+    kernelMs: Math.round(r.kernelMs),
+    totalMs: r.totalMs,
+    trialsPerSecond: Math.round(r.trials / (r.totalMs / 1000)),
+    stepsPerSecond: Math.round(r.steps / (r.kernelMs / 1000)),
+    differingOps: v.differingOps(r.divergences),
+    first: r.divergences[0] ? v.describeDivergence(r.divergences[0], profile) : null,
+    firstHarnessFault: r.harnessFaults[0] ? v.describeHarnessFault(r.harnessFaults[0], profile) : null,
+  };
+  const status = r.divergences.length ? 1 : r.harnessFaults.length || r.setupFailures.length ? EXIT_HARNESS_FAULT : 0;
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+    return status;
+  }
+  // a trial whose start state could not be reached proves nothing: never "held"
+  const failed = r.setupFailures[0];
+  const verdict = r.divergences.length
+    ? style.red(`${r.divergences.length} disagree (each repeated by its reproducer)`)
+    : r.harnessFaults.length
+      ? style.red(
+          `${r.harnessFaults.length} disagreement(s) that their reproducers did not repeat: a fault of the test harness, not of the model`,
+        )
+      : failed
+        ? style.red(
+            `${r.setupFailures.length} could not be brought to their start state (the first at: ${v.setupStageText(failed.stage)})`,
+          )
+        : style.green("the model held on every step");
+  const where = booted
+    ? `on the booted kernel ${r.release} (profile ${profile.version})`
+    : `on kernel ${profile.version}`;
+  process.stdout.write(
+    `${r.trials} trials (${r.steps} steps) ${where}, seed ${seed}: ${verdict}` +
+      ` (${summary.trialsPerSecond} trials/s${r.everyId ? "" : "; uid changes left out: not root over every id"})\n`,
+  );
+  for (const [op, n] of Object.entries(summary.differingOps)) process.stdout.write(`  ${op}: ${n}\n`);
+  if (summary.first) process.stdout.write(summary.first + "\n");
+  else if (summary.firstHarnessFault) process.stdout.write(summary.firstHarnessFault + "\n");
+  return status;
+}
+
+async function scenario(
+  v: Verify,
+  side: import("../../verify/index.js").KernelSide,
+  file: string,
+  opts: VerifyOptions,
+  bootProfile: KernelProfile | null,
+): Promise<number> {
+  const s = loadScenario(file, opts.kernel ?? bootProfile?.version);
+  noteProfile(s.profile);
+  const problem = v.scenarioProblem(s, side.everyId);
+  if (problem) throw new UsageError(`${file}: ${problem}`);
+  const r = await v.verifyScenario(s, side);
+  if (r.setupFailure !== null) {
+    const { runnerGroups } = await import("../../verify/index.js");
+    throw new CapgateSystemError(
+      `${file}: the kernel could not be brought to the scenario's start state (${v.setupStageText(r.setupFailure)})` +
+        (side.everyId
+          ? ""
+          : r.setupFailure === 10
+            ? `: a normal user cannot change supplementary groups there (setgroups is denied); give "groups": ${JSON.stringify(runnerGroups())} in the state, or run as root`
+            : ": as a normal user the throwaway namespace maps only uid 0; run capgate verify as root for other uids and gids"),
+      2,
+    );
+  }
+  const disagree = r.steps.filter((s) => s.differences.length).length;
+  const where = r.release ? `on the booted kernel ${r.release}` : "on the running kernel";
+  if (opts.json)
+    process.stdout.write(
+      JSON.stringify(
+        {
+          kernel: s.profile.version,
+          ...(opts.boot !== undefined && { booted: r.release, profile: s.profile.version }),
+          ...(s.profile.newerThanModelled && { newerThanProfile: true }),
+          steps: r.steps.map(({ verdict: x, kernel: k, differences }) => ({
+            op: x.op.op,
+            engine: {
+              modelled: x.modelled,
+              ok: x.modelled ? x.ok : null,
+              ret: x.modelled ? x.ret : null,
+              errno: x.errno,
+              rule: x.rule,
+            },
+            kernel: { ret: k.ret, errno: errnoName(k.errno) },
+            agree: x.modelled ? differences.length === 0 : null,
+            differences,
+          })),
+          agree: r.agree,
+          modelled: r.outside < 0,
+          ...(r.harnessFault && { harnessFault: { rerun: r.harnessFault.rerun } }),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  else {
+    const rows: string[][] = [
+      [style.dim("#"), style.dim("call"), style.dim("engine"), style.dim("kernel"), style.dim("agree")],
+    ];
+    r.steps.forEach(({ verdict: x, kernel: k, differences }, i) =>
+      rows.push([
+        String(i + 1),
+        describeOp(x.op),
+        x.ok ? outcomeText(x) : `${outcomeText(x)} (${x.rule})`,
+        k.ret === -1 ? `${errnoName(k.errno)}` : `ok${k.ret ? ` → ${k.ret}` : ""}`,
+        !x.modelled ? style.yellow("—") : differences.length ? style.red(differences.join("; ")) : style.green("yes"),
+      ]),
+    );
+    process.stdout.write(
+      `${style.bold(terminalSafe(file))} ${where} (model: ${s.profile.version})\n\n${table(rows)}\n\n${
+        r.harnessFault
+          ? style.red(
+              `${disagree} step(s) disagreed, but not when the scenario ran again: a fault of the test harness, not of the model`,
+            )
+          : disagree
+            ? style.red(`${disagree} step(s) disagree (the same on a second run)`)
+            : r.outside >= 0
+              ? style.yellow(
+                  `engine and kernel agree up to step ${r.outside + 1}, which is outside the model (nothing after it is compared)`,
+                )
+              : style.green("engine and kernel agree on every step")
+      }\n`,
+    );
+  }
+  if (disagree && !side.everyId && !r.harnessFault)
+    process.stderr.write(
+      "capgate: note: as a normal user the throwaway namespace maps only uid 0 and gid 0, so calls to other ids fail there with EINVAL; run capgate verify as root to check them\n",
+    );
+  return r.harnessFault ? EXIT_HARNESS_FAULT : disagree ? 1 : r.outside >= 0 ? EXIT_NOT_MODELLED : 0;
+}
