@@ -234,6 +234,7 @@ export enum Rule {
   ExecveCapabilityDumb = 71, // execve.capability-dumb
   ExecveXattrInvalid = 72, // execve.xattr-invalid
   ExecveXattrTooLong = 73, // execve.xattr-too-long
+  StateImpossible = 98, // engine.state-impossible
   OpUnknown = 99, // engine.op-unknown
 }
 

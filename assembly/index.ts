@@ -9,6 +9,7 @@ import { setxuid, setfsuid, setfsgid } from "./setuid";
 import { setgroups } from "./groups";
 import { unshare } from "./userns";
 import { execve } from "./execve";
+import { impossibleState, impossibleSets } from "./invariants";
 
 // Scratch records for the single-call path: one state, one op, one result, one new state.
 const scratch: usize = memory.data(<i32>(STATE_SIZE + OP_SIZE + RESULT_SIZE + STATE_SIZE), 16);
@@ -34,6 +35,8 @@ export function heapBase(): usize { return (__heap_base + 63) & ~63; }
 export function evaluate(profile: u32, st: usize, op: usize, res: usize, out: usize): u32 {
   if (out != st) copyState(out, st);
   clearResult(res);
+  const impossible = impossibleState(profile, st);
+  if (impossible != 0) return fail(res, EINVAL, Rule.StateImpossible, impossible);
   const kind = load<u32>(op + OP_KIND);
   switch (kind) {
     case OPK_CAPGET: return capget(profile, st, op, res);
@@ -128,6 +131,9 @@ export function preflightCapset(
   store<u64>(op + OP_X1, (<u64>nPHi << 32) | nPLo);
   store<u64>(op + OP_X2, (<u64>nIHi << 32) | nILo);
   clearResult(res);
+  // the sets are all a pre-flight reads of the state (its ids and securebits stay as the scratch has them)
+  const impossible = impossibleSets(profile, st);
+  if (impossible != 0) return fail(res, EINVAL, Rule.StateImpossible, impossible);
   // capset writes only P, E, I and A of `out`, and only on success. The notes ride in bits
   // 8.. of the answer: when they are 0 the new sets are exactly the request (nothing masked,
   // ambient untouched), and JS need not read the state back.

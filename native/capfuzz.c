@@ -1314,6 +1314,7 @@ int main(int argc, char **argv) {
       /* --userns -- CMD ARGS: run a command in the namespace instead of serving trials. */
       for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {
+          signal(SIGPIPE, SIG_DFL); /* the command starts with the runner's own choice undone */
           execvp(argv[i + 1], argv + i + 1);
           perror("capfuzz: exec");
           _exit(127);

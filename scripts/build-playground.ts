@@ -4,6 +4,7 @@
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import { RULES } from "../src/rules/catalog.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -30,7 +31,8 @@ export async function buildPlayground(): Promise<{ bundleBytes: number }> {
           b.onResolve({ filter: /\/wasm-bytes\.js$/ }, () => ({ path: `${root}playground/wasm-bytes.ts` }));
           // the engine's TypeScript sources are imported with .js suffixes (nodenext)
           b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
-            const ts = `${args.resolveDir}/${args.path.replace(/\.js$/, ".ts")}`;
+            // resolved to one absolute path: "./x" and "../dir/x" must be one module, not two copies
+            const ts = resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts"));
             try {
               statSync(ts);
               return { path: ts };

@@ -24,6 +24,7 @@ export { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, securebitNames } 
 export {
   threadState,
   stateProblem,
+  StateError,
   statesEqual,
   diffStates,
   SET_NAMES,

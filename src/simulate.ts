@@ -15,7 +15,8 @@ import {
   type RawResult,
 } from "./engine/codec.js";
 import type { Op } from "./ops.js";
-import type { ThreadState } from "./state.js";
+import { StateError, stateFieldProblem, stateProblem, type ThreadState } from "./state.js";
+import { CapgateInputError } from "./errors.js";
 import { ruleByCode, type RuleContext } from "./rules/catalog.js";
 import { notesOf } from "./rules/notes.js";
 
@@ -233,6 +234,15 @@ const CAPGET_OK = RULE_CODES["capget.ok"],
   CAPSET_OK = RULE_CODES["capset.ok"],
   CAPSET_VERSION_UNKNOWN = RULE_CODES["capset.version-unknown"];
 const EXEC_SECURE_NOTE = 1 << NOTE_BITS["execve.secure"];
+const STATE_IMPOSSIBLE = RULE_CODES["engine.state-impossible"];
+
+/** The engine refused a start state no thread can be in: StateError, with the reason in words. */
+function impossible(state: ThreadState, profile: KernelProfile, raw: { faultLo: number; faultHi: number }): StateError {
+  const why =
+    stateProblem(state, profile) ??
+    `it holds ${new CapSet(raw.faultLo, raw.faultHi).names().join(", ") || "values"} no thread can hold`;
+  return new StateError(`impossible state: ${why}`);
+}
 /** The raw answer of the single-call paths, read into one object (the Verdict copies it). */
 const SCRATCH_RAW = emptyResult();
 const SCRATCH_INIT: { -readonly [K in keyof VerdictInit]: VerdictInit[K] } = {
@@ -332,6 +342,7 @@ export function readVerdict(
   profile: KernelProfile,
 ): Verdict {
   const raw = readResult(w, res, SCRATCH_RAW);
+  if (raw.rule === STATE_IMPOSSIBLE) throw impossible(before, profile, raw);
   // A failed call never changes the thread, and the read-only calls do not either.
   const changes = raw.ok && ((op.op !== "capget" && op.op !== "prctl") || isPrctlWrite(op));
   // One reused init (the constructor copies what it keeps): no allocation besides the Verdict.
@@ -397,6 +408,21 @@ export function preflightCapset(state: ThreadState, request: CapsetRequest, opti
   const ne = request.effective ?? e,
     np = request.permitted ?? p,
     ni = request.inheritable ?? i;
+  // what reaches the engine as 32-bit words must be them (a CapSet's halves always are)
+  if (
+    !(
+      p instanceof CapSet &&
+      e instanceof CapSet &&
+      i instanceof CapSet &&
+      b instanceof CapSet &&
+      a instanceof CapSet
+    ) ||
+    !(ne instanceof CapSet && np instanceof CapSet && ni instanceof CapSet) ||
+    state.tid !== state.tid >>> 0 ||
+    (request.version !== undefined && request.version !== request.version >>> 0) ||
+    (request.pid !== undefined && request.pid !== (request.pid | 0))
+  )
+    throw preflightInputError(state, request);
   const code = engine.preflightCapset(
     profile.word,
     state.tid,
@@ -419,7 +445,22 @@ export function preflightCapset(state: ThreadState, request: CapsetRequest, opti
     ni.lo,
     ni.hi,
   );
+  if ((code & 0xff) === STATE_IMPOSSIBLE) throw impossible(state, profile, readResult(words(), RESULT_AT));
   return new CapsetPreflightVerdict(code & 0xff, code >>> 8, state, profile, request, words());
+}
+
+/** What is wrong with a pre-flight's arguments, as bad input. */
+function preflightInputError(state: ThreadState, request: CapsetRequest): CapgateInputError {
+  for (const k of ["effective", "permitted", "inheritable"] as const)
+    if (request[k] !== undefined && !(request[k] instanceof CapSet))
+      return new CapgateInputError(`preflightCapset: request.${k} must be a CapSet`);
+  if (request.version !== undefined && request.version !== request.version >>> 0)
+    return new CapgateInputError(
+      `preflightCapset: request.version must be a 32-bit unsigned integer, got ${String(request.version)}`,
+    );
+  if (request.pid !== undefined && request.pid !== (request.pid | 0))
+    return new CapgateInputError(`preflightCapset: request.pid must be a 32-bit integer, got ${String(request.pid)}`);
+  return new StateError(`impossible state: ${stateFieldProblem(state)}`);
 }
 
 /** Simulates many independent (state, op) pairs in one engine call. */

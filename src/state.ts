@@ -2,7 +2,17 @@ import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile, knownSecurebits } from "./kernel/profiles.js";
 import type { StateFields } from "./state-fields.js";
 import { GROUPS_MAX } from "./engine/contract.js";
-import { ID_UNMAPPED, mapDown, mapProblem, sameNamespace, shownId, type UserNamespace } from "./userns.js";
+import {
+  ID_UNMAPPED,
+  mapDown,
+  mapProblem,
+  sameNamespace,
+  shownId,
+  type IdExtent,
+  type UserNamespace,
+} from "./userns.js";
+import { CapgateInputError } from "./errors.js";
+import { stateFieldsOk } from "./state-fields.js";
 
 /**
  * The capability state of one thread, as the kernel keeps it (struct cred plus no_new_privs):
@@ -15,19 +25,32 @@ export type ThreadStateInit = Partial<ThreadState> & { uid?: number; gid?: numbe
 
 export const DEFAULT_TID = 1000;
 
+/** A state no thread can be in (or a value that is no state field): bad input, exit status 2. */
+export class StateError extends CapgateInputError {
+  override name = "StateError";
+}
+
 /**
  * A thread state; unspecified fields default to a root shell with every capability of the
- * profile (P = E = B = CAP_FULL_SET: every capability, and before 3.16 all 64 bits; I = A = none, uids and gids 0, no groups, securebits 0, tid 1000,
- * the initial user namespace). In a user namespace an id left out is 0 when 0 is mapped there,
- * else unmapped (as after an unshare without maps).
+ * profile (P = E = B = CAP_FULL_SET: every capability, and before 3.16 all 64 bits; I = A = none,
+ * uids and gids 0, no groups, securebits 0, tid 1000, the initial user namespace). Given
+ * `permitted` and not `effective`, effective is permitted (as capsh and setpriv read "these
+ * capabilities"). In a user namespace an id left out is 0 when 0 is mapped there, else unmapped
+ * (as after an unshare without maps). A state no thread can be in throws StateError, which names
+ * the fields at fault and, when a default was the cause, that default.
  */
 export function threadState(init: ThreadStateInit = {}, profile: KernelProfile = kernelProfile()): ThreadState {
+  if (typeof init !== "object" || init === null) throw new StateError("a thread state's fields must be an object");
   const ns = init.ns ?? null;
-  const uid = init.uid ?? (ns && mapDown(ns.uidMap, 0) === ID_UNMAPPED ? ID_UNMAPPED : 0);
-  const gid = init.gid ?? (ns && mapDown(ns.gidMap, 0) === ID_UNMAPPED ? ID_UNMAPPED : 0);
-  return {
-    permitted: init.permitted ?? profile.fullSet,
-    effective: init.effective ?? profile.fullSet,
+  if (ns !== null && (typeof ns !== "object" || !Array.isArray(ns.uidMap) || !Array.isArray(ns.gidMap)))
+    throw new StateError("ns must be a user namespace (see childNamespace) or null");
+  const unmapped = (map: readonly IdExtent[]) => mapDown(map, 0) === ID_UNMAPPED;
+  const uid = init.uid ?? (ns && unmapped(ns.uidMap) ? ID_UNMAPPED : 0);
+  const gid = init.gid ?? (ns && unmapped(ns.gidMap) ? ID_UNMAPPED : 0);
+  const permitted = init.permitted ?? profile.fullSet;
+  const state: ThreadState = {
+    permitted,
+    effective: init.effective ?? permitted,
     inheritable: init.inheritable ?? CapSet.EMPTY,
     bounding: init.bounding ?? profile.fullSet,
     ambient: init.ambient ?? CapSet.EMPTY,
@@ -46,24 +69,82 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
     kernelIds: init.kernelIds ?? null,
     noNewPrivs: init.noNewPrivs ?? false,
   };
+  const given = new Set(Object.keys(init).filter((k) => (init as Record<string, unknown>)[k] !== undefined));
+  const problem = stateFieldsOk(state) ? stateProblem(state, profile, given) : stateFieldProblem(state);
+  if (problem) throw new StateError(`impossible state: ${problem}`);
+  return state;
 }
 
-/** Why a state cannot exist in the kernel, or null when it can. */
-export function stateProblem(state: ThreadState, profile: KernelProfile): string | null {
+/** The first field that holds no value of its kind, in words (see stateFieldsOk in the codec). */
+export function stateFieldProblem(s: ThreadState): string {
+  const anyState = s as unknown as Record<string, unknown>;
+  if (typeof s !== "object" || s === null) return "a thread state must be an object";
+  const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : String(v));
+  for (const set of SET_NAMES)
+    if (!(anyState[set] instanceof CapSet)) return `${set} must be a CapSet, got ${show(anyState[set])}`;
+  for (const id of [...UID_NAMES, ...GID_NAMES]) {
+    const v = anyState[id];
+    if (typeof v !== "number" || v !== v >>> 0) return `${id} must be an integer from 0 to 4294967294, got ${show(v)}`;
+  }
+  for (const k of ["securebits", "tid"] as const) {
+    const v = anyState[k];
+    if (typeof v !== "number" || v !== v >>> 0) return `${k} must be a 32-bit unsigned integer, got ${show(v)}`;
+  }
+  if (!Array.isArray(s.groups)) return `groups must be a list of gids, got ${show(anyState["groups"])}`;
+  if (s.groups.length > GROUPS_MAX)
+    return `${s.groups.length} supplementary groups; capgate models up to ${GROUPS_MAX}`;
+  for (const g of s.groups)
+    if (typeof g !== "number" || g !== g >>> 0) return `groups must hold gids from 0 to 4294967294, got ${show(g)}`;
+  if (typeof s.noNewPrivs !== "boolean") return `noNewPrivs must be true or false, got ${show(anyState["noNewPrivs"])}`;
+  if (typeof s.ns !== "object") return `ns must be a user namespace or null, got ${show(anyState["ns"])}`;
+  return "not a thread state";
+}
+
+/** Names, the first two and how many more ("CAP_CHOWN, CAP_KILL (+38 more)"): a message leads with its cause, not a list. */
+function few(set: CapSet): string {
+  const names = set.names();
+  return names.length <= 3 ? names.join(", ") : `${names.slice(0, 2).join(", ")} (+${names.length - 2} more)`;
+}
+
+/** "every capability" when a set is a default, for the part of a message that names what was not given. */
+function defaulted(field: string, given: ReadonlySet<string> | undefined): string {
+  if (!given || given.has(field)) return "";
+  const what: Record<string, string> = {
+    permitted: "every capability",
+    effective: "permitted (or every capability)",
+    bounding: "every capability",
+    inheritable: "none",
+    ambient: "none",
+  };
+  return ` (${field} was not given: its default is ${what[field] ?? "its default"})`;
+}
+
+/**
+ * Why a state cannot exist in the kernel, or null when it can. Each reason leads with the rule
+ * and the fix; `given`, the fields a caller gave, lets it say when a default was the cause.
+ */
+export function stateProblem(state: ThreadState, profile: KernelProfile, given?: ReadonlySet<string>): string | null {
   // before 3.16 a thread could hold bits above CAP_LAST_CAP (the full set was all 64 bits)
   for (const set of SET_NAMES) {
     const beyond = state[set].difference(profile.fullSet);
     if (!beyond.isEmpty)
-      return `${set} holds ${beyond.names().join(", ")}, beyond CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`;
+      return `${set} holds ${few(beyond)}, beyond CAP_LAST_CAP (${profile.lastCap}) of kernel ${profile.version}`;
   }
   if (!state.effective.isSubsetOf(state.permitted)) {
-    return `effective holds ${state.effective.difference(state.permitted).names().join(", ")}, not in permitted (the kernel keeps effective within permitted)`;
+    const extra = state.effective.difference(state.permitted);
+    const fix =
+      given && !given.has("effective")
+        ? `give "effective" too${defaulted("effective", given)}`
+        : `take ${extra.size === 1 ? "it" : "them"} out of effective or add ${extra.size === 1 ? "it" : "them"} to permitted${defaulted("permitted", given)}`;
+    return `effective may not exceed permitted: ${few(extra)} ${extra.size === 1 ? "is" : "are"} effective but not permitted; ${fix}`;
   }
   const pi = state.permitted.intersect(state.inheritable);
   if (!state.ambient.isSubsetOf(pi)) {
-    return `ambient holds ${state.ambient.difference(pi).names().join(", ")}, not in both permitted and inheritable (the kernel keeps ambient within permitted ∩ inheritable)`;
+    const extra = state.ambient.difference(pi);
+    return `ambient may not exceed permitted ∩ inheritable: ${few(extra)} ${extra.size === 1 ? "is" : "are"} ambient but not both permitted and inheritable; add ${extra.size === 1 ? "it" : "them"} to both${defaulted("inheritable", given) || defaulted("permitted", given)}`;
   }
-  if (!profile.features.ambient && !state.ambient.isEmpty) return `kernel ${profile.version} has no ambient set (4.3+)`;
+  if (!profile.features.ambient && !state.ambient.isEmpty)
+    return `kernel ${profile.version} has no ambient set (4.3+): give no ambient capabilities`;
   const ns = state.ns;
   for (const id of [...UID_NAMES, ...GID_NAMES, "tid"] as const) {
     const v = state[id];

@@ -135,7 +135,7 @@ const bad: Array<[string, unknown, RegExp]> = [
   [
     "impossible state",
     { state: { permitted: [], effective: ["CAP_CHOWN"] }, steps: [] },
-    /state: impossible state: effective holds CAP_CHOWN, not in permitted/,
+    /state: impossible state: effective may not exceed permitted: CAP_CHOWN is effective but not permitted; take it out of effective or add it to permitted/,
   ],
   [
     "securebits the profile's kernel does not have (EXEC_RESTRICT_FILE before 6.14)",

@@ -358,7 +358,7 @@ test(
 );
 
 test(
-  "capgate exec: --reset-env, descriptors closed unless kept, the caller's ignored signals kept, LD_PRELOAD warned about",
+  "capgate exec: --reset-env, descriptors closed unless kept, the caller's ignored signals kept (never ones an environment variable names), LD_PRELOAD warned about",
   { skip, timeout: 60_000 },
   () => {
     assert.equal(why, null, `must run under CI: ${why}`);
@@ -371,13 +371,15 @@ test(
         `node ${bin} exec --quiet --keep-fds 6 -- /bin/ls /proc/self/fd 5>/dev/null 6>/dev/null; echo ===`,
         // nohup-style: SIGHUP ignored by the caller stays ignored in the program (through bin/capgate)
         `sh -c "trap '' HUP; exec ${wrapper} exec --quiet -- /bin/grep SigIgn /proc/self/status"; echo ===`,
+        // the environment decides no signal: the old variable, forged, makes the program ignore nothing
+        `CAPGATE_CALLER_SIGIGN=ffffffff ${wrapper} exec --quiet -- /bin/grep SigIgn /proc/self/status; echo ===`,
         `LD_PRELOAD=/nonexistent.so node ${bin} exec --user nobody --keep net_bind_service -- /bin/true 2>&1 | grep -c 'LD_PRELOAD reaches'`,
         "",
       ].join("\n"),
       dir,
     );
     assert.equal(r.status, 0, r.stderr);
-    const [env, fds, sig, warned] = r.stdout.split("===\n").map((x) => x.trim());
+    const [env, fds, sig, forged, warned] = r.stdout.split("===\n").map((x) => x.trim());
     const shell = spawnSync("getent", ["passwd", "nobody"], { encoding: "utf8" }).stdout.trim().split(":");
     assert.deepEqual(env!.split("\n"), [
       `HOME=${shell[5]}`,
@@ -396,6 +398,7 @@ test(
       "fd 5 closed by the exec, fd 6 kept (fd 3 is ls's own directory)",
     );
     assert.equal(BigInt(`0x${sig!.split(/\s+/)[1]}`) & 1n, 1n, "SIGHUP still ignored");
+    assert.equal(BigInt(`0x${forged!.split(/\s+/)[1]}`), 0n, "CAPGATE_CALLER_SIGIGN makes no signal ignored");
     assert.equal(warned, "1");
   },
 );

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { engine, words, SCRATCH } from "../src/engine/wasm.js";
 import { encodeOp, readResult, writeState } from "../src/engine/codec.js";
-import { OP, RULE_CODES, NOTE_BITS } from "../src/engine/contract.js";
+import { OP, ST, RULE_CODES, NOTE_BITS } from "../src/engine/contract.js";
 import { readVerdict, type Verdict } from "../src/simulate.js";
 import { NOTES } from "../src/rules/notes.js";
 import { ruleByCode } from "../src/rules/catalog.js";
@@ -19,6 +19,8 @@ import {
   SECUREBITS,
   childNamespace,
   ID_UNMAPPED,
+  StateError,
+  preflightCapset,
   type Op,
   type ThreadStateInit,
 } from "../src/index.js";
@@ -1217,8 +1219,43 @@ test("engine.op-unknown: an op kind the engine does not know is EINVAL (raw ABI)
   assert.ok(v.hint);
 });
 
+test("engine.state-impossible: the engine answers nothing from a state no thread can be in (raw ABI), and the API throws StateError", () => {
+  const profile = kernelProfile();
+  const state = threadState({ uid: 1000, permitted: CapSet.of(10), effective: CapSet.of(10) }, profile);
+  const op = { op: "setuid" as const, uid: 0 };
+  // each invariant, broken in the record itself (past the codec's own checks)
+  const breaks: Array<[string, (w: Uint32Array) => void, string]> = [
+    ["effective beyond permitted", (w) => (w[SCRATCH.state + ST.effective] = 1 << 11), "CAP_NET_BROADCAST"],
+    [
+      "ambient beyond permitted ∩ inheritable",
+      (w) => (w[SCRATCH.state + ST.ambient] = 1 << 10),
+      "CAP_NET_BIND_SERVICE",
+    ],
+    ["a capability above CAP_LAST_CAP", (w) => (w[SCRATCH.state + ST.bounding + 1] = 1 << 20), "52"],
+    ["a securebit no kernel has", (w) => (w[SCRATCH.state + ST.securebits] = 1 << 20), ""],
+    ["INVALID_UID in the initial namespace", (w) => (w[SCRATCH.state + ST.euid] = 0xffffffff), ""],
+  ];
+  for (const [name, breakIt, fault] of breaks) {
+    const w = words();
+    writeState(w, SCRATCH.state, state);
+    encodeOp(w, SCRATCH.op, op, state);
+    breakIt(w);
+    engine.evaluateScratch(profile.word);
+    const raw = readResult(w, SCRATCH.result);
+    assert.equal(ruleByCode(raw.rule).id, "engine.state-impossible", name);
+    if (fault) assert.ok(new CapSet(raw.faultLo, raw.faultHi).names().join().includes(fault), name);
+  }
+  // through the API: a state built past threadState's checks is refused before any answer
+  assert.throws(
+    () => simulate({ ...state, ambient: CapSet.of(10) }, op),
+    (e: Error) =>
+      e instanceof StateError && /ambient may not exceed permitted ∩ inheritable: CAP_NET_BIND_SERVICE/.test(e.message),
+  );
+  assert.throws(() => preflightCapset({ ...state, effective: CapSet.of(12) }, {}), StateError);
+});
+
 test("every rule in the catalog has a case above", () => {
-  const covered = new Set([...cases.map((c) => c.rule), "engine.op-unknown"]);
+  const covered = new Set([...cases.map((c) => c.rule), "engine.op-unknown", "engine.state-impossible"]);
   const missing = RULES.filter((r) => !covered.has(r.id)).map((r) => r.id);
   assert.deepEqual(missing, []);
 });
@@ -1245,6 +1282,7 @@ test("every failing rule names an errno, and every errno rule gives a hint in th
   }
   verdicts.set("engine.op-unknown", [unknownKind()]);
   for (const rule of RULES) {
+    if (rule.id === "engine.state-impossible") continue; // no verdict: the API throws (tested above)
     const seen = verdicts.get(rule.id) ?? [];
     assert.ok(seen.length > 0, `${rule.id} has a case`);
     for (const v of seen) assert.equal(v.errno, rule.errno, `${rule.id}: the errno the catalog names is the engine's`);

@@ -19,8 +19,12 @@ import { lookupGroup, lookupUser, parseId, userGroups, type UserEntry } from "./
 import { abbreviateSet } from "../capabilities/list.js";
 import { errnoText } from "../kernel/errno-text.js";
 
-/** Set by bin/capgate: the signals the caller ignored, before Node reset them (hex, as /proc shows SigIgn). */
-export const CALLER_SIGIGN = "CAPGATE_CALLER_SIGIGN";
+/** The signals the caller ignored before Node reset them (hex, as /proc shows SigIgn), from bin/capgate's first argument. */
+let callerSigIgn = "";
+/** Notes the caller's ignored signals (src/cli/main.ts, from the argument bin/capgate passes). */
+export function setCallerIgnoredSignals(mask: string): void {
+  callerSigIgn = mask;
+}
 const ERRNO = { ENOENT: 2, EACCES: 13, ENOEXEC: 8 } as const;
 
 import { describeOp, describeCaps } from "../formats/describe.js";
@@ -142,7 +146,7 @@ function gidTarget(opts: ExecOptions, user: UserEntry | null, uid: number | unde
 
 /** Signals the caller ignored (nohup's SIGHUP), as bin/capgate noted them before Node reset them. */
 function callerIgnoredSignals(): number[] {
-  const mask = process.env[CALLER_SIGIGN];
+  const mask = callerSigIgn;
   if (!mask || !/^[0-9a-f]{1,16}$/i.test(mask)) return [];
   const bits = BigInt(`0x${mask}`);
   const out: number[] = [];
@@ -164,7 +168,7 @@ function programEnv(
   uid: number,
   passListen: boolean,
 ): Record<string, string | undefined> {
-  const { [CALLER_SIGIGN]: _noted, ...env } = process.env;
+  const env = { ...process.env };
   if (!opts.resetEnv) return env;
   const entry = user ?? lookupUser(String(uid), "--reset-env");
   if (!entry)

@@ -5,6 +5,7 @@
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITY_VERSION } from "../kernel/constants.js";
 import type { Op } from "../ops.js";
+import type { IdExtent } from "../userns.js";
 import { CapgateInputError } from "../errors.js";
 import type { ThreadState } from "../state.js";
 import {
@@ -28,6 +29,7 @@ import {
   OPF_UID_MAP,
   OPF_GID_MAP,
   GROUPS_MAX,
+  NS_EXTENTS_MAX,
   FILE_NOSUID,
   FILE_SCRIPT,
   FILE_HAS_CAPS,
@@ -55,24 +57,55 @@ function id(v: number, what: string): number {
   throw new CapgateInputError(`${what} must be an integer from 0 to 4294967295 (or -1), got ${String(v)}`);
 }
 
-/** An unsigned long argument: a number, or a bigint for 64 bits (a negative C long wraps). */
-function putArg(w: Uint32Array, at: number, value: number | bigint | undefined): void {
+/** An integer argument within [min, max] (a header version, a pid, a prctl option), else bad input naming it. */
+function int(v: unknown, min: number, max: number, what: string): number {
+  if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
+  throw new CapgateInputError(`${what} must be an integer from ${min} to ${max}, got ${shown(v)}`);
+}
+/** A capability set argument: a CapSet (whose halves are always 32-bit words), else bad input. */
+function caps(v: unknown, what: string): CapSet {
+  if (v instanceof CapSet) return v;
+  throw new CapgateInputError(`${what} must be a CapSet, got ${shown(v)}`);
+}
+/** A value in an error message: short, and never recursing into something deep. */
+function shown(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === "object" && v !== null) return Array.isArray(v) ? "a list" : "an object";
+  return String(v);
+}
+
+/** An unsigned long argument: an integer number, or a bigint for 64 bits (a negative C long wraps). */
+function putArg(w: Uint32Array, at: number, value: number | bigint | undefined, what: string): void {
   if (value === undefined) {
     w[at] = 0;
     w[at + 1] = 0;
     return;
   }
   if (typeof value === "number") {
-    if (value >= 0 && value <= 0xffffffff) {
+    if (value >= 0 && value <= 0xffffffff && value === value >>> 0) {
       w[at] = value;
       w[at + 1] = 0;
       return;
     }
+    if (!Number.isSafeInteger(value))
+      throw new CapgateInputError(`${what} must be an integer (or a bigint for 64 bits), got ${shown(value)}`);
     value = BigInt(value);
-  }
+  } else if (typeof value !== "bigint")
+    throw new CapgateInputError(`${what} must be an integer (or a bigint for 64 bits), got ${shown(value)}`);
   const v = value & U64_MASK;
   w[at] = Number(v & 0xffffffffn);
   w[at + 1] = Number(v >> 32n);
+}
+
+/** A map's extents, each three ids, at most NS_EXTENTS_MAX of them (else bad input naming the map). */
+function extents(map: readonly IdExtent[] | undefined, what: string): readonly IdExtent[] {
+  if (map === undefined) return [];
+  if (!Array.isArray(map) || map.length > NS_EXTENTS_MAX)
+    throw new CapgateInputError(`${what} must be a list of at most ${NS_EXTENTS_MAX} [inside, outside, count] extents`);
+  for (const e of map)
+    if (!Array.isArray(e) || e.length !== 3 || !e.every((x) => typeof x === "number" && x === x >>> 0))
+      throw new CapgateInputError(`${what} must hold [inside, outside, count] extents of 32-bit ids, got ${shown(e)}`);
+  return map;
 }
 
 /** Writes the op record at word `at`; capset's omitted sets come from `current`. */
@@ -86,35 +119,37 @@ export function encodeOp(
   switch (op.op) {
     case "capget":
       w[at + OP.kind] = OPK.capget;
-      w[at + OP.a] = op.version ?? CAPABILITY_VERSION.v3;
-      w[at + OP.b] = op.pid ?? 0;
+      w[at + OP.a] =
+        op.version === undefined ? CAPABILITY_VERSION.v3 : int(op.version, 0, 0xffffffff, "capget: version");
+      w[at + OP.b] = op.pid === undefined ? 0 : int(op.pid, -0x80000000, 0x7fffffff, "capget: pid");
       w[at + OP.c] =
         (op.data === false ? 0 : OPF_DATA) |
         (op.target === undefined ? 0 : OPF_TASKS_KNOWN) |
         (op.target ? OPF_TASK_FOUND : 0) |
         (op.target?.thread ? OPF_TASK_THREAD : 0);
       if (op.target) {
-        putSet(w, at + OP.x0, op.target.effective);
-        putSet(w, at + OP.x1, op.target.permitted);
-        putSet(w, at + OP.x2, op.target.inheritable);
+        putSet(w, at + OP.x0, caps(op.target.effective, "capget: target.effective"));
+        putSet(w, at + OP.x1, caps(op.target.permitted, "capget: target.permitted"));
+        putSet(w, at + OP.x2, caps(op.target.inheritable, "capget: target.inheritable"));
       }
       return;
     case "capset":
       w[at + OP.kind] = OPK.capset;
-      w[at + OP.a] = op.version ?? CAPABILITY_VERSION.v3;
-      w[at + OP.b] = op.pid ?? 0;
+      w[at + OP.a] =
+        op.version === undefined ? CAPABILITY_VERSION.v3 : int(op.version, 0, 0xffffffff, "capset: version");
+      w[at + OP.b] = op.pid === undefined ? 0 : int(op.pid, -0x80000000, 0x7fffffff, "capset: pid");
       w[at + OP.c] = op.data === false ? 0 : OPF_DATA;
-      putSet(w, at + OP.x0, op.effective ?? current.effective);
-      putSet(w, at + OP.x1, op.permitted ?? current.permitted);
-      putSet(w, at + OP.x2, op.inheritable ?? current.inheritable);
+      putSet(w, at + OP.x0, caps(op.effective ?? current.effective, "capset: effective"));
+      putSet(w, at + OP.x1, caps(op.permitted ?? current.permitted, "capset: permitted"));
+      putSet(w, at + OP.x2, caps(op.inheritable ?? current.inheritable, "capset: inheritable"));
       return;
     case "prctl":
       w[at + OP.kind] = OPK.prctl;
-      w[at + OP.a] = op.option;
-      putArg(w, at + OP.x0, op.arg2);
-      putArg(w, at + OP.x1, op.arg3);
-      putArg(w, at + OP.x2, op.arg4);
-      putArg(w, at + OP.x3, op.arg5);
+      w[at + OP.a] = int(op.option, -0x80000000, 0x7fffffff, "prctl: option");
+      putArg(w, at + OP.x0, op.arg2, "prctl: arg2");
+      putArg(w, at + OP.x1, op.arg3, "prctl: arg3");
+      putArg(w, at + OP.x2, op.arg4, "prctl: arg4");
+      putArg(w, at + OP.x3, op.arg5, "prctl: arg5");
       return;
     // The set*id calls, case by case on purpose: a loop over ID_CALL_ARGS (src/ops.ts) made
     // simulate() of these calls 24 ns (19%) slower; test/abi.test.ts holds these slots to the
@@ -167,6 +202,8 @@ export function encodeOp(
       return;
     case "setgroups":
       w[at + OP.kind] = OPK.setgroups;
+      if (!Array.isArray(op.groups))
+        throw new CapgateInputError(`setgroups: groups must be a list of gids, got ${shown(op.groups)}`);
       // the real count (the engine answers "not modelled" above GROUPS_MAX), the first ids
       w[at + OP.a] = op.groups.length;
       for (let i = 0; i < Math.min(op.groups.length, GROUPS_MAX); i++)
@@ -179,9 +216,11 @@ export function encodeOp(
         (op.setgroups === "deny" ? OPF_SETGROUPS_DENY : 0) |
         (op.uidMap ? OPF_UID_MAP : 0) |
         (op.gidMap ? OPF_GID_MAP : 0);
-      writeOpMaps(w, at + OP.list, op.uidMap ?? [], op.gidMap ?? []);
+      writeOpMaps(w, at + OP.list, extents(op.uidMap, "unshare: uidMap"), extents(op.gidMap, "unshare: gidMap"));
       return;
     case "execve": {
+      if (typeof op.file !== "object" || op.file === null)
+        throw new CapgateInputError(`execve: file must be an object, got ${shown(op.file)}`);
       // a script is encoded as its interpreter (what the kernel computes the credentials from)
       const file = op.file.interpreter ?? op.file;
       w[at + OP.kind] = OPK.execve;
@@ -195,9 +234,14 @@ export function encodeOp(
         (op.file.interpreter ? FILE_SCRIPT : 0);
       if (file.caps) {
         flags |= FILE_HAS_CAPS | (file.caps.effective ? FILE_EFFECTIVE : 0);
-        w[at + OP.b] = file.caps.version ?? (file.caps.rootid !== undefined ? 3 : 2);
-        putSet(w, at + OP.x0, file.caps.permitted);
-        putSet(w, at + OP.x1, file.caps.inheritable);
+        w[at + OP.b] =
+          file.caps.version === undefined
+            ? file.caps.rootid !== undefined
+              ? 3
+              : 2
+            : int(file.caps.version, 0, 0xffffffff, "execve: caps.version");
+        putSet(w, at + OP.x0, caps(file.caps.permitted, "execve: caps.permitted"));
+        putSet(w, at + OP.x1, caps(file.caps.inheritable, "execve: caps.inheritable"));
         w[at + OP.d] = id(file.caps.rootid ?? 0, "execve: file rootid");
       }
       w[at + OP.c] = flags;

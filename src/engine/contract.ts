@@ -205,6 +205,7 @@ export const RULE_CODES = {
   "execve.capability-dumb": 71,
   "execve.xattr-invalid": 72,
   "execve.xattr-too-long": 73,
+  "engine.state-impossible": 98,
   "engine.op-unknown": 99,
 } as const;
 export type RuleId = keyof typeof RULE_CODES;

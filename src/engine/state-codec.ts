@@ -3,6 +3,8 @@
 import { CapSet } from "../capabilities/set.js";
 import type { StateFields } from "../state-fields.js";
 import { ST, FLAG_NO_NEW_PRIVS } from "./contract.js";
+import { stateFieldsOk } from "../state-fields.js";
+import { StateError, stateFieldProblem } from "../state.js";
 import { readIds, writeIds, readUserns, writeUserns, kernelId, insideId, hiddenIds } from "./userns-codec.js";
 
 /** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */
@@ -15,6 +17,7 @@ export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
 
 /** Writes a state record at word `at`: ids and groups become kernel ids through the state's user namespace. */
 export function writeState(w: Uint32Array, at: number, s: StateFields): void {
+  if (!stateFieldsOk(s)) throw new StateError(`impossible state: ${stateFieldProblem(s)}`);
   const ns = s.ns, hidden = s.kernelIds;
   w[at + ST.permitted] = s.permitted.lo;
   w[at + ST.permitted + 1] = s.permitted.hi;

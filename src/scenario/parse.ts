@@ -7,7 +7,7 @@ import { capabilityNumber } from "../capabilities/table.js";
 import { InputError } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
 import { jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
-import { threadState, stateProblem, SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
+import { threadState, StateError, SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
 import { ID_CALL_ARGS, isIdCallName, type Op, type FileCaps, type ExecFile, type TaskSets } from "../ops.js";
 import {
   ID_UNMAPPED,
@@ -237,25 +237,30 @@ export function parseState(v: unknown, profile: KernelProfile, path = "state"): 
       : idList(v["groups"], `${path}.groups`, 0xffff)
           .map((g) => fromShown(g, ns?.gidMap))
           .sort((a, b) => (ns ? mapDown(ns.gidMap, a) - mapDown(ns.gidMap, b) : a - b));
-  const state = threadState(
-    {
-      permitted: set("permitted"),
-      effective: set("effective"),
-      inheritable: set("inheritable"),
-      bounding: set("bounding"),
-      ambient: set("ambient"),
-      securebits: v["securebits"] === undefined ? undefined : parseSecurebits(v["securebits"], `${path}.securebits`),
-      ...ids,
-      ...gids,
-      ...(groups && { groups }),
-      ns,
-      noNewPrivs: v["noNewPrivs"] === undefined ? undefined : bool(v["noNewPrivs"], `${path}.noNewPrivs`),
-      tid: v["tid"] === undefined ? undefined : int(v["tid"], `${path}.tid`, 1, 0x3fffffff),
-    } as Parameters<typeof threadState>[0],
-    profile,
-  );
-  const problem = stateProblem(state, profile);
-  if (problem) throw new InputError(path, `impossible state: ${problem}`);
+  let state: ThreadState;
+  try {
+    state = threadState(
+      {
+        permitted: set("permitted"),
+        effective: set("effective"),
+        inheritable: set("inheritable"),
+        bounding: set("bounding"),
+        ambient: set("ambient"),
+        securebits: v["securebits"] === undefined ? undefined : parseSecurebits(v["securebits"], `${path}.securebits`),
+        ...ids,
+        ...gids,
+        ...(groups && { groups }),
+        ns,
+        noNewPrivs: v["noNewPrivs"] === undefined ? undefined : bool(v["noNewPrivs"], `${path}.noNewPrivs`),
+        tid: v["tid"] === undefined ? undefined : int(v["tid"], `${path}.tid`, 1, 0x3fffffff),
+      } as Parameters<typeof threadState>[0],
+      profile,
+    );
+  } catch (e) {
+    // the state's fields are checked above; what is left is how they go together
+    if (e instanceof StateError) throw new InputError(path, e.message);
+    throw e;
+  }
   return state;
 }
 
