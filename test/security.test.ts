@@ -19,7 +19,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { skip, inCI } from "../fixtures/kernel-gate.js";
+import fc from "fast-check";
 import { directoryTrustProblem, helperProgram, openTrustedProgram, SYSTEM_PATH } from "../shim/trust.js";
+import {
+  CapSet,
+  CapgateInputError,
+  PRCTL,
+  StateError,
+  diffStates,
+  kernelProfile,
+  preflightCapset,
+  simulate,
+  simulateSequence,
+  threadState,
+  type ThreadState,
+} from "../src/index.js";
+import { parseScenario, parseSecurebits, parseState, toScenario } from "../src/scenario/index.js";
+import { parseSetInput } from "../src/formats/index.js";
+import { scenarioArb } from "../src/testing/arbitraries.js";
+import { lintText } from "../src/lint/index.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 /** A uid no account has: the other local user of these tests ("mallory"). */
@@ -171,4 +189,106 @@ test("as root, helper programs come from the system's directories with a clean e
     if (saved === undefined) delete process.env["CAPGATE_QEMU"];
     else process.env["CAPGATE_QEMU"] = saved;
   }
+});
+
+test("issue 20 #6: impossible start states and bad call arguments are input errors, never a false 'allowed'", () => {
+  const empty = { permitted: CapSet.EMPTY, effective: CapSet.EMPTY };
+  for (const uid of [2 ** 32, NaN, 1.5, -1, Infinity, "0" as unknown as number])
+    assert.throws(() => threadState({ uid, ...empty }), StateError, `uid ${String(uid)}`);
+  const user = threadState({ uid: 1000, ...empty });
+  // a state built past threadState: the uid would wrap to 0, and setuid(0) would look allowed
+  for (const bad of [{ ruid: 2 ** 32 }, { euid: NaN }, { securebits: undefined }, { tid: 1.5 }, { groups: [2 ** 32] }])
+    assert.throws(
+      () => simulate({ ...user, ...bad } as ThreadState, { op: "setuid", uid: 0 }),
+      StateError,
+      JSON.stringify(bad),
+    );
+  // securebits: a combination of bits the profile's kernel has is a state; one it lacks is not
+  assert.equal(
+    threadState({ securebits: 300 }).securebits,
+    300,
+    "NO_SETUID_FIXUP(+lock), KEEP_CAPS lock, EXEC_RESTRICT_FILE on 6.18",
+  );
+  assert.throws(() => threadState({ securebits: 300 }, kernelProfile("6.12")), /bits kernel 6\.12 does not have/);
+  assert.throws(() => threadState({ securebits: 1 << 20 }), StateError);
+  for (const arg2 of [NaN, Infinity, -Infinity, 1.5, 2 ** 64, "8" as unknown as number])
+    assert.throws(
+      () => simulate(user, { op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2 }),
+      (e: Error) => e instanceof CapgateInputError && /prctl: arg2 must be an integer/.test(e.message),
+      String(arg2),
+    );
+  assert.throws(() => simulate(user, { op: "prctl", option: NaN }), CapgateInputError);
+  assert.throws(() => simulate(user, { op: "setuid", uid: 2 ** 32 }), CapgateInputError);
+  assert.throws(() => preflightCapset(user, { permitted: 5 as unknown as CapSet }), CapgateInputError);
+  // and what is right still answers: bigints and negative C longs
+  assert.equal(simulate(user, { op: "prctl", option: PRCTL.PR_CAPBSET_READ, arg2: 10n }).ok, true);
+  assert.equal(simulate(user, { op: "prctl", option: PRCTL.PR_CAPBSET_READ, arg2: -1 }).errno, "EINVAL");
+});
+
+test("issue 20 #7: every emitted scenario reads back and replays (file capabilities v2/v3, other tasks, multithreaded unshare)", () => {
+  let checked = 0;
+  fc.assert(
+    fc.property(scenarioArb(kernelProfile(), 8), ({ state, ops }) => {
+      const doc = toScenario(kernelProfile().version, state, ops);
+      for (const step of doc["steps"] as Array<{
+        op: string;
+        file?: { caps?: { version: number; rootid?: number } };
+      }>) {
+        const caps = step.file?.caps;
+        if (caps) assert.ok(caps.version === 3 || caps.rootid === undefined, "a rootid only for version 3");
+      }
+      const back = parseScenario(JSON.parse(JSON.stringify(doc)));
+      const a = simulateSequence(state, ops),
+        b = simulateSequence(
+          back.state,
+          back.steps.map((s) => s.op),
+        );
+      assert.deepEqual(
+        b.map((v) => [v.rule, v.ret, diffStates(v.state, a[b.indexOf(v)]!.state).length]),
+        a.map((v) => [v.rule, v.ret, 0]),
+      );
+      checked++;
+    }),
+    { numRuns: 1500, seed: 2007 },
+  );
+  assert.equal(checked, 1500);
+});
+
+test("issue 20 #8: the exported parsers refuse input nested 5,000 deep with an input error, never a stack overflow", () => {
+  let deep: unknown = "cap_chown";
+  for (let i = 0; i < 5000; i++) deep = [deep];
+  const profile = kernelProfile();
+  for (const parse of [
+    () => parseSetInput(deep, profile, "set"),
+    () => parseSetInput([deep], profile, "set"),
+    () => parseSecurebits(deep, "securebits"),
+    () => parseSecurebits([deep], "securebits"),
+    () => parseState({ permitted: deep }, profile),
+    () => parseScenario({ steps: [{ op: "capset", permitted: deep }] }),
+  ])
+    assert.throws(parse, (e: Error) => e instanceof CapgateInputError && e.message.length < 300);
+});
+
+test("issue 20 #12: a YAML alias bomb is refused in milliseconds and a few MB, bounded by the file's size", () => {
+  // 9 aliases of 9 aliases, 9 levels deep: 9^9 nodes from under 500 bytes
+  const lines = ["services:", "  web:", "    image: x", `    cap_add: &a [${Array(9).fill('"NET_ADMIN"').join(",")}]`];
+  "bcdefghi"
+    .split("")
+    .forEach((c, i) => lines.push(`    x${c}: &${c} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(",")}]`));
+  const text = lines.join("\n") + "\n";
+  assert.ok(text.length < 1024);
+  global.gc?.();
+  const heap = process.memoryUsage().heapUsed;
+  const start = process.hrtime.bigint();
+  assert.throws(
+    () => lintText("compose.yaml", text, { kind: "compose" }),
+    /aliases expand it to more than 10000 nodes/,
+  );
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  assert.ok(ms < 100, `refused in ${ms.toFixed(1)} ms`);
+  assert.ok(process.memoryUsage().heapUsed - heap < 20 << 20, "within 20 MB");
+  // a real file's anchors and merge keys still resolve
+  const compose =
+    "x-common: &common\n  cap_drop: [ALL]\nservices:\n  web:\n    <<: *common\n    image: nginx\n    cap_add: [NET_BIND_SERVICE]\n";
+  assert.doesNotThrow(() => lintText("compose.yaml", compose, { kind: "compose" }));
 });

@@ -14,6 +14,7 @@ import {
   ID_UNMAPPED,
 } from "./contract.js";
 import { mapUp, mapDown, type IdExtent, type UserNamespace } from "../userns.js";
+import { StateError } from "../state.js";
 
 /** Where the kernel ids of ids given as unmapped start (an arbitrary, rarely mapped range). */
 const UNMAPPED_BASE = 3000000000;
@@ -83,6 +84,9 @@ export function writeIds(
   hidden?: readonly number[] | null,
   first = 0,
 ): void {
+  for (const g of ids)
+    if (g !== g >>> 0 || (g === ID_UNMAPPED && !ns))
+      throw new StateError(`impossible state: groups must hold gids from 0 to 4294967294, got ${String(g)}`);
   // the hidden kernel gids line up with the groups only when the list is the one read
   const h = hidden && hidden.length === first + ids.length ? hidden : null;
   const k = ns && ids.length ? ids.map((g, i) => kernelId(ns, g, true, h, first + i)).sort((a, b) => a - b) : ids;

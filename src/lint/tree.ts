@@ -23,8 +23,13 @@ export type LNode =
 
 /** Deeper than any manifest; a deeper document is refused rather than walked. */
 const MAX_DEPTH = 256;
-/** Aliases that expand into each other (a "billion laughs" document) are cut off here. */
-const MAX_NODES = 2_000_000;
+/**
+ * Aliases may expand a document, but only to a small multiple of its size: a "billion laughs"
+ * document (aliases of aliases of aliases) is refused after at most this many nodes per byte of
+ * the input (and a floor, for small files that merge a few anchors), in milliseconds.
+ */
+const NODES_PER_BYTE = 10,
+  MIN_NODES = 10_000;
 
 /** Every document of a YAML stream, each composed and converted on its own (bounded memory). */
 export function* yamlDocuments(text: string): Generator<LNode | null> {
@@ -32,11 +37,14 @@ export function* yamlDocuments(text: string): Generator<LNode | null> {
   const composer = new Composer({ merge: true });
   const convert = (doc: Document.Parsed): LNode | null => {
     if (doc.errors.length) throw new LintInputError(`not valid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
-    let budget = MAX_NODES;
+    const limit = Math.max(MIN_NODES, NODES_PER_BYTE * text.length);
+    let budget = limit;
     const lineAt = (n: YamlNode) => (n.range ? lines.linePos(n.range[0]).line : 0);
     const walk = (node: unknown, depth: number): LNode => {
       if (--budget < 0)
-        throw new LintInputError(`a document expands to more than ${MAX_NODES} nodes (aliases within aliases)`);
+        throw new LintInputError(
+          `its aliases expand it to more than ${limit} nodes, ${NODES_PER_BYTE} per byte of the file (aliases of aliases: a "billion laughs" document?)`,
+        );
       if (depth > MAX_DEPTH) throw new LintInputError(`nested deeper than ${MAX_DEPTH} levels`);
       if (isAlias(node)) return walk(node.resolve(doc), depth + 1);
       if (isMap(node)) {

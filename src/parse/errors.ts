@@ -10,3 +10,19 @@ export class InputError extends CapgateInputError {
     this.path = path;
   }
 }
+
+/** Longer strings are cut in messages (the CLI's one line stays readable). */
+const PREVIEW_CHARS = 60;
+
+/**
+ * A value from the input as an error message shows it: a string quoted and cut, a number as it
+ * is, a list or an object by its kind and size. Never recursive, so that a value nested
+ * thousands deep makes a message, not a stack overflow.
+ */
+export function preview(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > PREVIEW_CHARS ? `${v.slice(0, PREVIEW_CHARS)}…` : v);
+  if (Array.isArray(v)) return v.length === 0 ? "[]" : `a list of ${v.length}`;
+  if (typeof v === "object" && v !== null) return "an object";
+  if (typeof v === "bigint") return `${v}n`;
+  return String(v);
+}

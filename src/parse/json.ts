@@ -31,3 +31,9 @@ export function parseJson(text: string, where: string): unknown {
   if (jsonDepth(value) > MAX_JSON_DEPTH) throw new InputError(where, `nested deeper than ${MAX_JSON_DEPTH} levels`);
   return value;
 }
+
+/** Refuses a value nested deeper than MAX_JSON_DEPTH: the same limit for every exported parser as for the CLI's files. */
+export function checkDepth(value: unknown, where: string): void {
+  if (typeof value === "object" && value !== null && jsonDepth(value) > MAX_JSON_DEPTH)
+    throw new InputError(where, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+}

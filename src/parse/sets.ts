@@ -1,7 +1,8 @@
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
 import type { KernelProfile } from "../kernel/profiles.js";
-import { InputError } from "./errors.js";
+import { InputError, preview } from "./errors.js";
+import { checkDepth } from "./json.js";
 
 export interface SetInputOptions {
   /** Accept hex bits above CAP_LAST_CAP (capset data and file caps: the kernel drops them itself). */
@@ -22,7 +23,7 @@ export function parseCapability(token: string | number, profile: KernelProfile, 
   const text = token.trim();
   if (/^\d+$/.test(text)) return parseCapability(Number(text), profile, path);
   const number = capabilityNumber(text);
-  if (number === undefined) throw new InputError(path, `unknown capability name ${JSON.stringify(text)}`);
+  if (number === undefined) throw new InputError(path, `unknown capability name ${preview(text)}`);
   if (number > profile.lastCap) {
     throw new InputError(
       path,
@@ -42,11 +43,12 @@ export function parseSetInput(
   path: string,
   options: SetInputOptions = {},
 ): CapSet {
+  checkDepth(value, path);
   if (Array.isArray(value)) {
     let set = CapSet.EMPTY;
     value.forEach((item, i) => {
       if (typeof item !== "string" && typeof item !== "number") {
-        throw new InputError(`${path}[${i}]`, `expected a capability name or number, got ${JSON.stringify(item)}`);
+        throw new InputError(`${path}[${i}]`, `expected a capability name or number, got ${preview(item)}`);
       }
       set = set.with(parseCapability(item, profile, `${path}[${i}]`));
     });
@@ -55,7 +57,7 @@ export function parseSetInput(
   if (typeof value !== "string") {
     throw new InputError(
       path,
-      `expected a capability set (hex string, list of names, comma-separated names, "all" or ""), got ${JSON.stringify(value)}`,
+      `expected a capability set (hex string, list of names, comma-separated names, "all" or ""), got ${preview(value)}`,
     );
   }
   const text = value.trim();
@@ -66,7 +68,7 @@ export function parseSetInput(
     try {
       set = CapSet.fromHex(text);
     } catch {
-      throw new InputError(path, `${JSON.stringify(text)} is not a hex mask of at most 16 digits`);
+      throw new InputError(path, `${preview(text)} is not a hex mask of at most 16 digits`);
     }
     if (!options.rawMask && !set.isSubsetOf(profile.fullSet)) {
       throw new InputError(
@@ -78,7 +80,7 @@ export function parseSetInput(
   }
   let set = CapSet.EMPTY;
   text.split(",").forEach((token, i) => {
-    if (token.trim() === "") throw new InputError(path, `empty name at position ${i + 1} of ${JSON.stringify(text)}`);
+    if (token.trim() === "") throw new InputError(path, `empty name at position ${i + 1} of ${preview(text)}`);
     set = set.with(parseCapability(token, profile, path));
   });
   return set;

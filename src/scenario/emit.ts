@@ -3,7 +3,7 @@
 import type { CapSet } from "../capabilities/set.js";
 import { SET_NAMES, type SetName, type ThreadState } from "../state.js";
 import { ID_CALL_ARGS, idCallArgs, isIdCall, type FileCaps, type Op, type TaskSets } from "../ops.js";
-import { shownId, ID_UNMAPPED, type UserNamespace } from "../userns.js";
+import { shownId, mapDown, ID_UNMAPPED, OVERFLOW_ID, type IdExtent, type UserNamespace } from "../userns.js";
 
 const hex = (s: CapSet) => s.toHex();
 const id = (u: number) => (u === 0xffffffff ? -1 : u);
@@ -15,13 +15,24 @@ export function setsHex(s: ThreadState): Record<SetName, string> {
   return Object.fromEntries(SET_NAMES.map((k) => [k, hex(s[k])])) as Record<SetName, string>;
 }
 
+/**
+ * An id as a scenario gives it: as the thread sees it (65534 for one its namespace does not map),
+ * or -1 for an unmapped one where 65534 is itself a mapped id (which 65534 would mean).
+ */
+function scenarioId(id: number, map: readonly IdExtent[] | undefined): number {
+  if (id !== ID_UNMAPPED) return id;
+  return map && mapDown(map, OVERFLOW_ID) !== ID_UNMAPPED ? -1 : shownId(id);
+}
+
 export function stateToScenario(s: ThreadState): Record<string, unknown> {
+  const u = (id: number) => scenarioId(id, s.ns?.uidMap),
+    g = (id: number) => scenarioId(id, s.ns?.gidMap);
   return {
     ...setsHex(s),
     securebits: s.securebits,
-    uid: { ruid: shownId(s.ruid), euid: shownId(s.euid), suid: shownId(s.suid), fsuid: shownId(s.fsuid) },
-    gid: { rgid: shownId(s.rgid), egid: shownId(s.egid), sgid: shownId(s.sgid), fsgid: shownId(s.fsgid) },
-    groups: s.groups.map(shownId),
+    uid: { ruid: u(s.ruid), euid: u(s.euid), suid: u(s.suid), fsuid: u(s.fsuid) },
+    gid: { rgid: g(s.rgid), egid: g(s.egid), sgid: g(s.sgid), fsgid: g(s.fsgid) },
+    groups: s.groups.map(g),
     ...(s.ns && { userns: usernsToScenario(s.ns) }),
     noNewPrivs: s.noNewPrivs,
     tid: s.tid,

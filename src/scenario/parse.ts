@@ -4,9 +4,9 @@ import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, ProfileError, type KernelProfile } from "../kernel/profiles.js";
 import { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, ERRNO_NUMBERS } from "../kernel/constants.js";
 import { capabilityNumber } from "../capabilities/table.js";
-import { InputError } from "../parse/errors.js";
+import { InputError, preview } from "../parse/errors.js";
 import { parseSetInput } from "../parse/sets.js";
-import { jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
+import { checkDepth, jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
 import { threadState, StateError, SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
 import { ID_CALL_ARGS, isIdCallName, type Op, type FileCaps, type ExecFile, type TaskSets } from "../ops.js";
 import {
@@ -80,15 +80,12 @@ function only(obj: Json, allowed: readonly string[], path: string): void {
 }
 function int(v: unknown, path: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new InputError(
-      path,
-      `expected an integer from ${min} to ${max}, got ${typeof v === "number" ? String(v) : JSON.stringify(v)}`,
-    );
+    throw new InputError(path, `expected an integer from ${min} to ${max}, got ${preview(v)}`);
   }
   return v;
 }
 function bool(v: unknown, path: string): boolean {
-  if (typeof v !== "boolean") throw new InputError(path, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== "boolean") throw new InputError(path, `expected true or false, got ${preview(v)}`);
   return v;
 }
 /** A uid argument: 0..4294967294, or -1 ("unchanged", passed as (uid_t)-1). */
@@ -112,21 +109,19 @@ const EXPECTED_STATE_FIELDS = [
 ] as const;
 
 export function parseSecurebits(v: unknown, path: string): number {
+  checkDepth(v, path);
   if (typeof v === "number") return int(v, path, 0, 0xffffffff);
   const names = Array.isArray(v) ? v : typeof v === "string" ? (v.trim() === "" ? [] : v.split(/[,|]/)) : null;
-  if (!names) throw new InputError(path, `expected securebit names or a number, got ${JSON.stringify(v)}`);
+  if (!names) throw new InputError(path, `expected securebit names or a number, got ${preview(v)}`);
   let bits = 0;
   names.forEach((name, i) => {
     if (typeof name !== "string")
-      throw new InputError(`${path}[${i}]`, `expected a securebit name, got ${JSON.stringify(name)}`);
+      throw new InputError(`${path}[${i}]`, `expected a securebit name, got ${preview(name)}`);
     const upper = ascii(name).trim().toUpperCase();
     const key = (upper.startsWith("SECBIT_") ? upper : `SECBIT_${upper}`) as keyof typeof SECUREBITS;
     const bit = SECUREBITS[key];
     if (bit === undefined)
-      throw new InputError(
-        path,
-        `unknown securebit ${JSON.stringify(name)} (known: ${Object.keys(SECUREBITS).join(", ")})`,
-      );
+      throw new InputError(path, `unknown securebit ${preview(name)} (known: ${Object.keys(SECUREBITS).join(", ")})`);
     bits |= bit;
   });
   return bits >>> 0;
@@ -141,19 +136,25 @@ function parseIds<N extends string>(
   path: string,
   [real, effective, saved, fs]: readonly [N, N, N, N],
   kind: "uid" | "gid",
+  unmapped = false,
 ): Record<N, number> {
   const names = [real, effective, saved, fs];
+  // in a user namespace, -1 is an id it does not map (where 65534 is one it maps)
+  const one = (x: unknown, at: string) => {
+    const n = int(x, at, unmapped ? -1 : 0, 0xfffffffe);
+    return n === -1 ? ID_UNMAPPED : n;
+  };
   if (typeof v === "number") {
-    const id = int(v, path, 0, 0xfffffffe);
+    const id = one(v, path);
     return Object.fromEntries(names.map((n) => [n, id])) as Record<N, number>;
   }
   if (!isObject(v))
     throw new InputError(
       path,
-      `expected a ${kind} number or {${names.map((n) => JSON.stringify(n)).join(",")}}, got ${JSON.stringify(v)}`,
+      `expected a ${kind} number or {${names.map((n) => `"${n}"`).join(",")}}, got ${preview(v)}`,
     );
   only(v, names, path);
-  const get = (k: string) => (v[k] === undefined ? 0 : int(v[k], `${path}.${k}`, 0, 0xfffffffe));
+  const get = (k: string) => (v[k] === undefined ? 0 : one(v[k], `${path}.${k}`));
   return {
     [real]: get(real),
     [effective]: get(effective),
@@ -161,13 +162,16 @@ function parseIds<N extends string>(
     [fs]: v[fs] === undefined ? get(effective) : get(fs),
   } as Record<N, number>;
 }
-const parseUids = (v: unknown, path: string) => parseIds(v, path, UID_NAMES, "uid");
-const parseGids = (v: unknown, path: string) => parseIds(v, path, GID_NAMES, "gid");
+const parseUids = (v: unknown, path: string, unmapped = false) => parseIds(v, path, UID_NAMES, "uid", unmapped);
+const parseGids = (v: unknown, path: string, unmapped = false) => parseIds(v, path, GID_NAMES, "gid", unmapped);
 
-function idList(v: unknown, path: string, max: number): number[] {
-  if (!Array.isArray(v)) throw new InputError(path, `expected a list of ids, got ${JSON.stringify(v)}`);
+function idList(v: unknown, path: string, max: number, unmapped = false): number[] {
+  if (!Array.isArray(v)) throw new InputError(path, `expected a list of ids, got ${preview(v)}`);
   if (v.length > max) throw new InputError(path, `${v.length} entries; at most ${max}`);
-  return v.map((g, i) => int(g, `${path}[${i}]`, 0, 0xfffffffe));
+  return v.map((g, i) => {
+    const n = int(g, `${path}[${i}]`, unmapped ? -1 : 0, 0xfffffffe);
+    return n === -1 ? ID_UNMAPPED : n;
+  });
 }
 
 function parseMap(v: unknown, path: string): IdExtent[] {
@@ -188,7 +192,7 @@ function parseMap(v: unknown, path: string): IdExtent[] {
 }
 
 function parseSetgroupsMode(v: unknown, path: string): "allow" | "deny" {
-  if (v !== "allow" && v !== "deny") throw new InputError(path, `expected "allow" or "deny", got ${JSON.stringify(v)}`);
+  if (v !== "allow" && v !== "deny") throw new InputError(path, `expected "allow" or "deny", got ${preview(v)}`);
   return v;
 }
 
@@ -225,16 +229,17 @@ function insideIds<T extends Record<string, number>>(ids: T, map: readonly IdExt
 
 export function parseState(v: unknown, profile: KernelProfile, path = "state"): ThreadState {
   if (v === undefined) return threadState({}, profile);
+  checkDepth(v, path);
   if (!isObject(v)) throw new InputError(path, "expected an object");
   only(v, STATE_FIELDS, path);
   const set = (k: string) => (v[k] === undefined ? undefined : parseSetInput(v[k], profile, `${path}.${k}`));
   const ns = v["userns"] === undefined ? null : parseUserns(v["userns"], `${path}.userns`);
-  const ids = v["uid"] === undefined ? {} : insideIds(parseUids(v["uid"], `${path}.uid`), ns?.uidMap);
-  const gids = v["gid"] === undefined ? {} : insideIds(parseGids(v["gid"], `${path}.gid`), ns?.gidMap);
+  const ids = v["uid"] === undefined ? {} : insideIds(parseUids(v["uid"], `${path}.uid`, ns !== null), ns?.uidMap);
+  const gids = v["gid"] === undefined ? {} : insideIds(parseGids(v["gid"], `${path}.gid`, ns !== null), ns?.gidMap);
   const groups =
     v["groups"] === undefined
       ? undefined
-      : idList(v["groups"], `${path}.groups`, 0xffff)
+      : idList(v["groups"], `${path}.groups`, 0xffff, ns !== null)
           .map((g) => fromShown(g, ns?.gidMap))
           .sort((a, b) => (ns ? mapDown(ns.gidMap, a) - mapDown(ns.gidMap, b) : a - b));
   let state: ThreadState;
@@ -275,7 +280,7 @@ function parseVersion(v: unknown, path: string): number {
     const key = v.trim().toLowerCase();
     if (key === "v1" || key === "v2" || key === "v3") return CAPABILITY_VERSION[key];
     if (/^0x[0-9a-f]{1,8}$/.test(key)) return parseInt(key, 16);
-    throw new InputError(path, `expected "v1", "v2", "v3" or a number, got ${JSON.stringify(v)}`);
+    throw new InputError(path, `expected "v1", "v2", "v3" or a number, got ${preview(v)}`);
   }
   return int(v, path, 0, 0xffffffff);
 }
@@ -289,7 +294,7 @@ function parseOption(v: unknown, path: string): number {
   }
   throw new InputError(
     path,
-    `unknown prctl option ${JSON.stringify(v)} (names: ${Object.keys(PRCTL).join(", ")}, or a number)`,
+    `unknown prctl option ${preview(v)} (names: ${Object.keys(PRCTL).join(", ")}, or a number)`,
   );
 }
 
@@ -314,7 +319,7 @@ function parseArg(v: unknown, path: string, option: number): number | bigint {
     const cap = capabilityNumber(text);
     if (cap !== undefined) return cap; // the kernel itself rejects a capability it lacks (EINVAL)
   }
-  throw new InputError(path, `expected a number or a capability / sub-operation name, got ${JSON.stringify(v)}`);
+  throw new InputError(path, `expected a number or a capability / sub-operation name, got ${preview(v)}`);
 }
 
 function parseFileCaps(v: unknown, profile: KernelProfile, path: string): FileCaps {
@@ -427,7 +432,7 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
     default:
       throw new InputError(
         `${path}.op`,
-        `${v["op"] === undefined ? "missing" : `unknown op ${typeof v["op"] === "string" ? JSON.stringify(v["op"]) : `(${typeof v["op"]})`}`} (expected one of: ${OP_LIST})`,
+        `${v["op"] === undefined ? "missing" : `unknown op ${typeof v["op"] === "string" ? preview(v["op"]) : `(${typeof v["op"]})`}`} (expected one of: ${OP_LIST})`,
       );
   }
 }
@@ -450,7 +455,7 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
     if (e !== null && (typeof e !== "string" || ERRNO_NUMBERS[e] === undefined)) {
       throw new InputError(
         `${path}.errno`,
-        `expected null or one of ${Object.keys(ERRNO_NUMBERS).join(", ")}, got ${JSON.stringify(e)}`,
+        `expected null or one of ${Object.keys(ERRNO_NUMBERS).join(", ")}, got ${preview(e)}`,
       );
     }
     out.errno = e as string | null;
@@ -458,7 +463,7 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
   if (v["ret"] !== undefined) out.ret = int(v["ret"], `${path}.ret`, -0x80000000, 0xffffffff) | 0;
   if (v["rule"] !== undefined) {
     if (typeof v["rule"] !== "string" || !ruleById(v["rule"]))
-      throw new InputError(`${path}.rule`, `unknown rule id ${JSON.stringify(v["rule"])} (see "capgate rules")`);
+      throw new InputError(`${path}.rule`, `unknown rule id ${preview(v["rule"])} (see "capgate rules")`);
     out.rule = v["rule"];
   }
   if (v["secureExec"] !== undefined) out.secureExec = bool(v["secureExec"], `${path}.secureExec`);
@@ -518,7 +523,7 @@ export function parseScenario(doc: unknown): Scenario {
     if (kernel !== undefined && typeof kernel !== "string")
       throw new InputError(
         "kernel",
-        `expected a version string such as "6.18", got ${typeof kernel === "object" ? (Array.isArray(kernel) ? "a list" : "an object") : JSON.stringify(kernel)}`,
+        `expected a version string such as "6.18", got ${typeof kernel === "object" ? (Array.isArray(kernel) ? "a list" : "an object") : preview(kernel)}`,
       );
     profile = kernelProfile(kernel);
   } catch (e) {
