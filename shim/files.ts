@@ -211,13 +211,15 @@ export function removeFileCaps(path: string): void {
 /** statvfs(3)'s f_flag: unsigned long at byte 72 of struct statvfs on LP64 (x86-64, arm64). */
 const STATVFS_SIZE = 112,
   STATVFS_FLAG_AT = 72,
-  ST_NOSUID = 2;
+  ST_NOSUID = 2,
+  ST_NOEXEC = 8;
 
 /**
- * Whether the file lies on a nosuid mount, where execve ignores set-id bits and file
- * capabilities (bprm_fill_uid and get_vfs_caps_from_disk check mnt_may_suid).
+ * The flags of the mount a path is on (a /proc/self/fd/N path: the mount the descriptor was
+ * opened through): nosuid, where execve ignores set-id bits and file capabilities
+ * (bprm_fill_uid and get_vfs_caps_from_disk check mnt_may_suid), and noexec, where execve fails.
  */
-export function onNosuidMount(path: string): boolean {
+export function mountFlags(path: string): { nosuid: boolean; noexec: boolean } {
   const buf = Buffer.alloc(STATVFS_SIZE);
   const r = libcCall("statvfs", "i32", [
     ["string", path],
@@ -225,5 +227,11 @@ export function onNosuidMount(path: string): boolean {
   ]);
   if (r.ret === -1)
     throw new FileCapsError(`${path}: cannot read its mount flags: ${errnoText(r.errno)}`, r.errno, path, true);
-  return (Number(buf.readBigUInt64LE(STATVFS_FLAG_AT)) & ST_NOSUID) !== 0;
+  const flags = Number(buf.readBigUInt64LE(STATVFS_FLAG_AT));
+  return { nosuid: (flags & ST_NOSUID) !== 0, noexec: (flags & ST_NOEXEC) !== 0 };
+}
+
+/** Whether the file lies on a nosuid mount (see mountFlags). */
+export function onNosuidMount(path: string): boolean {
+  return mountFlags(path).nosuid;
 }

@@ -33,4 +33,19 @@ export {
   type FileKind,
 } from "./files.js";
 export { execProgram, ExecError, type ExecSetup } from "./launch.js";
+export { openProgram, resolveProgram, shebang, ProgramError, type OpenedProgram } from "./program.js";
+export {
+  Launcher,
+  LaunchRefused,
+  LaunchInputError,
+  applyCalls,
+  type LaunchRequest,
+  type LaunchPlan,
+  type LaunchCall,
+  type LaunchStep,
+} from "./launcher.js";
+export { lookupUser, lookupGroup, userGroups, UserLookupError, type UserEntry } from "./users.js";
+export { directoryTrustProblem, openTrustedProgram, type OpenedProgram as TrustedProgram } from "./trust.js";
 export { Rings, RingError, type Ring, type RingsOptions } from "./rings.js";
+export { ProcEvents, type ProcEvent } from "./proc-events.js";
+export { execFileOf, userNamespaceChain } from "./processes.js";

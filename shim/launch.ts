@@ -1,8 +1,11 @@
 // execve(2) from Node, the end of `capgate exec`. After it nothing of Node remains: the program
 // replaces the process, with the calling (main) thread's credentials; Node's other threads end.
+// The program is run through the descriptor it was checked on (execveat, AT_EMPTY_PATH: see
+// shim/program.ts), never looked up by its path again.
 import { readdirSync } from "node:fs";
-import { libcCall, errnoText } from "./libc.js";
+import { libcCall, errnoText, syscall } from "./libc.js";
 import { CapgateSystemError } from "../src/errors.js";
+import type { OpenedProgram } from "./program.js";
 
 const F_SETFD = 2,
   F_GETFL = 3,
@@ -14,6 +17,18 @@ const SIG_DFL = 0,
   SIG_IGN = 1,
   SIG_SETMASK = 2;
 const ERRNO_ENOENT = 2;
+/** execveat's flag: run the file `dirfd` is open on. */
+const AT_EMPTY_PATH = 0x1000;
+/** faccessat2: as the thread's effective (fs) credentials, not its real ones; the working directory; execute. */
+const AT_EACCESS = 0x200,
+  AT_FDCWD = -100,
+  X_OK = 1;
+/** faccessat2 is from 5.8: before it the kernel's own checks at execve are all there is. */
+const ERRNO_ENOSYS = 38;
+
+function cString(text: string): Buffer {
+  return Buffer.concat([Buffer.from(text), Buffer.from([0])]);
+}
 
 /** A NULL-terminated array of C strings in libc's heap (ffi-rs string arrays are not NULL-terminated). */
 function stringTable(strings: readonly string[]): number {
@@ -63,13 +78,15 @@ export function openFds(): number[] {
 }
 
 /**
- * Replaces this process with the program. Undoes what Node sets up and a program does not
- * expect: stdio marked close-on-exec and non-blocking, signals ignored or blocked by Node. Every
- * descriptor above 2 is closed by the exec unless kept. Returns only by throwing ExecError.
+ * Replaces this process with the program, run through its descriptor with the arguments
+ * (program.argv: a script's interpreter gets them as the kernel would build them). Undoes what
+ * Node sets up and a program does not expect: stdio marked close-on-exec and non-blocking,
+ * signals ignored or blocked by Node. Every descriptor above 2 is closed by the exec unless kept
+ * (the program's own descriptor too: it is close-on-exec). Returns only by throwing ExecError.
  */
 export function execProgram(
-  path: string,
-  argv: readonly string[],
+  program: OpenedProgram,
+  args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   setup: ExecSetup = {},
 ): never {
@@ -117,10 +134,21 @@ export function execProgram(
   const envList = Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${v}`);
-  const r = libcCall("execve", "i32", [
-    ["string", path],
-    ["i64", stringTable(argv)],
-    ["i64", stringTable(envList)],
-  ]);
-  throw new ExecError(path, r.errno);
+  // The kernel opens each file of the exec (the program, a script's interpreters) by its path,
+  // with the credentials the calls above gave this thread: the same permission checks, then,
+  // on the path (its directories must be searchable) and on the very file to be run.
+  for (const f of program.files) {
+    const byPath = syscall("faccessat2", AT_FDCWD, cString(f.path), X_OK, AT_EACCESS);
+    const byFd = syscall("faccessat2", f.fd, Buffer.from([0]), X_OK, AT_EACCESS | AT_EMPTY_PATH);
+    for (const c of [byPath, byFd]) if (c.ret === -1 && c.errno !== ERRNO_ENOSYS) throw new ExecError(f.path, c.errno);
+  }
+  const r = syscall(
+    "execveat",
+    program.fd,
+    Buffer.from([0]),
+    stringTable(program.argv(args)),
+    stringTable(envList),
+    AT_EMPTY_PATH,
+  );
+  throw new ExecError(program.path, r.errno);
 }

@@ -34,6 +34,8 @@ const SYSCALLS: Record<string, Record<string, number>> = {
     setgid: 106,
     setregid: 114,
     setfsgid: 123,
+    execveat: 322,
+    faccessat2: 439,
   },
   arm64: {
     capget: 90,
@@ -52,6 +54,8 @@ const SYSCALLS: Record<string, Record<string, number>> = {
     setgid: 144,
     setregid: 143,
     setfsgid: 152,
+    execveat: 281,
+    faccessat2: 439,
   },
 };
 

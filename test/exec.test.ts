@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, copyFileSync, chmodSync, writeFileSync } from "node:fs";
+import { mkdtempSync, copyFileSync, chmodSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -347,10 +347,7 @@ test(
     );
     assert.deepEqual(r.stdout.trim().split("\n"), ["exit=126", "exit=126", "exit=126"]);
     const lines = r.stderr.trim().split("\n");
-    assert.match(
-      lines[0]!,
-      /badinterp: bad interpreter \/nonexistent\/interpreter: not found; the program was not run/,
-    );
+    assert.match(lines[0]!, /badinterp: bad interpreter \/nonexistent\/interpreter: not found; nothing was run/);
     assert.match(lines[1]!, /noshebang: cannot execute: not an executable format/);
     assert.match(lines[2]!, /private: cannot execute: permission denied/);
     assert.doesNotMatch(r.stderr, /internal error/);
@@ -400,5 +397,74 @@ test(
     assert.equal(BigInt(`0x${sig!.split(/\s+/)[1]}`) & 1n, 1n, "SIGHUP still ignored");
     assert.equal(BigInt(`0x${forged!.split(/\s+/)[1]}`), 0n, "CAPGATE_CALLER_SIGIGN makes no signal ignored");
     assert.equal(warned, "1");
+  },
+);
+
+test(
+  "capgate exec runs the file it checked: a path swapped between a plain program and a link to a set-uid-root one (RENAME_EXCHANGE, 200 runs) never runs a program other than the one predicted",
+  { skip, timeout: 300_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-swap-"));
+    chmodSync(dir, 0o755);
+    const cc = (out: string, src: string, ...flags: string[]) => {
+      const r = spawnSync("cc", ["-O2", ...flags, "-o", join(dir, out), join(root, "fixtures", src)], {
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    // throwaway programs of this test's own, never a system binary: a plain one, and a set-uid-root one
+    cc("plain", "whoami.c", '-DNAME="plain"');
+    cc("suid", "whoami.c", '-DNAME="suid"');
+    cc("swap", "swap.c");
+    chmodSync(join(dir, "suid"), 0o4755);
+    copyFileSync(join(dir, "plain"), join(dir, "prog"));
+    chmodSync(join(dir, "prog"), 0o755);
+    const RUNS = 200;
+    // In the throwaway namespace: the swapper exchanges prog and a link to the set-uid-root
+    // program as fast as it can while capgate plans for prog and runs it, four at a time. Each
+    // run prints the plan (JSON, on stderr) and the program prints which it is and its euid.
+    const r = inNamespace(
+      [
+        `ln -s ${dir}/suid ${dir}/link`,
+        `${dir}/swap ${dir}/prog ${dir}/link & SWAP=$!`,
+        `seq ${RUNS} | xargs -P 4 -I N sh -c 'node ${bin} exec --json --user 54321 --group 54321 --clear-groups -- ${dir}/prog > ${dir}/out.N 2> ${dir}/plan.N; echo $? > ${dir}/status.N'`,
+        "kill $SWAP",
+        "",
+      ].join("\n"),
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const seen = { plain: 0, suid: 0, refused: 0 };
+    const wrong: string[] = [];
+    for (let n = 1; n <= RUNS; n++) {
+      const status = Number(readFileSync(join(dir, `status.${n}`), "utf8"));
+      const out = readFileSync(join(dir, `out.${n}`), "utf8").trim();
+      const planText = readFileSync(join(dir, `plan.${n}`), "utf8");
+      if (status !== 0) {
+        // refused before anything ran (a plan capgate would not make for what it found): nothing ran
+        assert.equal(out, "", `run ${n}: exit ${status} but the program ran: ${out}`);
+        seen.refused++;
+        continue;
+      }
+      const plan = JSON.parse(planText.slice(planText.indexOf("{"))) as {
+        steps: Array<{ op: string; call: string }>;
+        predicted: { euid: number };
+      };
+      // what capgate checked: the execve step names the file's set-id bits ("execve (setuid root file)")
+      const checked = /setuid/.test(plan.steps.find((s) => s.op === "execve")!.call) ? "suid" : "plain";
+      const m = /^(plain|suid) euid=(\d+)$/.exec(out);
+      assert.ok(m, `run ${n}: the program said ${JSON.stringify(out)}`);
+      seen[m[1] as "plain" | "suid"]++;
+      if (m[1] !== checked || Number(m[2]) !== plan.predicted.euid)
+        wrong.push(
+          `run ${n}: capgate checked ${checked} and predicted euid ${plan.predicted.euid}; ran ${m[1]} with euid ${m[2]}`,
+        );
+    }
+    console.log(
+      `# swap race: ${RUNS} runs: ${seen.plain} ran the plain program, ${seen.suid} the set-uid one, ${seen.refused} refused`,
+    );
+    assert.deepEqual(wrong, [], "a program other than the one checked ran");
+    assert.ok(seen.plain > 0 && seen.suid + seen.refused > 0, "the swap was live: both files were met");
   },
 );

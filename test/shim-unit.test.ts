@@ -80,12 +80,11 @@ test("the Launcher plans gid calls first and stops at a refused step, naming wha
   const k = new FakeKernel(threadState()).refuse("setresuid", 1);
   setSyscaller(k);
   const launcher = new Launcher({
-    path: "/bin/true",
-    argv: ["true"],
+    program: "/bin/true",
     env: {},
-    uid: 1000,
-    gid: 1000,
-    groups: [1000, 27],
+    user: "1000",
+    group: "1000",
+    groups: ["1000", "27"],
     keep: CapSet.of(CAP.NET_BIND_SERVICE),
     ambient: CapSet.of(CAP.NET_BIND_SERVICE),
   });
@@ -93,7 +92,7 @@ test("the Launcher plans gid calls first and stops at a refused step, naming wha
   assert.ok(p.ok);
   assert.deepEqual(
     p.calls.slice(0, 2).map((c) => c.label),
-    ["setgroups 1000,27", "setresgid 1000 1000 1000"],
+    ["setgroups 27,1000", "setresgid 1000 1000 1000"],
   );
   assert.deepEqual([p.predicted.ruid, p.gid, p.groups], [1000, 1000, [27, 1000]], "groups as the kernel keeps them");
   assert.throws(
@@ -107,7 +106,7 @@ test("the Launcher plans gid calls first and stops at a refused step, naming wha
       assert.match(
         e.message,
         new RegExp(
-          `^step ${step} \\(setresuid 1000 1000 1000\\) refused by the kernel: EPERM \\(operation not permitted\\); the program was not run; the process is partly changed: steps 1-${step - 1} \\(setgroups 1000,27; setresgid 1000 1000 1000;`,
+          `^step ${step} \\(setresuid 1000 1000 1000\\) refused by the kernel: EPERM \\(operation not permitted\\); the program was not run; the process is partly changed: steps 1-${step - 1} \\(setgroups 27,1000; setresgid 1000 1000 1000;`,
         ),
       );
       return true;
@@ -122,13 +121,13 @@ test("the Launcher plans gid calls first and stops at a refused step, naming wha
 
 test("the Launcher: a gid call the kernel ignores is caught by the read-back; without CAP_SETGID no plan", () => {
   setSyscaller(new FakeKernel(threadState()).ignore("setgroups"));
-  const launcher = new Launcher({ path: "/bin/true", argv: ["true"], env: {}, groups: [4] });
+  const launcher = new Launcher({ program: "/bin/true", env: {}, groups: ["4"] });
   assert.throws(
     () => launcher.launch(),
     /step 1 \(setgroups 4\) was not what capgate predicted: groups: predicted \[4\], kernel \[\]; the program was not run; the process is unchanged/,
   );
   setSyscaller(new FakeKernel(threadState({ effective: CapSet.EMPTY })));
-  const p = new Launcher({ path: "/bin/true", argv: ["true"], env: {}, groups: [4] }).plan();
+  const p = new Launcher({ program: "/bin/true", env: {}, groups: ["4"] }).plan();
   assert.deepEqual(p.ok ? [] : p.reasons, [
     "setgroups 4: CAP_SETGID is not in the effective set, which setgroups always requires (raise CAP_SETGID in effective first (it is permitted))",
   ]);

@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapSet, kernelProfile } from "../src/index.js";
-import { classifyChange, type Observed } from "../src/watch/classify.js";
-import { why, skip, inNamespace } from "../fixtures/kernel-gate.js";
+import { classifyChange, INITIAL_USERNS_INODE, type Observed } from "../src/watch/classify.js";
+import { why, skip, inCI, inNamespace } from "../fixtures/kernel-gate.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
@@ -382,6 +382,161 @@ test(
     assert.ok(
       events.some((e) => e.cause === "user namespace" && e.changed.includes("userns")),
       JSON.stringify(events),
+    );
+  },
+);
+
+test("issue 20 #3-#4: an exec is judged against the very file run, and a move up or across user namespaces is an anomaly", () => {
+  const user = st({
+    permitted: CapSet.EMPTY,
+    effective: CapSet.EMPTY,
+    ruid: 1000,
+    euid: 1000,
+    suid: 1000,
+    fsuid: 1000,
+    rgid: 1000,
+    egid: 1000,
+    sgid: 1000,
+    fsgid: 1000,
+  });
+  const gainsRaw = { ...user, permitted: CapSet.of(13), effective: CapSet.of(13) };
+  // a plain file gives a non-root user nothing: bounding ∪ inheritable is no excuse any more
+  const plain = classifyChange(user, gainsRaw, { file: { setuid: false, owner: 0 } });
+  assert.equal(plain.anomaly, true);
+  assert.match(plain.reasons.join(), /execve gave permitted CAP_NET_RAW, beyond what that file gives/);
+  // the same gain from a file with CAP_NET_RAW+ep is what the kernel does
+  const fcaps = { owner: 0, caps: { permitted: CapSet.of(13), inheritable: CapSet.EMPTY, effective: true } };
+  assert.equal(classifyChange(user, gainsRaw, { file: fcaps }).cause, "execve");
+  // a set-uid-root file moves euid and suid to 0 and gives every capability; a set-uid file of
+  // another owner moves them to that owner only
+  const root = { ...user, euid: 0, suid: 0, fsuid: 0, permitted: ALL, effective: ALL };
+  assert.equal(classifyChange(user, root, { file: { setuid: true, owner: 0 } }).anomaly, false);
+  assert.match(
+    classifyChange(user, root, { file: { setuid: true, owner: 2000 } }).reasons.join(),
+    /euid changed to 0, which the thread could not reach/,
+  );
+  assert.equal(
+    classifyChange(user, root, { file: { setuid: true, owner: 0, nosuid: true } }).anomaly,
+    true,
+    "a nosuid mount gives nothing",
+  );
+  // namespaces: up to the initial one (committing init's credentials), or across, is no system call's doing
+  const inChild = { ...user, userns: 4026532001 };
+  const toInit = classifyChange(inChild, { ...root, userns: INITIAL_USERNS_INODE }, false, "unknown");
+  assert.equal(toInit.anomaly, true);
+  assert.match(toInit.reasons[0]!, /to the initial one: no system call moves a task up/);
+  assert.equal(classifyChange(inChild, { ...root, userns: 4026532002 }, false, "other").anomaly, true);
+  assert.equal(classifyChange(inChild, { ...root, userns: 4026532002 }, false, "descendant").cause, "user namespace");
+});
+
+test(
+  "issue 20 #3: a process that unmaps its environment is not taken for an exec (the auxiliary vector did not change)",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-unmap-"));
+    chmodSync(dir, 0o755);
+    const cc = spawnSync("cc", ["-O2", "-o", join(dir, "unmap-env"), join(root, "fixtures/unmap-env.c")], {
+      encoding: "utf8",
+    });
+    assert.equal(cc.status, 0, cc.stderr);
+    const r = inNamespace(
+      [
+        `${dir}/unmap-env ${dir}/go &`,
+        "P=$!",
+        `${process.execPath} ${bin} watch --pid $P --interval 40 --json > ${dir}/events &`,
+        "W=$!",
+        "sleep 0.5",
+        `touch ${dir}/go`,
+        "wait $W",
+        `cat ${dir}/events`,
+        "",
+      ].join("\n"),
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { cause: string; changed: string[] });
+    const drop = events.find((e) => e.changed.includes("permitted"));
+    assert.ok(drop, JSON.stringify(events));
+    assert.equal(
+      drop.cause,
+      "capset/prctl/setuid",
+      "a capset, not an exec: the environment's read is no evidence alone",
+    );
+  },
+);
+
+test(
+  "issue 20 #5: a new process is judged against the task that made it (a set-uid-root child of a uid-1000 shell, explained by that very file)",
+  { skip, timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-newtask-"));
+    chmodSync(dir, 0o755);
+    // a throwaway set-uid-root copy of sleep, never the system's own
+    copyFileSync("/bin/sleep", join(dir, "ssleep"));
+    chmodSync(join(dir, "ssleep"), 0o4755);
+    const r = inNamespace(
+      [
+        `setpriv --reuid 1000 --regid 1000 --clear-groups sh -c 'sleep 0.6; ${dir}/ssleep 1; true' &`,
+        "P=$!",
+        `${process.execPath} ${bin} watch --all --interval 50 --duration 1600 --json > ${dir}/events`,
+        `echo "parent=$P"`,
+        `cat ${dir}/events`,
+        "",
+      ].join("\n"),
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const [head, ...lines] = r.stdout.trim().split("\n");
+    const parent = Number(head!.split("=")[1]);
+    const events = lines
+      .map(
+        (l) =>
+          JSON.parse(l) as { pid: number; command: string; cause: string; anomaly: boolean; creator?: { pid: number } },
+      )
+      .filter((e) => e.command === "ssleep");
+    const born = events.find((e) => e.creator);
+    assert.ok(born, `the new process was judged: ${JSON.stringify(events)}`);
+    assert.equal(born.creator!.pid, parent, "against the shell that made it");
+    assert.deepEqual([born.cause, born.anomaly], ["execve", false], "explained by the set-uid-root file it runs");
+  },
+);
+
+test(
+  "capgate watch as root uses the kernel's proc connector: an exec of a set-uid-root file is known from the kernel's own event, and explained by that file",
+  { skip: skip || (!inCI && process.getuid?.() !== 0 ? "needs root" : false), timeout: 60_000 },
+  () => {
+    assert.equal(why, null, `must run under CI: ${why}`);
+    const dir = mkdtempSync(join(tmpdir(), "capgate-connector-"));
+    chmodSync(dir, 0o755);
+    copyFileSync("/bin/sleep", join(dir, "ssleep")); // a throwaway set-uid-root copy, never the system's
+    chmodSync(join(dir, "ssleep"), 0o4755);
+    const r = spawnSync(
+      "sh",
+      [
+        "-c",
+        `setpriv --reuid 54321 --regid 54321 --clear-groups sh -c 'sleep 0.6; exec ${dir}/ssleep 0.8' & P=$!; ${process.execPath} ${bin} watch --pid $P --interval 50 --json --fail-on-anomaly`,
+      ],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /watching with the kernel's proc connector/);
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { cause: string; command: string; new: { uid: number[] } });
+    const exec = events.find((e) => e.command === "ssleep");
+    assert.ok(exec, JSON.stringify(events));
+    assert.deepEqual(
+      [exec.cause, exec.new.uid[1]],
+      ["execve", 0],
+      "euid 0 from the set-uid-root file, by the kernel's exec event",
     );
   },
 );

@@ -1,8 +1,7 @@
 // capgate explain: the pre-flight tool for shell scripts and CI. A starting state, a change in
 // any accepted form, and the kernel's verdict for every step, with its rule and fix.
 import { noteProfile } from "./profile.js";
-import { readFileSync, statSync, realpathSync, openSync, readSync, closeSync } from "node:fs";
-import { parseMountinfo, mountOf } from "../formats/mountinfo.js";
+import { readFileSync, statSync } from "node:fs";
 import { namespaceOfProcess } from "./procfs.js";
 import type { ExecFile } from "../ops.js";
 import { CapSet } from "../capabilities/set.js";
@@ -10,7 +9,7 @@ import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { PRCTL, AMBIENT_SUBOP } from "../kernel/constants.js";
 import { threadState, stateProblem, type ThreadState } from "../state.js";
 import { simulateSequence } from "../simulate.js";
-import type { Op, FileCaps } from "../ops.js";
+import type { Op } from "../ops.js";
 import { parseCapText, formatCapText } from "../formats/libcap-text.js";
 import { parseMask } from "../formats/decode.js";
 import { parseAnyNames } from "../formats/names.js";
@@ -125,77 +124,26 @@ async function startState(
   return { state, source };
 }
 
-/** The kernel follows at most this many #! interpreters (BINPRM_MAX_RECURSION). */
-const MAX_INTERPRETERS = 4;
-
 /**
- * What execve would read of a real file: its set-id bits (S_ISGID counts with S_IXGRP), owner,
- * group, file capabilities and whether its mount is nosuid; for a #! script, the same of its
- * interpreter, from which the kernel takes the credentials.
+ * What execve would read of a real file: its set-id bits, owner, group, file capabilities and
+ * whether its mount is nosuid; for a #! script, the same of its interpreter, from which the
+ * kernel takes the credentials (shim/program.ts reads it as capgate exec does, from one
+ * descriptor). A file that cannot run is bad input here: nothing runs.
  */
-async function realExecFile(path: string, depth = 0): Promise<ExecFile> {
-  let st;
+async function realExecFile(path: string): Promise<ExecFile> {
+  const { openProgram, ProgramError } = await import("../../shim/program.js");
   try {
-    st = statSync(path);
-  } catch {
-    throw new InputError(path, "no such file");
+    const program = openProgram(path, null);
+    program.close();
+    return program.file;
+  } catch (e) {
+    if (e instanceof ProgramError)
+      throw new InputError(
+        path,
+        e.exitStatus === 127 ? "no such file" : e.message.replace(/^[^:]*: /, "").replace(/; nothing was run$/, ""),
+      );
+    throw e;
   }
-  // execve needs a regular file: a directory is EACCES, as the kernel answers
-  if (!st.isFile())
-    throw new InputError(
-      path,
-      st.isDirectory()
-        ? "is a directory (execve would fail with EACCES)"
-        : "is not a regular file (execve would fail with EACCES)",
-    );
-  const head = Buffer.alloc(256);
-  let n = 0;
-  try {
-    const fd = openSync(path, "r");
-    n = readSync(fd, head, 0, head.length, 0);
-    closeSync(fd);
-  } catch {
-    /* unreadable: execve reads it as the kernel, which the model does not need */
-  }
-  const text = head.subarray(0, n).toString("latin1");
-  if (text.startsWith("#!")) {
-    const interpreter = text.slice(2).split("\n")[0]!.trim().split(/[ \t]/)[0] ?? "";
-    if (!interpreter) throw new InputError(path, "a #! line without an interpreter (execve would fail with ENOEXEC)");
-    if (depth + 1 >= MAX_INTERPRETERS)
-      throw new InputError(path, "more than 4 levels of #! interpreters (execve would fail with ELOOP)");
-    const inner = await realExecFile(interpreter, depth + 1);
-    return { ...fileBits(path, st), interpreter: inner.interpreter ? inner : stripInterpreter(inner) };
-  }
-  return fileBits(path, st, await capsOf(path));
-}
-
-function stripInterpreter(f: ExecFile): Omit<ExecFile, "interpreter"> {
-  const { interpreter: _, ...rest } = f;
-  void _;
-  return rest;
-}
-
-async function capsOf(path: string): Promise<FileCaps | undefined> {
-  const { getFileCaps } = await import("../../shim/files.js");
-  return getFileCaps(path) ?? undefined;
-}
-
-function fileBits(path: string, st: { mode: number; uid: number; gid: number }, caps?: FileCaps): ExecFile {
-  let nosuid = false;
-  try {
-    const mount = mountOf(parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8")), realpathSync(path));
-    nosuid = mount?.options.includes("nosuid") ?? false;
-  } catch {
-    /* no mountinfo: taken as an ordinary mount */
-  }
-  return {
-    setuid: (st.mode & 0o4000) !== 0,
-    owner: st.uid,
-    ...((st.mode & 0o2010) === 0o2010 && { setgid: true }),
-    group: st.gid,
-    ...(caps && { caps }),
-    ...(nosuid && { nosuid }),
-  };
 }
 
 function existsAsFile(path: string): boolean {

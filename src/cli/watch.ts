@@ -27,6 +27,8 @@ interface Event {
   cause: string;
   anomaly: boolean;
   reasons: readonly string[];
+  /** For a task seen for the first time: the task it is judged against (its creator). */
+  creator?: { pid: number; tid: number };
 }
 
 function view(o: Observed): Record<string, unknown> {
@@ -59,8 +61,9 @@ function emit(e: Event, json: boolean): void {
   const verdict = e.anomaly
     ? style.red(`ANOMALY: ${e.reasons.join("; ")}`)
     : style.green(CAUSE_TEXT[e.cause] ?? e.cause);
+  const from = e.creator ? ` (new; made by pid ${e.creator.pid} tid ${e.creator.tid})` : "";
   process.stdout.write(
-    `${terminalSafe(e.time)} pid ${e.pid} tid ${e.tid} ${terminalSafe(e.command)} (uid ${e.user}): ${(e.old as { text: string }).text} → ${(e.new as { text: string }).text} [${e.changed.join(",")}] ${verdict}\n`,
+    `${terminalSafe(e.time)} pid ${e.pid} tid ${e.tid} ${terminalSafe(e.command)} (uid ${e.user})${from}: ${(e.old as { text: string }).text} → ${(e.new as { text: string }).text} [${e.changed.join(",")}] ${verdict}\n`,
   );
 }
 
@@ -177,7 +180,21 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
   if (Number.isNaN(duration) || duration < 0)
     throw new UsageError(`--duration must be a number of ms, got ${opts.duration}`);
   const start = Date.now();
-  const poller = new Poller(pids);
+  // What only system calls show: the kernel's own events (root: the proc connector), the file a
+  // process runs, and its user namespace's ancestry (shim/). Without them the poller judges by
+  // /proc alone, and says so.
+  const shim = await import("../../shim/index.js").catch(() => null);
+  const events = shim && process.platform === "linux" ? shim.ProcEvents.open() : null;
+  const source = events && !("problem" in events) ? events : null;
+  process.stderr.write(
+    source
+      ? "capgate: watching with the kernel's proc connector: every fork and exec as the kernel reports it\n"
+      : "capgate: watching without the proc connector (it needs root in the initial namespaces): exec evidence from /proc, a new task judged against its parent\n",
+  );
+  const poller = new Poller(pids, {
+    events: source,
+    ...(shim && { execFileOf: shim.execFileOf, userNamespaceChain: shim.userNamespaceChain }),
+  });
   poller.poll(); // the first look: what every thread holds now
   let anomalies = 0;
   try {
@@ -188,19 +205,20 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
       const changes = poller.poll();
       // Watching given processes ends when every one of them is gone.
       if (pids && poller.size === 0) break;
-      for (const { before, after, exec } of changes) {
-        const c = classifyChange(before, after, exec);
+      for (const { before, after, exec, nsMove, first } of changes) {
+        const c = classifyChange(before, after, exec, nsMove);
         if (!c.changed.length) continue;
         if (c.anomaly) anomalies++;
-        emit(
-          event(new Date().toISOString(), after.pid, after.tid, after.command, after.ruid, before, after, c),
-          Boolean(opts.json),
-        );
+        const e = event(new Date().toISOString(), after.pid, after.tid, after.command, after.ruid, before, after, c);
+        // a new task is judged against the task that made it
+        if (first) e.creator = { pid: before.pid, tid: before.tid };
+        emit(e, Boolean(opts.json));
         if (c.anomaly && opts.failOnAnomaly) return 1;
       }
     }
   } finally {
     poller.close();
+    source?.close();
   }
   return anomalies && opts.failOnAnomaly ? 1 : 0;
 }

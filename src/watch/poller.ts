@@ -4,14 +4,23 @@
 // status file is parsed only when they changed. The kernel's formatting of the status file is
 // most of the cost (~8 µs a task); see npm run bench.
 //
-// Exec evidence, exact and cheap: a descriptor to /proc/PID/environ holds the address space it
-// was opened on, and reads nothing (0 bytes) once that is gone, which an execve does (its old
-// mm loses its last user). A 1-byte read each look says whether the process ran execve since
-// the last one, for any program, ASLR or not. A process with an empty environment has nothing
-// to read there: for it, the code and stack addresses of /proc/PID/stat stand in.
+// Exec evidence no process can forge. With the proc connector (root: see shim/proc-events.ts)
+// the kernel says which tasks ran execve and which task made which. Without it: a descriptor to
+// /proc/PID/environ holds the address space it was opened on and reads nothing once that is
+// gone, which an execve does; a 1-byte read each look is the cheap test. A process can make that
+// read come back empty without an exec too (by unmapping its environment), so an empty read is
+// confirmed by /proc/PID/auxv: the auxiliary vector the kernel wrote at the exec, which changes
+// only with a new one (or PR_SET_MM_AUXV, which needs CAP_SYS_RESOURCE). A process whose
+// environment cannot be read is judged by its auxv alone.
+//
+// A task seen for the first time (a new thread, a new process) is judged against the task that
+// made it, as last seen: its creator by the proc connector's fork events, else a thread of its
+// own process, else its parent process.
 import { closeSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { diffStates } from "../state.js";
 import { parseStatus } from "../formats/proc-status.js";
-import type { Observed } from "./classify.js";
+import type { ExecEvidence, NamespaceMove, Observed } from "./classify.js";
+import type { ExecFile } from "../ops.js";
 
 /** The program a process runs: its exe link, and the addresses of its image (the fallback exec evidence). */
 export interface Image {
@@ -29,8 +38,33 @@ export interface Seen extends Observed {
 export interface Change {
   readonly before: Seen;
   readonly after: Seen;
-  /** The process ran execve between the two looks. */
-  readonly exec: boolean;
+  /** The process ran execve between the two looks (with the file it ran, when it could be read), or null. */
+  readonly exec: ExecEvidence | null;
+  /** Where a change of user namespace went (see classifyChange). */
+  readonly nsMove: NamespaceMove;
+  /** The task is new: `before` is the task that made it, as last seen. */
+  readonly first: boolean;
+}
+
+/** What the kernel reports as it happens (the proc connector), drained at each look. */
+export interface EventSource {
+  drain(): {
+    events: ReadonlyArray<
+      | { readonly kind: "fork"; readonly parentTid: number; readonly tid: number; readonly pid: number }
+      | { readonly kind: "exec" | "uid" | "gid" | "exit"; readonly tid: number; readonly pid: number }
+    >;
+    lost: boolean;
+  };
+}
+
+/** What the poller can read only through system calls the shim makes (injected: this module stays free of them). */
+export interface PollerHelpers {
+  /** The kernel's events (root), or null. */
+  readonly events?: EventSource | null;
+  /** The file a process runs, as execve saw it, or null. */
+  readonly execFileOf?: (pid: number) => ExecFile | null;
+  /** The inodes of a process's user namespace and its ancestors, or null. */
+  readonly userNamespaceChain?: (pid: number) => readonly number[] | null;
 }
 
 const BUFFER = Buffer.alloc(16384);
@@ -160,13 +194,17 @@ interface Task {
 
 interface Proc {
   readonly pid: number;
-  /** /proc/PID/environ on the address space of the last look (-1: use the stat layout). */
+  /** /proc/PID/environ on the address space of the last look (-1: none; the auxv stands in). */
   environFd: number;
+  /** The auxiliary vector of its last exec, as last read (null: unreadable; the stat layout stands in). */
+  auxv: Buffer | null;
   statFd: number;
   layout: string | null;
   /** The exe link as of the last exec seen (null: read it at the next change). */
   exe: string | null;
   userns: number | undefined;
+  /** Its parent process (PPid) at its first look. */
+  ppid: number;
   threads: number;
   tasks: Map<number, Task>;
   /** Looks since its credentials last changed (a quiet process is looked at every other look). */
@@ -180,11 +218,36 @@ interface Proc {
  */
 const QUIET_LOOKS = 25;
 
+function readAuxv(pid: number): Buffer | null {
+  const fd = tryOpen(`/proc/${pid}/auxv`);
+  if (fd < 0) return null;
+  try {
+    const b = Buffer.alloc(1024);
+    const n = readSync(fd, b, 0, b.length, 0);
+    return n > 0 ? Buffer.from(b.subarray(0, n)) : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** PPid of the status file in BUFFER[0, n). */
+function ppidOf(n: number): number {
+  const m = /\nPPid:\s*(\d+)/.exec(BUFFER.toString("latin1", 0, Math.min(n, 4096)));
+  return m ? Number(m[1]) : 0;
+}
+
 export class Poller {
   #procs = new Map<number, Proc>();
   #look = 0;
+  /** Every task's credentials at the last look (a new task's creator is judged from here). */
+  #lastSeen = new Map<number, Seen>();
 
-  constructor(private readonly pids: readonly number[] | null) {}
+  constructor(
+    private readonly pids: readonly number[] | null,
+    private readonly helpers: PollerHelpers = {},
+  ) {}
 
   /** The processes being followed now. */
   get size(): number {
@@ -208,7 +271,8 @@ export class Poller {
     return task.fd >= 0 ? pread(task.fd) : readOnce(task.path);
   }
 
-  #syncTasks(proc: Proc): void {
+  /** Lists the process's tasks anew; returns the ones seen for the first time. */
+  #syncTasks(proc: Proc): Task[] {
     let tids: number[];
     try {
       tids = readdirSync(`/proc/${proc.pid}/task`).map(Number);
@@ -220,6 +284,7 @@ export class Poller {
       if (task.fd >= 0) closeSync(task.fd);
       proc.tasks.delete(tid);
     }
+    const added: Task[] = [];
     for (const tid of tids) {
       if (proc.tasks.has(tid)) continue;
       const path = `/proc/${proc.pid}/task/${tid}/status`;
@@ -232,9 +297,12 @@ export class Poller {
       }
       credentialsChanged(n, task);
       task.seen = this.#seen(proc, tid, n, proc.exe, proc.userns);
+      if (tid === proc.pid && !proc.ppid) proc.ppid = ppidOf(n);
       proc.tasks.set(tid, task);
+      added.push(task);
     }
     proc.threads = proc.tasks.size;
+    return added;
   }
 
   #close(proc: Proc): void {
@@ -243,51 +311,63 @@ export class Poller {
     for (const t of proc.tasks.values()) if (t.fd >= 0) closeSync(t.fd);
   }
 
-  /** Starts following a process: its tasks, its exe, and its exec evidence. */
-  #track(pid: number): void {
+  /** Starts following a process: its tasks, its exe, and its exec evidence. Returns it, or null when there is nothing to follow. */
+  #track(pid: number): Proc | null {
     const exe = readlinkOr(`/proc/${pid}/exe`);
     // Watching everything, a process with no program (a kernel thread, a zombie) is left out:
     // kernel threads hold init's credentials and no user space call reaches them.
-    if (exe === null && this.pids === null) return;
+    if (exe === null && this.pids === null) return null;
     let environFd = tryOpen(`/proc/${pid}/environ`);
     if (environFd >= 0 && pread1(environFd) === 0) {
-      closeSync(environFd); // an empty environment (or no address space): the stat layout stands in
+      closeSync(environFd); // an empty environment (or no address space): the auxv alone
       environFd = -1;
     }
-    const statFd = environFd >= 0 ? -1 : tryOpen(`/proc/${pid}/stat`);
+    const auxv = readAuxv(pid);
+    const statFd = auxv ? -1 : tryOpen(`/proc/${pid}/stat`);
     const proc: Proc = {
       pid,
       environFd,
+      auxv,
       statFd,
       layout: null,
       exe,
       userns: usernsOf(pid),
+      ppid: 0,
       threads: 0,
       tasks: new Map(),
       quiet: 0,
     };
-    if (environFd < 0) proc.layout = layoutOf(statFd >= 0 ? pread(statFd) : readOnce(`/proc/${pid}/stat`));
+    if (!auxv) proc.layout = layoutOf(statFd >= 0 ? pread(statFd) : readOnce(`/proc/${pid}/stat`));
     this.#syncTasks(proc);
     if (!proc.tasks.size) {
       this.#close(proc); // gone meanwhile, or a kernel thread without tasks to read
-      return;
+      return null;
     }
     this.#procs.set(pid, proc);
+    return proc;
   }
 
-  /** Whether the process ran execve since the last look (and the evidence renewed for the next). */
-  #execSinceLastLook(proc: Proc): boolean {
-    if (proc.environFd >= 0) {
-      if (pread1(proc.environFd) > 0) return false;
-      // its address space is gone: an exec (or the process ended, which its tasks will show)
-      closeSync(proc.environFd);
-      proc.environFd = tryOpen(`/proc/${proc.pid}/environ`);
-      if (proc.environFd >= 0 && pread1(proc.environFd) === 0) {
-        closeSync(proc.environFd);
+  /**
+   * Whether the process ran execve since the last look (and the evidence renewed for the next),
+   * from the kernel's events when there are any, else from its address space.
+   */
+  #execSinceLastLook(proc: Proc, execs: ReadonlySet<number> | null): boolean {
+    if (execs) {
+      if (!execs.has(proc.pid)) return false;
+      this.#renewEvidence(proc);
+      return true;
+    }
+    // an environment still readable: the same address space, no exec (the cheap test)
+    if (proc.environFd >= 0 && pread1(proc.environFd) > 0) return false;
+    if (proc.auxv) {
+      const now = readAuxv(proc.pid);
+      if (!now || now.equals(proc.auxv)) {
+        // the same auxiliary vector: no exec, whatever the environment says (it may have been unmapped)
+        if (proc.environFd >= 0) closeSync(proc.environFd);
         proc.environFd = -1;
-        proc.statFd = tryOpen(`/proc/${proc.pid}/stat`);
-        proc.layout = layoutOf(proc.statFd >= 0 ? pread(proc.statFd) : 0);
+        return false;
       }
+      this.#renewEvidence(proc, now);
       return true;
     }
     const layout = layoutOf(proc.statFd >= 0 ? pread(proc.statFd) : readOnce(`/proc/${proc.pid}/stat`));
@@ -296,14 +376,38 @@ export class Poller {
     return exec;
   }
 
+  /** After an exec: the new address space's environment and auxiliary vector. */
+  #renewEvidence(proc: Proc, auxv: Buffer | null = readAuxv(proc.pid)): void {
+    if (proc.environFd >= 0) closeSync(proc.environFd);
+    proc.environFd = tryOpen(`/proc/${proc.pid}/environ`);
+    if (proc.environFd >= 0 && pread1(proc.environFd) === 0) {
+      closeSync(proc.environFd);
+      proc.environFd = -1;
+    }
+    proc.auxv = auxv;
+  }
+
+  /** The exec evidence of a process that ran execve: the file it runs now, when it can be read. */
+  #execEvidence(pid: number): ExecEvidence {
+    return { file: this.helpers.execFileOf?.(pid) ?? null };
+  }
+
+  /** Where a process's change of user namespace went: below the old one, elsewhere, or unknown. */
+  #nsMove(pid: number, before: number | undefined, after: number | undefined): NamespaceMove {
+    if (before === undefined || after === undefined || before === after) return "unknown";
+    const chain = this.helpers.userNamespaceChain?.(pid);
+    if (!chain || chain[0] !== after) return "unknown";
+    return chain.slice(1).includes(before) ? "descendant" : "other";
+  }
+
   /** A task whose credentials changed: what it was and what it is (BUFFER[0, n) holds its status). */
-  #changed(proc: Proc, task: Task, n: number, execByEvidence: boolean): Change {
+  #changed(proc: Proc, task: Task, n: number, exec: ExecEvidence | null): Change {
     const before = task.seen;
     // parse first: the reads below do not touch BUFFER, but nothing else may run in between
     const status = BUFFER.toString("latin1", 0, n);
     const exe = readlinkOr(`/proc/${proc.pid}/exe`);
-    const exec = execByEvidence || (before.image.exe !== null && exe !== null && exe !== before.image.exe);
     proc.exe = exe;
+    const oldNs = proc.userns;
     proc.userns = usernsOf(proc.pid);
     const s = parseStatus(status);
     const after: Seen = {
@@ -315,12 +419,45 @@ export class Poller {
       image: { exe, layout: proc.layout },
     };
     task.seen = after;
-    return { before, after, exec };
+    return { before, after, exec, nsMove: this.#nsMove(proc.pid, oldNs, proc.userns), first: false };
   }
 
-  /** One look: the credential changes since the last one (new tasks are only noted). */
+  /**
+   * The creator of a task seen for the first time, as last seen: by the kernel's fork events
+   * (through tasks that came and went between the looks), else a thread of its own process,
+   * else its parent process's leader.
+   */
+  #creator(proc: Proc, task: Task, forks: ReadonlyMap<number, number> | null, isNewProcess: boolean): Seen | null {
+    if (forks) {
+      let c = forks.get(task.tid);
+      for (let hops = 0; c !== undefined && hops < 64; hops++) {
+        const seen = this.#lastSeen.get(c);
+        if (seen) return seen;
+        c = forks.get(c);
+      }
+      if (c !== undefined || forks.has(task.tid)) return null;
+    }
+    if (!isNewProcess) {
+      const leader = this.#lastSeen.get(proc.pid);
+      if (leader) return leader;
+      for (const t of proc.tasks.values())
+        if (t !== task && this.#lastSeen.has(t.tid)) return this.#lastSeen.get(t.tid)!;
+      return null;
+    }
+    return this.#lastSeen.get(proc.ppid) ?? null;
+  }
+
+  /** One look: the credential changes since the last one, a new task's judged against its creator. */
   poll(): Change[] {
     this.#look++;
+    const first = this.#look === 1;
+    // the kernel's own account of the interval, when there is one and none of it was lost
+    const drained = this.helpers.events?.drain();
+    const exact = drained && !drained.lost ? drained : null;
+    const execs = exact ? new Set(exact.events.filter((e) => e.kind === "exec").map((e) => e.pid)) : null;
+    const forks = exact
+      ? new Map(exact.events.flatMap((e) => (e.kind === "fork" ? [[e.tid, e.parentTid] as const] : [])))
+      : null;
     const list =
       this.pids ??
       readdirSync("/proc")
@@ -333,16 +470,20 @@ export class Poller {
       this.#procs.delete(pid);
     }
     const changes: Change[] = [];
+    const born: Array<{ proc: Proc; task: Task; newProcess: boolean }> = [];
     for (const pid of list) {
       const proc = this.#procs.get(pid);
       if (!proc) {
-        this.#track(pid);
+        const tracked = this.#track(pid);
+        if (tracked && !first)
+          for (const task of tracked.tasks.values()) born.push({ proc: tracked, task, newProcess: true });
         continue;
       }
-      if (proc.quiet >= QUIET_LOOKS && (this.#look + pid) % 2 === 1) continue;
+      if (proc.quiet >= QUIET_LOOKS && !execs?.has(pid) && (this.#look + pid) % 2 === 1) continue;
       const before = changes.length;
-      const exec = this.#execSinceLastLook(proc);
-      if (exec) {
+      const execed = this.#execSinceLastLook(proc, execs);
+      const exec = execed ? this.#execEvidence(pid) : null;
+      if (execed) {
         proc.exe = null; // a new image: its exe is read when it matters
         // what the tasks were is now "before this exec": a later change is not the exec's
         for (const task of proc.tasks.values()) task.seen = { ...task.seen, image: { exe: null, layout: proc.layout } };
@@ -354,7 +495,7 @@ export class Poller {
       if (leader && leaderN && credentialsChanged(leaderN, leader))
         changes.push(this.#changed(proc, leader, leaderN, exec));
       if ((leaderN ? threadsOf(leaderN) : -1) !== proc.threads || !leader) {
-        this.#syncTasks(proc);
+        for (const task of this.#syncTasks(proc)) born.push({ proc, task, newProcess: false });
         if (!proc.tasks.size) {
           // the process has exited (a pid given with --pid stays in the list: drop it here)
           this.#close(proc);
@@ -363,12 +504,37 @@ export class Poller {
         }
       }
       for (const task of proc.tasks.values()) {
-        if (task === leader) continue;
+        if (task === leader || born.some((b) => b.task === task)) continue;
         const n = this.#readTask(task);
         if (n && credentialsChanged(n, task)) changes.push(this.#changed(proc, task, n, exec));
       }
-      proc.quiet = changes.length > before || exec ? 0 : proc.quiet + 1;
+      proc.quiet = changes.length > before || execed ? 0 : proc.quiet + 1;
     }
+    // New tasks: judged against their creators as last seen (nothing to say where nothing differs).
+    for (const { proc, task, newProcess } of born) {
+      const creator = this.#creator(proc, task, forks, newProcess);
+      if (!creator) continue;
+      const after = task.seen;
+      // a new process ran execve when the kernel says so, or when it runs another image than its creator
+      const execed = execs
+        ? execs.has(proc.pid)
+        : newProcess &&
+          ((proc.auxv !== null && !proc.auxv.equals(this.#procs.get(creator.pid)?.auxv ?? proc.auxv)) ||
+            (after.image.exe !== null && creator.image.exe !== null && after.image.exe !== creator.image.exe));
+      const exec = execed ? this.#execEvidence(proc.pid) : null;
+      const differs =
+        diffCredentials(creator, after) || (creator.userns !== undefined && after.userns !== creator.userns);
+      if (!differs) continue;
+      changes.push({
+        before: creator,
+        after,
+        exec,
+        nsMove: this.#nsMove(proc.pid, creator.userns, after.userns),
+        first: true,
+      });
+    }
+    this.#lastSeen = new Map();
+    for (const proc of this.#procs.values()) for (const t of proc.tasks.values()) this.#lastSeen.set(t.tid, t.seen);
     return changes;
   }
 
@@ -377,4 +543,9 @@ export class Poller {
     for (const proc of this.#procs.values()) this.#close(proc);
     this.#procs.clear();
   }
+}
+
+/** Whether two observations differ in any credential both show. */
+function diffCredentials(a: Observed, b: Observed): boolean {
+  return diffStates(a, b).length > 0;
 }

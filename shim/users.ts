@@ -1,9 +1,14 @@
 // Users and groups as the system's user database knows them (NSS, through getent and id, as
-// setpriv --init-groups and capsh --user see them), for capgate exec. Falls back to
+// setpriv --init-groups and capsh --user see them), for the Launcher. Falls back to
 // /etc/passwd and /etc/group where getent is not installed.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { UsageError } from "./errors.js";
+import { CapgateInputError } from "../src/errors.js";
+
+/** A user or group the command line names does not exist, or an id out of range: bad input. */
+export class UserLookupError extends CapgateInputError {
+  override name = "UserLookupError";
+}
 
 /** The largest id the kernel accepts: (uid_t)-1 means "unchanged" and is never an id. */
 export const MAX_ID = 0xfffffffe;
@@ -24,7 +29,8 @@ const id = ["/usr/bin/id", "/bin/id"].find((t) => existsSync(t));
 export function parseId(text: string, what: string): number | undefined {
   if (!/^\d+$/.test(text)) return undefined;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n > MAX_ID) throw new UsageError(`${what}: ${text} is not an id (0 to ${MAX_ID})`);
+  if (!Number.isSafeInteger(n) || n > MAX_ID)
+    throw new UserLookupError(`${what}: ${text} is not an id (0 to ${MAX_ID})`);
   return n;
 }
 
@@ -60,7 +66,7 @@ export function lookupUser(user: string, option = "--user"): UserEntry | null {
   const f = lookup("passwd", user);
   if (!f || f.length < 7) {
     if (uid !== undefined) return null;
-    throw new UsageError(`${option}: no user ${JSON.stringify(user)} in the user database`);
+    throw new UserLookupError(`${option}: no user ${JSON.stringify(user)} in the user database`);
   }
   const entry = { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
   if (uid !== undefined && entry.uid !== uid) return null; // a name made of digits: the number wins, as setpriv reads it
@@ -72,7 +78,8 @@ export function lookupGroup(group: string, option: string): number {
   const gid = parseId(group, option);
   if (gid !== undefined) return gid;
   const f = lookup("group", group);
-  if (!f || f.length < 3) throw new UsageError(`${option}: no group ${JSON.stringify(group)} in the group database`);
+  if (!f || f.length < 3)
+    throw new UserLookupError(`${option}: no group ${JSON.stringify(group)} in the group database`);
   return Number(f[2]);
 }
 
