@@ -1,3 +1,4 @@
+import { ArgumentError } from "./errors.js";
 import { CapSet } from "./capabilities/set.js";
 import { engine, words, allocate, release } from "./engine/wasm.js";
 import { CHECK_SIZE } from "./engine/contract.js";
@@ -15,14 +16,19 @@ const regions = new FinalizationRegistry<number>((at) => release(at));
  * other engine call, never reads or overwrites them. The region is given back by dispose()
  * (or `using`), or when the batch is garbage-collected.
  */
+/** The most records one batch holds (64 MiB of engine memory). */
+const MAX_CAPACITY = Math.floor((64 << 20) / (CHECK_SIZE + 1));
+
 export class CapsetCheckBatch {
   readonly capacity: number;
   #base: number;
   #count = 0;
 
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity <= 0)
-      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity <= 0 || capacity > MAX_CAPACITY)
+      throw new ArgumentError(
+        `CapsetCheckBatch: the capacity must be an integer from 1 to ${MAX_CAPACITY}, got ${typeof capacity === "number" ? capacity : typeof capacity}`,
+      );
     this.capacity = capacity;
     this.#base = allocate(capacity * CHECK_SIZE + capacity);
     regions.register(this, this.#base, this);

@@ -2,11 +2,25 @@
 // them apart: bad input, which the user fixes (exit status 2), and a refusal or failure of the
 // real system (the kernel, the file system, the shim), which carries its own exit status.
 
+/**
+ * A message as text, whatever was passed: an error built from a value (a list nested thousands
+ * deep, a symbol) must still be an error, never a stack overflow or a TypeError of its own.
+ */
+export function messageText(m: unknown): string {
+  if (typeof m === "string") return m;
+  if (m === undefined) return "";
+  if (typeof m === "object" && m !== null) return Object.prototype.toString.call(m);
+  return String(m);
+}
+
 /** Bad input: a name, a number, a file, a format. Subclasses say where (path, position, token). */
 export class CapgateInputError extends Error {
   override name = "CapgateInputError";
   /** The CLI's exit status for bad input. */
   readonly exitStatus: number = 2;
+  constructor(message?: string) {
+    super(messageText(message));
+  }
 }
 
 /**
@@ -16,10 +30,14 @@ export class CapgateInputError extends Error {
  */
 export class CapgateSystemError extends Error {
   override name = "CapgateSystemError";
-  constructor(
-    message: string,
-    readonly exitStatus = 1,
-  ) {
-    super(message);
+  readonly exitStatus: number;
+  constructor(message: string, exitStatus = 1) {
+    super(messageText(message));
+    this.exitStatus = Number.isInteger(exitStatus) && exitStatus >= 1 && exitStatus <= 255 ? exitStatus : 1;
   }
+}
+
+/** An argument of the wrong kind passed to an exported function: bad input naming the function and the argument. */
+export class ArgumentError extends CapgateInputError {
+  override name = "ArgumentError";
 }

@@ -1,4 +1,5 @@
 import type { CapSet } from "./capabilities/set.js";
+import { ArgumentError } from "./errors.js";
 import type { ExecFile } from "./capabilities/xattr.js";
 import type { IdExtent } from "./userns.js";
 
@@ -200,3 +201,29 @@ export const OP_NAMES: readonly OpName[] = [
   "setgroups",
   "unshare",
 ];
+
+/**
+ * Refuses (ArgumentError, naming `where`) a value that is no op: an object whose `op` is one of
+ * OP_NAMES, with a file object for execve and lists where lists belong. What each argument
+ * means is checked where an op is encoded for the engine; this is for the functions that only
+ * describe or write an op.
+ */
+export function requireOp(op: unknown, where: string): asserts op is Op {
+  const o = op as Record<string, unknown> | null;
+  const bad = (why: string) => new ArgumentError(`${where}: ${why}`);
+  if (typeof o !== "object" || o === null) throw bad("an op must be an object");
+  if (typeof o["op"] !== "string" || !(OP_NAMES as readonly string[]).includes(o["op"]))
+    throw bad(`unknown op (the ops are ${OP_NAMES.join(", ")})`);
+  if (o["op"] === "execve") {
+    const f = o["file"] as Record<string, unknown> | null;
+    if (typeof f !== "object" || f === null) throw bad("execve's file must be an object");
+    if (f["interpreter"] !== undefined && (typeof f["interpreter"] !== "object" || f["interpreter"] === null))
+      throw bad("execve's interpreter must be an object");
+  }
+  if (o["op"] === "setgroups" && !Array.isArray(o["groups"])) throw bad("setgroups' groups must be a list");
+  for (const k of ["uidMap", "gidMap"])
+    if (o[k] !== undefined && (!Array.isArray(o[k]) || !(o[k] as unknown[]).every((e) => Array.isArray(e))))
+      throw bad(`${k} must be a list of extents`);
+  if (isIdCallName(o["op"]))
+    for (const k of ID_CALL_ARGS[o["op"]]) if (typeof o[k] !== "number") throw bad(`${o["op"]}: ${k} must be a number`);
+}

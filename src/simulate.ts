@@ -16,7 +16,9 @@ import {
 } from "./engine/codec.js";
 import type { Op } from "./ops.js";
 import { StateError, stateFieldProblem, stateProblem, type ThreadState } from "./state.js";
-import { CapgateInputError } from "./errors.js";
+import { stateFieldsOk } from "./state-fields.js";
+import { ArgumentError, CapgateInputError } from "./errors.js";
+import { argArray, argObject, argProfile } from "./args.js";
 import { ruleByCode, type RuleContext } from "./rules/catalog.js";
 import { notesOf } from "./rules/notes.js";
 
@@ -77,6 +79,8 @@ export class Verdict {
   private hintValue: string | null | undefined;
 
   constructor(init: VerdictInit) {
+    if (typeof init !== "object" || init === null || typeof init.raw !== "object" || init.raw === null)
+      throw new ArgumentError("a Verdict is made by simulate and its kin, from the engine's answer");
     const raw = init.raw;
     this.ok = raw.ok;
     this.ret = raw.ret;
@@ -329,7 +333,7 @@ const RESULT_AT = SCRATCH.result,
 export function profileOf(options?: SimulateOptions): KernelProfile {
   const kernel = options?.kernel;
   if (kernel === undefined) return defaultProfile;
-  return typeof kernel === "string" ? kernelProfile(kernel) : kernel;
+  return typeof kernel === "string" ? kernelProfile(kernel) : argProfile(kernel, "options.kernel")!;
 }
 
 /** Builds the verdict from a result record at `res` and a state record at `out` (word offsets). */
@@ -404,23 +408,18 @@ export interface CapsetRequest {
  */
 export function preflightCapset(state: ThreadState, request: CapsetRequest, options?: SimulateOptions): Verdict {
   const profile = options === undefined ? defaultProfile : profileOf(options);
+  // a state and a request of the right kinds (the engine checks what they mean together)
+  if (!stateFieldsOk(state) || typeof request !== "object" || request === null)
+    throw preflightInputError(state, request);
   const { permitted: p, effective: e, inheritable: i, bounding: b, ambient: a } = state;
   const ne = request.effective ?? e,
     np = request.permitted ?? p,
     ni = request.inheritable ?? i;
-  // what reaches the engine as 32-bit words must be them (a CapSet's halves always are)
   if (
-    !(
-      p instanceof CapSet &&
-      e instanceof CapSet &&
-      i instanceof CapSet &&
-      b instanceof CapSet &&
-      a instanceof CapSet
-    ) ||
     !(ne instanceof CapSet && np instanceof CapSet && ni instanceof CapSet) ||
-    state.tid !== state.tid >>> 0 ||
-    (request.version !== undefined && request.version !== request.version >>> 0) ||
-    (request.pid !== undefined && request.pid !== (request.pid | 0))
+    (request.version !== undefined &&
+      (typeof request.version !== "number" || request.version !== request.version >>> 0)) ||
+    (request.pid !== undefined && (typeof request.pid !== "number" || request.pid !== (request.pid | 0)))
   )
     throw preflightInputError(state, request);
   const code = engine.preflightCapset(
@@ -451,6 +450,9 @@ export function preflightCapset(state: ThreadState, request: CapsetRequest, opti
 
 /** What is wrong with a pre-flight's arguments, as bad input. */
 function preflightInputError(state: ThreadState, request: CapsetRequest): CapgateInputError {
+  if (!stateFieldsOk(state)) return new StateError(`impossible state: ${stateFieldProblem(state)}`);
+  if (typeof request !== "object" || request === null)
+    return new CapgateInputError("preflightCapset: the request must be an object of sets");
   for (const k of ["effective", "permitted", "inheritable"] as const)
     if (request[k] !== undefined && !(request[k] instanceof CapSet))
       return new CapgateInputError(`preflightCapset: request.${k} must be a CapSet`);
@@ -469,6 +471,8 @@ export function simulateBatch(
   options?: SimulateOptions,
 ): Verdict[] {
   const profile = profileOf(options);
+  for (const r of argArray<{ state: ThreadState; op: Op }>(records, "simulateBatch: records"))
+    argObject(r, "simulateBatch: each record ({ state, op })");
   const inBytes = records.length * (STATE_SIZE + OP_SIZE);
   return withRegion(inBytes + records.length * (RESULT_SIZE + STATE_SIZE), (base) => {
     let w = words();
@@ -520,6 +524,10 @@ export function simulateSequences(
   options?: SimulateOptions,
 ): Verdict[][] {
   const profile = profileOf(options);
+  for (const it of argArray<{ state: ThreadState; ops: readonly Op[] }>(items, "simulateSequences: items")) {
+    argObject(it, "simulateSequences: each item ({ state, ops })");
+    for (const op of argArray(it.ops, "simulateSequences: ops")) argObject(op, "an op");
+  }
   const out: Verdict[][] = new Array(items.length);
   const batch: number[] = [];
   items.forEach((it, i) => {

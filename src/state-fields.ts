@@ -39,23 +39,25 @@ export interface StateFields {
  */
 export function stateFieldsOk(s: StateFields): boolean {
   return (
+    typeof s === "object" &&
+    s !== null &&
     s.permitted instanceof CapSet &&
     s.effective instanceof CapSet &&
     s.inheritable instanceof CapSet &&
     s.bounding instanceof CapSet &&
     s.ambient instanceof CapSet &&
-    s.securebits === s.securebits >>> 0 &&
-    s.tid === s.tid >>> 0 &&
-    s.ruid === s.ruid >>> 0 &&
-    s.euid === s.euid >>> 0 &&
-    s.suid === s.suid >>> 0 &&
-    s.fsuid === s.fsuid >>> 0 &&
-    s.rgid === s.rgid >>> 0 &&
-    s.egid === s.egid >>> 0 &&
-    s.sgid === s.sgid >>> 0 &&
-    s.fsgid === s.fsgid >>> 0 &&
+    typeof s.securebits === "number" && s.securebits === s.securebits >>> 0 &&
+    typeof s.tid === "number" && s.tid === s.tid >>> 0 &&
+    typeof s.ruid === "number" && s.ruid === s.ruid >>> 0 &&
+    typeof s.euid === "number" && s.euid === s.euid >>> 0 &&
+    typeof s.suid === "number" && s.suid === s.suid >>> 0 &&
+    typeof s.fsuid === "number" && s.fsuid === s.fsuid >>> 0 &&
+    typeof s.rgid === "number" && s.rgid === s.rgid >>> 0 &&
+    typeof s.egid === "number" && s.egid === s.egid >>> 0 &&
+    typeof s.sgid === "number" && s.sgid === s.sgid >>> 0 &&
+    typeof s.fsgid === "number" && s.fsgid === s.fsgid >>> 0 &&
     Array.isArray(s.groups) && s.groups.length <= GROUPS_MAX &&
-    typeof s.ns === "object" &&
+    typeof s.ns === "object" && (s.ns === null || Array.isArray(s.ns.uidMap)) &&
     typeof s.noNewPrivs === "boolean"
   );
 }

@@ -1,3 +1,4 @@
+import { argProfile } from "./args.js";
 import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile, knownSecurebits } from "./kernel/profiles.js";
 import type { StateFields } from "./state-fields.js";
@@ -41,6 +42,7 @@ export class StateError extends CapgateInputError {
  */
 export function threadState(init: ThreadStateInit = {}, profile: KernelProfile = kernelProfile()): ThreadState {
   if (typeof init !== "object" || init === null) throw new StateError("a thread state's fields must be an object");
+  profile = argProfile(profile, "threadState: the profile") ?? kernelProfile();
   const ns = init.ns ?? null;
   if (ns !== null && (typeof ns !== "object" || !Array.isArray(ns.uidMap) || !Array.isArray(ns.gidMap)))
     throw new StateError("ns must be a user namespace (see childNamespace) or null");
@@ -75,10 +77,26 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
   return state;
 }
 
+/**
+ * Refuses (StateError, naming `where` and the field) a value that is no thread state: what every
+ * exported function that reads a state does before it reads one.
+ */
+export function requireState(s: unknown, where: string): asserts s is ThreadState {
+  if (!stateFieldsOk(s as ThreadState))
+    throw new StateError(`${where}: not a thread state: ${stateFieldProblem(s as ThreadState)}`);
+}
+
+/** Refuses a value whose named sets are not all CapSets (the formats read only those). */
+export function requireSets(s: unknown, sets: readonly SetName[], where: string): void {
+  if (typeof s !== "object" || s === null) throw new StateError(`${where}: expected a thread state, got ${typeof s}`);
+  for (const k of sets)
+    if (!((s as Record<string, unknown>)[k] instanceof CapSet)) throw new StateError(`${where}: ${k} must be a CapSet`);
+}
+
 /** The first field that holds no value of its kind, in words (see stateFieldsOk in the codec). */
 export function stateFieldProblem(s: ThreadState): string {
-  const anyState = s as unknown as Record<string, unknown>;
   if (typeof s !== "object" || s === null) return "a thread state must be an object";
+  const anyState = s as unknown as Record<string, unknown>;
   const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : String(v));
   for (const set of SET_NAMES)
     if (!(anyState[set] instanceof CapSet)) return `${set} must be a CapSet, got ${show(anyState[set])}`;
@@ -124,6 +142,7 @@ function defaulted(field: string, given: ReadonlySet<string> | undefined): strin
  * and the fix; `given`, the fields a caller gave, lets it say when a default was the cause.
  */
 export function stateProblem(state: ThreadState, profile: KernelProfile, given?: ReadonlySet<string>): string | null {
+  if (!stateFieldsOk(state)) return stateFieldProblem(state);
   // before 3.16 a thread could hold bits above CAP_LAST_CAP (the full set was all 64 bits)
   for (const set of SET_NAMES) {
     const beyond = state[set].difference(profile.fullSet);
@@ -231,6 +250,8 @@ export type StateChange =
  * The thread id is identity, not a credential, and is not compared.
  */
 export function diffStates(a: ComparableState, b: ComparableState): StateChange[] {
+  requireSets(a, SET_NAMES, "diffStates");
+  requireSets(b, SET_NAMES, "diffStates");
   const out: StateChange[] = [];
   for (const field of SET_NAMES) if (!a[field].equals(b[field])) out.push({ field, before: a[field], after: b[field] });
   for (const field of SCALAR_NAMES) {
@@ -247,6 +268,8 @@ export function diffStates(a: ComparableState, b: ComparableState): StateChange[
 
 /** The same thread in the same state: no credential differs, and the same tid. */
 export function statesEqual(a: ThreadState, b: ThreadState): boolean {
+  requireSets(a, SET_NAMES, "statesEqual");
+  requireSets(b, SET_NAMES, "statesEqual");
   return a.tid === b.tid && diffStates(a, b).length === 0;
 }
 

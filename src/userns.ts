@@ -3,6 +3,7 @@
 // of root ids the v3 file capability rule walks. Ids inside a state are as the thread sees them;
 // ID_UNMAPPED stands for one with no mapping (the kernel shows it as OVERFLOW_ID, 65534).
 import { ID_UNMAPPED, NS_EXTENTS_MAX, NS_LEVELS_MAX, OVERFLOW_ID } from "./engine/contract.js";
+import { ArgumentError } from "./errors.js";
 
 export { ID_UNMAPPED, OVERFLOW_ID, NS_EXTENTS_MAX };
 
@@ -29,14 +30,41 @@ export interface UserNamespace {
 
 /** The inside id of `outside` through `map`, or ID_UNMAPPED. */
 export function mapUp(map: readonly IdExtent[], outside: number): number {
-  for (const [inside, lower, count] of map)
+  if (!Array.isArray(map) || typeof outside !== "number") throw badMap("mapUp");
+  for (const extent of map) {
+    if (!isExtent(extent)) throw badMap("mapUp");
+    const [inside, lower, count] = extent;
     if (outside >= lower && outside < lower + count) return inside + outside - lower;
+  }
   return ID_UNMAPPED;
 }
 /** The outside id of `inside` through `map`, or ID_UNMAPPED. */
 export function mapDown(map: readonly IdExtent[], inside: number): number {
-  for (const [first, lower, count] of map) if (inside >= first && inside < first + count) return lower + inside - first;
+  if (!Array.isArray(map) || typeof inside !== "number") throw badMap("mapDown");
+  for (const extent of map) {
+    if (!isExtent(extent)) throw badMap("mapDown");
+    const [first, lower, count] = extent;
+    if (inside >= first && inside < first + count) return lower + inside - first;
+  }
   return ID_UNMAPPED;
+}
+
+/** An extent's shape (its ranges are checked where a namespace is made). */
+function isExtent(e: unknown): e is IdExtent {
+  return (
+    Array.isArray(e) &&
+    e.length === 3 &&
+    typeof e[0] === "number" &&
+    typeof e[1] === "number" &&
+    typeof e[2] === "number"
+  );
+}
+
+/** A map or an id of the wrong kind. */
+function badMap(where: string): ArgumentError {
+  return new ArgumentError(
+    `${where}: expected a map (a list of [inside, outside, count] extents) and an id (a number)`,
+  );
 }
 
 /** How an id reads inside the namespace: unmapped ids read as the overflow id. */
@@ -77,7 +105,26 @@ export function childNamespace(init: {
   setgroups?: "allow" | "deny";
   owner?: number;
 }): UserNamespace {
+  if (typeof init !== "object" || init === null) throw new ArgumentError("childNamespace: expected an object of maps");
   const uidMap = init.uidMap ?? [];
+  for (const [name, map] of [
+    ["uidMap", uidMap],
+    ["gidMap", init.gidMap ?? []],
+  ] as const) {
+    if (!Array.isArray(map)) throw new ArgumentError(`childNamespace: ${name} must be a list of extents`);
+    const bad = mapProblem(map.map((e) => (Array.isArray(e) ? e : [NaN, NaN, NaN]) as unknown as IdExtent));
+    if (
+      bad ||
+      map.some((e) => !Array.isArray(e) || e.length !== 3 || !e.every((x) => typeof x === "number" && x === x >>> 0))
+    )
+      throw new ArgumentError(
+        `childNamespace: ${name}: ${bad ?? "each extent is [inside, outside, count], 32-bit ids"}`,
+      );
+  }
+  if (init.setgroups !== undefined && init.setgroups !== "allow" && init.setgroups !== "deny")
+    throw new ArgumentError('childNamespace: setgroups is "allow" or "deny"');
+  if (init.owner !== undefined && (typeof init.owner !== "number" || init.owner !== init.owner >>> 0))
+    throw new ArgumentError("childNamespace: owner must be a uid");
   return {
     level: 1,
     uidMap,

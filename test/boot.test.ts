@@ -2,11 +2,12 @@
 // kernel image's version (the boots themselves run in `npm run verify:kernels`, which CI runs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newcArchive } from "../verify/boot.js";
 import { imageRelease } from "../verify/boot.js";
+import { threadState } from "../src/state.js";
 
 test("the initramfs is newc cpio: 110-byte headers, names and data padded to 4, a trailer", () => {
   const a = newcArchive([
@@ -63,4 +64,94 @@ test("the exec set-id rule of issue 11's kernels: 6.17 is the first profile with
   const exec = { op: "execve" as const, file: {} };
   assert.ok(simulate(s, exec, { kernel: "6.16" }).state.ambient.isEmpty, "6.16: set-id, ambient cleared");
   assert.ok(simulate(s, exec, { kernel: "6.17" }).state.ambient.has(10), "6.17: not set-id, ambient kept");
+});
+
+/** A kernel image by its header alone: "HdrS" and a version string, the rest whatever `body` is. */
+function fakeImage(dir: string, body: Buffer = Buffer.alloc(0)): string {
+  const image = Buffer.concat([Buffer.alloc(0x400), body]);
+  image.write("HdrS", 0x202, "latin1");
+  image.writeUInt16LE(0x100, 0x20e);
+  image.write("6.1.0-99-cloud-amd64 (garbage) #1 SMP\0", 0x300, "latin1");
+  const path = join(dir, "vmlinuz");
+  writeFileSync(path, image);
+  return path;
+}
+
+/** A stand-in for qemu: answers --version, then does what `script` says (its console is stdout). */
+function fakeQemu(dir: string, script: string): string {
+  const path = join(dir, "fake-qemu");
+  writeFileSync(path, `#!/bin/sh\n[ "$1" = --version ] && { echo "QEMU emulator version 7.2"; exit 0; }\n${script}\n`, {
+    mode: 0o755,
+  });
+  return path;
+}
+
+test("a guest that never answers ends at the timeout with a BootFailure naming it; its files are gone (issue 20 #9)", async () => {
+  const { openKernelImage, runOnBootedKernel, BootFailure } = await import("../verify/boot.js");
+  const { runnerUnavailable } = await import("../verify/runner.js");
+  if (runnerUnavailable()) return; // no C compiler: nothing can be booted (CI has one)
+  const dir = mkdtempSync(join(tmpdir(), "capgate-hang-"));
+  const image = openKernelImage(fakeImage(dir, Buffer.from("garbage".repeat(1000))));
+  const hang = fakeQemu(dir, "printf '\\033[2J\\033c booting...'\nsleep 600");
+  const start = Date.now();
+  await assert.rejects(
+    runOnBootedKernel(image, [{ state: threadState(), ops: [{ op: "capget" }] }], { qemu: hang, timeoutMs: 1500 }),
+    (e: Error) =>
+      e instanceof BootFailure &&
+      e.exitStatus === 5 &&
+      /did not finish within 2 s .*its console ended with: booting\.\.\./.test(e.message) &&
+      !/\u001b/.test(e.message),
+  );
+  assert.ok(Date.now() - start < 15_000, "killed at the timeout");
+  const crash = fakeQemu(dir, "echo 'Kernel panic - not syncing: VFS'; exit 1");
+  await assert.rejects(
+    runOnBootedKernel(image, [{ state: threadState(), ops: [{ op: "capget" }] }], { qemu: crash }),
+    (e: Error) => e instanceof BootFailure && /gave no answer \(qemu exited with 1\).*Kernel panic/.test(e.message),
+  );
+  assert.deepEqual(
+    readdirSync(tmpdir()).filter((f) => f.startsWith("capgate-boot-")),
+    [],
+    "no private boot directory is left behind",
+  );
+});
+
+test("the answer port's frames: lengths and checksums are checked, a lost or damaged answer is named, never decoded (issue 22)", async () => {
+  const { decodeAnswer, readFrames, BootFailure } = await import("../verify/boot.js");
+  const { ANSWER } = await import("../src/engine/contract.js");
+  const fnv = (b: Buffer) => {
+    let h = 2166136261;
+    for (const x of b) h = Math.imul(h ^ x, 16777619) >>> 0;
+    return h;
+  };
+  const frame = (type: number, payload: Buffer) => {
+    const h = Buffer.alloc(ANSWER.HEADER_SIZE);
+    h.writeUInt32LE(ANSWER.MAGIC, 0);
+    h.writeUInt32LE(type, 4);
+    h.writeUInt32LE(payload.length, 8);
+    h.writeUInt32LE(fnv(payload), 12);
+    return Buffer.concat([h, payload]);
+  };
+  const trial = { state: threadState(), ops: [] };
+  const batch = Buffer.alloc(12 + 8);
+  batch.writeUInt32LE(0, 0); // batch 0
+  batch.writeUInt32LE(0, 4); // the runner's exit status
+  batch.writeUInt32LE(1, 8); // one trial
+  // its answer: setup 0, 0 ops
+  const u32 = (...n: number[]) => Buffer.from(new Uint32Array(n).buffer);
+  const whole = Buffer.concat([
+    frame(ANSWER.RELEASE, Buffer.from("7.3.4+deb13-cloud-amd64")),
+    frame(ANSWER.BATCH, batch),
+    frame(ANSWER.END, u32(1, 1)),
+  ]);
+  const ok = decodeAnswer(whole, [trial]);
+  assert.equal(ok.release, "7.3.4+deb13-cloud-amd64");
+  assert.deepEqual(ok.trials, [{ setup: 0, steps: [] }]);
+  // cut short, damaged in the middle, or garbage first: named, never a half answer
+  assert.throws(() => decodeAnswer(whole.subarray(0, whole.length - 20), [trial]), /incomplete/);
+  const damaged = Buffer.from(whole);
+  // a bit of the batch frame's payload (after the release frame and the batch frame's header)
+  damaged[2 * ANSWER.HEADER_SIZE + "7.3.4+deb13-cloud-amd64".length + 2]! ^= 1;
+  assert.match(readFrames(damaged).problem!, /frame 2 fails its checksum/);
+  assert.throws(() => decodeAnswer(damaged, [trial]), BootFailure);
+  assert.throws(() => decodeAnswer(Buffer.concat([Buffer.from("\u001bc"), whole]), [trial]), /garbage where frame 1/);
 });

@@ -567,3 +567,57 @@ test(
     assert.deepEqual([doc.trials, doc.divergences, doc.setupFailures, doc.uidChanges], [300, 0, 0, false]);
   },
 );
+
+test(
+  "an interrupted verify removes its files and takes its runners with it (SIGINT, SIGTERM; issue 20 #10)",
+  { skip, timeout: 120_000 },
+  async () => {
+    const { spawn } = await import("node:child_process");
+    const parent = mkdtempSync(join(tmpdir(), "capgate-kill-"));
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const child = spawn(process.execPath, [bin, "verify", "--fuzz", "--trials", "1000000", "--seed", "1"], {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: "1", CAPGATE_EXEC_DIR: parent },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      // wait until a runner is at work on its directory
+      const runDir = await new Promise<string>((resolve, reject) => {
+        const started = Date.now();
+        const look = setInterval(() => {
+          const dirs = readdirSync(parent).filter((d) => d.startsWith("capgate-run-"));
+          if (dirs.length && runnersOf(join(parent, dirs[0]!)).length) {
+            clearInterval(look);
+            resolve(join(parent, dirs[0]!));
+          } else if (Date.now() - started > 30_000) {
+            clearInterval(look);
+            reject(new Error(`no runner started: ${stderr}`));
+          }
+        }, 50);
+      });
+      child.kill(signal);
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      assert.equal(code, signal === "SIGINT" ? 130 : 143, stderr);
+      assert.match(stderr, new RegExp(`verify interrupted \\(${signal}\\); its runners and files are gone`));
+      assert.deepEqual(readdirSync(parent), [], "nothing left in the exec directory's parent");
+      // the runner (and what it started) died with it: no process still works in its directory
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(runnersOf(runDir), [], "no runner outlives verify");
+    }
+  },
+);
+
+/** The processes whose command line names `dir` (a runner's --dir). */
+function runnersOf(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "latin1").includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

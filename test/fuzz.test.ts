@@ -27,6 +27,7 @@ import { lintText } from "../src/lint/index.js";
 import { parseTraceeLine } from "../src/watch/tracee.js";
 import { kernelProfile } from "../src/index.js";
 import { spawnSync } from "node:child_process";
+import { fuzzLibrary, LIBRARY_ENTRIES } from "../fixtures/library-fuzz.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const SEED = Number(process.env["CAPGATE_FUZZ_SEED"] ?? 20261128);
@@ -370,4 +371,24 @@ test("CLI fuzzer: random argument vectors and files over every command that chan
   }
   console.log(`# CLI fuzzer: ${vectors.length} runs, exit statuses ${JSON.stringify(byStatus)}`);
   assert.ok((byStatus[0] ?? 0) > 0 && (byStatus[2] ?? 0) > 0, "the vectors reach both successes and input errors");
+});
+
+// The library fuzzer (fixtures/library-fuzz.ts; `npm run fuzz:library` runs 100,000 inputs
+// with a fresh seed): every exported function of the pure entries, given values one mistake
+// away from right and anything at all, returns or throws capgate's own errors, and never
+// answers for a value outside its domain.
+test("library fuzz: every pure export refuses bad arguments with capgate's own errors", () => {
+  const report = fuzzLibrary(20_000, 20261207);
+  assert.deepEqual(report.foreign, []);
+  assert.deepEqual(report.falseAllowed, []);
+  assert.ok(report.calls >= 20_000);
+  // every exported function was reached: a new export is fuzzed the day it lands
+  const exported = Object.entries(LIBRARY_ENTRIES).flatMap(([entry, m]) =>
+    Object.entries(m)
+      .filter(([, v]) => typeof v === "function")
+      .map(([name]) => `${entry}.${name}`),
+  );
+  assert.ok(exported.length > 60, `${exported.length} exported functions`);
+  const missed = exported.filter((name) => !report.covered.includes(name));
+  assert.deepEqual(missed, []);
 });

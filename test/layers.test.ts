@@ -21,7 +21,7 @@ function layer(file: string): { name: string; rank: number } {
     [/^src\/(engine\/contract|errors)\.ts$/, "contract", 0],
     [/^src\/state-fields\.ts$/, "values", 1],
     [/^src\/(capabilities|kernel)\//, "values", 1],
-    [/^src\/(state|ops|userns)\.ts$/, "values", 1],
+    [/^src\/(state|ops|userns|args)\.ts$/, "values", 1],
     [/^src\/engine\//, "engine", 2],
     [/^src\/(simulate|check-batch|describe|reference|compare)\.ts$/, "model", 3],
     [/^src\/rules\//, "model", 3],

@@ -266,7 +266,7 @@ export function decodeAnswer(bytes: Buffer, trials: readonly Trial[]): { release
 function consoleTail(text: string): string {
   const clean = text
     .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "")
-    .replace(/\x1b[@-_]/g, "")
+    .replace(/\x1b[\x20-\x2f]*[\x30-\x7e]/g, "")
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "")
     .split("\n")
     .map((l) => l.trim())
@@ -348,7 +348,15 @@ export async function runOnBootedKernel(
       console: string;
       timedOut: boolean;
     }>((resolve, reject) => {
-      const child = spawn(program, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+      // in a process group of its own, so that nothing it started outlives a kill
+      const child = spawn(program, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const killAll = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          child.kill("SIGKILL");
+        }
+      };
       const chunks: Buffer[] = [];
       let kept = 0;
       const keep = (b: Buffer) => {
@@ -362,19 +370,29 @@ export async function runOnBootedKernel(
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        child.kill("SIGKILL");
+        killAll();
       }, timeoutMs);
-      const handle = { kill: () => child.kill("SIGKILL") };
+      const handle = { kill: killAll };
       liveBoots.add(handle);
       child.on("error", (e) => {
         clearTimeout(timer);
         liveBoots.delete(handle);
         reject(new BootFailure(`${program}: ${e.message}`));
       });
-      child.on("close", (code, sig) => {
+      // when it exits, what it printed is read until its console closes, or a moment at most
+      child.on("exit", (code, sig) => {
         clearTimeout(timer);
         liveBoots.delete(handle);
-        resolve({ status: code, signal: sig, console: Buffer.concat(chunks).toString("latin1"), timedOut });
+        const done = () =>
+          resolve({ status: code, signal: sig, console: Buffer.concat(chunks).toString("latin1"), timedOut });
+        const grace = setTimeout(() => {
+          killAll();
+          done();
+        }, 1000);
+        child.once("close", () => {
+          clearTimeout(grace);
+          done();
+        });
       });
     });
     const bootMs = Date.now() - start;

@@ -1,3 +1,4 @@
+import { ArgumentError } from "../errors.js";
 import { capabilityName } from "./table.js";
 
 /**
@@ -11,6 +12,9 @@ export class CapSet implements Iterable<number> {
   readonly hi: number;
 
   constructor(lo: number, hi: number) {
+    // numbers only: anything else (a string, a list, a bigint) is no set's half
+    if (typeof lo !== "number" || typeof hi !== "number")
+      throw new ArgumentError(`a CapSet's halves are numbers (32-bit words), got ${typeof lo} and ${typeof hi}`);
     this.lo = lo >>> 0;
     this.hi = hi >>> 0;
   }

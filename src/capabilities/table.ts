@@ -1,6 +1,8 @@
 // The capability table: include/uapi/linux/capability.h numbers and names; the "since"
 // column is the kernel release that added each capability (capabilities(7)).
 
+import { ArgumentError } from "../errors.js";
+
 export interface CapabilityInfo {
   /** Kernel name, e.g. "CAP_NET_RAW". */
   readonly name: string;
@@ -72,6 +74,7 @@ const byName = new Map<string, number>(CAPABILITIES.map((c) => [c.name, c.number
 
 /** The number of a kernel name ("CAP_NET_RAW", any case, prefix optional), or undefined. */
 export function capabilityNumber(name: string): number | undefined {
+  if (typeof name !== "string") return undefined;
   // Names are ASCII: toUpperCase() would fold look-alikes ("ſ" → "S", "ı" → "I") into real names.
   if (!/^[\x20-\x7e]*$/.test(name)) return undefined;
   const upper = name.trim().toUpperCase();
@@ -80,6 +83,8 @@ export function capabilityNumber(name: string): number | undefined {
 
 /** The kernel name of a capability number; numbers without a name print as decimal, as libcap does. */
 export function capabilityName(number: number): string {
+  if (typeof number !== "number")
+    throw new ArgumentError(`capabilityName: the number must be a number, got ${typeof number}`);
   return CAPABILITIES[number]?.name ?? String(number);
 }
 

@@ -46,6 +46,7 @@ export class XattrError extends CapgateInputError {
 
 /** Decodes an xattr value as get_vfs_caps_from_disk reads it (flag bits other than bit 0 ignored). */
 export function decodeFileCaps(bytes: Uint8Array): Required<FileCaps> {
+  if (!(bytes instanceof Uint8Array)) throw new XattrError("decodeFileCaps: the value must be bytes (a Uint8Array)");
   if (bytes.length < 4)
     throw new XattrError(
       `security.capability is ${bytes.length} bytes, shorter than its magic word (the kernel answers EINVAL)`,
@@ -75,7 +76,18 @@ export function decodeFileCaps(bytes: Uint8Array): Required<FileCaps> {
 
 /** Encodes file capabilities; v1 only holds capabilities 0..31. */
 export function encodeFileCaps(caps: FileCaps): Uint8Array {
+  if (
+    typeof caps !== "object" ||
+    caps === null ||
+    !(caps.permitted instanceof CapSet) ||
+    !(caps.inheritable instanceof CapSet)
+  )
+    throw new XattrError("encodeFileCaps: expected { permitted, inheritable: CapSet, effective, version?, rootid? }");
   const version = caps.version ?? 2;
+  if (version !== 1 && version !== 2 && version !== 3)
+    throw new XattrError(`encodeFileCaps: the revision is 1, 2 or 3, got ${String(version)}`);
+  if (caps.rootid !== undefined && (typeof caps.rootid !== "number" || caps.rootid !== caps.rootid >>> 0))
+    throw new XattrError("encodeFileCaps: the rootid must be a uid");
   if (version === 1 && (caps.permitted.hi | caps.inheritable.hi) !== 0) {
     throw new XattrError("a revision 1 security.capability holds only capabilities 0..31");
   }

@@ -4,7 +4,7 @@
 // in a buffer for the kernel runner. Offsets are in 32-bit words.
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITY_VERSION } from "../kernel/constants.js";
-import type { Op } from "../ops.js";
+import { OP_NAMES, type Op } from "../ops.js";
 import type { IdExtent } from "../userns.js";
 import { CapgateInputError } from "../errors.js";
 import type { ThreadState } from "../state.js";
@@ -115,6 +115,7 @@ export function encodeOp(
   op: Op,
   current: { effective: CapSet; permitted: CapSet; inheritable: CapSet },
 ): void {
+  if (typeof op !== "object" || op === null) throw new CapgateInputError(`an op must be an object, got ${shown(op)}`);
   for (let k = 0; k < OP_HEAD_WORDS; k++) w[at + k] = 0; // (a loop: fill() is a slower call for 14 words)
   switch (op.op) {
     case "capget":
@@ -247,6 +248,10 @@ export function encodeOp(
       w[at + OP.c] = flags;
       return;
     }
+    default:
+      throw new CapgateInputError(
+        `unknown op ${shown((op as { op: unknown }).op)} (the ops are ${OP_NAMES.join(", ")})`,
+      );
   }
 }
 

@@ -1,4 +1,5 @@
 // Hex masks as /proc/PID/status and `capsh --decode=` show them.
+import { argCapSet, argText } from "../args.js";
 import { CapSet } from "../capabilities/set.js";
 import { FormatError } from "./errors.js";
 import { libcapName } from "./libcap-text.js";
@@ -9,6 +10,7 @@ import { libcapName } from "./libcap-text.js";
  * /proc/PID/status ("CapEff:\t0000000000003000") is read for its mask.
  */
 export function parseMask(text: string): CapSet {
+  argText(text, "parseMask: the mask");
   const t = text.trim().replace(/^Cap(Inh|Prm|Eff|Bnd|Amb):\s*/, "");
   const digits = t.replace(/^0x/i, "").replace(/^0+(?=[0-9a-f])/i, "");
   if (!/^[0-9a-f]{1,16}$/i.test(digits)) {
@@ -30,5 +32,6 @@ export function parseMask(text: string): CapSet {
 
 /** What `capsh --decode=MASK` prints: "0x000001ffffffffff=cap_chown,...". */
 export function formatDecode(mask: CapSet): string {
+  argCapSet(mask, "formatDecode: the mask");
   return `0x${mask.toStatusHex()}=${mask.toArray().map(libcapName).join(",")}`;
 }

@@ -4,9 +4,9 @@ import type { CapSet } from "../capabilities/set.js";
 import { capabilityName } from "../capabilities/table.js";
 import { abbreviateSet } from "../capabilities/list.js";
 import { PRCTL, AMBIENT_SUBOP, CAPABILITY_VERSION } from "../kernel/constants.js";
-import { idCallArgs, isIdCall, type Op } from "../ops.js";
+import { idCallArgs, isIdCall, requireOp, type Op } from "../ops.js";
 import { shownId } from "../userns.js";
-import { diffStates, type ComparableState, type SetName } from "../state.js";
+import { diffStates, requireSets, SET_NAMES, type ComparableState, type SetName } from "../state.js";
 import { formatCapText } from "./libcap-text.js";
 import type { KernelProfile } from "../kernel/profiles.js";
 
@@ -33,6 +33,7 @@ export function outcomeText(v: {
 }
 
 export function describeOp(op: Op): string {
+  requireOp(op, "describeOp");
   if (isIdCall(op)) return [op.op, ...idCallArgs(op).map(uid)].join(" ");
   switch (op.op) {
     case "capget":
@@ -108,6 +109,8 @@ const SET_LABELS: Record<SetName, string> = {
 
 /** Which parts of the state changed, named: "P -net_raw, A cleared, euid 0→1000". */
 export function describeChange(before: ComparableState, after: ComparableState): string {
+  requireSets(before, SET_NAMES, "describeChange");
+  requireSets(after, SET_NAMES, "describeChange");
   return diffStates(before, after)
     .map((c) => {
       if (c.field in SET_LABELS) {
@@ -136,6 +139,7 @@ export function describeChange(before: ComparableState, after: ComparableState):
 
 /** A thread's capabilities in one phrase: libcap text, then the ambient set when it has one. */
 export function describeCaps(state: ComparableState, profile?: KernelProfile): string {
+  requireSets(state, SET_NAMES, "describeCaps");
   const ambient = state.ambient.isEmpty ? "" : `, ambient ${abbreviateSet(state.ambient, { prefix: true, max: 64 })}`;
   return `${formatCapText(state, profile)}${ambient}`;
 }

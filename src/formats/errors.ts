@@ -1,5 +1,5 @@
 /** A malformed input in one of the text formats: names the offending token and its position. */
-import { CapgateInputError } from "../errors.js";
+import { CapgateInputError, messageText } from "../errors.js";
 
 export class FormatError extends CapgateInputError {
   override name = "FormatError";
@@ -12,8 +12,10 @@ export class FormatError extends CapgateInputError {
     readonly token: string,
     readonly problem: string,
   ) {
+    const t = messageText(token),
+      i = messageText(input);
     super(
-      `${format}: ${problem} at position ${position + 1}${token ? ` (${JSON.stringify(token)})` : ""} in ${JSON.stringify(input)}`,
+      `${messageText(format)}: ${messageText(problem)} at position ${typeof position === "number" ? position + 1 : "?"}${t ? ` (${JSON.stringify(t)})` : ""} in ${JSON.stringify(i.length > 200 ? `${i.slice(0, 200)}…` : i)}`,
     );
   }
 }

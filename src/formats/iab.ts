@@ -2,7 +2,9 @@
 // and the bounding set's dropped capabilities of a thread, e.g. "!cap_chown,^cap_net_raw".
 // "!" dropped from bounding, "^" ambient (and so inheritable), "%" inheritable only (written
 // where a "!" precedes it), a bare name inheritable.
+import { argCapSet, argObject, argProfile, argText } from "../args.js";
 import { CapSet } from "../capabilities/set.js";
+import { requireSets } from "../state.js";
 import { capabilityNumber, parseCapNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
@@ -16,6 +18,9 @@ export interface Iab {
 }
 
 export function formatIab(iab: Iab, profile: KernelProfile = kernelProfile()): string {
+  argObject(iab, "formatIab: the IAB");
+  for (const k of ["inheritable", "ambient", "notBounding"] as const) argCapSet(iab[k], `formatIab: ${k}`);
+  argProfile(profile, "formatIab: the profile");
   const parts: string[] = [];
   for (let c = 0; c <= profile.lastCap; c++) {
     const i = iab.inheritable.has(c),
@@ -32,6 +37,7 @@ export function iabOf(
   state: { inheritable: CapSet; ambient: CapSet; bounding: CapSet },
   profile: KernelProfile = kernelProfile(),
 ): Iab {
+  requireSets(state, ["inheritable", "ambient", "bounding"], "iabOf");
   return {
     inheritable: state.inheritable,
     ambient: state.ambient,
@@ -40,6 +46,7 @@ export function iabOf(
 }
 
 export function parseIab(text: string): Iab {
+  argText(text, "parseIab: the text");
   let i = CapSet.EMPTY,
     a = CapSet.EMPTY,
     nb = CapSet.EMPTY;

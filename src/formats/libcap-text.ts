@@ -1,7 +1,9 @@
 // The libcap text format of cap_from_text(3) / cap_to_text(3): "cap_chown,cap_net_raw+ep",
 // "=ep cap_sys_admin-e", "all=eip", "=". format() prints exactly what libcap prints (the
 // shortest form, from the most common flag combination); parse() accepts what libcap accepts.
+import { argInteger, argProfile, argText } from "../args.js";
 import { CapSet } from "../capabilities/set.js";
+import { requireSets } from "../state.js";
 import { CAPABILITIES, capabilityNumber, parseCapNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { FormatError } from "./errors.js";
@@ -22,6 +24,7 @@ const flagText = (f: number) => `${f & EFF ? "e" : ""}${f & INH ? "i" : ""}${f &
 
 /** libcap's name for a capability: the lowercase kernel name, or decimal when it has none. */
 export function libcapName(cap: number): string {
+  argInteger(cap, "libcapName: the capability", 0, 63);
   return CAPABILITIES[cap] ? CAPABILITIES[cap]!.name.toLowerCase() : String(cap);
 }
 
@@ -31,6 +34,8 @@ function stateFlags(t: CapText, cap: number): number {
 
 /** cap_to_text: the canonical text for the sets, as libcap prints it on a kernel with this profile. */
 export function formatCapText(sets: CapText, profile: KernelProfile = kernelProfile()): string {
+  requireSets(sets, ["permitted", "effective", "inheritable"], "formatCapText");
+  argProfile(profile, "formatCapText: the profile");
   const named = profile.lastCap + 1; // cap_max_bits()
   const histo = new Array<number>(8).fill(0);
   for (let n = 0; n < named; n++) histo[stateFlags(sets, n)]!++;
@@ -70,6 +75,8 @@ const isNameChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.
 
 /** cap_from_text: the sets a text describes, starting from all clear. */
 export function parseCapText(text: string, profile: KernelProfile = kernelProfile()): CapText {
+  argText(text, "parseCapText: the text");
+  argProfile(profile, "parseCapText: the profile");
   const fail = (at: number, token: string, problem: string): never => {
     throw new FormatError("libcap text", text, at, token, problem);
   };

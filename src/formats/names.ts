@@ -1,5 +1,7 @@
 // Capability names as each ecosystem writes them, in and out. Numbers without a name (up to 63)
 // survive every round trip: they are never silently dropped.
+import { ArgumentError } from "../errors.js";
+import { argArray, argCapSet, argInteger, argObject, argProfile, argText } from "../args.js";
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITIES, capabilityNumber, parseCapNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
@@ -26,6 +28,8 @@ export const NAME_STYLES: readonly NameStyle[] = [
 ];
 
 export function formatName(cap: number, style: NameStyle): string {
+  argInteger(cap, "formatName: the capability", 0, 63);
+  argStyle(style, "formatName");
   const known = CAPABILITIES[cap];
   const short = known ? known.name.slice(4) : undefined;
   switch (style) {
@@ -43,6 +47,8 @@ export function formatName(cap: number, style: NameStyle): string {
 }
 
 export function formatNames(set: CapSet, style: NameStyle): string[] {
+  argCapSet(set, "formatNames: the set");
+  argStyle(style, "formatNames");
   return set.toArray().map((cap) => formatName(cap, style));
 }
 
@@ -54,6 +60,9 @@ export function parseName(
   input = token,
   at = 0,
 ): number {
+  argText(token, "parseName: the name");
+  argStyle(style, "parseName");
+  argProfile(profile, "parseName: the profile");
   const fail = (problem: string): never => {
     throw new FormatError(`${style} capability name`, input, at, token, problem);
   };
@@ -91,6 +100,10 @@ export function parseNames(
   style: NameStyle,
   profile: KernelProfile = kernelProfile(),
 ): CapSet {
+  if (typeof input !== "string")
+    for (const t of argArray(input, "parseNames: the names")) argText(t, "parseNames: each name");
+  argStyle(style, "parseNames");
+  argProfile(profile, "parseNames: the profile");
   const text = typeof input === "string" ? input : input.join(",");
   let body = text;
   let invert = false;
@@ -132,7 +145,12 @@ export interface ContainerCapRequest {
  * ambient empty; a non-root process gets no permitted or effective capabilities.
  */
 export function containerCapabilities(req: ContainerCapRequest, profile: KernelProfile = kernelProfile()) {
+  argObject(req, "containerCapabilities: the request");
+  argProfile(profile, "containerCapabilities: the profile");
+  if (req.uid !== undefined) argInteger(req.uid, "containerCapabilities: uid", 0, 0xfffffffe);
   const style = req.style ?? "docker";
+  if (style !== "docker" && style !== "kubernetes")
+    throw new ArgumentError('containerCapabilities: the style is "docker" or "kubernetes"');
   const add = parseNames(req.add ?? [], style, profile);
   const drop = parseNames(req.drop ?? [], style, profile);
   const list = (x: string | readonly string[] | undefined) => (typeof x === "string" ? x.split(/[\s,]+/) : (x ?? []));
@@ -158,6 +176,7 @@ export function containerCapabilities(req: ContainerCapRequest, profile: KernelP
  * cap_net_raw, CAP_NET_RAW, net_raw, NET_RAW or 13 (comma- or space-separated).
  */
 export function parseAnyNames(text: string, profile: KernelProfile = kernelProfile()): CapSet {
+  argText(text, "parseAnyNames: the names");
   let set = CapSet.EMPTY;
   const re = /[^\s,]+/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -172,4 +191,10 @@ export function parseAnyNames(text: string, profile: KernelProfile = kernelProfi
     }
   }
   return set;
+}
+
+/** A name style argument: one of NAME_STYLES. */
+function argStyle(style: unknown, where: string): void {
+  if (typeof style !== "string" || !(NAME_STYLES as readonly string[]).includes(style))
+    throw new ArgumentError(`${where}: the style must be one of ${NAME_STYLES.join(", ")}`);
 }

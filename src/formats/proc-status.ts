@@ -1,4 +1,6 @@
 // The capability block of /proc/PID/status (or /proc/PID/task/TID/status) as a thread state.
+import { ArgumentError } from "../errors.js";
+import { argInteger, argObject, argProfile, argText } from "../args.js";
 import { CapSet } from "../capabilities/set.js";
 import { threadState, type Credentials, type ThreadState } from "../state.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
@@ -22,6 +24,7 @@ function field(text: string, key: string): { value: string; at: number } | undef
 
 /** Parses a status file; CapInh/CapPrm/CapEff/CapBnd are required, CapAmb (4.3+) optional. */
 export function parseStatus(text: string): StatusFields {
+  argText(text, "parseStatus: the status text");
   const set = (key: string, required: boolean) => {
     const f = field(text, key);
     if (!f) {
@@ -71,6 +74,7 @@ export function parseStatus(text: string): StatusFields {
 
 /** /proc/PID/uid_map or gid_map: lines of "inside outside count". */
 export function parseIdMap(text: string, what = "uid_map"): IdExtent[] {
+  argText(text, `parseIdMap: ${typeof what === "string" ? what : "the map"}`);
   return text
     .split("\n")
     .filter((l) => l.trim() !== "")
@@ -88,6 +92,7 @@ export function parseIdMap(text: string, what = "uid_map"): IdExtent[] {
  * Outside ids in these files are the reader's: read them from the initial namespace.
  */
 export function namespaceFromProc(files: { uidMap: string; gidMap: string; setgroups?: string }): UserNamespace | null {
+  argObject(files, "namespaceFromProc: the files");
   const uidMap = parseIdMap(files.uidMap, "uid_map");
   const gidMap = parseIdMap(files.gidMap, "gid_map");
   const full = (m: IdExtent[]) => m.length === 1 && m[0]![0] === 0 && m[0]![1] === 0 && m[0]![2] === 0xffffffff;
@@ -106,6 +111,10 @@ export function stateFromStatus(
   ns: UserNamespace | null = null,
 ): ThreadState {
   const s = parseStatus(text);
+  argInteger(securebits, "stateFromStatus: securebits", 0, 0xffffffff);
+  argProfile(profile, "stateFromStatus: the profile");
+  if (ns !== null && (typeof ns !== "object" || !Array.isArray(ns.uidMap) || !Array.isArray(ns.gidMap)))
+    throw new ArgumentError("stateFromStatus: the namespace must be a user namespace or null");
   const u = (id: number) => fromShown(id, ns?.uidMap);
   const g = (id: number) => fromShown(id, ns?.gidMap);
   return threadState(

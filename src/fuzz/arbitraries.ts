@@ -5,7 +5,8 @@ import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, knownSecurebits, type KernelProfile } from "../kernel/profiles.js";
 import { CAPABILITY_VERSION, PRCTL } from "../kernel/constants.js";
 import { PID_MAX_LIMIT } from "../engine/contract.js";
-import type { ThreadState } from "../state.js";
+import { requireState, threadState, type ThreadState } from "../state.js";
+import { argInteger, argObject, argProfile } from "../args.js";
 import type { Op, UnshareOp } from "../ops.js";
 import { childNamespace, mapDown, shownId, ID_UNMAPPED, type IdExtent, type UserNamespace } from "../userns.js";
 
@@ -14,6 +15,7 @@ import { childNamespace, mapDown, shownId, ID_UNMAPPED, type IdExtent, type User
  * bits), biased toward small and full sets.
  */
 export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
+  argProfile(profile, "capSetArb: the profile");
   const all = profile.fullSet;
   return fc.oneof(
     {
@@ -41,6 +43,7 @@ export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrar
 
 /** A 64-bit mask with bits anywhere, including above CAP_LAST_CAP (what capset may be handed). */
 export function rawMaskArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
+  argProfile(profile, "rawMaskArb: the profile");
   return fc.oneof(
     capSetArb(profile),
     fc
@@ -125,6 +128,8 @@ export function threadStateArb(
   profile: KernelProfile = kernelProfile(),
   options: { userns?: boolean } = {},
 ): fc.Arbitrary<ThreadState> {
+  argProfile(profile, "threadStateArb: the profile");
+  argObject(options, "threadStateArb: the options");
   const initial = initialStateArb(profile);
   if (options.userns === false) return initial;
   return fc.oneof({ weight: 9, arbitrary: initial }, { weight: 1, arbitrary: namespacedStateArb(profile, initial) });
@@ -202,7 +207,8 @@ const capgetPidArb = (state: ThreadState) =>
   );
 
 /** capset requests: mostly derived from the state (so that many succeed), sometimes anything. */
-export function capsetOpArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+export function capsetOpArb(state?: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+  [state, profile] = args("capsetOpArb", state, profile);
   const near = (base: CapSet) =>
     fc.oneof(
       fc.constant(base),
@@ -236,7 +242,8 @@ const smallArb = fc.oneof(
 const SCRIPT_CAPS = { permitted: new CapSet(0xffffffff, 0xffffffff), inheritable: CapSet.EMPTY, effective: true };
 
 /** Every modelled prctl, with valid and invalid arguments. */
-export function prctlOpArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+export function prctlOpArb(state?: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+  [state, profile] = args("prctlOpArb", state, profile);
   const sbMask = profile.features.execSecurebits ? 0xfff : 0xff;
   return fc
     .oneof(
@@ -286,7 +293,8 @@ export function prctlOpArb(state: ThreadState, profile: KernelProfile = kernelPr
 }
 
 /** The setuid family, choosing among the current ids, root, another user and -1. */
-export function uidOpArb(state: ThreadState): fc.Arbitrary<Op> {
+export function uidOpArb(state?: ThreadState): fc.Arbitrary<Op> {
+  [state] = args("uidOpArb", state);
   // an unmapped id is passed as the program reads it (65534), never as -1
   const id = fc.oneof(
     fc.constant(shownId(state.ruid)),
@@ -315,7 +323,8 @@ export function uidOpArb(state: ThreadState): fc.Arbitrary<Op> {
 }
 
 /** The setgid family and setgroups, choosing among the current gids, the groups, root, another group and -1. */
-export function gidOpArb(state: ThreadState): fc.Arbitrary<Op> {
+export function gidOpArb(state?: ThreadState): fc.Arbitrary<Op> {
+  [state] = args("gidOpArb", state);
   const id = fc.oneof(
     fc.constant(shownId(state.rgid)),
     fc.constant(shownId(state.egid)),
@@ -347,6 +356,7 @@ export function gidOpArb(state: ThreadState): fc.Arbitrary<Op> {
 
 /** execve of a file: plain, setuid (to root or another user), with file capabilities of any version. */
 export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+  argProfile(profile, "execveOpArb: the profile");
   const caps = fc.record({
     permitted: capSetArb(profile),
     inheritable: capSetArb(profile),
@@ -389,7 +399,8 @@ export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitr
  * mostly, sometimes refused (outside it, overlapping), sometimes none; now and then from a
  * process with other threads.
  */
-export function unshareOpArb(state: ThreadState): fc.Arbitrary<Op> {
+export function unshareOpArb(state?: ThreadState): fc.Arbitrary<Op> {
+  [state] = args("unshareOpArb", state);
   // ids of the caller's namespace the new maps may use: what its own maps cover
   const parent = (map: readonly IdExtent[] | undefined): IdExtent[] =>
     map ? map.map(([inside, , count]) => [inside, inside, count] as const) : [[0, 0, 4294967295]];
@@ -439,6 +450,7 @@ export function unshareOpArb(state: ThreadState): fc.Arbitrary<Op> {
 
 /** capget of another task of a `tasks` list: a process or thread with sets of its own, or none there. */
 export function taskCapgetOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+  argProfile(profile, "taskCapgetOpArb: the profile");
   const sets = fc
     .record({
       permitted: capSetArb(profile),
@@ -457,7 +469,8 @@ export function taskCapgetOpArb(profile: KernelProfile = kernelProfile()): fc.Ar
 }
 
 /** Any modelled op, chosen with regard to the state it starts from. */
-export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+export function opArb(state?: ThreadState, profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
+  [state, profile] = args("opArb", state, profile);
   // unshare and capget of another task are rarer: each costs the kernel side a process (or thread)
   return fc.oneof(
     { weight: 12, arbitrary: capsetOpArb(state, profile) },
@@ -476,12 +489,32 @@ export function opArb(state: ThreadState, profile: KernelProfile = kernelProfile
   );
 }
 
-/** A start state and a sequence of ops (each op drawn for a state like the start). */
+/**
+ * A scenario: a start state and a sequence of ops (each op drawn for a state like the start),
+ * in the shape runScenario takes (`profile`, `state`, `steps`), with the ops also as a plain
+ * list (`ops`, for simulateSequence).
+ */
 export function scenarioArb(
   profile: KernelProfile = kernelProfile(),
   maxSteps = 8,
-): fc.Arbitrary<{ state: ThreadState; ops: Op[] }> {
+): fc.Arbitrary<{ profile: KernelProfile; state: ThreadState; steps: Array<{ op: Op }>; ops: Op[] }> {
+  argProfile(profile, "scenarioArb: the profile");
+  argInteger(maxSteps, "scenarioArb: maxSteps", 1, 1000);
   return threadStateArb(profile).chain((state) =>
-    fc.array(opArb(state, profile), { minLength: 1, maxLength: maxSteps }).map((ops) => ({ state, ops })),
+    fc
+      .array(opArb(state, profile), { minLength: 1, maxLength: maxSteps })
+      .map((ops) => ({ profile, state, steps: ops.map((op) => ({ op })), ops })),
   );
+}
+
+/** The arguments of an op arbitrary: a state (default: a root shell of the profile) and a profile, checked. */
+function args(
+  where: string,
+  state?: ThreadState,
+  profile: KernelProfile = kernelProfile(),
+): [ThreadState, KernelProfile] {
+  argProfile(profile, `${where}: the profile`);
+  if (state === undefined) return [threadState({}, profile), profile];
+  requireState(state, where);
+  return [state, profile];
 }

@@ -1,4 +1,5 @@
 import { ERRNO } from "../engine/contract.js";
+import { ArgumentError } from "../errors.js";
 // Constants of the kernel ABI that capgate speaks: include/uapi/linux/capability.h,
 // prctl.h and securebits.h.
 
@@ -42,6 +43,7 @@ export type SecurebitName = keyof typeof SECUREBITS;
 
 /** Names of the bits set in a securebits word (unknown bits as "bit N"). */
 export function securebitNames(bits: number): string[] {
+  if (typeof bits !== "number") throw new ArgumentError(`securebitNames: bits must be a number, got ${typeof bits}`);
   const names: string[] = [];
   for (let b = 0; b < 32; b++) {
     if (((bits >>> b) & 1) === 0) continue;

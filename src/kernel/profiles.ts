@@ -84,6 +84,8 @@ function atLeast(major: number, minor: number, m: number, n: number): boolean {
 
 /** The profile of a kernel "MAJOR.MINOR" (a patch level is ignored). Default: DEFAULT_KERNEL. */
 export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
+  if (typeof version !== "string")
+    throw new ProfileError(`a kernel version is a string such as "6.18", got ${typeof version}`);
   const cached = cache.get(version);
   if (cached) return cached;
   const match = /^(\d{1,2})\.(\d{1,3})(?:\.\d+)?$/.exec(String(version).trim());
@@ -125,7 +127,16 @@ export function kernelProfile(version: string = DEFAULT_KERNEL): KernelProfile {
     newerThanModelled: major > NEWEST_MAJOR || (major === NEWEST_MAJOR && minor > NEWEST_MINOR),
   });
   cache.set(version, profile);
+  made.add(profile);
   return profile;
+}
+
+/** Every profile kernelProfile() made: the only objects the library accepts as a profile. */
+const made = new WeakSet<object>();
+
+/** Whether `v` is a profile kernelProfile() made (not an object that merely looks like one). */
+export function isKernelProfile(v: unknown): v is KernelProfile {
+  return typeof v === "object" && v !== null && made.has(v);
 }
 
 /**
@@ -149,6 +160,8 @@ const SECBIT_EXEC_VALUES = (1 << 8) | (1 << 10); // EXEC_RESTRICT_FILE, EXEC_DEN
  * null when it does not start with MAJOR.MINOR. A kernel older than the oldest profile throws.
  */
 export function releaseProfile(release: string): KernelProfile | null {
+  if (typeof release !== "string")
+    throw new ProfileError(`a kernel release is a string such as "6.1.0-47-cloud-amd64", got ${typeof release}`);
   const m = /^(\d+)\.(\d+)/.exec(release.trim());
   return m ? kernelProfile(`${m[1]}.${m[2]}`) : null;
 }

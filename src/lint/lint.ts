@@ -1,5 +1,6 @@
 // capgate lint: the capability lists of a Kubernetes manifest, a Compose file or a systemd
 // unit, checked against the kernel profile and each ecosystem's own rules.
+import { argObject, argProfile, argText } from "../args.js";
 import { LintInputError } from "./errors.js";
 import { yamlDocuments, jsonDocument, type LNode } from "./tree.js";
 import { CapSet } from "../capabilities/set.js";
@@ -264,6 +265,10 @@ export function lintText(
   text: string,
   options: { kind?: LintKind; kernel?: KernelProfile } = {},
 ): LintResult {
+  argText(path, "lintText: the path");
+  argText(text, "lintText: the text");
+  argObject(options, "lintText: the options");
+  argProfile(options.kernel, "lintText: options.kernel");
   const kind = options.kind ?? detectKind(path, text);
   const profile = options.kernel ?? kernelProfile();
   const findings = kind === "systemd" ? lintSystemd(text, profile) : lintYaml(text, kind, profile);

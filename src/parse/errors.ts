@@ -1,13 +1,14 @@
 /** Bad input: names the place (file, step, field) and the problem. Never a stack trace for users. */
-import { CapgateInputError } from "../errors.js";
+import { CapgateInputError, messageText } from "../errors.js";
 
 export class InputError extends CapgateInputError {
   override name = "InputError";
   /** Where in the input, e.g. "steps[2].permitted". */
   readonly path: string;
   constructor(path: string, message: string) {
-    super(path ? `${path}: ${message}` : message);
-    this.path = path;
+    const where = messageText(path);
+    super(where ? `${where}: ${messageText(message)}` : messageText(message));
+    this.path = where;
   }
 }
 
@@ -19,6 +20,14 @@ const PREVIEW_CHARS = 60;
  * is, a list or an object by its kind and size. Never recursive, so that a value nested
  * thousands deep makes a message, not a stack overflow.
  */
+/**
+ * The path an exported parser names in its messages: a caller's string, or `fallback` for
+ * anything else (a path is text; a list nested thousands deep must not become one).
+ */
+export function pathText(path: unknown, fallback: string): string {
+  return typeof path === "string" ? path : fallback;
+}
+
 export function preview(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v.length > PREVIEW_CHARS ? `${v.slice(0, PREVIEW_CHARS)}…` : v);
   if (Array.isArray(v)) return v.length === 0 ? "[]" : `a list of ${v.length}`;

@@ -1,6 +1,7 @@
+import { argProfile } from "../args.js";
 import { CapSet } from "../capabilities/set.js";
 import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
-import type { KernelProfile } from "../kernel/profiles.js";
+import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { InputError, preview } from "./errors.js";
 import { checkDepth } from "./json.js";
 
@@ -10,7 +11,15 @@ export interface SetInputOptions {
 }
 
 /** One capability token: a name (any case, CAP_ prefix optional) or a decimal number. */
-export function parseCapability(token: string | number, profile: KernelProfile, path: string): number {
+export function parseCapability(
+  token: string | number,
+  profile: KernelProfile = kernelProfile(),
+  path: string = "capability",
+): number {
+  profile = argProfile(profile, "parseCapability: the profile") ?? kernelProfile();
+  if (typeof path !== "string") path = "capability";
+  if (typeof token !== "number" && typeof token !== "string")
+    throw new InputError(path, `expected a capability name or number, got ${preview(token)}`);
   if (typeof token === "number") {
     if (!Number.isInteger(token) || token < 0) throw new InputError(path, `${token} is not a capability number`);
     if (token > profile.lastCap)
@@ -39,11 +48,14 @@ export function parseCapability(token: string | number, profile: KernelProfile, 
  */
 export function parseSetInput(
   value: unknown,
-  profile: KernelProfile,
-  path: string,
+  profile: KernelProfile = kernelProfile(),
+  path: string = "set",
   options: SetInputOptions = {},
 ): CapSet {
+  if (typeof path !== "string") path = "set";
   checkDepth(value, path);
+  profile = argProfile(profile, "parseSetInput: the profile") ?? kernelProfile();
+  if (typeof options !== "object" || options === null) options = {};
   if (Array.isArray(value)) {
     let set = CapSet.EMPTY;
     value.forEach((item, i) => {

@@ -3,6 +3,7 @@
 // the number of system calls) over moves derived from the target; each move is evaluated on
 // the engine in one call, and the goal is tested by simulating the final execve.
 import { mapDown, ID_UNMAPPED } from "../userns.js";
+import { requireState } from "../state.js";
 import { mapText } from "../rules/setuid.js";
 import { CapSet } from "../capabilities/set.js";
 import { CAP, capabilityName } from "../capabilities/table.js";
@@ -12,7 +13,8 @@ import { simulate, simulateSequence, simulateSequences, type Verdict } from "../
 import type { Op, ExecFile } from "../ops.js";
 import type { ThreadState } from "../state.js";
 import { listNames } from "../capabilities/list.js";
-import { unmet, wanted, type PlanTarget } from "./target.js";
+import { requireTarget, unmet, wanted, type PlanTarget } from "./target.js";
+import { argInteger, argObject, argProfile } from "../args.js";
 
 export interface PlanStep {
   readonly verdict: Verdict;
@@ -188,14 +190,18 @@ export function plan(
   target: PlanTarget,
   options: { kernel?: KernelProfile; maxStates?: number } = {},
 ): Plan {
-  const profile = options.kernel ?? kernelProfile();
+  argObject(options, "plan: the options");
+  const profile = argProfile(options.kernel, "plan: options.kernel") ?? kernelProfile();
+  requireState(start, "plan");
+  requireTarget(target, "plan");
   const moves = movesFor(start, target);
   const execOp: Op = { op: "execve", file: execFileOf(target) };
   const frontier: Node[] = [{ state: start, used: 0, cost: 0, path: [] }];
   const seen = new Set<string>([key(start, 0)]);
   let searched = 0;
   let best: { node: Node; misses: string[] } | undefined;
-  const maxStates = options.maxStates ?? 20000;
+  const maxStates =
+    options.maxStates === undefined ? 20000 : argInteger(options.maxStates, "plan: options.maxStates", 1, 1e7);
   while (frontier.length && searched < maxStates) {
     // uniform cost: the cheapest node first (the frontier stays small; a sort is enough)
     frontier.sort((a, b) => a.cost - b.cost);

@@ -1,7 +1,8 @@
 // What a program should hold after execve: the planner's goal.
 import { CapSet } from "../capabilities/set.js";
 import type { ExecFile } from "../ops.js";
-import { SET_NAMES, type ThreadState } from "../state.js";
+import { SET_NAMES, requireState, type ThreadState } from "../state.js";
+import { ArgumentError, argCapSet, argInteger, argObject } from "../args.js";
 import { securebitNames } from "../kernel/constants.js";
 import { listNames } from "../capabilities/list.js";
 
@@ -35,8 +36,43 @@ export interface PlanTarget {
   readonly file?: ExecFile;
 }
 
+/**
+ * Checks a target's shape before the planner reads it: every field absent or of its type (a
+ * CapgateInputError naming the field otherwise). The exec file is checked where its op is
+ * encoded, as every execve op is.
+ */
+export function requireTarget(target: unknown, where: string): asserts target is PlanTarget {
+  const t = argObject<Record<string, unknown>>(target, `${where}: the target`);
+  const optional = (key: string, ok: (v: unknown) => boolean, what: string) => {
+    if (t[key] !== undefined && !ok(t[key])) throw new ArgumentError(`${where}: target.${key} must be ${what}`);
+  };
+  optional(
+    "uid",
+    (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= ID_MAX,
+    `an id from 0 to ${ID_MAX}`,
+  );
+  for (const name of SET_NAMES) {
+    const goal = t[name];
+    if (goal === undefined) continue;
+    const g = argObject<Record<string, unknown>>(goal, `${where}: target.${name}`);
+    for (const k of ["exactly", "include", "exclude"])
+      if (g[k] !== undefined) argCapSet(g[k], `${where}: target.${name}.${k}`);
+  }
+  if (t["securebits"] !== undefined) {
+    const b = argObject<Record<string, unknown>>(t["securebits"], `${where}: target.securebits`);
+    for (const k of ["set", "clear"])
+      if (b[k] !== undefined) argInteger(b[k], `${where}: target.securebits.${k}`, 0, 0xffffffff);
+  }
+  optional("noNewPrivs", (v) => typeof v === "boolean", "true or false");
+  optional("cannotRegain", (v) => typeof v === "boolean", "true or false");
+  if (t["file"] !== undefined) argObject(t["file"], `${where}: target.file`);
+}
+const ID_MAX = 0xfffffffe; // (uid_t)-1 is "no change", never an id
+
 /** What the program's state misses of the target, one sentence each (empty: met). */
 export function unmet(target: PlanTarget, s: ThreadState): string[] {
+  requireTarget(target, "unmet");
+  requireState(s, "unmet");
   const out: string[] = [];
   if (
     target.uid !== undefined &&

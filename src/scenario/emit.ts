@@ -1,8 +1,10 @@
 // Writes engine inputs back as a scenario document (../shared/scenario-format.md), so that a
 // state and ops found by a fuzzer can be replayed with `capgate simulate`.
 import type { CapSet } from "../capabilities/set.js";
+import { requireState } from "../state.js";
+import { CapgateInputError } from "../errors.js";
 import { SET_NAMES, type SetName, type ThreadState } from "../state.js";
-import { ID_CALL_ARGS, idCallArgs, isIdCall, type FileCaps, type Op, type TaskSets } from "../ops.js";
+import { ID_CALL_ARGS, idCallArgs, isIdCall, requireOp, type FileCaps, type Op, type TaskSets } from "../ops.js";
 import { shownId, mapDown, ID_UNMAPPED, OVERFLOW_ID, type IdExtent, type UserNamespace } from "../userns.js";
 
 const hex = (s: CapSet) => s.toHex();
@@ -25,6 +27,7 @@ function scenarioId(id: number, map: readonly IdExtent[] | undefined): number {
 }
 
 export function stateToScenario(s: ThreadState): Record<string, unknown> {
+  requireState(s, "stateToScenario");
   const u = (id: number) => scenarioId(id, s.ns?.uidMap),
     g = (id: number) => scenarioId(id, s.ns?.gidMap);
   return {
@@ -51,6 +54,7 @@ export function usernsToScenario(ns: UserNamespace): Record<string, unknown> {
 }
 
 export function opToScenario(op: Op): Record<string, unknown> {
+  requireOp(op, "opToScenario");
   if (isIdCall(op)) {
     const args = idCallArgs(op);
     return { op: op.op, ...Object.fromEntries(ID_CALL_ARGS[op.op].map((field, i) => [field, id(args[i]!)])) };
@@ -170,6 +174,8 @@ export function toScenario(
   ops: readonly Op[],
   description?: string,
 ): Record<string, unknown> {
+  requireState(state, "toScenario");
+  if (!Array.isArray(ops)) throw new CapgateInputError("toScenario: ops must be a list of ops");
   const t = tasksOf(state, ops);
   const steps = (t?.ops ?? ops).map((op) => {
     const step = opToScenario(op);

@@ -4,7 +4,8 @@ import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, ProfileError, type KernelProfile } from "../kernel/profiles.js";
 import { CAPABILITY_VERSION, PRCTL, AMBIENT_SUBOP, SECUREBITS, ERRNO_NUMBERS } from "../kernel/constants.js";
 import { capabilityNumber } from "../capabilities/table.js";
-import { InputError, preview } from "../parse/errors.js";
+import { InputError, pathText, preview } from "../parse/errors.js";
+import { argProfile } from "../args.js";
 import { parseSetInput } from "../parse/sets.js";
 import { checkDepth, jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
 import { threadState, StateError, SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
@@ -108,7 +109,8 @@ const EXPECTED_STATE_FIELDS = [
   "noNewPrivs",
 ] as const;
 
-export function parseSecurebits(v: unknown, path: string): number {
+export function parseSecurebits(v: unknown, path: string = "securebits"): number {
+  path = pathText(path, "securebits");
   checkDepth(v, path);
   if (typeof v === "number") return int(v, path, 0, 0xffffffff);
   const names = Array.isArray(v) ? v : typeof v === "string" ? (v.trim() === "" ? [] : v.split(/[,|]/)) : null;
@@ -227,7 +229,9 @@ function insideIds<T extends Record<string, number>>(ids: T, map: readonly IdExt
   return out as T;
 }
 
-export function parseState(v: unknown, profile: KernelProfile, path = "state"): ThreadState {
+export function parseState(v: unknown, profile: KernelProfile = kernelProfile(), path = "state"): ThreadState {
+  path = pathText(path, "state");
+  profile = argProfile(profile, "parseState: the profile") ?? kernelProfile();
   if (v === undefined) return threadState({}, profile);
   checkDepth(v, path);
   if (!isObject(v)) throw new InputError(path, "expected an object");

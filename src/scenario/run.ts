@@ -1,6 +1,7 @@
 import type { CapSet } from "../capabilities/set.js";
-import { simulateSequence, type Verdict } from "../simulate.js";
-import { SET_NAMES, UID_NAMES, GID_NAMES, shownIds, type ThreadState } from "../state.js";
+import { simulateSequence, Verdict } from "../simulate.js";
+import { ArgumentError } from "../errors.js";
+import { SET_NAMES, UID_NAMES, GID_NAMES, shownIds, requireState, type ThreadState } from "../state.js";
 import { shownId } from "../userns.js";
 import type { Scenario, ScenarioStep, Expectation } from "./parse.js";
 import { setsHex, usernsToScenario } from "./emit.js";
@@ -31,6 +32,8 @@ export interface ScenarioResult {
 const hex = (s: CapSet) => s.toHex();
 
 export function checkExpectation(expect: Expectation, v: Verdict): ExpectationResult {
+  if (typeof expect !== "object" || expect === null || !(v instanceof Verdict))
+    throw new ArgumentError("checkExpectation: expected an expectation and a Verdict");
   const failures: string[] = [];
   const cmp = (what: string, want: unknown, got: unknown) => {
     if (want !== got) failures.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
@@ -60,6 +63,13 @@ export function checkExpectation(expect: Expectation, v: Verdict): ExpectationRe
 
 /** Runs a parsed scenario on the engine. */
 export function runScenario(scenario: Scenario): ScenarioResult {
+  if (
+    typeof scenario !== "object" ||
+    scenario === null ||
+    !Array.isArray(scenario.steps) ||
+    typeof scenario.profile !== "object"
+  )
+    throw new ArgumentError("runScenario: expected a scenario (parseScenario makes one)");
   const verdicts = simulateSequence(
     scenario.state,
     scenario.steps.map((s) => s.op),
@@ -83,6 +93,7 @@ export function runScenario(scenario: Scenario): ScenarioResult {
 
 /** The state as the JSON output shows it: sets as lowercase hex. */
 export function stateJson(s: ThreadState): Record<string, unknown> {
+  requireState(s, "stateJson");
   return {
     ...setsHex(s),
     securebits: s.securebits,
@@ -94,6 +105,7 @@ export function stateJson(s: ThreadState): Record<string, unknown> {
 
 /** One verdict as the scenario JSON output shows it. */
 export function verdictJson(v: Verdict): Record<string, unknown> {
+  if (!(v instanceof Verdict)) throw new ArgumentError("verdictJson: expected a Verdict");
   const out: Record<string, unknown> = {
     op: v.op.op,
     modelled: v.modelled,
@@ -124,6 +136,13 @@ export function verdictJson(v: Verdict): Record<string, unknown> {
 
 /** The document `capgate simulate FILE --json` prints. */
 export function scenarioResultJson(result: ScenarioResult): Record<string, unknown> {
+  if (
+    typeof result !== "object" ||
+    result === null ||
+    !Array.isArray(result.steps) ||
+    typeof result.scenario !== "object"
+  )
+    throw new ArgumentError("scenarioResultJson: expected a result (runScenario makes one)");
   return {
     kernel: result.scenario.profile.version,
     steps: [
