@@ -8,6 +8,29 @@ import { fileURLToPath } from "node:url";
 /** How a generated codec carries a field: a capability set (CapSet, u64), a u32, or booleans packed as flags. */
 export type FieldType = "caps" | "u32" | "uid" | "gid" | "flags" | "ids" | "userns";
 
+/** One field's outside form (contract/engine.json records.state.forms says what each part means). */
+export interface FormSpec {
+  readonly form: "set" | "securebits" | "count" | "id" | "ids" | "userns" | "flag";
+  readonly key?: string;
+  readonly group?: "uid" | "gid";
+  readonly default: string | number | boolean | null;
+  readonly follows?: string;
+  readonly credential?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** The record types each form may hold (a form on the wrong type is a contract error). */
+const FORM_TYPES: Record<FormSpec["form"], readonly string[]> = {
+  set: ["caps"],
+  securebits: ["u32"],
+  count: ["u32"],
+  id: ["uid", "gid"],
+  ids: ["ids"],
+  userns: ["userns"],
+  flag: ["flag"],
+};
+
 export interface ContractSpec {
   readonly records: Record<
     string,
@@ -18,6 +41,8 @@ export interface ContractSpec {
       readonly fields: ReadonlyArray<readonly [string, number, FieldType?]>;
       /** For a "flags" field: boolean property → flag name (of stateFlags). */
       readonly flags?: Record<string, string>;
+      /** The state's outside forms, per field (and flag property), in their outside order. */
+      readonly forms?: Record<string, FormSpec | string>;
     }
   >;
   readonly opKinds: Record<string, number>;
@@ -262,6 +287,30 @@ function stateFields(spec: ContractSpec): {
   return out;
 }
 
+/** The state's outside forms in their order, checked against the record: every field (and flag) has one. */
+function stateForms(spec: ContractSpec): Array<FormSpec & { field: string }> {
+  const rec = spec.records["state"]!;
+  const types = new Map<string, string>();
+  for (const [name, , type] of rec.fields) if (type !== "flags") types.set(name, type ?? "");
+  for (const prop of Object.keys(rec.flags ?? {})) types.set(prop, "flag");
+  const out: Array<FormSpec & { field: string }> = [];
+  for (const [field, f] of Object.entries(rec.forms ?? {})) {
+    if (field === "about" || typeof f === "string") continue;
+    const type = types.get(field);
+    if (type === undefined) throw new Error(`contract: state.forms.${field} is no field of the state record`);
+    if (!FORM_TYPES[f.form]?.includes(type))
+      throw new Error(`contract: state.forms.${field}: form ${f.form} does not fit a ${type} field`);
+    if (f.form === "id" && f.group !== type)
+      throw new Error(`contract: state.forms.${field}: an id's group is its type`);
+    if (f.form === "count" && (f.min === undefined || f.max === undefined))
+      throw new Error(`contract: state.forms.${field}: a count needs min and max`);
+    types.delete(field);
+    out.push({ ...f, field });
+  }
+  if (types.size) throw new Error(`contract: state.forms lacks ${[...types.keys()].join(", ")}`);
+  return out;
+}
+
 /** state-fields.ts: the state's fields as a type (src/state.ts's ThreadState is it). */
 function stateFieldsMirror(spec: ContractSpec): string {
   const f = stateFields(spec);
@@ -310,6 +359,52 @@ function stateFieldsMirror(spec: ContractSpec): string {
     "  );",
     "}",
     "",
+    "/** A field's form outside the engine (contract/engine.json records.state.forms). */",
+    'export type StateForm = "set" | "securebits" | "count" | "id" | "ids" | "userns" | "flag";',
+    "/** full, permitted, empty, root (0, or unmapped in a namespace without a 0), or the value itself. */",
+    'export type StateDefault = "full" | "permitted" | "empty" | "root" | number | boolean | null;',
+    "export interface StateFieldForm {",
+    "  /** The ThreadState property. */",
+    "  readonly field: StateFieldName;",
+    "  readonly form: StateForm;",
+    "  /** Its name in scenarios and the JSON output. */",
+    "  readonly key: string;",
+    "  /** An id's group in a scenario (uid or gid), else null. */",
+    '  readonly group: "uid" | "gid" | null;',
+    "  readonly default: StateDefault;",
+    "  /** In a scenario's id object, the id a missing one copies; else null. */",
+    "  readonly follows: StateFieldName | null;",
+    "  /** false: identity, not a credential (no diff, JSON output or expectation shows it). */",
+    "  readonly credential: boolean;",
+    "  /** A count's range. */",
+    "  readonly min: number;",
+    "  readonly max: number;",
+    "}",
+    "",
+    "/** Every field's outside form, in the order scenarios and the JSON output show them. */",
+    "export const STATE_FORMS: readonly StateFieldForm[] = Object.freeze([",
+    ...stateForms(spec).map(
+      (f) =>
+        `  { field: ${JSON.stringify(f.field)}, form: ${JSON.stringify(f.form)}, key: ${JSON.stringify(f.key ?? f.field)}, group: ${JSON.stringify(f.group ?? null)}, default: ${JSON.stringify(f.default)}, follows: ${JSON.stringify(f.follows ?? null)}, credential: ${f.credential ?? true}, min: ${f.min ?? 0}, max: ${f.max ?? 0} },`,
+    ),
+    "]);",
+    "",
+    "/** The capability sets, in outside order. */",
+    `export const SET_FIELDS = [${stateForms(spec)
+      .filter((f) => f.form === "set")
+      .map((f) => JSON.stringify(f.field))
+      .join(", ")}] as const;`,
+    "/** The uids (real, effective, saved, fs), in outside order. */",
+    `export const UID_FIELDS = [${stateForms(spec)
+      .filter((f) => f.group === "uid")
+      .map((f) => JSON.stringify(f.field))
+      .join(", ")}] as const;`,
+    "/** The gids, likewise. */",
+    `export const GID_FIELDS = [${stateForms(spec)
+      .filter((f) => f.group === "gid")
+      .map((f) => JSON.stringify(f.field))
+      .join(", ")}] as const;`,
+    "",
     "/** Every field, in record order. */",
     `export const STATE_FIELD_NAMES = [`,
     ...[
@@ -322,9 +417,34 @@ function stateFieldsMirror(spec: ContractSpec): string {
       ...f.flags.map(([p]) => p),
     ].map((n) => `  ${JSON.stringify(n)},`),
     "] as const;",
+    "export type StateFieldName = (typeof STATE_FIELD_NAMES)[number];",
+    "",
+    "/** A state's fields as one literal in the engine codec's order (threadState's states share its states' hidden class). */",
+    "export function stateLiteral(s: StateFields): StateFields {",
+    "  return {",
+    ...literalOrder(spec).map((n) => `    ${n}: s.${n},`),
+    "  };",
+    "}",
     "",
   ].join("\n");
 }
+
+/** The fields in readState's order, the order every state literal keeps (one hidden class for all states). */
+function literalOrder(spec: ContractSpec): string[] {
+  const f = stateFields(spec);
+  return [
+    ...f.sets,
+    ...f.numbers,
+    ...f.ids.map(([n]) => n),
+    ...f.lists,
+    ...f.namespaces,
+    ...(f.namespaces.length ? ["kernelIds"] : []),
+    ...f.flags.map(([p]) => p),
+  ];
+}
+
+/** The sets a call changes on the engine's fast paths (capset, an exec's result): withSets's parameters. */
+const CHANGED_SETS = ["permitted", "effective", "inheritable", "ambient"];
 
 /** engine/state-codec.ts: the one place a state field is written to and read from a record. */
 function stateCodecMirror(spec: ContractSpec): string {
@@ -342,6 +462,7 @@ function stateCodecMirror(spec: ContractSpec): string {
     "",
     "/** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */",
     "export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {",
+    "  // (w[...]!: every offset a codec reads lies inside the STATE_SIZE record its buffer was sized for)",
     "  const lo = w[at]!;",
     "  const hi = w[at + 1]!;",
     "  if (prev && lo === prev.lo && hi === prev.hi) return prev;",
@@ -371,6 +492,7 @@ function stateCodecMirror(spec: ContractSpec): string {
     ...f.namespaces.map((n) => `  const ns = readUserns(w, at + ST.${n}, prev?.${n});`),
     "  return {",
     ...f.sets.map((n) => `    ${n}: getSet(w, at + ST.${n}, prev?.${n}),`),
+    "    // (every ST offset lies inside the STATE_SIZE record)",
     ...f.numbers.map((n) => `    ${n}: w[at + ST.${n}]!,`),
     ...f.ids.map(([n, kind]) => `    ${n}: insideId(ns, w[at + ST.${n}]!, ${kind === "gid"}),`),
     ...f.lists.map((n) => `    ${n}: readIds(w, at + ST.${n}, ns, prev?.${n}),`),
@@ -380,7 +502,19 @@ function stateCodecMirror(spec: ContractSpec): string {
           `    kernelIds: ns ? hiddenIds(w, at, [${f.ids.map(([n]) => `ST.${n}`).join(", ")}], ${f.lists.map((n) => `ST.${n}`).join(", ")}, ns) : null,`,
         ]
       : []),
-    ...f.flags.map(([p, field, flag]) => `    ${p}: (w[at + ST.${field}]! & FLAG_${flag}) !== 0,`),
+    ...f.flags.map(
+      ([p, field, flag]) => `    ${p}: (w[at + ST.${field}]! & FLAG_${flag}) !== 0, // (inside the record)`,
+    ),
+    "  };",
+    "}",
+    "",
+    "/** A copy of `b` with new sets, built as one literal in readState's order, so every state shares one hidden class. */",
+    "export function withSets(",
+    "  b: StateFields,",
+    ...CHANGED_SETS.map((n) => `  ${n}: CapSet,`),
+    "): StateFields {",
+    "  return {",
+    ...literalOrder(spec).map((n) => (CHANGED_SETS.includes(n) ? `    ${n},` : `    ${n}: b.${n},`)),
     "  };",
     "}",
     "",

@@ -17,6 +17,7 @@ import {
 import type { Op } from "./ops.js";
 import { StateError, stateFieldProblem, stateProblem, type ThreadState } from "./state.js";
 import { stateFieldsOk } from "./state-fields.js";
+import { withSets } from "./engine/state-codec.js";
 import { ArgumentError, CapgateInputError } from "./errors.js";
 import { argArray, argObject, argProfile } from "./args.js";
 import { ruleByCode, type RuleContext } from "./rules/catalog.js";
@@ -138,11 +139,11 @@ export class Verdict {
   }
   /** The call, as simulated. */
   get op(): Op {
-    return this.opValue!;
+    return this.opValue!; // (set by every constructor path: readVerdict and the not-modelled verdicts)
   }
   /** The thread after the call (the same object as `before` when nothing changed). */
   get state(): ThreadState {
-    return this.stateValue!;
+    return this.stateValue!; // (set with opValue)
   }
 
   private context(): RuleContext {
@@ -194,37 +195,6 @@ export class Verdict {
       notes: this.notes,
     };
   }
-}
-
-/** A copy of `b` with new P, E, I, A, built as one literal in readState's order, so every state shares one hidden class. */
-function withSets(
-  b: ThreadState,
-  permitted: CapSet,
-  effective: CapSet,
-  inheritable: CapSet,
-  ambient: CapSet,
-): ThreadState {
-  return {
-    permitted,
-    effective,
-    inheritable,
-    bounding: b.bounding,
-    ambient,
-    securebits: b.securebits,
-    tid: b.tid,
-    ruid: b.ruid,
-    euid: b.euid,
-    suid: b.suid,
-    fsuid: b.fsuid,
-    rgid: b.rgid,
-    egid: b.egid,
-    sgid: b.sgid,
-    fsgid: b.fsgid,
-    groups: b.groups,
-    ns: b.ns,
-    kernelIds: b.kernelIds,
-    noNewPrivs: b.noNewPrivs,
-  };
 }
 
 /** The rules the engine answers "not modelled" with (OUTCOME_NOT_MODELLED; test/rules.test.ts holds them to it). */
@@ -333,6 +303,7 @@ const RESULT_AT = SCRATCH.result,
 export function profileOf(options?: SimulateOptions): KernelProfile {
   const kernel = options?.kernel;
   if (kernel === undefined) return defaultProfile;
+  // (argProfile returns undefined only for undefined, handled above)
   return typeof kernel === "string" ? kernelProfile(kernel) : argProfile(kernel, "options.kernel")!;
 }
 
@@ -495,7 +466,7 @@ export function simulateBatch(
 
 /** Runs ops in order on one thread (each from the state the previous one left) in one engine call. */
 export function simulateSequence(start: ThreadState, ops: readonly Op[], options?: SimulateOptions): Verdict[] {
-  return simulateSequences([{ state: start, ops }], options)[0]!;
+  return simulateSequences([{ state: start, ops }], options)[0]!; // (one answer per item)
 }
 
 /** capset's omitted sets mean "current": they depend on the state each step starts from. */
@@ -528,7 +499,7 @@ export function simulateSequences(
     argObject(it, "simulateSequences: each item ({ state, ops })");
     for (const op of argArray(it.ops, "simulateSequences: ops")) argObject(op, "an op");
   }
-  const out: Verdict[][] = new Array(items.length);
+  const out = new Array<Verdict[]>(items.length);
   const batch: number[] = [];
   items.forEach((it, i) => {
     if (needsCurrent(it.ops)) out[i] = stepByStep(it.state, it.ops, profile);
@@ -539,12 +510,13 @@ export function simulateSequences(
   let bytes = batch.length * SEQUENCE_SIZE;
   const offsets = batch.map((i) => {
     const start = bytes;
-    bytes += STATE_SIZE + items[i]!.ops.length * (OP_SIZE + RESULT_SIZE + STATE_SIZE);
+    bytes += STATE_SIZE + items[i]!.ops.length * (OP_SIZE + RESULT_SIZE + STATE_SIZE); // (batch holds indexes of items)
     return start;
   });
   withRegion(bytes, (base) => {
     let w = words();
     batch.forEach((i, j) => {
+      // (batch holds indexes of items; offsets has one entry per batch entry)
       const it = items[i]!,
         n = it.ops.length;
       const start = base + offsets[j]!,
@@ -558,6 +530,7 @@ export function simulateSequences(
     engine.evaluateSequences(profile.word, base, batch.length);
     w = words();
     batch.forEach((i, j) => {
+      // (as above)
       const it = items[i]!,
         n = it.ops.length;
       const results = base + offsets[j]! + STATE_SIZE + n * OP_SIZE,
@@ -570,7 +543,7 @@ export function simulateSequences(
           (results >>> 2) + k * (RESULT_SIZE >>> 2),
           (states >>> 2) + k * (STATE_SIZE >>> 2),
           state,
-          it.ops[k]!,
+          it.ops[k]!, // (k < n = it.ops.length)
           profile,
         );
         verdicts.push(v);

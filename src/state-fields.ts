@@ -62,6 +62,57 @@ export function stateFieldsOk(s: StateFields): boolean {
   );
 }
 
+/** A field's form outside the engine (contract/engine.json records.state.forms). */
+export type StateForm = "set" | "securebits" | "count" | "id" | "ids" | "userns" | "flag";
+/** full, permitted, empty, root (0, or unmapped in a namespace without a 0), or the value itself. */
+export type StateDefault = "full" | "permitted" | "empty" | "root" | number | boolean | null;
+export interface StateFieldForm {
+  /** The ThreadState property. */
+  readonly field: StateFieldName;
+  readonly form: StateForm;
+  /** Its name in scenarios and the JSON output. */
+  readonly key: string;
+  /** An id's group in a scenario (uid or gid), else null. */
+  readonly group: "uid" | "gid" | null;
+  readonly default: StateDefault;
+  /** In a scenario's id object, the id a missing one copies; else null. */
+  readonly follows: StateFieldName | null;
+  /** false: identity, not a credential (no diff, JSON output or expectation shows it). */
+  readonly credential: boolean;
+  /** A count's range. */
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Every field's outside form, in the order scenarios and the JSON output show them. */
+export const STATE_FORMS: readonly StateFieldForm[] = Object.freeze([
+  { field: "permitted", form: "set", key: "permitted", group: null, default: "full", follows: null, credential: true, min: 0, max: 0 },
+  { field: "effective", form: "set", key: "effective", group: null, default: "permitted", follows: null, credential: true, min: 0, max: 0 },
+  { field: "inheritable", form: "set", key: "inheritable", group: null, default: "empty", follows: null, credential: true, min: 0, max: 0 },
+  { field: "bounding", form: "set", key: "bounding", group: null, default: "full", follows: null, credential: true, min: 0, max: 0 },
+  { field: "ambient", form: "set", key: "ambient", group: null, default: "empty", follows: null, credential: true, min: 0, max: 0 },
+  { field: "securebits", form: "securebits", key: "securebits", group: null, default: 0, follows: null, credential: true, min: 0, max: 0 },
+  { field: "ruid", form: "id", key: "ruid", group: "uid", default: "root", follows: null, credential: true, min: 0, max: 0 },
+  { field: "euid", form: "id", key: "euid", group: "uid", default: "root", follows: null, credential: true, min: 0, max: 0 },
+  { field: "suid", form: "id", key: "suid", group: "uid", default: "root", follows: null, credential: true, min: 0, max: 0 },
+  { field: "fsuid", form: "id", key: "fsuid", group: "uid", default: "root", follows: "euid", credential: true, min: 0, max: 0 },
+  { field: "rgid", form: "id", key: "rgid", group: "gid", default: "root", follows: null, credential: true, min: 0, max: 0 },
+  { field: "egid", form: "id", key: "egid", group: "gid", default: "root", follows: null, credential: true, min: 0, max: 0 },
+  { field: "sgid", form: "id", key: "sgid", group: "gid", default: "root", follows: null, credential: true, min: 0, max: 0 },
+  { field: "fsgid", form: "id", key: "fsgid", group: "gid", default: "root", follows: "egid", credential: true, min: 0, max: 0 },
+  { field: "groups", form: "ids", key: "groups", group: null, default: "empty", follows: null, credential: true, min: 0, max: 0 },
+  { field: "ns", form: "userns", key: "userns", group: null, default: null, follows: null, credential: true, min: 0, max: 0 },
+  { field: "noNewPrivs", form: "flag", key: "noNewPrivs", group: null, default: false, follows: null, credential: true, min: 0, max: 0 },
+  { field: "tid", form: "count", key: "tid", group: null, default: 1000, follows: null, credential: false, min: 1, max: 1073741823 },
+]);
+
+/** The capability sets, in outside order. */
+export const SET_FIELDS = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
+/** The uids (real, effective, saved, fs), in outside order. */
+export const UID_FIELDS = ["ruid", "euid", "suid", "fsuid"] as const;
+/** The gids, likewise. */
+export const GID_FIELDS = ["rgid", "egid", "sgid", "fsgid"] as const;
+
 /** Every field, in record order. */
 export const STATE_FIELD_NAMES = [
   "permitted",
@@ -84,3 +135,29 @@ export const STATE_FIELD_NAMES = [
   "kernelIds",
   "noNewPrivs",
 ] as const;
+export type StateFieldName = (typeof STATE_FIELD_NAMES)[number];
+
+/** A state's fields as one literal in the engine codec's order (threadState's states share its states' hidden class). */
+export function stateLiteral(s: StateFields): StateFields {
+  return {
+    permitted: s.permitted,
+    effective: s.effective,
+    inheritable: s.inheritable,
+    bounding: s.bounding,
+    ambient: s.ambient,
+    securebits: s.securebits,
+    tid: s.tid,
+    ruid: s.ruid,
+    euid: s.euid,
+    suid: s.suid,
+    fsuid: s.fsuid,
+    rgid: s.rgid,
+    egid: s.egid,
+    sgid: s.sgid,
+    fsgid: s.fsgid,
+    groups: s.groups,
+    ns: s.ns,
+    kernelIds: s.kernelIds,
+    noNewPrivs: s.noNewPrivs,
+  };
+}

@@ -1,17 +1,18 @@
 import { argProfile } from "./args.js";
 import { CapSet } from "./capabilities/set.js";
 import { KernelProfile, kernelProfile, knownSecurebits } from "./kernel/profiles.js";
-import type { StateFields } from "./state-fields.js";
-import { GROUPS_MAX } from "./engine/contract.js";
 import {
-  ID_UNMAPPED,
-  mapDown,
-  mapProblem,
-  sameNamespace,
-  shownId,
-  type IdExtent,
-  type UserNamespace,
-} from "./userns.js";
+  STATE_FORMS,
+  SET_FIELDS,
+  UID_FIELDS,
+  GID_FIELDS,
+  type StateFields,
+  type StateFieldForm,
+  type StateFieldName,
+  stateLiteral,
+} from "./state-fields.js";
+import { GROUPS_MAX } from "./engine/contract.js";
+import { ID_UNMAPPED, mapDown, mapProblem, sameNamespace, shownId, type UserNamespace } from "./userns.js";
 import { CapgateInputError } from "./errors.js";
 import { stateFieldsOk } from "./state-fields.js";
 
@@ -24,7 +25,41 @@ export type ThreadState = StateFields;
 
 export type ThreadStateInit = Partial<ThreadState> & { uid?: number; gid?: number };
 
-export const DEFAULT_TID = 1000;
+/** The thread id a state has when none is given (capget and capset accept it as well as 0). */
+export const DEFAULT_TID = defaultNumber("tid");
+
+function defaultNumber(field: StateFieldName): number {
+  const d = STATE_FORMS.find((f) => f.field === field)?.default;
+  if (typeof d !== "number") throw new Error(`contract: state.forms.${field} has no number default`);
+  return d;
+}
+
+/** A field's default (see contract/engine.json state.forms): `values` holds the fields before it. */
+function defaultOf(
+  f: StateFieldForm,
+  values: Record<string, unknown>,
+  init: Record<string, unknown>,
+  ns: UserNamespace | null,
+  profile: KernelProfile,
+): unknown {
+  switch (f.default) {
+    case "full":
+      return profile.fullSet;
+    case "permitted":
+      return values["permitted"];
+    case "empty":
+      return f.form === "set" ? CapSet.EMPTY : [];
+    case "root": {
+      // threadState({ uid: 1000 }) gives all four uids; in a namespace without a 0, unmapped
+      const all = f.group === null ? undefined : init[f.group];
+      if (all !== undefined) return all;
+      const map = f.group === "gid" ? ns?.gidMap : ns?.uidMap;
+      return map && mapDown(map, 0) === ID_UNMAPPED ? ID_UNMAPPED : 0;
+    }
+    default:
+      return f.default;
+  }
+}
 
 /** A state no thread can be in (or a value that is no state field): bad input, exit status 2. */
 export class StateError extends CapgateInputError {
@@ -46,31 +81,14 @@ export function threadState(init: ThreadStateInit = {}, profile: KernelProfile =
   const ns = init.ns ?? null;
   if (ns !== null && (typeof ns !== "object" || !Array.isArray(ns.uidMap) || !Array.isArray(ns.gidMap)))
     throw new StateError("ns must be a user namespace (see childNamespace) or null");
-  const unmapped = (map: readonly IdExtent[]) => mapDown(map, 0) === ID_UNMAPPED;
-  const uid = init.uid ?? (ns && unmapped(ns.uidMap) ? ID_UNMAPPED : 0);
-  const gid = init.gid ?? (ns && unmapped(ns.gidMap) ? ID_UNMAPPED : 0);
-  const permitted = init.permitted ?? profile.fullSet;
-  const state: ThreadState = {
-    permitted,
-    effective: init.effective ?? permitted,
-    inheritable: init.inheritable ?? CapSet.EMPTY,
-    bounding: init.bounding ?? profile.fullSet,
-    ambient: init.ambient ?? CapSet.EMPTY,
-    securebits: init.securebits ?? 0,
-    tid: init.tid ?? DEFAULT_TID,
-    ruid: init.ruid ?? uid,
-    euid: init.euid ?? uid,
-    suid: init.suid ?? uid,
-    fsuid: init.fsuid ?? uid,
-    rgid: init.rgid ?? gid,
-    egid: init.egid ?? gid,
-    sgid: init.sgid ?? gid,
-    fsgid: init.fsgid ?? gid,
-    groups: init.groups ?? [],
-    ns,
-    kernelIds: init.kernelIds ?? null,
-    noNewPrivs: init.noNewPrivs ?? false,
-  };
+  // every field from the table: the value given, or its default (contract/engine.json state.forms)
+  const values: Record<string, unknown> = { kernelIds: init.kernelIds ?? null };
+  const fields = init as Record<string, unknown>;
+  for (const f of STATE_FORMS) {
+    const v = f.field === "ns" ? ns : fields[f.field];
+    values[f.field] = v !== undefined ? v : defaultOf(f, values, fields, ns, profile);
+  }
+  const state = stateLiteral(values as unknown as StateFields);
   const given = new Set(Object.keys(init).filter((k) => (init as Record<string, unknown>)[k] !== undefined));
   const problem = stateFieldsOk(state) ? stateProblem(state, profile, given) : stateFieldProblem(state);
   if (problem) throw new StateError(`impossible state: ${problem}`);
@@ -194,15 +212,19 @@ export function stateProblem(state: ThreadState, profile: KernelProfile, given?:
 }
 
 /** The five capability sets of a thread, in the kernel's order. */
-export const SET_NAMES = ["permitted", "effective", "inheritable", "bounding", "ambient"] as const;
+export const SET_NAMES = SET_FIELDS;
 export type SetName = (typeof SET_NAMES)[number];
 /** The four uids, in the order /proc status lists them. */
-export const UID_NAMES = ["ruid", "euid", "suid", "fsuid"] as const;
+export const UID_NAMES = UID_FIELDS;
 /** The four gids, likewise. */
-export const GID_NAMES = ["rgid", "egid", "sgid", "fsgid"] as const;
-/** The other credential fields a state (or an observation of one) may carry. */
-const SCALAR_NAMES = ["securebits", ...UID_NAMES, ...GID_NAMES, "noNewPrivs", "userns"] as const;
-export type StateField = SetName | (typeof SCALAR_NAMES)[number];
+export const GID_NAMES = GID_FIELDS;
+/**
+ * The other credential fields a state (or an observation of one) may carry: the state's own
+ * numbers and booleans, and `userns`, an observation's user namespace inode (a /proc link, a
+ * Tracee event), which a state holds as `ns`.
+ */
+type ScalarField = Exclude<StateFieldName, SetName | "groups" | "ns" | "kernelIds" | "tid"> | "userns";
+export type StateField = SetName | ScalarField;
 
 /**
  * A thread's credentials as seen from outside the engine (a /proc status file, a Tracee event):
@@ -231,7 +253,7 @@ export interface Credentials {
 
 /** Anything with the five sets and some of the other fields: a ThreadState, a /proc status, a Tracee credential. */
 export type ComparableState = { readonly [K in SetName]: CapSet } & {
-  readonly [K in (typeof SCALAR_NAMES)[number]]?: number | boolean;
+  readonly [K in ScalarField]?: number | boolean;
 } & { readonly groups?: readonly number[]; readonly ns?: UserNamespace | null };
 
 export type StateChange =
@@ -253,17 +275,33 @@ export function diffStates(a: ComparableState, b: ComparableState): StateChange[
   requireSets(a, SET_NAMES, "diffStates");
   requireSets(b, SET_NAMES, "diffStates");
   const out: StateChange[] = [];
-  for (const field of SET_NAMES) if (!a[field].equals(b[field])) out.push({ field, before: a[field], after: b[field] });
-  for (const field of SCALAR_NAMES) {
-    const x = a[field],
-      y = b[field];
-    if (x !== undefined && y !== undefined && x !== y) out.push({ field, before: x, after: y });
+  const x = a as Record<string, unknown>,
+    y = b as Record<string, unknown>;
+  for (const f of STATE_FORMS) {
+    if (!f.credential) continue;
+    const before = x[f.field],
+      after = y[f.field];
+    if (before === undefined || after === undefined) continue; // a field one side lacks
+    if (!sameValue(f, before, after)) out.push({ field: f.field, before, after } as StateChange);
   }
-  if (a.groups && b.groups && a.groups.join() !== b.groups.join())
-    out.push({ field: "groups", before: a.groups, after: b.groups });
-  if (a.ns !== undefined && b.ns !== undefined && !sameNamespace(a.ns, b.ns))
-    out.push({ field: "ns", before: a.ns, after: b.ns });
+  // an observation's namespace inode
+  if (typeof a.userns === "number" && typeof b.userns === "number" && a.userns !== b.userns)
+    out.push({ field: "userns", before: a.userns, after: b.userns });
   return out;
+}
+
+/** Whether two values of one field are the same, by the field's form. */
+function sameValue(f: StateFieldForm, a: unknown, b: unknown): boolean {
+  switch (f.form) {
+    case "set":
+      return (a as CapSet).equals(b as CapSet);
+    case "ids":
+      return (a as readonly number[]).join() === (b as readonly number[]).join();
+    case "userns":
+      return sameNamespace(a as UserNamespace | null, b as UserNamespace | null);
+    default:
+      return a === b;
+  }
 }
 
 /** The same thread in the same state: no credential differs, and the same tid. */

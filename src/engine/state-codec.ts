@@ -9,6 +9,7 @@ import { readIds, writeIds, readUserns, writeUserns, kernelId, insideId, hiddenI
 
 /** A set at word `at`, reusing `prev` when it is the same (so unchanged sets keep their identity). */
 export function getSet(w: Uint32Array, at: number, prev?: CapSet): CapSet {
+  // (w[...]!: every offset a codec reads lies inside the STATE_SIZE record its buffer was sized for)
   const lo = w[at]!;
   const hi = w[at + 1]!;
   if (prev && lo === prev.lo && hi === prev.hi) return prev;
@@ -53,6 +54,7 @@ export function readState(w: Uint32Array, at: number, prev?: StateFields): State
     inheritable: getSet(w, at + ST.inheritable, prev?.inheritable),
     bounding: getSet(w, at + ST.bounding, prev?.bounding),
     ambient: getSet(w, at + ST.ambient, prev?.ambient),
+    // (every ST offset lies inside the STATE_SIZE record)
     securebits: w[at + ST.securebits]!,
     tid: w[at + ST.tid]!,
     ruid: insideId(ns, w[at + ST.ruid]!, false),
@@ -66,6 +68,37 @@ export function readState(w: Uint32Array, at: number, prev?: StateFields): State
     groups: readIds(w, at + ST.groups, ns, prev?.groups),
     ns: ns,
     kernelIds: ns ? hiddenIds(w, at, [ST.ruid, ST.euid, ST.suid, ST.fsuid, ST.rgid, ST.egid, ST.sgid, ST.fsgid], ST.groups, ns) : null,
-    noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0,
+    noNewPrivs: (w[at + ST.flags]! & FLAG_NO_NEW_PRIVS) !== 0, // (inside the record)
+  };
+}
+
+/** A copy of `b` with new sets, built as one literal in readState's order, so every state shares one hidden class. */
+export function withSets(
+  b: StateFields,
+  permitted: CapSet,
+  effective: CapSet,
+  inheritable: CapSet,
+  ambient: CapSet,
+): StateFields {
+  return {
+    permitted,
+    effective,
+    inheritable,
+    bounding: b.bounding,
+    ambient,
+    securebits: b.securebits,
+    tid: b.tid,
+    ruid: b.ruid,
+    euid: b.euid,
+    suid: b.suid,
+    fsuid: b.fsuid,
+    rgid: b.rgid,
+    egid: b.egid,
+    sgid: b.sgid,
+    fsgid: b.fsgid,
+    groups: b.groups,
+    ns: b.ns,
+    kernelIds: b.kernelIds,
+    noNewPrivs: b.noNewPrivs,
   };
 }

@@ -2,9 +2,11 @@
 // state and ops found by a fuzzer can be replayed with `capgate simulate`.
 import type { CapSet } from "../capabilities/set.js";
 import { requireState } from "../state.js";
+import { STATE_FORMS } from "../state-fields.js";
 import { CapgateInputError } from "../errors.js";
+import { isList } from "../args.js";
 import { SET_NAMES, type SetName, type ThreadState } from "../state.js";
-import { ID_CALL_ARGS, idCallArgs, isIdCall, requireOp, type FileCaps, type Op, type TaskSets } from "../ops.js";
+import { ID_CALL_ARGS, idArg, isIdCall, requireOp, type FileCaps, type Op, type TaskSets } from "../ops.js";
 import { shownId, mapDown, ID_UNMAPPED, OVERFLOW_ID, type IdExtent, type UserNamespace } from "../userns.js";
 
 const hex = (s: CapSet) => s.toHex();
@@ -28,18 +30,31 @@ function scenarioId(id: number, map: readonly IdExtent[] | undefined): number {
 
 export function stateToScenario(s: ThreadState): Record<string, unknown> {
   requireState(s, "stateToScenario");
-  const u = (id: number) => scenarioId(id, s.ns?.uidMap),
-    g = (id: number) => scenarioId(id, s.ns?.gidMap);
-  return {
-    ...setsHex(s),
-    securebits: s.securebits,
-    uid: { ruid: u(s.ruid), euid: u(s.euid), suid: u(s.suid), fsuid: u(s.fsuid) },
-    gid: { rgid: g(s.rgid), egid: g(s.egid), sgid: g(s.sgid), fsgid: g(s.fsgid) },
-    groups: s.groups.map(g),
-    ...(s.ns && { userns: usernsToScenario(s.ns) }),
-    noNewPrivs: s.noNewPrivs,
-    tid: s.tid,
-  };
+  const state = s as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of STATE_FORMS) {
+    const v = state[f.field];
+    switch (f.form) {
+      case "set":
+        out[f.key] = hex(v as CapSet);
+        break;
+      case "id": {
+        // the four ids of a group as one object, as the thread sees them (-1: unmapped)
+        const group = (out[f.group ?? f.key] ??= {}) as Record<string, number>;
+        group[f.key] = scenarioId(v as number, f.group === "gid" ? s.ns?.gidMap : s.ns?.uidMap);
+        break;
+      }
+      case "ids":
+        out[f.key] = (v as readonly number[]).map((g) => scenarioId(g, s.ns?.gidMap));
+        break;
+      case "userns":
+        if (v) out[f.key] = usernsToScenario(v as UserNamespace);
+        break;
+      default:
+        out[f.key] = v;
+    }
+  }
+  return out;
 }
 
 /** A user namespace as a scenario's (and the JSON output's) `userns`. */
@@ -56,8 +71,7 @@ export function usernsToScenario(ns: UserNamespace): Record<string, unknown> {
 export function opToScenario(op: Op): Record<string, unknown> {
   requireOp(op, "opToScenario");
   if (isIdCall(op)) {
-    const args = idCallArgs(op);
-    return { op: op.op, ...Object.fromEntries(ID_CALL_ARGS[op.op].map((field, i) => [field, id(args[i]!)])) };
+    return { op: op.op, ...Object.fromEntries(ID_CALL_ARGS[op.op].map((field) => [field, id(idArg(op, field))])) };
   }
   switch (op.op) {
     case "capget":
@@ -175,7 +189,7 @@ export function toScenario(
   description?: string,
 ): Record<string, unknown> {
   requireState(state, "toScenario");
-  if (!Array.isArray(ops)) throw new CapgateInputError("toScenario: ops must be a list of ops");
+  if (!isList(ops)) throw new CapgateInputError("toScenario: ops must be a list of ops");
   const t = tasksOf(state, ops);
   const steps = (t?.ops ?? ops).map((op) => {
     const step = opToScenario(op);

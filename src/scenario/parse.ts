@@ -8,7 +8,8 @@ import { InputError, pathText, preview } from "../parse/errors.js";
 import { argProfile } from "../args.js";
 import { parseSetInput } from "../parse/sets.js";
 import { checkDepth, jsonDepth, MAX_JSON_DEPTH } from "../parse/json.js";
-import { threadState, StateError, SET_NAMES, UID_NAMES, GID_NAMES, type ThreadState } from "../state.js";
+import { threadState, StateError, type ThreadState } from "../state.js";
+import { STATE_FORMS, type StateFieldForm, type StateFieldName, type StateFields } from "../state-fields.js";
 import { ID_CALL_ARGS, isIdCallName, type Op, type FileCaps, type ExecFile, type TaskSets } from "../ops.js";
 import {
   ID_UNMAPPED,
@@ -22,24 +23,11 @@ import {
 } from "../userns.js";
 import { ruleById } from "../rules/catalog.js";
 
-export interface StateExpectation {
-  readonly permitted?: CapSet;
-  readonly effective?: CapSet;
-  readonly inheritable?: CapSet;
-  readonly bounding?: CapSet;
-  readonly ambient?: CapSet;
-  readonly securebits?: number;
-  readonly ruid?: number;
-  readonly euid?: number;
-  readonly suid?: number;
-  readonly fsuid?: number;
-  readonly rgid?: number;
-  readonly egid?: number;
-  readonly sgid?: number;
-  readonly fsgid?: number;
-  readonly groups?: readonly number[];
-  readonly noNewPrivs?: boolean;
-}
+/** A step's expected state: any credential but the namespace (ids as the thread sees them). */
+export type StateExpectation = {
+  -readonly [K in ExpectedField]?: StateFields[K];
+};
+type ExpectedField = Exclude<StateFieldName, "ns" | "kernelIds" | "tid">;
 export interface Expectation {
   readonly ok?: boolean;
   readonly errno?: string | null;
@@ -95,19 +83,14 @@ function uidArg(v: unknown, path: string): number {
   return n === -1 ? 0xffffffff : n;
 }
 
-/** The fields a scenario's start state may have. */
-const STATE_FIELDS = [...SET_NAMES, "securebits", "uid", "gid", "groups", "userns", "noNewPrivs", "tid"] as const;
-/** The fields a step's expected state may have. */
-const EXPECTED_STATE_FIELDS = [
-  ...SET_NAMES,
-  "securebits",
-  "uid",
-  ...UID_NAMES,
-  "gid",
-  ...GID_NAMES,
-  "groups",
-  "noNewPrivs",
-] as const;
+/** The keys of a scenario's state: every field's, the ids by their group ("uid", "gid"). */
+const STATE_KEYS = [...new Set(STATE_FORMS.map((f) => f.group ?? f.key))];
+/** Whether a step's expected state may name the field: a credential, not the namespace. */
+const expectable = (f: StateFieldForm) => f.credential && f.form !== "userns";
+/** The keys of a step's expected state: the ids by their group or one by one. */
+const EXPECTED_KEYS = [
+  ...new Set(STATE_FORMS.filter(expectable).flatMap((f) => (f.group ? [f.group, f.key] : [f.key]))),
+];
 
 export function parseSecurebits(v: unknown, path: string = "securebits"): number {
   path = pathText(path, "securebits");
@@ -133,14 +116,9 @@ export function parseSecurebits(v: unknown, path: string = "securebits"): number
  * A state's uids or gids: one number for all four, or an object of them (those left out are 0,
  * and the fs id follows the effective one), as in `"uid": {"ruid": 1000, "euid": 0}`.
  */
-function parseIds<N extends string>(
-  v: unknown,
-  path: string,
-  [real, effective, saved, fs]: readonly [N, N, N, N],
-  kind: "uid" | "gid",
-  unmapped = false,
-): Record<N, number> {
-  const names = [real, effective, saved, fs];
+function parseIdGroup(v: unknown, path: string, group: "uid" | "gid", unmapped = false): Record<string, number> {
+  const forms = STATE_FORMS.filter((f) => f.group === group);
+  const names = forms.map((f) => f.key);
   // in a user namespace, -1 is an id it does not map (where 65534 is one it maps)
   const one = (x: unknown, at: string) => {
     const n = int(x, at, unmapped ? -1 : 0, 0xfffffffe);
@@ -148,24 +126,22 @@ function parseIds<N extends string>(
   };
   if (typeof v === "number") {
     const id = one(v, path);
-    return Object.fromEntries(names.map((n) => [n, id])) as Record<N, number>;
+    return Object.fromEntries(forms.map((f) => [f.field, id]));
   }
   if (!isObject(v))
     throw new InputError(
       path,
-      `expected a ${kind} number or {${names.map((n) => `"${n}"`).join(",")}}, got ${preview(v)}`,
+      `expected a ${group} number or {${names.map((n) => `"${n}"`).join(",")}}, got ${preview(v)}`,
     );
   only(v, names, path);
-  const get = (k: string) => (v[k] === undefined ? 0 : one(v[k], `${path}.${k}`));
-  return {
-    [real]: get(real),
-    [effective]: get(effective),
-    [saved]: get(saved),
-    [fs]: v[fs] === undefined ? get(effective) : get(fs),
-  } as Record<N, number>;
+  const out: Record<string, number> = {};
+  for (const f of forms) {
+    const from = v[f.key] === undefined && f.follows ? f.follows : f.field;
+    const key = STATE_FORMS.find((x) => x.field === from)?.key ?? from;
+    out[f.field] = v[key] === undefined ? 0 : one(v[key], `${path}.${key}`);
+  }
+  return out;
 }
-const parseUids = (v: unknown, path: string, unmapped = false) => parseIds(v, path, UID_NAMES, "uid", unmapped);
-const parseGids = (v: unknown, path: string, unmapped = false) => parseIds(v, path, GID_NAMES, "gid", unmapped);
 
 function idList(v: unknown, path: string, max: number, unmapped = false): number[] {
   if (!Array.isArray(v)) throw new InputError(path, `expected a list of ids, got ${preview(v)}`);
@@ -222,11 +198,24 @@ function parseUserns(v: unknown, path: string): UserNamespace {
   return { ...ns, level, roots: r };
 }
 
-/** Ids given as seen inside a namespace, as the state holds them (fromShown). */
-function insideIds<T extends Record<string, number>>(ids: T, map: readonly IdExtent[] | undefined): T {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(ids)) out[k] = fromShown(v, map);
-  return out as T;
+/** One field's value by its form (a set, securebits, a count, a flag, one id); ids lists and namespaces have their own. */
+function parseField(f: StateFieldForm, v: unknown, path: string, profile: KernelProfile, rawMask: boolean): unknown {
+  switch (f.form) {
+    case "set":
+      return parseSetInput(v, profile, path, { rawMask });
+    case "securebits":
+      return parseSecurebits(v, path);
+    case "count":
+      return int(v, path, f.min, f.max);
+    case "flag":
+      return bool(v, path);
+    case "id":
+      return int(v, path, 0, 0xfffffffe);
+    case "ids":
+      return idList(v, path, 0xffff);
+    case "userns":
+      return parseUserns(v, path);
+  }
 }
 
 export function parseState(v: unknown, profile: KernelProfile = kernelProfile(), path = "state"): ThreadState {
@@ -235,36 +224,30 @@ export function parseState(v: unknown, profile: KernelProfile = kernelProfile(),
   if (v === undefined) return threadState({}, profile);
   checkDepth(v, path);
   if (!isObject(v)) throw new InputError(path, "expected an object");
-  only(v, STATE_FIELDS, path);
-  const set = (k: string) => (v[k] === undefined ? undefined : parseSetInput(v[k], profile, `${path}.${k}`));
-  const ns = v["userns"] === undefined ? null : parseUserns(v["userns"], `${path}.userns`);
-  const ids = v["uid"] === undefined ? {} : insideIds(parseUids(v["uid"], `${path}.uid`, ns !== null), ns?.uidMap);
-  const gids = v["gid"] === undefined ? {} : insideIds(parseGids(v["gid"], `${path}.gid`, ns !== null), ns?.gidMap);
-  const groups =
-    v["groups"] === undefined
-      ? undefined
-      : idList(v["groups"], `${path}.groups`, 0xffff, ns !== null)
-          .map((g) => fromShown(g, ns?.gidMap))
-          .sort((a, b) => (ns ? mapDown(ns.gidMap, a) - mapDown(ns.gidMap, b) : a - b));
+  only(v, STATE_KEYS, path);
+  const nsForm = STATE_FORMS.find((f) => f.form === "userns");
+  const nsValue = nsForm ? v[nsForm.key] : undefined;
+  const ns = nsValue === undefined ? null : parseUserns(nsValue, `${path}.${nsForm?.key ?? "userns"}`);
+  const init: Record<string, unknown> = { ns };
+  for (const f of STATE_FORMS) {
+    if (f.form === "userns") continue;
+    const key = f.group ?? f.key;
+    if (v[key] === undefined || (f.group && f.field in init)) continue;
+    const at = `${path}.${key}`;
+    if (f.group) {
+      // the group's ids as the thread sees them, as the state holds them (fromShown)
+      const map = f.group === "gid" ? ns?.gidMap : ns?.uidMap;
+      for (const [field, id] of Object.entries(parseIdGroup(v[key], at, f.group, ns !== null)))
+        init[field] = fromShown(id, map);
+    } else if (f.form === "ids") {
+      init[f.field] = idList(v[key], at, 0xffff, ns !== null)
+        .map((g) => fromShown(g, ns?.gidMap))
+        .sort((a, b) => (ns ? mapDown(ns.gidMap, a) - mapDown(ns.gidMap, b) : a - b));
+    } else init[f.field] = parseField(f, v[key], at, profile, false);
+  }
   let state: ThreadState;
   try {
-    state = threadState(
-      {
-        permitted: set("permitted"),
-        effective: set("effective"),
-        inheritable: set("inheritable"),
-        bounding: set("bounding"),
-        ambient: set("ambient"),
-        securebits: v["securebits"] === undefined ? undefined : parseSecurebits(v["securebits"], `${path}.securebits`),
-        ...ids,
-        ...gids,
-        ...(groups && { groups }),
-        ns,
-        noNewPrivs: v["noNewPrivs"] === undefined ? undefined : bool(v["noNewPrivs"], `${path}.noNewPrivs`),
-        tid: v["tid"] === undefined ? undefined : int(v["tid"], `${path}.tid`, 1, 0x3fffffff),
-      } as Parameters<typeof threadState>[0],
-      profile,
-    );
+    state = threadState(init, profile);
   } catch (e) {
     // the state's fields are checked above; what is left is how they go together
     if (e instanceof StateError) throw new InputError(path, e.message);
@@ -364,7 +347,7 @@ export function parseOp(v: Json, profile: KernelProfile, path: string): Op {
       f,
       uidArg(fields.length === 1 ? required(v, f, path) : (get(f) ?? -1), `${path}.${f}`),
     ]);
-    return { op: name, ...Object.fromEntries(ids) } as unknown as Op;
+    return { op: name, ...(Object.fromEntries(ids) as Record<string, number>) } as unknown as Op;
   }
   switch (v["op"]) {
     case "capget":
@@ -462,7 +445,7 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
         `expected null or one of ${Object.keys(ERRNO_NUMBERS).join(", ")}, got ${preview(e)}`,
       );
     }
-    out.errno = e as string | null;
+    out.errno = e;
   }
   if (v["ret"] !== undefined) out.ret = int(v["ret"], `${path}.ret`, -0x80000000, 0xffffffff) | 0;
   if (v["rule"] !== undefined) {
@@ -474,22 +457,13 @@ function parseExpectation(v: unknown, profile: KernelProfile, path: string): Exp
   if (v["state"] !== undefined) {
     const s = v["state"];
     if (!isObject(s)) throw new InputError(`${path}.state`, "expected an object");
-    only(s, EXPECTED_STATE_FIELDS, `${path}.state`);
-    const st: { -readonly [K in keyof StateExpectation]: StateExpectation[K] } = {};
-    for (const k of SET_NAMES) {
-      if (s[k] !== undefined) st[k] = parseSetInput(s[k], profile, `${path}.state.${k}`, { rawMask: true });
+    only(s, EXPECTED_KEYS, `${path}.state`);
+    const st: Record<string, unknown> = {};
+    for (const f of STATE_FORMS.filter(expectable)) {
+      if (f.group && s[f.group] !== undefined && !(f.field in st))
+        Object.assign(st, parseIdGroup(s[f.group], `${path}.state.${f.group}`, f.group));
+      if (s[f.key] !== undefined) st[f.field] = parseField(f, s[f.key], `${path}.state.${f.key}`, profile, true);
     }
-    if (s["securebits"] !== undefined) st.securebits = parseSecurebits(s["securebits"], `${path}.state.securebits`);
-    if (s["uid"] !== undefined) Object.assign(st, parseUids(s["uid"], `${path}.state.uid`));
-    for (const k of ["ruid", "euid", "suid", "fsuid"] as const) {
-      if (s[k] !== undefined) st[k] = int(s[k], `${path}.state.${k}`, 0, 0xfffffffe);
-    }
-    if (s["gid"] !== undefined) Object.assign(st, parseGids(s["gid"], `${path}.state.gid`));
-    for (const k of GID_NAMES) {
-      if (s[k] !== undefined) st[k] = int(s[k], `${path}.state.${k}`, 0, 0xfffffffe);
-    }
-    if (s["groups"] !== undefined) st.groups = idList(s["groups"], `${path}.state.groups`, 0xffff);
-    if (s["noNewPrivs"] !== undefined) st.noNewPrivs = bool(s["noNewPrivs"], `${path}.state.noNewPrivs`);
     out.state = st;
   }
   return out;

@@ -1,10 +1,12 @@
 import type { CapSet } from "../capabilities/set.js";
 import { simulateSequence, Verdict } from "../simulate.js";
 import { ArgumentError } from "../errors.js";
-import { SET_NAMES, UID_NAMES, GID_NAMES, shownIds, requireState, type ThreadState } from "../state.js";
-import { shownId } from "../userns.js";
+import { isList } from "../args.js";
+import { requireState, type ThreadState } from "../state.js";
+import { STATE_FORMS } from "../state-fields.js";
+import { shownId, type UserNamespace } from "../userns.js";
 import type { Scenario, ScenarioStep, Expectation } from "./parse.js";
-import { setsHex, usernsToScenario } from "./emit.js";
+import { usernsToScenario } from "./emit.js";
 
 export interface ExpectationResult {
   readonly met: boolean;
@@ -43,20 +45,23 @@ export function checkExpectation(expect: Expectation, v: Verdict): ExpectationRe
   if (expect.ret !== undefined) cmp("ret", expect.ret, v.modelled ? v.ret : null);
   if (expect.rule !== undefined) cmp("rule", expect.rule, v.rule);
   if (expect.secureExec !== undefined) cmp("secureExec", expect.secureExec, v.secureExec ?? false);
-  const s = expect.state;
+  const s = expect.state as Record<string, unknown> | undefined;
   if (s) {
-    for (const k of SET_NAMES) {
-      const want = s[k];
-      if (want && !want.equals(v.state[k]))
-        failures.push(`state.${k}: expected ${hex(want)} ${want}, got ${hex(v.state[k])} ${v.state[k]}`);
+    const state = v.state as unknown as Record<string, unknown>;
+    for (const f of STATE_FORMS) {
+      const want = s[f.field];
+      if (want === undefined) continue;
+      const got = state[f.field];
+      if (f.form === "set") {
+        if (!(want as CapSet).equals(got as CapSet))
+          failures.push(
+            `state.${f.key}: expected ${hex(want as CapSet)} ${(want as CapSet).toString()}, got ${hex(got as CapSet)} ${(got as CapSet).toString()}`,
+          );
+      } else if (f.form === "id") cmp(`state.${f.key}`, want, shownId(got as number));
+      else if (f.form === "ids")
+        cmp(`state.${f.key}`, (want as number[]).join(","), (got as number[]).map(shownId).join(","));
+      else cmp(`state.${f.key}`, want, got);
     }
-    for (const k of ["securebits", "noNewPrivs"] as const) {
-      if (s[k] !== undefined) cmp(`state.${k}`, s[k], v.state[k]);
-    }
-    for (const k of [...UID_NAMES, ...GID_NAMES] as const) {
-      if (s[k] !== undefined) cmp(`state.${k}`, s[k], shownId(v.state[k]));
-    }
-    if (s.groups !== undefined) cmp("state.groups", s.groups.join(","), v.state.groups.map(shownId).join(","));
   }
   return { met: failures.length === 0, failures };
 }
@@ -66,7 +71,7 @@ export function runScenario(scenario: Scenario): ScenarioResult {
   if (
     typeof scenario !== "object" ||
     scenario === null ||
-    !Array.isArray(scenario.steps) ||
+    !isList(scenario.steps) ||
     typeof scenario.profile !== "object"
   )
     throw new ArgumentError("runScenario: expected a scenario (parseScenario makes one)");
@@ -78,7 +83,7 @@ export function runScenario(scenario: Scenario): ScenarioResult {
   const outside = verdicts.findIndex((v) => !v.modelled);
   const ran = outside < 0 ? verdicts : verdicts.slice(0, outside + 1);
   const steps = ran.map((verdict, i): StepResult => {
-    const expect = scenario.steps[i]!.expect;
+    const expect = scenario.steps[i]!.expect; // (a verdict per step)
     return expect ? { verdict, expect: checkExpectation(expect, verdict) } : { verdict };
   });
   return {
@@ -86,7 +91,7 @@ export function runScenario(scenario: Scenario): ScenarioResult {
     steps,
     notRun: outside < 0 ? [] : scenario.steps.slice(outside + 1),
     modelled: outside < 0,
-    final: ran.length ? ran[ran.length - 1]!.state : scenario.state,
+    final: ran.at(-1)?.state ?? scenario.state,
     passed: steps.every((s) => s.expect?.met !== false),
   };
 }
@@ -94,13 +99,29 @@ export function runScenario(scenario: Scenario): ScenarioResult {
 /** The state as the JSON output shows it: sets as lowercase hex. */
 export function stateJson(s: ThreadState): Record<string, unknown> {
   requireState(s, "stateJson");
-  return {
-    ...setsHex(s),
-    securebits: s.securebits,
-    ...shownIds(s),
-    ...(s.ns && { userns: usernsToScenario(s.ns) }),
-    noNewPrivs: s.noNewPrivs,
-  };
+  const state = s as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of STATE_FORMS) {
+    if (!f.credential) continue;
+    const v = state[f.field];
+    switch (f.form) {
+      case "set":
+        out[f.key] = hex(v as CapSet);
+        break;
+      case "id":
+        out[f.key] = shownId(v as number);
+        break;
+      case "ids":
+        out[f.key] = (v as readonly number[]).map(shownId);
+        break;
+      case "userns":
+        if (v) out[f.key] = usernsToScenario(v as UserNamespace);
+        break;
+      default:
+        out[f.key] = v;
+    }
+  }
+  return out;
 }
 
 /** One verdict as the scenario JSON output shows it. */
@@ -136,12 +157,7 @@ export function verdictJson(v: Verdict): Record<string, unknown> {
 
 /** The document `capgate simulate FILE --json` prints. */
 export function scenarioResultJson(result: ScenarioResult): Record<string, unknown> {
-  if (
-    typeof result !== "object" ||
-    result === null ||
-    !Array.isArray(result.steps) ||
-    typeof result.scenario !== "object"
-  )
+  if (typeof result !== "object" || result === null || !isList(result.steps) || typeof result.scenario !== "object")
     throw new ArgumentError("scenarioResultJson: expected a result (runScenario makes one)");
   return {
     kernel: result.scenario.profile.version,
