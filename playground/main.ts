@@ -147,7 +147,7 @@ function renderState(before: ThreadState, after: ThreadState, lastCap: number): 
   grid.append(head);
   for (const set of SET_NAMES) {
     const tr = el("tr");
-    tr.append(el("th", { title: set }, SET_LABEL[set]!));
+    tr.append(el("th", { title: set }, SET_LABEL[set]));
     for (let c = 0; c <= lastCap; c++) {
       const on = after[set].has(c),
         was = before[set].has(c);
@@ -174,8 +174,9 @@ async function start(): Promise<void> {
   kernelPick.append(el("option", { value: "" }, "the scenario's own"));
   for (const k of [...PROFILE_MILESTONES].reverse()) kernelPick.append(el("option", { value: k }, k));
   const p = hashParams();
-  if (p.get("s")) {
-    editor.value = decode(p.get("s")!);
+  const shared = p.get("s");
+  if (shared) {
+    editor.value = decode(shared);
     // a shared example keeps its name in the picker
     examplePick.value = Object.keys(examples).find((name) => examples[name] === editor.value) ?? "";
   } else {
@@ -206,8 +207,9 @@ async function start(): Promise<void> {
   });
   window.addEventListener("hashchange", () => {
     const q = hashParams();
-    if (q.get("s") && decode(q.get("s")!) !== editor.value) {
-      editor.value = decode(q.get("s")!);
+    const shared = q.get("s");
+    if (shared && decode(shared) !== editor.value) {
+      editor.value = decode(shared);
       selected = Math.max(0, Number(q.get("step") ?? 1) - 1);
       run();
     }

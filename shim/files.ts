@@ -164,6 +164,7 @@ export function writeFileCaps(changes: ReadonlyArray<{ readonly path: string; re
   try {
     for (const c of changes) opened.push(openChecked(c.path));
     changes.forEach((c, i) => {
+      // (opened[i]!: one opened file per change, in order)
       if (c.caps === null && opened[i]!.old === null) {
         throw new FileCapsError(
           `${c.path}: has no file capabilities to remove (as setcap -r says); nothing was changed`,
@@ -174,7 +175,7 @@ export function writeFileCaps(changes: ReadonlyArray<{ readonly path: string; re
     });
     const done: Opened[] = [];
     changes.forEach((c, i) => {
-      const o = opened[i]!;
+      const o = opened[i]!; // (as above)
       const errno = write(o.handle, c.caps === null ? null : encodeFileCaps(c.caps));
       if (errno === 0) {
         done.push(o);

@@ -11,10 +11,14 @@ import type { ExecFile, Op } from "../src/ops.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import type { ThreadState } from "../src/state.js";
 import { CapgateInputError, CapgateSystemError } from "../src/errors.js";
+import { isList } from "../src/args.js";
 import { plan, type PlanStep } from "../src/plan/planner.js";
 import { simulate, simulateSequence } from "../src/simulate.js";
 import type { PlanTarget } from "../src/plan/target.js";
 import { describeOp } from "../src/formats/describe.js";
+import { formatCapText } from "../src/formats/libcap-text.js";
+import { stateJson, verdictJson } from "../src/scenario/run.js";
+import { toScenario, stateToScenario } from "../src/scenario/emit.js";
 import { currentProfile, readThreadState } from "./thread-state.js";
 import { apply, ModelDivergence, RefusedByModel } from "./apply.js";
 import { errnoText } from "./libc.js";
@@ -190,8 +194,7 @@ export class Launcher {
         `--user ${r.user}: uid ${uid} has no entry in the user database, so its group is unknown: give --group G (and --groups, --clear-groups or --keep-groups)`,
       );
     let groups: number[] | null;
-    if (Array.isArray(r.groups))
-      groups = [...new Set(r.groups.map((g) => lookupGroup(g, "--groups")))].sort((a, b) => a - b);
+    if (isList(r.groups)) groups = [...new Set(r.groups.map((g) => lookupGroup(g, "--groups")))].sort((a, b) => a - b);
     else if (r.groups === "clear") groups = [];
     else if (r.groups === "keep" || uid === undefined) groups = null;
     else if (user) groups = userGroups(user);
@@ -327,6 +330,7 @@ export class Launcher {
       env: Record<string, string | undefined>;
     try {
       user = r.user !== undefined ? lookupUser(r.user) : null;
+      // (lookupUser refuses a name it cannot find: without an entry, --user is a number)
       uid = r.user !== undefined ? (user?.uid ?? parseId(r.user, "--user")!) : undefined;
       gids = this.#gids(user, uid);
       env = this.#env(user, uid ?? start.euid, listen);
@@ -349,7 +353,7 @@ export class Launcher {
         searched: 0,
       };
     }
-    const afterGids = gidSteps.length ? gidSteps[gidSteps.length - 1]!.state : start;
+    const afterGids = gidSteps.at(-1)?.state ?? start;
     const calls: LaunchCall[] = gidSteps.map((v) => ({ kind: "op", op: v.op, label: describeOp(v.op) }));
     const target: PlanTarget = {
       ...(uid !== undefined && { uid }),
@@ -369,7 +373,7 @@ export class Launcher {
       return p;
     }
     for (const step of p.steps.slice(0, -1))
-      calls.push({ kind: "op", op: step.verdict.op as Op, label: describeOp(step.verdict.op) });
+      calls.push({ kind: "op", op: step.verdict.op, label: describeOp(step.verdict.op) });
     const who = user?.name ?? "the user";
     const gidWhy = (op: Op) =>
       op.op === "setgroups"
@@ -377,7 +381,7 @@ export class Launcher {
           ? "the asked-for supplementary groups"
           : `${who}'s groups (like setpriv --init-groups)`
         : `${r.group !== undefined ? "the asked-for group" : `${who}'s primary group`}, before the uid changes (it needs CAP_SETGID)`;
-    const exec = p.steps[p.steps.length - 1]!.verdict;
+    const exec = p.steps[p.steps.length - 1]!.verdict; // (a plan ends with its exec step)
     const predicted = p.final;
     if (program?.nosuid)
       warnings.push(`${r.program} is on a nosuid mount: its set-id bits and file capabilities are ignored`);
@@ -412,6 +416,42 @@ export class Launcher {
    * descriptor it was checked on. Returns only by throwing: LaunchRefused (a call failed; the
    * program was not run), ProgramError (planned as a plain file but not there) or ExecError.
    */
+  /** A plan as `capgate exec --json` prints it (steps with their verdicts, the predicted state, warnings). */
+  planJson(planned: LaunchPlan = this.plan()): Record<string, unknown> {
+    if (!planned.ok) return { ok: false, reasons: planned.reasons, searched: planned.searched };
+    return {
+      ok: true,
+      program: planned.path,
+      steps: planned.steps.map((s) => ({ ...verdictJson(s.verdict), call: describeOp(s.verdict.op), why: s.why })),
+      predicted: { text: formatCapText(planned.predicted, this.profile), ...stateJson(planned.predicted) },
+      searched: planned.searched,
+      warnings: planned.warnings,
+    };
+  }
+
+  /**
+   * A plan as a scenario document (`capgate exec --scenario`): its calls from the start state,
+   * each expected to succeed with its rule, the exec with the predicted state; `capgate simulate`
+   * and `capgate verify` replay it.
+   */
+  planScenario(planned: LaunchPlan = this.plan()): Record<string, unknown> {
+    if (!planned.ok) throw new CapgateInputError(`no plan: ${planned.reasons.join("; ")}`);
+    const doc = toScenario(
+      this.profile.version,
+      planned.start,
+      planned.steps.map((s) => s.verdict.op),
+      `capgate exec plan for ${this.request.program}`,
+    ) as { steps: Array<Record<string, unknown>> };
+    const { tid: _tid, ...final } = stateToScenario(planned.predicted);
+    doc.steps.forEach((step, i) => {
+      const planned_ = planned.steps[i]!; // (the document has one step per planned step)
+      step["note"] = planned_.why;
+      step["expect"] =
+        i === planned.steps.length - 1 ? { ok: true, state: final } : { ok: true, rule: planned_.verdict.rule };
+    });
+    return doc;
+  }
+
   launch(planned: LaunchPlan = this.plan()): never {
     if (!planned.ok)
       throw new LaunchRefused(

@@ -151,7 +151,7 @@ export function libcCall(
     errno: true,
     paramsType: params.map(([t]) => T[t]),
     paramsValue: params.map(([, v]) => v),
-  } as Parameters<typeof f.load>[0]) as unknown as { value: number | bigint; errnoCode: number };
+  }) as unknown as { value: number | bigint; errnoCode: number };
   const ret = Number(r.value);
   return { ret, errno: ret === -1 ? r.errnoCode : 0 };
 }

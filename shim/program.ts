@@ -147,7 +147,8 @@ export function shebang(bytes: Buffer): { interpreter: string; arg: string | nul
   const line = bytes.toString("latin1", 2, end < 0 ? bytes.length : end).replace(/[ \t]+$/, "");
   const m = /^[ \t]*([^ \t]+)(?:[ \t]+(.*))?$/.exec(line);
   if (!m) return { interpreter: "", arg: null };
-  return { interpreter: m[1]!, arg: m[2]?.length ? m[2] : null };
+  const [, interpreter = "", arg] = m;
+  return { interpreter, arg: arg?.length ? arg : null };
 }
 
 /** The ExecFile fields of one file, read from its descriptor (ids as the thread's namespace holds them). */
@@ -192,9 +193,9 @@ export function openProgram(path: string, ns: UserNamespace | null, shown = path
   const lines: Array<{ interpreter: string; arg: string | null }> = [];
   const closeAll = () => chain.forEach((o) => closeSync(o.fd));
   try {
-    chain.push(openOne(path, shown));
+    let last = openOne(path, shown);
+    chain.push(last);
     for (;;) {
-      const last = chain[chain.length - 1]!;
       const line = shebang(head(last, chain.length === 1 ? shown : last.path));
       if (!line) break;
       if (!line.interpreter)
@@ -208,12 +209,14 @@ export function openProgram(path: string, ns: UserNamespace | null, shown = path
           `${shown}: more than ${MAX_INTERPRETERS} levels of #! interpreters (ELOOP); nothing was run`,
         );
       lines.push(line);
-      chain.push(openOne(line.interpreter, line.interpreter, chain.length === 1 ? shown : last.path));
+      last = openOne(line.interpreter, line.interpreter, chain.length === 1 ? shown : last.path);
+      chain.push(last);
     }
   } catch (e) {
     closeAll();
     throw e;
   }
+  // (the chain holds the program itself, then its interpreters)
   const program = chain[chain.length - 1]!;
   const final = bits(program, ns);
   const file: ExecFile = chain.length === 1 ? final.file : { ...bits(chain[0]!, ns).file, interpreter: final.file };
@@ -223,14 +226,10 @@ export function openProgram(path: string, ns: UserNamespace | null, shown = path
     argv: (args) => {
       // binfmt_script, outermost first: argv[0] gives way to "interpreter [arg] path-of-what-it-runs"
       let argv = [path, ...args];
-      for (let i = 0; i < lines.length; i++) {
-        const l = lines[i]!;
-        argv = [
-          l.interpreter,
-          ...(l.arg !== null ? [l.arg] : []),
-          i === 0 ? path : lines[i - 1]!.interpreter,
-          ...argv.slice(1),
-        ];
+      let runs = path; // what the interpreter of this level is handed: the script, or the interpreter below
+      for (const l of lines) {
+        argv = [l.interpreter, ...(l.arg !== null ? [l.arg] : []), runs, ...argv.slice(1)];
+        runs = l.interpreter;
       }
       return argv;
     },

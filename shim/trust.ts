@@ -54,7 +54,7 @@ export function directoryTrustProblem(dir: string, me = euid()): string | null {
   const parts = real.split(sep).filter(Boolean);
   let path = "/";
   for (let i = 0; i <= parts.length; i++) {
-    if (i > 0) path = join(path, parts[i - 1]!);
+    if (i > 0) path = join(path, parts[i - 1]!); // (i - 1 < parts.length)
     let st;
     try {
       st = lstatSync(path);

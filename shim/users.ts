@@ -68,7 +68,8 @@ export function lookupUser(user: string, option = "--user"): UserEntry | null {
     if (uid !== undefined) return null;
     throw new UserLookupError(`${option}: no user ${JSON.stringify(user)} in the user database`);
   }
-  const entry = { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
+  const [name = "", , uidText, gidText, , home = "", shell = ""] = f; // (seven fields, checked above)
+  const entry = { name, uid: Number(uidText), gid: Number(gidText), home, shell };
   if (uid !== undefined && entry.uid !== uid) return null; // a name made of digits: the number wins, as setpriv reads it
   return entry;
 }
@@ -97,8 +98,8 @@ export function userGroups(user: UserEntry): number[] {
   } catch {
     try {
       for (const line of readFileSync("/etc/group", "utf8").split("\n")) {
-        const f = line.split(":");
-        if (f.length >= 4 && f[3]!.split(",").includes(user.name)) ids.add(Number(f[2]));
+        const [, , gid, members] = line.split(":");
+        if (members?.split(",").includes(user.name)) ids.add(Number(gid));
       }
     } catch {
       /* no group file: the primary gid alone */

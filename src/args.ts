@@ -28,6 +28,14 @@ export function argCapSet(v: unknown, where: string): CapSet {
   return v;
 }
 
+/**
+ * Array.isArray that keeps the element type: on a `readonly T[]` it narrows to `readonly T[]`,
+ * not to `any[]` (TypeScript's own declaration), so what follows stays type-checked.
+ */
+export function isList<T>(v: unknown): v is readonly T[] {
+  return Array.isArray(v);
+}
+
 export function argArray<T = unknown>(v: unknown, where: string): readonly T[] {
   if (!Array.isArray(v)) throw new ArgumentError(`${where} must be a list, got ${kind(v)}`);
   return v as readonly T[];

@@ -6,11 +6,17 @@
  * A message as text, whatever was passed: an error built from a value (a list nested thousands
  * deep, a symbol) must still be an error, never a stack overflow or a TypeError of its own.
  */
+/** What was thrown, as an Error (a library may throw anything). */
+export function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(messageText(e));
+}
+
 export function messageText(m: unknown): string {
   if (typeof m === "string") return m;
   if (m === undefined) return "";
   if (typeof m === "object" && m !== null) return Object.prototype.toString.call(m);
-  return String(m);
+  if (typeof m === "number" || typeof m === "boolean" || typeof m === "bigint" || m === null) return String(m);
+  return typeof m; // a symbol or a function
 }
 
 /** Bad input: a name, a number, a file, a format. Subclasses say where (path, position, token). */

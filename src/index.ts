@@ -85,3 +85,11 @@ export { CapsetCheckBatch } from "./check-batch.js";
 export { RULES, ruleById, type RuleInfo, type RuleId } from "./rules/catalog.js";
 export { NOTES } from "./rules/notes.js";
 export { CapgateInputError, CapgateSystemError } from "./errors.js";
+export {
+  explain,
+  changeOps,
+  explanationJson,
+  type ChangeRequest,
+  type Explanation,
+  type CapsetSets,
+} from "./explain/explain.js";

@@ -162,7 +162,14 @@ export function isIdCall(op: Op): op is IdCallOp {
 
 /** A set*id call's id arguments, in the system call's order. */
 export function idCallArgs(op: IdCallOp): number[] {
-  return ID_CALL_ARGS[op.op].map((field) => (op as unknown as Record<string, number>)[field]!);
+  return ID_CALL_ARGS[op.op].map((field) => idArg(op, field));
+}
+
+/** One id argument of a set*id op by its field name (one of ID_CALL_ARGS[op.op]). */
+export function idArg(op: IdCallOp, field: string): number {
+  const v = (op as unknown as Record<string, unknown>)[field];
+  if (typeof v !== "number") throw new ArgumentError(`${op.op}: ${field} must be a number`);
+  return v;
 }
 
 export type Op =

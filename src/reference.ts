@@ -21,15 +21,18 @@ export function referenceCapsetCheck(
 
 /** The same four checks on raw u32 halves, the way a hand-tuned TypeScript version would be written. */
 export function referenceCapsetCheckWords(w: Uint32Array, at: number): number {
+  // (w[at + k]!: the caller's buffer holds the 14 words of a state and request pair at `at`)
   const pLo = w[at]!,
     pHi = w[at + 1]!,
     eLo = w[at + 2]!,
     iLo = w[at + 4]!,
-    iHi = w[at + 5]!;
+    iHi = w[at + 5]!; // (as above)
+  // (as above)
   const bLo = w[at + 6]!,
     bHi = w[at + 7]!,
     nELo = w[at + 8]!,
     nEHi = w[at + 9]!;
+  // (as above)
   const nPLo = w[at + 10]!,
     nPHi = w[at + 11]!,
     nILo = w[at + 12]!,

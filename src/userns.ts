@@ -85,12 +85,10 @@ export function fromShown(id: number, map: readonly IdExtent[] | undefined): num
 export function mapProblem(map: readonly IdExtent[]): string | null {
   if (map.length > NS_EXTENTS_MAX)
     return `${map.length} extents; capgate models up to ${NS_EXTENTS_MAX} (the kernel's inline extents)`;
-  for (let i = 0; i < map.length; i++) {
-    const [inside, outside, count] = map[i]!;
+  for (const [i, [inside, outside, count]] of map.entries()) {
     if (count < 1) return `extent ${i} has count ${count} (the kernel refuses an empty extent)`;
     if (inside + count > 0xffffffff || outside + count > 0xffffffff) return `extent ${i} runs past 4294967294`;
-    for (let j = 0; j < i; j++) {
-      const [i2, o2, c2] = map[j]!;
+    for (const [j, [i2, o2, c2]] of map.slice(0, i).entries()) {
       if (inside < i2 + c2 && i2 < inside + count) return `extents ${j} and ${i} overlap inside`;
       if (outside < o2 + c2 && o2 < outside + count) return `extents ${j} and ${i} overlap outside`;
     }

@@ -109,7 +109,7 @@ function mutate(doc: unknown, path: number[], replacement: unknown): unknown {
   const entries = Array.isArray(doc) ? doc.map((v, i) => [i, v] as const) : Object.entries(doc);
   if (!entries.length) return replacement;
   const [key, child] = entries[path[0]! % entries.length]!;
-  const copy = (Array.isArray(doc) ? [...doc] : { ...(doc as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(doc) ? [...doc] : { ...doc }) as Record<string | number, unknown>;
   copy[key] = mutate(child, path.slice(1), replacement);
   return copy;
 }
@@ -203,7 +203,7 @@ test("library fuzzer: every public parser returns or throws an input error namin
   returnsOrInputError("lintText(deep)", () => lintText("x.json", `{"apiVersion":"v1","kind":"List","items":${deep}}`));
 });
 
-test("CLI fuzzer: random argument vectors and files over every command that changes nothing", async () => {
+test("CLI fuzzer: random argument vectors and files over every command that changes nothing", () => {
   const dir = mkdtempSync(join(tmpdir(), "capgate-clifuzz-"));
   const files = fc
     .sample(

@@ -288,8 +288,8 @@ test("no sequence grows permitted except through execve (or into a new user name
           continue;
         }
         const grown = v.state.permitted.difference(s.permitted);
-        if (v.op.op !== "execve") assert.ok(grown.isEmpty, `${v.rule} grew permitted by ${grown}`);
-        else assert.ok(grown.isSubsetOf(execAllowance(s)), `execve granted ${grown} outside B ∪ I`);
+        if (v.op.op !== "execve") assert.ok(grown.isEmpty, `${v.rule} grew permitted by ${grown.toString()}`);
+        else assert.ok(grown.isSubsetOf(execAllowance(s)), `execve granted ${grown.toString()} outside B ∪ I`);
         if (s.noNewPrivs && v.op.op === "execve") assert.ok(grown.isEmpty, "no_new_privs exec grew permitted");
         s = v.state;
       }

@@ -73,7 +73,7 @@ test(
 
     const forced = step("wrong model, forced");
     assert.ok(forced.divergence, "a wrong prediction is a ModelDivergence, never accepted");
-    assert.ok(forced.divergence!.some((d) => d.startsWith("return value: predicted -1, kernel 0")));
+    assert.ok(forced.divergence.some((d) => d.startsWith("return value: predicted -1, kernel 0")));
     assert.equal((forced.reproducer as { kernel: string }).kernel, "6.12");
 
     // File capabilities through the shim: written, read back (the namespace's reader sees v2),

@@ -23,7 +23,7 @@ test("encode and decode round-trip every revision", () => {
           permitted: version === 1 ? new CapSet(p.lo, 0) : p,
           inheritable: version === 1 ? new CapSet(i.lo, 0) : i,
           effective: e,
-          version: version as 1 | 2 | 3,
+          version: version,
           rootid: version === 3 ? rootid : 0,
         };
         const back = decodeFileCaps(encodeFileCaps(caps));

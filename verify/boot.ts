@@ -196,7 +196,7 @@ interface Frame {
 
 function fnv1a(b: Buffer): number {
   let h = 2166136261;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 16777619) >>> 0;
+  for (const byte of b) h = Math.imul(h ^ byte, 16777619) >>> 0;
   return h >>> 0;
 }
 

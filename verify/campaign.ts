@@ -6,12 +6,14 @@
 // `npm run verify:kernels` all go through here; they only choose the kernel side and render.
 import fc from "fast-check";
 import { simulateSequence, type Verdict } from "../src/simulate.js";
+import type { Op } from "../src/ops.js";
+import { CapgateSystemError } from "../src/errors.js";
+import { errnoName } from "../src/kernel/errno-text.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import { describeOp } from "../src/formats/describe.js";
 import { toScenario } from "../src/scenario/emit.js";
 import { parseScenario, type Scenario } from "../src/scenario/parse.js";
 import { compareStep } from "../src/compare.js";
-import type { ThreadState } from "../src/state.js";
 import { SETUP_STAGES } from "../src/engine/contract.js";
 import { runnerSupports, runOnKernelAsync, type KernelStep, type KernelTrial, type Trial } from "./runner.js";
 import { trialArb, trialGroupArb, runnerMapsAllIds } from "./trials.js";
@@ -83,23 +85,28 @@ export function compareTrials(
   const setupFailures: { trial: Trial; stage: number }[] = [];
   let steps = 0,
     notModelled = 0;
+  if (kernel.length !== trials.length)
+    throw new CapgateSystemError(`the kernel side answered ${kernel.length} of ${trials.length} trials`);
   const verdicts = simulateSequenceAll(trials, profile);
   trials.forEach((trial, i) => {
-    const k = kernel[i]!;
+    const k = kernel[i]!; // (one answer per trial, checked above)
     if (k.setup !== 0) {
       setupFailures.push({ trial, stage: k.setup });
       return;
     }
-    const v = verdicts[i]!;
+    const v = verdicts[i]!; // (one sequence of verdicts per trial)
     for (let s = 0; s < v.length; s++) {
-      if (!v[s]!.modelled) {
+      // (a verdict per op; the runner answers every op of a trial it set up)
+      const engine = v[s]!,
+        answer = k.steps[s]!;
+      if (!engine.modelled) {
         notModelled++;
         break;
       }
       steps++;
-      const differences = compareStep(v[s]!, k.steps[s]!);
+      const differences = compareStep(engine, answer);
       if (differences.length) {
-        divergences.push({ trial, step: s, differences, engine: v[s]!, kernel: k.steps[s]! });
+        divergences.push({ trial, step: s, differences, engine, kernel: answer });
         break;
       }
     }
@@ -120,7 +127,7 @@ export function setupStageText(stage: number): string {
 export function reproducerScenario(d: Divergence, profile: KernelProfile): Record<string, unknown> {
   return toScenario(
     profile.version,
-    d.trial.state as ThreadState,
+    d.trial.state,
     d.trial.ops.slice(0, d.step + 1),
     "reproducer found by capgate's differential test",
   );
@@ -159,7 +166,7 @@ export async function confirmDivergences(
     profile,
   );
   rerun.forEach(({ d, trial }, i) => {
-    const setup = answers[i]!.setup;
+    const setup = answers[i]!.setup; // (compareTrials checked one answer per rerun trial)
     const repeat = again.divergences.find((x) => x.trial === trial);
     if (setup !== 0)
       faults.push({ first: d, rerun: [], problem: `its reproducer's start state failed (${setupStageText(setup)})` });
@@ -264,11 +271,18 @@ export async function runFuzzCampaign(o: FuzzCampaignOptions): Promise<FuzzCampa
   };
 }
 
+/** The op a divergence happened at (compareTrials makes one only at a step of its trial). */
+export function divergentOp(d: Divergence): Op {
+  const op = d.trial.ops[d.step];
+  if (!op) throw new RangeError(`a divergence at step ${d.step + 1} of a trial of ${d.trial.ops.length} ops`);
+  return op;
+}
+
 /** Which ops differ, by op and deciding rule ("capset (capset.ok)": count), for a user on another kernel. */
 export function differingOps(divergences: readonly Divergence[]): Record<string, number> {
   const byOp: Record<string, number> = {};
   for (const d of divergences) {
-    const key = `${d.trial.ops[d.step]!.op} (${d.engine.rule})`;
+    const key = `${divergentOp(d).op} (${d.engine.rule})`;
     byOp[key] = (byOp[key] ?? 0) + 1;
   }
   return byOp;
@@ -277,7 +291,7 @@ export function differingOps(divergences: readonly Divergence[]): Record<string,
 /** A human report of one divergence, with a scenario that reproduces it. */
 export function describeDivergence(d: Divergence, profile: KernelProfile): string {
   return [
-    `engine and kernel disagree at step ${d.step + 1} (${describeOp(d.trial.ops[d.step]!)}); engine rule ${d.engine.rule}:`,
+    `engine and kernel disagree at step ${d.step + 1} (${describeOp(divergentOp(d))}); engine rule ${d.engine.rule}:`,
     ...d.differences.map((x) => `  ${x}`),
     "reproduce with `capgate simulate FILE` on:",
     JSON.stringify(reproducerScenario(d, profile), null, 2),
@@ -287,7 +301,7 @@ export function describeDivergence(d: Divergence, profile: KernelProfile): strin
 /** A human report of a harness fault: the first run's differences and what the reproducer's run showed. */
 export function describeHarnessFault(f: HarnessFault, profile: KernelProfile): string {
   return [
-    `a divergence at step ${f.first.step + 1} (${describeOp(f.first.trial.ops[f.first.step]!)}) that its reproducer did not repeat: a fault of the test harness, not of the model`,
+    `a divergence at step ${f.first.step + 1} (${describeOp(divergentOp(f.first))}) that its reproducer did not repeat: a fault of the test harness, not of the model`,
     "  first run:",
     ...f.first.differences.map((x) => `    ${x}`),
     `  the reproducer run alone: ${f.problem ?? (f.rerun.length ? "" : "engine and kernel agreed")}`,
@@ -302,7 +316,7 @@ export function scenarioProblem(scenario: Scenario, everyId: boolean): string | 
   const ops = scenario.steps.map((s) => s.op);
   const cut = ops.findIndex((op) => !runnerSupports(op));
   if (cut >= 0)
-    return `step ${cut + 1} (${ops[cut]!.op}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`;
+    return `step ${cut + 1} (${ops[cut]!.op /* (found by findIndex) */}) cannot run on the kernel: a v1 security.capability cannot be written (use version 2 or 3)`;
   if (!everyId) {
     // Without root over every id (a normal user, or root of `unshare -Ur`), the throwaway
     // namespace maps only id 0: the runner cannot make a file owned by another id, nor write a
@@ -342,6 +356,12 @@ export interface ScenarioReport {
   readonly release: string | null;
 }
 
+async function runOne(side: KernelSide, trial: Trial): Promise<KernelTrial> {
+  const [answer] = await side.run([trial]);
+  if (!answer) throw new CapgateSystemError("the kernel side answered no trial");
+  return answer;
+}
+
 /** Runs a scenario on the kernel side beside the engine, step by step; a disagreement is run once more before it counts. */
 export async function verifyScenario(scenario: Scenario, side: KernelSide): Promise<ScenarioReport> {
   const trial = trialOf(scenario);
@@ -351,30 +371,102 @@ export async function verifyScenario(scenario: Scenario, side: KernelSide): Prom
   const judge = (k: KernelTrial): ScenarioStepReport[] =>
     verdicts.slice(0, outside < 0 ? undefined : outside + 1).map((v, i) => ({
       verdict: v,
+      // (the runner answers every op of a trial it set up)
       kernel: k.steps[i]!,
       differences: v.modelled ? compareStep(v, k.steps[i]!) : [],
     }));
-  const [first] = await side.run([trial]);
-  if (first!.setup !== 0)
+  const first = await runOne(side, trial);
+  if (first.setup !== 0)
     return {
       profile,
-      setupFailure: first!.setup,
+      setupFailure: first.setup,
       steps: [],
       agree: false,
       outside,
       harnessFault: null,
       release: side.release(),
     };
-  const steps = judge(first!);
+  const steps = judge(first);
   const agree = steps.every((s) => s.differences.length === 0);
   let harnessFault: ScenarioReport["harnessFault"] = null;
   if (!agree) {
-    const [second] = await side.run([trial]);
-    const again = second!.setup === 0 ? judge(second!) : [];
+    const second = await runOne(side, trial);
+    const again = second.setup === 0 ? judge(second) : [];
     const same =
       again.length === steps.length &&
-      again.every((s, i) => s.differences.join("\n") === steps[i]!.differences.join("\n"));
+      again.every((s, i) => s.differences.join("\n") === steps[i]?.differences.join("\n"));
     if (!same) harnessFault = { rerun: again.flatMap((s) => s.differences) };
   }
   return { profile, setupFailure: null, steps, agree, outside, harnessFault, release: side.release() };
+}
+
+/**
+ * What a campaign or a scenario run proved: "held" (every step agreed), "divergent" (a
+ * disagreement its reproducer repeated: a fact about the model), "harness-fault" (one that did
+ * not repeat, or a start state the kernel could not be brought to: a fault of the test, which
+ * proves nothing either way), "not-modelled" (a scenario reached a step outside the model).
+ */
+export type VerifyOutcome = "held" | "divergent" | "harness-fault" | "not-modelled";
+
+export function campaignOutcome(r: FuzzCampaignResult): VerifyOutcome {
+  return r.divergences.length
+    ? "divergent"
+    : r.harnessFaults.length || r.setupFailures.length
+      ? "harness-fault"
+      : "held";
+}
+
+export function scenarioOutcome(r: ScenarioReport): VerifyOutcome {
+  if (r.setupFailure !== null || r.harnessFault) return "harness-fault";
+  if (r.steps.some((s) => s.differences.length)) return "divergent";
+  return r.outside >= 0 ? "not-modelled" : "held";
+}
+
+/** A campaign as `capgate verify --fuzz --json` prints it. */
+export function campaignJson(r: FuzzCampaignResult, booted: boolean): Record<string, unknown> {
+  const profile = r.profile;
+  return {
+    kernel: profile.version,
+    ...(booted && { booted: r.release, profile: profile.version }),
+    ...(profile.newerThanModelled && { newerThanProfile: true }),
+    seed: r.seed,
+    trials: r.trials,
+    steps: r.steps,
+    divergences: r.divergences.length,
+    harnessFaults: r.harnessFaults.length,
+    setupFailures: r.setupFailures.length,
+    uidChanges: r.everyId,
+    kernelMs: Math.round(r.kernelMs),
+    totalMs: r.totalMs,
+    trialsPerSecond: Math.round(r.trials / (r.totalMs / 1000)),
+    stepsPerSecond: Math.round(r.steps / (r.kernelMs / 1000)),
+    differingOps: differingOps(r.divergences),
+    first: r.divergences[0] ? describeDivergence(r.divergences[0], profile) : null,
+    firstHarnessFault: r.harnessFaults[0] ? describeHarnessFault(r.harnessFaults[0], profile) : null,
+  };
+}
+
+/** A scenario run as `capgate verify FILE --json` prints it. */
+export function scenarioReportJson(r: ScenarioReport, booted: boolean): Record<string, unknown> {
+  return {
+    kernel: r.profile.version,
+    ...(booted && { booted: r.release, profile: r.profile.version }),
+    ...(r.profile.newerThanModelled && { newerThanProfile: true }),
+    steps: r.steps.map(({ verdict: x, kernel: k, differences }) => ({
+      op: x.op.op,
+      engine: {
+        modelled: x.modelled,
+        ok: x.modelled ? x.ok : null,
+        ret: x.modelled ? x.ret : null,
+        errno: x.errno,
+        rule: x.rule,
+      },
+      kernel: { ret: k.ret, errno: errnoName(k.errno) },
+      agree: x.modelled ? differences.length === 0 : null,
+      differences,
+    })),
+    agree: r.agree,
+    modelled: r.outside < 0,
+    ...(r.harnessFault && { harnessFault: { rerun: r.harnessFault.rerun } }),
+  };
 }

@@ -61,7 +61,7 @@ export function archiveUris(
     } else {
       for (const line of f.text.split("\n")) {
         const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
-        if (m) note(m[1]!.replace(/\/$/, ""), [m[2]!]);
+        if (m) note((m[1] ?? "").replace(/\/$/, ""), [m[2] ?? ""]); // (both groups always match)
       }
     }
   }
@@ -103,7 +103,7 @@ function verrevcmp(a: string, b: string): number {
     j = 0;
   while (i < a.length || j < b.length) {
     let first = 0;
-    while ((i < a.length && !/[0-9]/.test(a[i]!)) || (j < b.length && !/[0-9]/.test(b[j]!))) {
+    while ((i < a.length && !/[0-9]/.test(a.charAt(i))) || (j < b.length && !/[0-9]/.test(b.charAt(j)))) {
       const ac = order(a[i]),
         bc = order(b[j]);
       if (ac !== bc) return ac - bc;
@@ -112,13 +112,13 @@ function verrevcmp(a: string, b: string): number {
     }
     while (a[i] === "0") i++;
     while (b[j] === "0") j++;
-    while (i < a.length && /[0-9]/.test(a[i]!) && j < b.length && /[0-9]/.test(b[j]!)) {
+    while (i < a.length && /[0-9]/.test(a.charAt(i)) && j < b.length && /[0-9]/.test(b.charAt(j))) {
       if (!first) first = a.charCodeAt(i) - b.charCodeAt(j);
       i++;
       j++;
     }
-    if (i < a.length && /[0-9]/.test(a[i]!)) return 1;
-    if (j < b.length && /[0-9]/.test(b[j]!)) return -1;
+    if (i < a.length && /[0-9]/.test(a.charAt(i))) return 1;
+    if (j < b.length && /[0-9]/.test(b.charAt(j))) return -1;
     if (first) return first;
   }
   return 0;
@@ -238,7 +238,7 @@ export function findImages(apt: readonly string[]): Map<string, ImagePackage[]> 
   if (!names.ok) throw new ArchiveError(`apt-cache search failed: ${lastLine(names.err)}`);
   const list = names.out
     .split("\n")
-    .map((l) => l.split(" ")[0]!)
+    .map((l) => l.split(" ", 1)[0] ?? "")
     .filter((n) => IMAGE_PACKAGE.test(n));
   if (!list.length) return new Map();
   const shown = run("apt-cache", [...apt, "show", ...list]);

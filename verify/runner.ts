@@ -18,7 +18,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeState, encodeOp, readStep, type KernelStep } from "../src/engine/codec.js";
 import type { Op } from "../src/ops.js";
-import { CapgateSystemError } from "../src/errors.js";
+import { CapgateSystemError, asError } from "../src/errors.js";
 import { STATE_SIZE, OP_SIZE, STEP_SIZE, GROUPS_MAX } from "../src/engine/contract.js";
 import type { ThreadState } from "../src/state.js";
 import {
@@ -262,6 +262,7 @@ export function decodeResults(out: Uint8Array, trials: readonly Trial[]): Kernel
   let at = 0;
   for (const t of trials) {
     if (at + 2 > w.length) throw new KernelRunnerError("the runner's output ends early");
+    // (two words are there: checked above)
     const setup = w[at]!,
       n = w[at + 1]!;
     at += 2;
@@ -356,7 +357,7 @@ export function runOnKernelAsync(trials: readonly Trial[]): Promise<KernelTrial[
     checkRunnable(trials);
     run = runDirectory();
   } catch (e) {
-    return Promise.reject(e as Error);
+    return Promise.reject(asError(e));
   }
   let input = -1,
     output = -1;
@@ -375,7 +376,7 @@ export function runOnKernelAsync(trials: readonly Trial[]): Promise<KernelTrial[
     closeSync(input);
     closeSync(output);
     const stderr: Buffer[] = [];
-    child.stderr!.on("data", (b: Buffer) => stderr.push(b));
+    child.stderr?.on("data", (b: Buffer) => stderr.push(b));
     child.on("error", (e) => {
       liveChildren.delete(child);
       run.done();
@@ -387,7 +388,7 @@ export function runOnKernelAsync(trials: readonly Trial[]): Promise<KernelTrial[
         if (status !== 0) throw runnerFailed(r, status, signal, Buffer.concat(stderr).toString());
         resolve(decodeResults(readFileSync(join(run.dir, "out")), trials));
       } catch (e) {
-        reject(e as Error);
+        reject(asError(e));
       } finally {
         run.done();
       }

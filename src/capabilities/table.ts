@@ -82,6 +82,13 @@ export function capabilityNumber(name: string): number | undefined {
 }
 
 /** The kernel name of a capability number; numbers without a name print as decimal, as libcap does. */
+/** The entry of a capability capgate has a name for (a RangeError for any other number: a caller's bug). */
+export function capabilityInfo(number: number): CapabilityInfo {
+  const info = CAPABILITIES[number];
+  if (!info) throw new RangeError(`no capability ${number} in capgate's table`);
+  return info;
+}
+
 export function capabilityName(number: number): string {
   if (typeof number !== "number")
     throw new ArgumentError(`capabilityName: the number must be a number, got ${typeof number}`);

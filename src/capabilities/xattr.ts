@@ -91,7 +91,7 @@ export function encodeFileCaps(caps: FileCaps): Uint8Array {
   if (version === 1 && (caps.permitted.hi | caps.inheritable.hi) !== 0) {
     throw new XattrError("a revision 1 security.capability holds only capabilities 0..31");
   }
-  const bytes = new Uint8Array(SIZES[version]!);
+  const bytes = new Uint8Array(SIZES[version]!); // (version is 1, 2 or 3, checked above)
   const view = new DataView(bytes.buffer);
   view.setUint32(0, (version << 24) | (caps.effective ? VFS_CAP_FLAGS_EFFECTIVE : 0), true);
   view.setUint32(4, caps.permitted.lo, true);

@@ -10,10 +10,7 @@ import { CapSet } from "../capabilities/set.js";
 import { parseAnyNames } from "../formats/names.js";
 import { FormatError } from "../formats/errors.js";
 import type { KernelProfile } from "../kernel/profiles.js";
-import { formatCapText } from "../formats/libcap-text.js";
 import { securebitsArg } from "./args.js";
-import { stateJson, verdictJson } from "../scenario/run.js";
-import { toScenario, stateToScenario } from "../scenario/emit.js";
 import { ExitError, UsageError } from "./errors.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
 import { abbreviateSet } from "../capabilities/list.js";
@@ -67,7 +64,7 @@ export function parseTraceeCapabilities(values: readonly string[]): { add: strin
         key = m[1] as typeof key;
         if (!m[2]) continue;
       }
-      const item = m ? m[2]! : token;
+      const item = m ? (m[2] ?? "") : token;
       if (key === undefined)
         throw new UsageError(`--capabilities: expected add=, drop= or bypass=, got ${JSON.stringify(token)}`);
       if (key === "bypass") {
@@ -180,7 +177,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     );
   }
   const jsonFd = opts.jsonFd === undefined ? undefined : Number(opts.jsonFd);
-  if (jsonFd !== undefined && (!/^\d{1,9}$/.test(opts.jsonFd!) || jsonFd < 1))
+  if (opts.jsonFd !== undefined && (!/^\d{1,9}$/.test(opts.jsonFd) || (jsonFd ?? 0) < 1))
     throw new UsageError(`--json-fd: expected a descriptor number, got ${JSON.stringify(opts.jsonFd)}`);
   if (jsonFd !== undefined && !openFds().includes(jsonFd))
     throw new UsageError(`--json-fd: descriptor ${jsonFd} is not open`);
@@ -193,7 +190,7 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const launcher = new Launcher(request(program, args, opts, profile));
   const p: LaunchPlan = launcher.plan();
   if (!p.ok) {
-    if (opts.json) planOut(jsonSafe({ ok: false, reasons: p.reasons, searched: p.searched }, 2) + "\n");
+    if (opts.json) planOut(jsonSafe(launcher.planJson(p), 2) + "\n");
     else
       process.stderr.write(
         `capgate: cannot run ${terminalSafe(program)} as asked:\n${p.reasons.map((r) => `  - ${terminalSafe(r)}`).join("\n")}\n`,
@@ -210,39 +207,14 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   const predicted = p.predicted;
   const idText = `uid ${predicted.ruid} gid ${p.gid} groups ${p.groups.join(",") || "none"}`;
   if (opts.scenario) {
-    const doc = toScenario(
-      profile.version,
-      p.start,
-      p.steps.map((s) => s.verdict.op),
-      `capgate exec plan for ${program}`,
-    ) as { steps: Array<Record<string, unknown>>; description?: string };
-    // Every step is expected to succeed with its rule; the last (the execve) with the predicted state.
-    const { tid: _tid, ...final } = stateToScenario(predicted);
-    doc.steps.forEach((step, i) => {
-      step["note"] = p.steps[i]!.why;
-      step["expect"] =
-        i === p.steps.length - 1 ? { ok: true, state: final } : { ok: true, rule: p.steps[i]!.verdict.rule };
-    });
-    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(launcher.planScenario(p), null, 2) + "\n");
     return 0;
   }
   if (opts.dryRun || opts.json) {
     if (opts.json) {
       // With --dry-run the plan is the output; when the program runs, stdout is the program's,
       // so the plan goes to stderr or to the descriptor --json-fd names.
-      planOut(
-        jsonSafe(
-          {
-            ok: true,
-            program: p.path,
-            steps: p.steps.map((s) => ({ ...verdictJson(s.verdict), call: describeOp(s.verdict.op), why: s.why })),
-            predicted: { text: formatCapText(predicted, profile), ...stateJson(predicted) },
-            searched: p.searched,
-            warnings: p.warnings,
-          },
-          2,
-        ) + "\n",
-      );
+      planOut(jsonSafe(launcher.planJson(p), 2) + "\n");
     } else {
       for (const w of p.warnings) warn(w);
       const rows = [[style.dim("#"), style.dim("call"), style.dim("rule"), style.dim("why")]];

@@ -1,22 +1,21 @@
 // capgate explain: the pre-flight tool for shell scripts and CI. A starting state, a change in
-// any accepted form, and the kernel's verdict for every step, with its rule and fix.
+// any accepted form, and the kernel's verdict for every step, with its rule and fix. The flags
+// become a library request (src/explain/explain.ts decides); this file reads the start state
+// (this process, a pid, a status file, a mask or capability text) and renders the answer.
 import { noteProfile } from "./profile.js";
 import { readFileSync, statSync } from "node:fs";
 import { namespaceOfProcess } from "./procfs.js";
 import type { ExecFile } from "../ops.js";
 import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
-import { PRCTL, AMBIENT_SUBOP } from "../kernel/constants.js";
 import { threadState, stateProblem, type ThreadState } from "../state.js";
-import { simulateSequence } from "../simulate.js";
-import type { Op } from "../ops.js";
+import { explain, explanationJson, type ChangeRequest } from "../explain/explain.js";
 import { parseCapText, formatCapText } from "../formats/libcap-text.js";
 import { parseMask } from "../formats/decode.js";
 import { parseAnyNames } from "../formats/names.js";
 import { stateFromStatus } from "../formats/proc-status.js";
 import { FormatError } from "../formats/errors.js";
 import { securebitsArg } from "./args.js";
-import { verdictJson } from "../scenario/run.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
 import { terminalSafe } from "./escape.js";
@@ -154,136 +153,106 @@ function existsAsFile(path: string): boolean {
   }
 }
 
-async function execFile(opts: ExplainOptions, profile: KernelProfile): Promise<Op> {
+/** The exec part of the request: a real file's (--exec), with --exec-caps and --exec-setuid over it. */
+async function execFile(opts: ExplainOptions, profile: KernelProfile): Promise<ExecFile | undefined> {
+  if (opts.exec === undefined && opts.execCaps === undefined && opts.execSetuid === undefined) return undefined;
   let file: ExecFile = opts.exec ? await realExecFile(opts.exec) : {};
   if (opts.execCaps !== undefined) {
     // "cap_net_raw+ep" as setcap writes it: p is the file permitted set, i inheritable, e the bit.
-    try {
-      const t = parseCapText(opts.execCaps, profile);
-      file = {
-        ...file,
-        caps: { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 },
-      };
-    } catch (e) {
-      if (e instanceof FormatError) throw new UsageError(`--exec-caps: ${e.message}`);
-      throw e;
-    }
+    const t = capText(opts.execCaps, profile, "--exec-caps");
+    file = {
+      ...file,
+      caps: { permitted: t.permitted, inheritable: t.inheritable, effective: !t.effective.isEmpty, version: 2 },
+    };
   }
   if (opts.execSetuid !== undefined) file = { ...file, setuid: true, owner: uidArg(opts.execSetuid, "--exec-setuid") };
-  return { op: "execve", file: { setuid: false, owner: 0, ...file } };
+  return file;
 }
 
-/** The changes, in the order a launcher makes them (capset, bounding, ambient, keep-caps, ids, nnp, exec). */
-async function changes(opts: ExplainOptions, state: ThreadState, profile: KernelProfile): Promise<Op[]> {
-  const ops: Op[] = [];
-  if (opts.capset !== undefined) {
-    try {
-      const t = parseCapText(opts.capset, profile);
-      ops.push({ op: "capset", effective: t.effective, permitted: t.permitted, inheritable: t.inheritable });
-    } catch (e) {
-      if (e instanceof FormatError) throw new UsageError(`--capset: ${e.message}`);
-      throw e;
-    }
+function capText(text: string, profile: KernelProfile, option: string) {
+  try {
+    return parseCapText(text, profile);
+  } catch (e) {
+    if (e instanceof FormatError) throw new UsageError(`${option}: ${e.message}`);
+    throw e;
   }
-  if (opts.drop !== undefined) {
-    const d = caps(opts.drop, profile, "--drop");
-    const base = ops.length ? (ops[ops.length - 1] as Extract<Op, { op: "capset" }>) : state;
-    ops.push({
-      op: "capset",
-      effective: base.effective!.difference(d),
-      permitted: base.permitted!.difference(d),
-      inheritable: base.inheritable!.difference(d),
-    });
-  }
-  for (const cap of opts.boundingDrop ? caps(opts.boundingDrop, profile, "--bounding-drop") : [])
-    ops.push({ op: "prctl", option: PRCTL.PR_CAPBSET_DROP, arg2: cap });
-  for (const cap of opts.ambientRaise ? caps(opts.ambientRaise, profile, "--ambient-raise") : [])
-    ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_RAISE, arg3: cap });
-  for (const cap of opts.ambientLower ? caps(opts.ambientLower, profile, "--ambient-lower") : [])
-    ops.push({ op: "prctl", option: PRCTL.PR_CAP_AMBIENT, arg2: AMBIENT_SUBOP.PR_CAP_AMBIENT_LOWER, arg3: cap });
-  if (opts.securebits !== undefined) {
-    ops.push({ op: "prctl", option: PRCTL.PR_SET_SECUREBITS, arg2: securebitsArg(opts.securebits, "--securebits") });
-  }
-  if (opts.keepCaps) ops.push({ op: "prctl", option: PRCTL.PR_SET_KEEPCAPS, arg2: 1 });
-  if (opts.setuid !== undefined) ops.push({ op: "setuid", uid: uidArg(opts.setuid, "--setuid") });
-  if (opts.setresuid !== undefined) {
-    const ids = opts.setresuid.split(",");
-    if (ids.length !== 3)
-      throw new UsageError(`--setresuid: expected RUID,EUID,SUID, got ${JSON.stringify(opts.setresuid)}`);
-    ops.push({
-      op: "setresuid",
-      ruid: uidArg(ids[0]!, "--setresuid"),
-      euid: uidArg(ids[1]!, "--setresuid"),
-      suid: uidArg(ids[2]!, "--setresuid"),
-    });
-  }
-  if (opts.noNewPrivs) ops.push({ op: "prctl", option: PRCTL.PR_SET_NO_NEW_PRIVS, arg2: 1 });
-  if (opts.exec !== undefined || opts.execCaps !== undefined || opts.execSetuid !== undefined)
-    ops.push(await execFile(opts, profile));
-  if (!ops.length)
+}
+
+/** The flags as a library request (src/explain): the CLI only parses them. */
+async function request(opts: ExplainOptions, profile: KernelProfile): Promise<ChangeRequest> {
+  const setresuid = opts.setresuid?.split(",");
+  if (setresuid && setresuid.length !== 3)
+    throw new UsageError(`--setresuid: expected RUID,EUID,SUID, got ${JSON.stringify(opts.setresuid)}`);
+  const exec = await execFile(opts, profile);
+  const r: ChangeRequest = {
+    ...(opts.capset !== undefined && { capset: capText(opts.capset, profile, "--capset") }),
+    ...(opts.drop !== undefined && { drop: caps(opts.drop, profile, "--drop") }),
+    ...(opts.boundingDrop && { boundingDrop: caps(opts.boundingDrop, profile, "--bounding-drop") }),
+    ...(opts.ambientRaise && { ambientRaise: caps(opts.ambientRaise, profile, "--ambient-raise") }),
+    ...(opts.ambientLower && { ambientLower: caps(opts.ambientLower, profile, "--ambient-lower") }),
+    ...(opts.securebits !== undefined && { securebits: securebitsArg(opts.securebits, "--securebits") }),
+    ...(opts.keepCaps && { keepCaps: true }),
+    ...(opts.setuid !== undefined && { setuid: signedUid(opts.setuid, "--setuid") }),
+    ...(setresuid && {
+      setresuid: setresuid.map((id) => signedUid(id, "--setresuid")) as [number, number, number],
+    }),
+    ...(opts.noNewPrivs && { noNewPrivs: true }),
+    ...(exec && { exec }),
+  };
+  if (!Object.keys(r).length)
     throw new UsageError(
       "explain needs a change: --capset, --drop, --bounding-drop, --ambient-raise, --ambient-lower, --securebits, --keep-caps, --setuid, --setresuid, --no-new-privs or --exec (see --help)",
     );
-  return ops;
+  return r;
+}
+
+/** A uid flag as the library takes it: -1 stays -1 ("unchanged"). */
+function signedUid(text: string, option: string): number {
+  const id = uidArg(text, option);
+  return id === 0xffffffff ? -1 : id;
 }
 
 export async function explainCommand(opts: ExplainOptions): Promise<number> {
   const profile = noteProfile(opts.kernel ? kernelProfile(opts.kernel) : kernelProfile());
   const { state, source } = await startState(opts, profile);
-  const ops = await changes(opts, state, profile);
-  const verdicts = simulateSequence(state, ops, { kernel: profile });
-  // Stop at the first refusal: a script would not go on either.
-  const firstFail = verdicts.findIndex((v) => !v.ok);
-  const shown = firstFail === -1 ? verdicts : verdicts.slice(0, firstFail + 1);
-  const final = shown[shown.length - 1]!.state;
+  const e = explain(state, await request(opts, profile), { kernel: profile });
+  const status = e.ok ? 0 : 1;
   if (opts.json) {
-    process.stdout.write(
-      JSON.stringify(
-        {
-          kernel: profile.version,
-          from: source,
-          ok: firstFail === -1,
-          steps: shown.map(verdictJson),
-          final: {
-            text: formatCapText(final, profile),
-            ...Object.fromEntries(Object.entries(verdictJson(shown[shown.length - 1]!)["state"] as object)),
-          },
-        },
-        null,
-        2,
-      ) + "\n",
-    );
-    return firstFail === -1 ? 0 : 1;
+    process.stdout.write(JSON.stringify(explanationJson(e, source), null, 2) + "\n");
+    return status;
   }
   const out: string[] = [
     `${style.bold("from")} ${terminalSafe(source)}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profile.version})`,
     "",
   ];
   const rows = [[style.dim("#"), style.dim("call"), style.dim("result"), style.dim("rule"), style.dim("changed")]];
-  shown.forEach((v, i) =>
+  e.steps.forEach((v, i) =>
     rows.push([
       String(i + 1),
       describeOp(v.op),
-      v.ok ? style.green("ok") : style.red(v.errno!),
+      v.ok ? style.green("ok") : style.red(v.errno ?? "refused"),
       v.rule,
       describeChange(v.before, v.state) || style.dim("—"),
     ]),
   );
   out.push(table(rows), "");
-  shown.forEach((v, i) => {
+  e.steps.forEach((v, i) => {
     const lines = [v.message];
     if (!v.ok && v.hint) lines.push(`${style.yellow("fix:")} ${v.hint}`);
     for (const n of v.notes) lines.push(`${style.cyan("note:")} ${n.message}`);
     out.push(`${style.bold(`${i + 1}.`)} ${lines.join("\n   ")}`);
   });
   out.push("");
-  if (firstFail === -1) out.push(style.green(`would succeed: ${describeCaps(final, profile)}`));
-  else
+  const refused = e.steps[e.refused];
+  if (!refused) out.push(style.green(`would succeed: ${describeCaps(e.final, profile)}`));
+  else {
+    const later = e.ops.length - e.refused - 1;
     out.push(
       style.red(
-        `step ${firstFail + 1} would fail with ${verdicts[firstFail]!.errno} (${verdicts[firstFail]!.rule})${firstFail + 1 < verdicts.length ? `; ${verdicts.length - firstFail - 1} later step(s) not evaluated` : ""}`,
+        `step ${e.refused + 1} would fail with ${refused.errno ?? "an error"} (${refused.rule})${later > 0 ? `; ${later} later step(s) not evaluated` : ""}`,
       ),
     );
+  }
   process.stdout.write(out.join("\n") + "\n");
-  return firstFail === -1 ? 0 : 1;
+  return status;
 }

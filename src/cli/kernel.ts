@@ -26,8 +26,8 @@ function idNames(file: string): (id: number) => string {
   const names = new Map<number, string>();
   try {
     for (const line of readFileSync(file, "utf8").split("\n")) {
-      const f = line.split(":");
-      if (f.length > 2 && /^\d+$/.test(f[2]!) && !names.has(Number(f[2]))) names.set(Number(f[2]), f[0]!);
+      const [name = "", , id = ""] = line.split(":");
+      if (/^\d+$/.test(id) && !names.has(Number(id))) names.set(Number(id), name);
     }
   } catch {
     /* no such file: numbers only */
@@ -122,7 +122,7 @@ export async function showCommand(
     try {
       const one = parseAnyNames(opts.cap, profile);
       if (one.size !== 1) throw new UsageError(`--cap takes one capability, got ${JSON.stringify(opts.cap)}`);
-      filter = one.toArray()[0]!;
+      filter = one.toArray()[0]; // (one.size is 1)
     } catch (e) {
       if (e instanceof FormatError) throw new UsageError(`--cap: ${e.problem} (${JSON.stringify(e.token)})`);
       throw e;
@@ -165,7 +165,7 @@ export async function showCommand(
   const shown =
     filter === undefined
       ? rows
-      : rows.filter((r) => CapSet.fromHex(r.permitted).has(filter!) || CapSet.fromHex(r.effective).has(filter!));
+      : rows.filter((r) => CapSet.fromHex(r.permitted).has(filter) || CapSet.fromHex(r.effective).has(filter));
   if (!opts.all && filter !== undefined && !shown.length) {
     // show PID --cap X: a yes/no question, answered like grep (exit 1, nothing printed, for no)
     if (opts.json) process.stdout.write("null\n");
@@ -194,7 +194,7 @@ export async function showCommand(
   const r = shown[0];
   if (!r) return 0;
   const b = CapSet.fromHex(r.bounding);
-  const lines = [
+  const lines: Array<[string, string]> = [
     ["pid", `${r.pid} (${terminalSafe(r.name)})`],
     ["capabilities", r.caps],
     ["IAB", r.iab || "(none)"],
@@ -232,7 +232,7 @@ export async function showCommand(
         : "initial",
     ],
   ];
-  process.stdout.write(table(lines.map(([k, v]) => [style.dim(k!), v!])) + "\n");
+  process.stdout.write(table(lines.map(([k, v]) => [style.dim(k), v])) + "\n");
   return 0;
 }
 

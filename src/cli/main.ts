@@ -9,6 +9,6 @@ const args = process.argv.slice(2);
 const noted = /^--caller-sigign=([0-9a-fA-F]{0,16})$/.exec(args[0] ?? "");
 if (noted) {
   args.shift();
-  setCallerIgnoredSignals(noted[1]!);
+  setCallerIgnoredSignals(noted[1] ?? "");
 }
 process.exitCode = await main(args);

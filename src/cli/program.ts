@@ -15,7 +15,7 @@ import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
 import { lintCommand } from "./lint.js";
 import { execCommand, type ExecOptions } from "./exec.js";
-import { watchCommand } from "./watch.js";
+import { watchCommand, type WatchOptions } from "./watch.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
 
 function version(): string {
@@ -199,7 +199,7 @@ Examples:
     .option(
       "--capabilities <spec>",
       "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable); the CAPABILITIES_BYPASS variable is ignored",
-      (v: string, prev: string[] = []) => [...prev, v],
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .passThroughOptions()
     .addHelpText(
@@ -265,7 +265,7 @@ Examples:
   capgate watch --duration 60000 --fail-on-anomaly
   tracee --events commit_creds --output json | capgate watch --tracee - --fail-on-anomaly`,
     )
-    .action(async (opts) => {
+    .action(async (opts: WatchOptions) => {
       process.exitCode = await watchCommand(opts);
     });
 

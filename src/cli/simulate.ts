@@ -135,7 +135,7 @@ export function formatResult(file: string, result: ScenarioResult): string {
   result.steps.forEach((step, i) => {
     const v = step.verdict;
     const lines: string[] = [];
-    const note = scenario.steps[i]!.note;
+    const note = scenario.steps[i]!.note; // (a result step per scenario step that ran)
     if (note) lines.push(style.dim(terminalSafe(note)));
     lines.push(v.message);
     if ((!v.ok || !v.modelled) && v.hint) lines.push(`${style.yellow("hint:")} ${v.hint}`);

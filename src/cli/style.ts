@@ -25,7 +25,7 @@ export function table(rows: string[][], gap = "  "): string {
   return rows
     .map((row) =>
       row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell))))
+        .map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat((widths[i] ?? 0) - visible(cell))))
         .join(gap)
         .trimEnd(),
     )

@@ -15,6 +15,14 @@ import { CapgateSystemError } from "../errors.js";
 /** Exit statuses of verify beyond 0 (agree), 1 (a divergence its reproducer repeated), 2 (bad input) and 3 (outside the model). */
 export const EXIT_HARNESS_FAULT = 4;
 
+/** The exit status of each outcome (verify/campaign.ts's VerifyOutcome). */
+const STATUS = {
+  held: 0,
+  divergent: 1,
+  "not-modelled": EXIT_NOT_MODELLED,
+  "harness-fault": EXIT_HARNESS_FAULT,
+} as const;
+
 export interface VerifyOptions {
   json?: boolean;
   fuzz?: boolean;
@@ -86,7 +94,7 @@ export async function verifyCommand(file: string | undefined, opts: VerifyOption
   try {
     return opts.fuzz
       ? await fuzz(v, side, opts, bootProfile, currentProfile)
-      : await scenario(v, side, file!, opts, bootProfile);
+      : await scenario(v, side, file ?? "", opts, bootProfile); // (checked above: a FILE without --fuzz)
   } catch (e) {
     if (e instanceof v.BootFailure) {
       process.stderr.write(`capgate: ${terminalSafe(e.message)}\n`);
@@ -129,26 +137,8 @@ async function fuzz(
   });
   if (progress) process.stderr.write("\r\x1b[K");
   const booted = opts.boot !== undefined;
-  const summary = {
-    kernel: profile.version,
-    ...(booted && { booted: r.release, profile: profile.version }),
-    ...(profile.newerThanModelled && { newerThanProfile: true }),
-    seed,
-    trials: r.trials,
-    steps: r.steps,
-    divergences: r.divergences.length,
-    harnessFaults: r.harnessFaults.length,
-    setupFailures: r.setupFailures.length,
-    uidChanges: r.everyId,
-    kernelMs: Math.round(r.kernelMs),
-    totalMs: r.totalMs,
-    trialsPerSecond: Math.round(r.trials / (r.totalMs / 1000)),
-    stepsPerSecond: Math.round(r.steps / (r.kernelMs / 1000)),
-    differingOps: v.differingOps(r.divergences),
-    first: r.divergences[0] ? v.describeDivergence(r.divergences[0], profile) : null,
-    firstHarnessFault: r.harnessFaults[0] ? v.describeHarnessFault(r.harnessFaults[0], profile) : null,
-  };
-  const status = r.divergences.length ? 1 : r.harnessFaults.length || r.setupFailures.length ? EXIT_HARNESS_FAULT : 0;
+  const summary = v.campaignJson(r, booted);
+  const status = STATUS[v.campaignOutcome(r)];
   if (opts.json) {
     process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     return status;
@@ -171,11 +161,11 @@ async function fuzz(
     : `on kernel ${profile.version}`;
   process.stdout.write(
     `${r.trials} trials (${r.steps} steps) ${where}, seed ${seed}: ${verdict}` +
-      ` (${summary.trialsPerSecond} trials/s${r.everyId ? "" : "; uid changes left out: not root over every id"})\n`,
+      ` (${String(summary["trialsPerSecond"])} trials/s${r.everyId ? "" : "; uid changes left out: not root over every id"})\n`,
   );
-  for (const [op, n] of Object.entries(summary.differingOps)) process.stdout.write(`  ${op}: ${n}\n`);
-  if (summary.first) process.stdout.write(summary.first + "\n");
-  else if (summary.firstHarnessFault) process.stdout.write(summary.firstHarnessFault + "\n");
+  for (const [op, n] of Object.entries(v.differingOps(r.divergences))) process.stdout.write(`  ${op}: ${n}\n`);
+  if (r.divergences[0]) process.stdout.write(v.describeDivergence(r.divergences[0], profile) + "\n");
+  else if (r.harnessFaults[0]) process.stdout.write(v.describeHarnessFault(r.harnessFaults[0], profile) + "\n");
   return status;
 }
 
@@ -205,34 +195,7 @@ async function scenario(
   }
   const disagree = r.steps.filter((s) => s.differences.length).length;
   const where = r.release ? `on the booted kernel ${r.release}` : "on the running kernel";
-  if (opts.json)
-    process.stdout.write(
-      JSON.stringify(
-        {
-          kernel: s.profile.version,
-          ...(opts.boot !== undefined && { booted: r.release, profile: s.profile.version }),
-          ...(s.profile.newerThanModelled && { newerThanProfile: true }),
-          steps: r.steps.map(({ verdict: x, kernel: k, differences }) => ({
-            op: x.op.op,
-            engine: {
-              modelled: x.modelled,
-              ok: x.modelled ? x.ok : null,
-              ret: x.modelled ? x.ret : null,
-              errno: x.errno,
-              rule: x.rule,
-            },
-            kernel: { ret: k.ret, errno: errnoName(k.errno) },
-            agree: x.modelled ? differences.length === 0 : null,
-            differences,
-          })),
-          agree: r.agree,
-          modelled: r.outside < 0,
-          ...(r.harnessFault && { harnessFault: { rerun: r.harnessFault.rerun } }),
-        },
-        null,
-        2,
-      ) + "\n",
-    );
+  if (opts.json) process.stdout.write(JSON.stringify(v.scenarioReportJson(r, opts.boot !== undefined), null, 2) + "\n");
   else {
     const rows: string[][] = [
       [style.dim("#"), style.dim("call"), style.dim("engine"), style.dim("kernel"), style.dim("agree")],
@@ -266,5 +229,5 @@ async function scenario(
     process.stderr.write(
       "capgate: note: as a normal user the throwaway namespace maps only uid 0 and gid 0, so calls to other ids fail there with EINVAL; run capgate verify as root to check them\n",
     );
-  return r.harnessFault ? EXIT_HARNESS_FAULT : disagree ? 1 : r.outside >= 0 ? EXIT_NOT_MODELLED : 0;
+  return STATUS[v.scenarioOutcome(r)];
 }

@@ -7,6 +7,7 @@ import { CAPABILITY_VERSION } from "../kernel/constants.js";
 import { OP_NAMES, type Op } from "../ops.js";
 import type { IdExtent } from "../userns.js";
 import { CapgateInputError } from "../errors.js";
+import { isList } from "../args.js";
 import type { ThreadState } from "../state.js";
 import {
   OUTCOME_NOT_MODELLED,
@@ -52,8 +53,8 @@ import { writeOpMaps } from "./userns-codec.js";
 export { getSet, readState, writeState };
 
 /** A uid argument as the kernel takes it (uid_t): 0..4294967295, -1 meaning "unchanged" (0xffffffff). */
-function id(v: number, what: string): number {
-  if (Number.isInteger(v) && v >= -1 && v <= 0xffffffff) return v >>> 0;
+function id(v: unknown, what: string): number {
+  if (typeof v === "number" && Number.isInteger(v) && v >= -1 && v <= 0xffffffff) return v >>> 0;
   throw new CapgateInputError(`${what} must be an integer from 0 to 4294967295 (or -1), got ${String(v)}`);
 }
 
@@ -100,7 +101,7 @@ function putArg(w: Uint32Array, at: number, value: number | bigint | undefined, 
 /** A map's extents, each three ids, at most NS_EXTENTS_MAX of them (else bad input naming the map). */
 function extents(map: readonly IdExtent[] | undefined, what: string): readonly IdExtent[] {
   if (map === undefined) return [];
-  if (!Array.isArray(map) || map.length > NS_EXTENTS_MAX)
+  if (!isList(map) || map.length > NS_EXTENTS_MAX)
     throw new CapgateInputError(`${what} must be a list of at most ${NS_EXTENTS_MAX} [inside, outside, count] extents`);
   for (const e of map)
     if (!Array.isArray(e) || e.length !== 3 || !e.every((x) => typeof x === "number" && x === x >>> 0))
@@ -203,12 +204,12 @@ export function encodeOp(
       return;
     case "setgroups":
       w[at + OP.kind] = OPK.setgroups;
-      if (!Array.isArray(op.groups))
+      if (!isList(op.groups))
         throw new CapgateInputError(`setgroups: groups must be a list of gids, got ${shown(op.groups)}`);
       // the real count (the engine answers "not modelled" above GROUPS_MAX), the first ids
       w[at + OP.a] = op.groups.length;
       for (let i = 0; i < Math.min(op.groups.length, GROUPS_MAX); i++)
-        w[at + OP.list + i] = id(op.groups[i]!, "setgroups: gid");
+        w[at + OP.list + i] = id(op.groups[i], "setgroups: gid");
       return;
     case "unshare":
       w[at + OP.kind] = OPK.unshare;
@@ -297,9 +298,11 @@ export function readResult(w: Uint32Array, at: number, into: RawResult = emptyRe
   const outcome = w[at + RS.ok];
   into.ok = outcome === OUTCOME_SUCCEEDED;
   into.modelled = outcome !== OUTCOME_NOT_MODELLED;
+  // (w[at + RS.x]!: every field offset lies inside the RS_SIZE record the caller's buffer holds)
   into.ret = w[at + RS.ret]! | 0;
   into.errno = w[at + RS.errno]!;
   into.rule = w[at + RS.rule]!;
+  // (as above: inside the record)
   into.faultLo = w[at + RS.fault]!;
   into.faultHi = w[at + RS.fault + 1]!;
   into.auxLo = w[at + RS.aux]!;
@@ -311,6 +314,7 @@ export function readResult(w: Uint32Array, at: number, into: RawResult = emptyRe
 
 /** Only the fault and aux halves of a result record (the pre-flight's failure and notes paths). */
 export function readFaultAux(w: Uint32Array, at: number, into: RawResult): void {
+  // (every field offset lies inside the RS_SIZE record)
   into.faultLo = w[at + RS.fault]!;
   into.faultHi = w[at + RS.fault + 1]!;
   into.auxLo = w[at + RS.aux]!;
@@ -373,7 +377,7 @@ export interface KernelStep {
 
 /** Decodes the runner's step record for `op`. */
 export function readStep(w: Uint32Array, at: number, op: Op): KernelStep {
-  const ret = w[at + SP.ret]! | 0;
+  const ret = w[at + SP.ret]! | 0; // (every SP offset lies inside the SP_SIZE record the runner wrote)
   const data =
     op.op === "capget" && ret === 0 && op.data !== false
       ? {
@@ -382,9 +386,10 @@ export function readStep(w: Uint32Array, at: number, op: Op): KernelStep {
           inheritable: getSet(w, at + SP.dataInheritable),
         }
       : undefined;
-  const secure = op.op === "execve" && ret === 0 ? (w[at + SP.flags]! & STEPF_SECURE) !== 0 : undefined;
+  const secure = op.op === "execve" && ret === 0 ? (w[at + SP.flags]! & STEPF_SECURE) !== 0 : undefined; // (inside)
   return {
     ret,
+    // (inside the record, as above)
     errno: w[at + SP.errno]!,
     version: w[at + SP.version]!,
     data,

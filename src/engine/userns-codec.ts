@@ -63,15 +63,16 @@ export function readIds(
   ns: UserNamespace | null,
   prev?: readonly number[],
 ): readonly number[] {
+  // (w[...]!: every offset read lies inside the ids list of the record: a count and GROUPS_MAX ids)
   const n = Math.min(w[at]!, GROUPS_MAX);
   if (n === 0) return prev?.length === 0 ? prev : NO_GROUPS; // the common case allocates nothing
   if (prev && prev.length === n) {
     let same = true;
-    for (let i = 0; i < n && same; i++) same = prev[i] === insideId(ns, w[at + 1 + i]!, true);
+    for (let i = 0; i < n && same; i++) same = prev[i] === insideId(ns, w[at + 1 + i]!, true); // (i < GROUPS_MAX)
     if (same) return prev;
   }
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(insideId(ns, w[at + 1 + i]!, true));
+  for (let i = 0; i < n; i++) out.push(insideId(ns, w[at + 1 + i]!, true)); // (i < GROUPS_MAX)
   return out;
 }
 
@@ -93,11 +94,12 @@ export function writeIds(
   // only the count and the groups: the engine reads no further
   const n = Math.min(k.length, GROUPS_MAX);
   w[at] = k.length;
-  for (let i = 0; i < n; i++) w[at + 1 + i] = k[i]!;
+  for (let i = 0; i < n; i++) w[at + 1 + i] = k[i]!; // (n <= k.length)
 }
 
 function readMap(w: Uint32Array, at: number, count: number): IdExtent[] {
   const out: IdExtent[] = [];
+  // (inside the record's NS_EXTENTS_MAX extents)
   for (let i = 0; i < Math.min(count, NS_EXTENTS_MAX); i++)
     out.push([w[at + 3 * i]!, w[at + 3 * i + 1]!, w[at + 3 * i + 2]!]);
   return out;
@@ -126,6 +128,7 @@ export function writeOpMaps(
 }
 
 export function readUserns(w: Uint32Array, at: number, prev?: UserNamespace | null): UserNamespace | null {
+  // (w[at + NS.x]!: every NS offset lies inside the userns record)
   const level = w[at + NS.level]!;
   if (level === 0) return null;
   if (prev && matches(w, at, prev)) return prev; // unchanged: no new object
@@ -133,7 +136,7 @@ export function readUserns(w: Uint32Array, at: number, prev?: UserNamespace | nu
   for (let i = 0; i < Math.min(level, NS_LEVELS_MAX); i++) roots.push(w[at + NS.roots + i]!);
   return {
     level,
-    uidMap: readMap(w, at + NS.uidMap, w[at + NS.uidCount]!),
+    uidMap: readMap(w, at + NS.uidMap, w[at + NS.uidCount]!), // (inside the record, as above)
     gidMap: readMap(w, at + NS.gidMap, w[at + NS.gidCount]!),
     setgroups: (w[at + NS.flags]! & NSF_SETGROUPS_DENY) !== 0 ? "deny" : "allow",
     owner: w[at + NS.owner]!,
@@ -182,13 +185,14 @@ export function hiddenIds(
   const out: number[] = [];
   let unmapped = false;
   ids.forEach((off, i) => {
-    const k = w[at + off]!;
+    const k = w[at + off]!; // (a state record's id offsets)
     out.push(k);
     if (mapUp(i < 4 ? ns.uidMap : ns.gidMap, k) === ID_UNMAPPED) unmapped = true;
   });
+  // (the groups list of the state record: a count and GROUPS_MAX gids)
   const n = Math.min(w[at + groups]!, GROUPS_MAX);
   for (let i = 0; i < n; i++) {
-    const k = w[at + groups + 1 + i]!;
+    const k = w[at + groups + 1 + i]!; // (i < GROUPS_MAX)
     out.push(k);
     if (mapUp(ns.gidMap, k) === ID_UNMAPPED) unmapped = true;
   }

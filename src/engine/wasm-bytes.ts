@@ -6,7 +6,7 @@ export function wasmBytes(): Uint8Array<ArrayBuffer> {
   const file = process.env["CAPGATE_WASM"] === "debug" ? "capgate.debug.wasm" : "capgate.wasm";
   const url = new URL(`../../../build/${file}`, import.meta.url);
   try {
-    return new Uint8Array(readFileSync(url)) as Uint8Array<ArrayBuffer>;
+    return new Uint8Array(readFileSync(url));
   } catch (cause) {
     throw new Error(`capgate: the engine ${url.pathname} is missing; run "npm run build"`, { cause });
   }

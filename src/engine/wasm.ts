@@ -86,7 +86,7 @@ export function allocate(bytes: number): number {
   const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
   const i = free.findIndex((f) => f.bytes >= size);
   if (i >= 0) {
-    const f = free[i]!;
+    const f = free[i]!; // (found by findIndex)
     const at = f.at;
     if (f.bytes === size) free.splice(i, 1);
     else {
@@ -113,12 +113,12 @@ export function release(at: number): void {
   // merge with the following and the preceding free region
   const next = free[i + 1];
   if (next && at + size === next.at) {
-    free[i]!.bytes += next.bytes;
+    free[i]!.bytes += next.bytes; // (the entry just inserted at i)
     free.splice(i + 1, 1);
   }
   const prev = free[i - 1];
   if (prev && prev.at + prev.bytes === at) {
-    prev.bytes += free[i]!.bytes;
+    prev.bytes += free[i]!.bytes; // (as above)
     free.splice(i, 1);
     i--;
   }

@@ -19,7 +19,7 @@ export function parseMask(text: string): CapSet {
       "hex mask",
       text,
       bad >= 0 ? bad + (t.length - digits.length) : 0,
-      bad >= 0 ? digits[bad]! : digits,
+      bad >= 0 ? digits.charAt(bad) : digits,
       digits.length > 16
         ? "more than 16 hex digits (64 bits)"
         : digits.length === 0

@@ -63,7 +63,7 @@ export function parseIab(text: string): Iab {
       pos++;
     }
     const start = pos;
-    while (pos < text.length && /[A-Za-z0-9_]/.test(text[pos]!)) pos++;
+    while (/[A-Za-z0-9_]/.test(text.charAt(pos))) pos++;
     const token = text.slice(start, pos);
     if (!token) throw new FormatError("IAB text", text, start, text[start] ?? "", "expected a capability name");
     const number = parseCapNumber(token); // strtoul(..., 0), as libcap reads IAB numbers
@@ -78,7 +78,7 @@ export function parseIab(text: string): Iab {
     if (bang) nb = nb.with(n);
     if (pos === text.length) break;
     if (text[pos] !== ",")
-      throw new FormatError("IAB text", text, pos, text[pos]!, "expected ',' between capabilities");
+      throw new FormatError("IAB text", text, pos, text.charAt(pos), "expected ',' between capabilities");
     pos++;
   }
   return { inheritable: i, ambient: a, notBounding: nb };

@@ -25,7 +25,7 @@ const flagText = (f: number) => `${f & EFF ? "e" : ""}${f & INH ? "i" : ""}${f &
 /** libcap's name for a capability: the lowercase kernel name, or decimal when it has none. */
 export function libcapName(cap: number): string {
   argInteger(cap, "libcapName: the capability", 0, 63);
-  return CAPABILITIES[cap] ? CAPABILITIES[cap]!.name.toLowerCase() : String(cap);
+  return CAPABILITIES[cap] ? CAPABILITIES[cap].name.toLowerCase() : String(cap);
 }
 
 function stateFlags(t: CapText, cap: number): number {
@@ -77,17 +77,19 @@ const isNameChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.
 export function parseCapText(text: string, profile: KernelProfile = kernelProfile()): CapText {
   argText(text, "parseCapText: the text");
   argProfile(profile, "parseCapText: the profile");
-  const fail = (at: number, token: string, problem: string): never => {
+  // (annotated, so that TypeScript knows the code after a fail() call is unreachable)
+  const fail: (at: number, token: string, problem: string) => never = (at, token, problem) => {
     throw new FormatError("libcap text", text, at, token, problem);
   };
   let e = CapSet.EMPTY,
     p = CapSet.EMPTY,
     i = CapSet.EMPTY;
   let pos = 0;
-  const at = () => text[pos];
+  const at = () => text.charAt(pos); // "" at the end
+  const end = () => pos >= text.length;
   for (;;) {
-    while (at() !== undefined && /\s/.test(at()!)) pos++;
-    if (at() === undefined) return { effective: e, permitted: p, inheritable: i };
+    while (/\s/.test(at())) pos++;
+    if (end()) return { effective: e, permitted: p, inheritable: i };
     // the capabilities this clause is about
     let list = CapSet.EMPTY;
     let listed = false;
@@ -99,22 +101,22 @@ export function parseCapText(text: string, profile: KernelProfile = kernelProfil
         if (token.toLowerCase() === "all") list = list.union(profile.all);
         else if (parseCapNumber(token) !== undefined) {
           // libcap reads numbers with strtoul(..., 0): 010 is octal 8, 0x0d is 13, 08 is an error
-          const n = parseCapNumber(token)!;
+          const n = parseCapNumber(token) ?? NaN;
           if (Number.isNaN(n)) fail(start, token, "not a number as libcap reads it (010 is octal, 0x0d hex)");
           if (n > 63) fail(start, token, "capability number above 63");
           list = list.with(n);
         } else {
           const n = capabilityNumber(token);
           if (n === undefined || !/^cap_/i.test(token)) fail(start, token, "unknown capability name");
-          list = list.with(n!);
+          list = list.with(n);
         }
         if (at() !== ",") break;
         pos++;
-        if (!isNameChar(at())) fail(pos, at() ?? "", "expected a capability name after ','");
+        if (!isNameChar(at())) fail(pos, at(), "expected a capability name after ','");
       }
       listed = true;
     } else if (at() === "+" || at() === "-") {
-      fail(pos, at()!, "'+' and '-' need a list of capabilities before them");
+      fail(pos, at(), "'+' and '-' need a list of capabilities before them");
     } else {
       list = profile.all; // "=ep" means all
     }
@@ -122,7 +124,7 @@ export function parseCapText(text: string, profile: KernelProfile = kernelProfil
     const opAt = pos;
     let op = text[pos++];
     if (op === "=" && (at() === "+" || at() === "-")) {
-      if (!listed) fail(pos, at()!, "'=+' and '=-' need a list of capabilities");
+      if (!listed) fail(pos, at(), "'=+' and '=-' need a list of capabilities");
       op = at() === "+" ? "P" : "M";
       pos++;
     } else if (op !== "+" && op !== "-" && op !== "=") {
@@ -134,8 +136,8 @@ export function parseCapText(text: string, profile: KernelProfile = kernelProfil
     }
     let flags = 0;
     do {
-      if (at() !== undefined && !/\s/.test(at()!)) {
-        const c = text[pos++]!;
+      if (!end() && !/\s/.test(at())) {
+        const c = text.charAt(pos++);
         if (c === "e") flags |= EFF;
         else if (c === "i") flags |= INH;
         else if (c === "p") flags |= PER;
@@ -157,11 +159,11 @@ export function parseCapText(text: string, profile: KernelProfile = kernelProfil
         if (flags & INH) i = i.difference(list);
       }
       if (at() === "+" || at() === "-") {
-        if (!listed) fail(pos, at()!, "'+' and '-' need a list of capabilities");
+        if (!listed) fail(pos, at(), "'+' and '-' need a list of capabilities");
         flags = 0;
         op = text[pos++];
-        if (at() === undefined || !/[A-Za-z]/.test(at()!)) fail(pos, at() ?? "", "expected a flag (e, i or p)");
+        if (!/[A-Za-z]/.test(at())) fail(pos, at(), "expected a flag (e, i or p)");
       }
-    } while (at() !== undefined && !/\s/.test(at()!));
+    } while (!end() && !/\s/.test(at()));
   }
 }

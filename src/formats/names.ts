@@ -63,14 +63,15 @@ export function parseName(
   argText(token, "parseName: the name");
   argStyle(style, "parseName");
   argProfile(profile, "parseName: the profile");
-  const fail = (problem: string): never => {
+  // (annotated, so that TypeScript knows the code after a fail() call is unreachable)
+  const fail: (problem: string) => never = (problem) => {
     throw new FormatError(`${style} capability name`, input, at, token, problem);
   };
   const t = token.trim();
-  let n: number | undefined;
+  let n: number;
   if (/^\d/.test(t) && (style === "libcap" || style === "kernel")) {
     // libcap reads numbers with strtoul(..., 0): 010 is octal 8, 0x0d is 13
-    n = parseCapNumber(t);
+    n = parseCapNumber(t) ?? NaN;
     if (Number.isNaN(n)) fail("not a number as libcap reads it (010 is octal, 0x0d hex)");
   } else if (/^\d+$/.test(t) && (style === "rust" || style === "systemd")) n = Number(t);
   else if (/^cap_\d+$/i.test(t) && (style === "libcap-ng" || style === "setpriv")) n = Number(t.slice(4));
@@ -82,13 +83,13 @@ export function parseName(
       fail('Kubernetes names have no CAP_ prefix: containerd adds one, making CAP_CAP_X (write "NET_RAW")');
     if ((style === "libcap" || style === "kernel" || style === "rust" || style === "systemd") && !hasPrefix)
       fail(`${style} names need the CAP_ prefix`);
-    n = capabilityNumber(t);
-    if (n === undefined) fail("unknown capability name");
+    n = capabilityNumber(t) ?? fail("unknown capability name");
   }
-  if (n! > 63) fail("capability number above 63");
-  if (n! > profile.lastCap && CAPABILITIES[n!])
-    fail(`${CAPABILITIES[n!]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[n!]!.since})`);
-  return n!;
+  if (n > 63) fail("capability number above 63");
+  const info = CAPABILITIES[n];
+  if (n > profile.lastCap && info)
+    fail(`${info.name} does not exist in kernel ${profile.version} (added in ${info.since})`);
+  return n;
 }
 
 /**

@@ -19,7 +19,18 @@ export interface StatusFields extends Credentials {
 
 function field(text: string, key: string): { value: string; at: number } | undefined {
   const m = new RegExp(`^${key}:[ \\t]*(.*)$`, "m").exec(text);
-  return m ? { value: m[1]!.trim(), at: m.index + m[0].length - m[1]!.length } : undefined;
+  if (!m) return undefined;
+  const [whole, value = ""] = m;
+  return { value: value.trim(), at: m.index + whole.length - value.length };
+}
+
+/** The four ids of a Uid: or Gid: line (real, effective, saved, fs). */
+function fourIds(key: "Uid" | "Gid", value: string): readonly [number, number, number, number] {
+  const ids = value.split(/\s+/).map(Number);
+  const [r, e, s, fs] = ids;
+  if (ids.length !== 4 || ids.some((n) => !Number.isInteger(n) || n < 0) || fs === undefined)
+    throw new FormatError("/proc status", `${key}:\t${value}`, 5, value, `expected four ${key.toLowerCase()}s`);
+  return [r ?? 0, e ?? 0, s ?? 0, fs];
 }
 
 /** Parses a status file; CapInh/CapPrm/CapEff/CapBnd are required, CapAmb (4.3+) optional. */
@@ -42,30 +53,25 @@ export function parseStatus(text: string): StatusFields {
       throw new FormatError("/proc status", `${key}:\t${f.value}`, key.length + 2, f.value, "not a hex mask");
     return CapSet.fromHex(f.value);
   };
-  const uidLine = field(text, "Uid");
-  const uids = (uidLine?.value ?? "0 0 0 0").split(/\s+/).map(Number);
-  if (uids.length !== 4 || uids.some((u) => !Number.isInteger(u) || u < 0))
-    throw new FormatError("/proc status", `Uid:\t${uidLine?.value}`, 5, uidLine?.value ?? "", "expected four uids");
+  const [ruid, euid, suid, fsuid] = fourIds("Uid", field(text, "Uid")?.value ?? "0 0 0 0");
   const gidLine = field(text, "Gid");
-  const gids = gidLine ? gidLine.value.split(/\s+/).map(Number) : undefined;
-  if (gids && (gids.length !== 4 || gids.some((g) => !Number.isInteger(g) || g < 0)))
-    throw new FormatError("/proc status", `Gid:\t${gidLine!.value}`, 5, gidLine!.value, "expected four gids");
+  const gids = gidLine && fourIds("Gid", gidLine.value);
   const groupsLine = field(text, "Groups");
   const groups = groupsLine ? groupsLine.value.split(/\s+/).filter(Boolean).map(Number) : undefined;
-  if (groups?.some((g) => !Number.isInteger(g) || g < 0))
-    throw new FormatError("/proc status", `Groups:\t${groupsLine!.value}`, 8, groupsLine!.value, "expected gids");
+  if (groupsLine && groups?.some((g) => !Number.isInteger(g) || g < 0))
+    throw new FormatError("/proc status", `Groups:\t${groupsLine.value}`, 8, groupsLine.value, "expected gids");
   return {
-    ...(gids && { rgid: gids[0]!, egid: gids[1]!, sgid: gids[2]!, fsgid: gids[3]! }),
+    ...(gids && { rgid: gids[0], egid: gids[1], sgid: gids[2], fsgid: gids[3] }),
     ...(groups && { groups }),
     inheritable: set("CapInh", true),
     permitted: set("CapPrm", true),
     effective: set("CapEff", true),
     bounding: set("CapBnd", true),
     ambient: set("CapAmb", false),
-    ruid: uids[0]!,
-    euid: uids[1]!,
-    suid: uids[2]!,
-    fsuid: uids[3]!,
+    ruid,
+    euid,
+    suid,
+    fsuid,
     noNewPrivs: field(text, "NoNewPrivs")?.value === "1",
     name: field(text, "Name")?.value ?? "",
     pid: Number(field(text, "Pid")?.value ?? 0),
@@ -82,7 +88,8 @@ export function parseIdMap(text: string, what = "uid_map"): IdExtent[] {
       const parts = line.trim().split(/\s+/).map(Number);
       if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 0xffffffff))
         throw new FormatError(what, line, 0, line, "expected three numbers: inside, outside, count");
-      return [parts[0]!, parts[1]!, parts[2]!] as const;
+      const [inside = 0, outside = 0, count = 0] = parts; // (three, checked above)
+      return [inside, outside, count] as const;
     });
 }
 
@@ -95,7 +102,7 @@ export function namespaceFromProc(files: { uidMap: string; gidMap: string; setgr
   argObject(files, "namespaceFromProc: the files");
   const uidMap = parseIdMap(files.uidMap, "uid_map");
   const gidMap = parseIdMap(files.gidMap, "gid_map");
-  const full = (m: IdExtent[]) => m.length === 1 && m[0]![0] === 0 && m[0]![1] === 0 && m[0]![2] === 0xffffffff;
+  const full = (m: IdExtent[]) => m.length === 1 && m[0]?.[0] === 0 && m[0][1] === 0 && m[0][2] === 0xffffffff;
   if (full(uidMap) && full(gidMap)) return null;
   return childNamespace({ uidMap, gidMap, setgroups: files.setgroups?.trim() === "deny" ? "deny" : "allow" });
 }
@@ -128,6 +135,7 @@ export function stateFromStatus(
       euid: u(s.euid),
       suid: u(s.suid),
       fsuid: u(s.fsuid),
+      // (parseStatus gives the four gids together, or none)
       ...(s.rgid !== undefined && { rgid: g(s.rgid), egid: g(s.egid!), sgid: g(s.sgid!), fsgid: g(s.fsgid!) }),
       groups: (s.groups ?? []).map(g),
       ns,

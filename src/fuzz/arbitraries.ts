@@ -15,7 +15,11 @@ import { childNamespace, mapDown, shownId, ID_UNMAPPED, type IdExtent, type User
  * bits), biased toward small and full sets.
  */
 export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
-  argProfile(profile, "capSetArb: the profile");
+  return setArb(argProfile(profile, "capSetArb: the profile") ?? kernelProfile());
+}
+
+/** capSetArb of a profile already checked (what the other arbitraries use). */
+function setArb(profile: KernelProfile): fc.Arbitrary<CapSet> {
   const all = profile.fullSet;
   return fc.oneof(
     {
@@ -43,9 +47,12 @@ export function capSetArb(profile: KernelProfile = kernelProfile()): fc.Arbitrar
 
 /** A 64-bit mask with bits anywhere, including above CAP_LAST_CAP (what capset may be handed). */
 export function rawMaskArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<CapSet> {
-  argProfile(profile, "rawMaskArb: the profile");
+  return maskArb(argProfile(profile, "rawMaskArb: the profile") ?? kernelProfile());
+}
+
+function maskArb(profile: KernelProfile): fc.Arbitrary<CapSet> {
   return fc.oneof(
-    capSetArb(profile),
+    setArb(profile),
     fc
       .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }))
       .map(([lo, hi]) => new CapSet(lo, hi)),
@@ -139,11 +146,11 @@ function initialStateArb(profile: KernelProfile): fc.Arbitrary<ThreadState> {
   const sb = knownSecurebits(profile);
   return fc
     .record({
-      permitted: capSetArb(profile),
-      effective: capSetArb(profile),
-      inheritable: capSetArb(profile),
-      bounding: capSetArb(profile),
-      ambient: capSetArb(profile),
+      permitted: setArb(profile),
+      effective: setArb(profile),
+      inheritable: setArb(profile),
+      bounding: setArb(profile),
+      ambient: setArb(profile),
       securebits: fc.oneof(
         { weight: 3, arbitrary: fc.constant(0) },
         { weight: 2, arbitrary: fc.integer({ min: 0, max: sb }).map((b) => b & sb) },
@@ -212,9 +219,9 @@ export function capsetOpArb(state?: ThreadState, profile: KernelProfile = kernel
   const near = (base: CapSet) =>
     fc.oneof(
       fc.constant(base),
-      capSetArb(profile).map((s) => base.intersect(s)),
-      capSetArb(profile).map((s) => base.union(s)),
-      rawMaskArb(profile),
+      setArb(profile).map((s) => base.intersect(s)),
+      setArb(profile).map((s) => base.union(s)),
+      maskArb(profile),
     );
   return fc
     .record({
@@ -358,10 +365,10 @@ export function gidOpArb(state?: ThreadState): fc.Arbitrary<Op> {
 export function execveOpArb(profile: KernelProfile = kernelProfile()): fc.Arbitrary<Op> {
   argProfile(profile, "execveOpArb: the profile");
   const caps = fc.record({
-    permitted: capSetArb(profile),
-    inheritable: capSetArb(profile),
+    permitted: setArb(profile),
+    inheritable: setArb(profile),
     effective: fc.boolean(),
-    version: fc.constantFrom(2, 2, 2, 3, 1) as fc.Arbitrary<1 | 2 | 3>,
+    version: fc.constantFrom<1 | 2 | 3>(2, 2, 2, 3, 1),
     rootid: fc.oneof(
       { weight: 6, arbitrary: fc.constant(0) },
       { weight: 1, arbitrary: fc.constant(1000) },
@@ -453,9 +460,9 @@ export function taskCapgetOpArb(profile: KernelProfile = kernelProfile()): fc.Ar
   argProfile(profile, "taskCapgetOpArb: the profile");
   const sets = fc
     .record({
-      permitted: capSetArb(profile),
-      effective: capSetArb(profile),
-      inheritable: capSetArb(profile),
+      permitted: setArb(profile),
+      effective: setArb(profile),
+      inheritable: setArb(profile),
       thread: fc.boolean(),
     })
     .map((t) => ({ ...t, effective: t.effective.intersect(t.permitted) }));

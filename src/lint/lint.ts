@@ -4,7 +4,7 @@ import { argObject, argProfile, argText } from "../args.js";
 import { LintInputError } from "./errors.js";
 import { yamlDocuments, jsonDocument, type LNode } from "./tree.js";
 import { CapSet } from "../capabilities/set.js";
-import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
+import { CAPABILITIES, capabilityInfo, capabilityNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { CONTAINER_DEFAULT_CAPS } from "../formats/names.js";
 
@@ -26,17 +26,18 @@ export { LintInputError };
 
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  // (d[i]![j]!: the table has a.length + 1 rows of b.length + 1 numbers, and i, j stay inside it)
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
-  return d[a.length]![b.length]!;
+  return d[a.length]![b.length]!; // (the table's last cell)
 }
 /** The nearest capability name (without CAP_), for "did you mean". */
 export function nearestName(token: string): string {
   const t = token.toUpperCase().replace(/^CAP_/, "");
-  let best = CAPABILITIES[0]!.name.slice(4),
+  let best = capabilityInfo(0).name.slice(4),
     score = Infinity;
   for (const c of CAPABILITIES) {
     const d = distance(t, c.name.slice(4));
@@ -72,8 +73,8 @@ function checkName(
       line,
       severity: "error",
       rule: "lint.not-in-kernel",
-      message: `${CAPABILITIES[n]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[n]!.since})`,
-      fix: `remove it, or target kernel ${CAPABILITIES[n]!.since} or later`,
+      message: `${capabilityInfo(n).name} does not exist in kernel ${profile.version} (added in ${capabilityInfo(n).since})`,
+      fix: `remove it, or target kernel ${capabilityInfo(n).since} or later`,
     });
     return undefined;
   }
@@ -102,8 +103,8 @@ function lintSystemd(text: string, profile: KernelProfile): Finding[] {
     const line = i + 1;
     const m = /^\s*(CapabilityBoundingSet|AmbientCapabilities)\s*=\s*(.*)$/.exec(raw);
     if (!m) return;
-    const key = m[1]!,
-      value = m[2]!.trim();
+    const [, key = "", rest = ""] = m;
+    const value = rest.trim();
     // An empty assignment resets the list; "~" makes it "everything but".
     const invert = value.startsWith("~");
     let set = CapSet.EMPTY;
@@ -222,10 +223,10 @@ function lintYaml(text: string, kind: "kubernetes" | "compose", profile: KernelP
   for (const doc of documents(text)) {
     // an explicit stack (not recursion): a List of thousands of pods is walked in constant stack
     const stack: Array<[LNode, readonly string[]]> = doc ? [[doc, []]] : [];
-    while (stack.length) {
-      const [node, path] = stack.pop()!;
+    for (let top = stack.pop(); top; top = stack.pop()) {
+      const [node, path] = top;
       if (node.t === "seq") {
-        for (let i = node.items.length - 1; i >= 0; i--) stack.push([node.items[i]!, [...path.slice(-2), String(i)]]);
+        for (let i = node.items.length - 1; i >= 0; i--) stack.push([node.items[i]!, [...path.slice(-2), String(i)]]); // (i < length)
         continue;
       }
       for (const [key, value] of pairsOf(node)) {

@@ -12,7 +12,6 @@ import {
   isSeq,
   type Document,
   type Node as YamlNode,
-  type Pair,
 } from "yaml";
 import { LintInputError } from "./errors.js";
 
@@ -36,7 +35,8 @@ export function* yamlDocuments(text: string): Generator<LNode | null> {
   const lines = new LineCounter();
   const composer = new Composer({ merge: true });
   const convert = (doc: Document.Parsed): LNode | null => {
-    if (doc.errors.length) throw new LintInputError(`not valid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
+    const [error] = doc.errors;
+    if (error) throw new LintInputError(`not valid YAML: ${error.message.split("\n")[0]}`);
     const limit = Math.max(MIN_NODES, NODES_PER_BYTE * text.length);
     let budget = limit;
     const lineAt = (n: YamlNode) => (n.range ? lines.linePos(n.range[0]).line : 0);
@@ -50,7 +50,7 @@ export function* yamlDocuments(text: string): Generator<LNode | null> {
       if (isMap(node)) {
         const own: Array<[string, LNode]> = [];
         const merged: Array<[string, LNode]> = [];
-        for (const pair of node.items as Pair[]) {
+        for (const pair of node.items) {
           const k = isScalar(pair.key) ? pair.key.value : "";
           // with merge on, the library gives a merge key as Symbol("<<")
           const key = typeof k === "symbol" ? (k.description ?? "") : String(k);
@@ -72,15 +72,16 @@ export function* yamlDocuments(text: string): Generator<LNode | null> {
     };
     return doc.contents === null ? null : walk(doc.contents, 0);
   };
-  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) yield convert(doc as Document.Parsed);
-  for (const doc of composer.end()) yield convert(doc as Document.Parsed);
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) yield convert(doc);
+  for (const doc of composer.end()) yield convert(doc);
 }
 
 /** A JSON document as a tree with line numbers (iterative: no recursion depth to exhaust). */
 export function jsonDocument(text: string): LNode {
   let pos = 0,
     line = 1;
-  const fail = (what: string): never => {
+  // (annotated, so that TypeScript knows the code after a fail() call is unreachable)
+  const fail: (what: string) => never = (what) => {
     throw new LintInputError(`not valid JSON: ${what} at line ${line}`);
   };
   const ws = () => {
@@ -104,9 +105,9 @@ export function jsonDocument(text: string): LNode {
   const scalar = (): unknown => {
     if (text[pos] === '"') return str();
     const m = /^(?:-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(pos, pos + 64));
-    if (!m) fail(`unexpected ${JSON.stringify(text[pos] ?? "end of input")}`);
-    pos += m![0].length;
-    return JSON.parse(m![0]);
+    if (!m) return fail(`unexpected ${JSON.stringify(text[pos] ?? "end of input")}`);
+    pos += m[0].length;
+    return JSON.parse(m[0]);
   };
   type Frame = {
     node: { t: "map"; line: number; pairs: Array<[string, LNode]> } | { t: "seq"; line: number; items: LNode[] };
@@ -165,5 +166,5 @@ export function jsonDocument(text: string): LNode {
   }
   ws();
   if (pos < text.length) fail("text after the document");
-  return root!;
+  return root ?? fail("no document"); // (the loop ends only once the outermost value was added)
 }

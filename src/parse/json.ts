@@ -10,8 +10,8 @@ export const MAX_JSON_DEPTH = 64;
 export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
   let deepest = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [v, depth] = top;
     if (typeof v !== "object" || v === null) continue;
     deepest = Math.max(deepest, depth);
     if (deepest > limit) return deepest;

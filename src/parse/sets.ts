@@ -1,6 +1,6 @@
 import { argProfile } from "../args.js";
 import { CapSet } from "../capabilities/set.js";
-import { CAPABILITIES, capabilityNumber } from "../capabilities/table.js";
+import { capabilityInfo, capabilityNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { InputError, preview } from "./errors.js";
 import { checkDepth } from "./json.js";
@@ -36,7 +36,7 @@ export function parseCapability(
   if (number > profile.lastCap) {
     throw new InputError(
       path,
-      `${CAPABILITIES[number]!.name} does not exist in kernel ${profile.version} (added in ${CAPABILITIES[number]!.since})`,
+      `${capabilityInfo(number).name} does not exist in kernel ${profile.version} (added in ${capabilityInfo(number).since})`,
     );
   }
   return number;

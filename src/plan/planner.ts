@@ -222,6 +222,7 @@ export function plan(
       { kernel: profile },
     );
     candidates.forEach(({ move, m, ops }, i) => {
+      // (one answer per candidate; a candidate has at least one op, so one verdict)
       const verdicts = results[i]!;
       if (!verdicts.every((v) => v.ok)) return;
       const state = verdicts[verdicts.length - 1]!.state;
@@ -241,6 +242,7 @@ function finish(start: ThreadState, node: Node, execOp: Op, profile: KernelProfi
   const verdicts = simulateSequence(start, ops, { kernel: profile });
   return {
     ok: true,
+    // (a verdict and a why per op; the exec op is always there)
     steps: verdicts.map((verdict, i) => ({ verdict, why: whys[i]! })),
     final: verdicts[verdicts.length - 1]!.state,
     searched,

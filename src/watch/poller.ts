@@ -148,7 +148,7 @@ function threadsOf(n: number): number {
   if (at < 0 || at > n) return -1;
   let v = 0;
   for (let i = at + 9; i < n; i++) {
-    const c = BUFFER[i]!;
+    const c = BUFFER[i]!; // (i < n, the bytes read into BUFFER)
     if (c >= 48 && c <= 57) v = v * 10 + c - 48;
     else if (c === NL) break;
   }
@@ -440,8 +440,10 @@ export class Poller {
     if (!isNewProcess) {
       const leader = this.#lastSeen.get(proc.pid);
       if (leader) return leader;
-      for (const t of proc.tasks.values())
-        if (t !== task && this.#lastSeen.has(t.tid)) return this.#lastSeen.get(t.tid)!;
+      for (const t of proc.tasks.values()) {
+        const seen = t === task ? undefined : this.#lastSeen.get(t.tid);
+        if (seen) return seen;
+      }
       return null;
     }
     return this.#lastSeen.get(proc.ppid) ?? null;

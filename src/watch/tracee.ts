@@ -41,14 +41,14 @@ function slimCred(v: unknown): Observed {
     euid: num("euid"),
     suid: num("suid"),
     fsuid: num("fsuid"),
-    ...(typeof c["securebits"] === "number" && { securebits: c["securebits"] as number }),
+    ...(typeof c["securebits"] === "number" && { securebits: c["securebits"] }),
     ...(["gid", "egid", "sgid", "fsgid"].every((k) => typeof c[k] === "number") && {
       rgid: num("gid"),
       egid: num("egid"),
       sgid: num("sgid"),
       fsgid: num("fsgid"),
     }),
-    ...(typeof c["usernamespace"] === "number" && { userns: c["usernamespace"] as number }),
+    ...(typeof c["usernamespace"] === "number" && { userns: c["usernamespace"] }),
   };
 }
 
