@@ -5,7 +5,8 @@ import { CapSet } from "../capabilities/set.js";
 import { kernelProfile, knownSecurebits, type KernelProfile } from "../kernel/profiles.js";
 import { CAPABILITY_VERSION, PRCTL } from "../kernel/constants.js";
 import { PID_MAX_LIMIT } from "../engine/contract.js";
-import { requireState, threadState, type ThreadState } from "../state.js";
+import { DEFAULT_TID, requireState, threadState, type ThreadState } from "../state.js";
+import { STATE_FORMS, stateLiteral, type StateFields } from "../state-fields.js";
 import { argInteger, argObject, argProfile } from "../args.js";
 import type { Op, UnshareOp } from "../ops.js";
 import { childNamespace, mapDown, shownId, ID_UNMAPPED, type IdExtent, type UserNamespace } from "../userns.js";
@@ -164,17 +165,24 @@ function initialStateArb(profile: KernelProfile): fc.Arbitrary<ThreadState> {
       sgid: uidArb,
       fsgid: uidArb,
       groups: groupsArb,
-      noNewPrivs: fc.boolean(),
+      // the flags, from the state table: a new one is fuzzed the day it is declared
+      flags: fc.record(Object.fromEntries(FLAG_FIELDS.map((f) => [f, fc.boolean()]))),
     })
-    .map((s) => ({
-      ...s,
-      effective: s.effective.intersect(s.permitted),
-      ambient: profile.features.ambient ? s.ambient.intersect(s.permitted).intersect(s.inheritable) : CapSet.EMPTY,
-      tid: 1000,
-      ns: null,
-      kernelIds: null,
-    }));
+    .map(({ flags, ...s }) =>
+      stateLiteral({
+        ...s,
+        ...flags,
+        effective: s.effective.intersect(s.permitted),
+        ambient: profile.features.ambient ? s.ambient.intersect(s.permitted).intersect(s.inheritable) : CapSet.EMPTY,
+        tid: DEFAULT_TID,
+        ns: null,
+        kernelIds: null,
+      } as unknown as StateFields),
+    );
 }
+
+/** The state's flags (true or false, each a bit of the record's flags word). */
+const FLAG_FIELDS: readonly string[] = STATE_FORMS.filter((f) => f.form === "flag").map((f) => f.field);
 
 /** Supplementary groups as the kernel keeps them: sorted, duplicates allowed, often none. */
 const groupsArb = fc.oneof(
