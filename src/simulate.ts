@@ -80,9 +80,8 @@ export class Verdict {
   private hintValue: string | null | undefined;
 
   constructor(init: VerdictInit) {
-    if (typeof init !== "object" || init === null || typeof init.raw !== "object" || init.raw === null)
-      throw new ArgumentError("a Verdict is made by simulate and its kin, from the engine's answer");
-    const raw = init.raw;
+    const raw = (init as VerdictInit | undefined)?.raw;
+    if (raw == null) notEngineAnswer(); // (one small branch: this constructor must stay small enough to inline)
     this.ok = raw.ok;
     this.ret = raw.ret;
     this.before = init.before;
@@ -197,6 +196,11 @@ export class Verdict {
   }
 }
 
+/** A Verdict made from something other than the engine's answer. */
+function notEngineAnswer(): never {
+  throw new ArgumentError("a Verdict is made by simulate and its kin, from the engine's answer");
+}
+
 /** The rules the engine answers "not modelled" with (OUTCOME_NOT_MODELLED; test/rules.test.ts holds them to it). */
 const NOT_MODELLED_CODES: ReadonlySet<number> = new Set<number>(
   Object.entries(RULE_CODES)
@@ -303,9 +307,11 @@ const RESULT_AT = SCRATCH.result,
 export function profileOf(options?: SimulateOptions): KernelProfile {
   const kernel = options?.kernel;
   if (kernel === undefined) return defaultProfile;
+  if (kernel === lastProfile) return lastProfile; // checked already: a caller passes one profile again and again
   // (argProfile returns undefined only for undefined, handled above)
-  return typeof kernel === "string" ? kernelProfile(kernel) : argProfile(kernel, "options.kernel")!;
+  return (lastProfile = typeof kernel === "string" ? kernelProfile(kernel) : argProfile(kernel, "options.kernel")!);
 }
+let lastProfile: KernelProfile = defaultProfile;
 
 /** Builds the verdict from a result record at `res` and a state record at `out` (word offsets). */
 export function readVerdict(
@@ -382,7 +388,7 @@ export function preflightCapset(state: ThreadState, request: CapsetRequest, opti
   // a state and a request of the right kinds (the engine checks what they mean together)
   if (!stateFieldsOk(state) || typeof request !== "object" || request === null)
     throw preflightInputError(state, request);
-  const { permitted: p, effective: e, inheritable: i, bounding: b, ambient: a } = state;
+  const { permitted: p, effective: e, inheritable: i, bounding: b, ambient: a, tid } = state;
   const ne = request.effective ?? e,
     np = request.permitted ?? p,
     ni = request.inheritable ?? i;
@@ -395,7 +401,7 @@ export function preflightCapset(state: ThreadState, request: CapsetRequest, opti
     throw preflightInputError(state, request);
   const code = engine.preflightCapset(
     profile.word,
-    state.tid,
+    tid,
     request.version ?? CAPABILITY_VERSION.v3,
     request.pid ?? 0,
     p.lo,

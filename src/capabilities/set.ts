@@ -12,9 +12,9 @@ export class CapSet implements Iterable<number> {
   readonly hi: number;
 
   constructor(lo: number, hi: number) {
-    // numbers only: anything else (a string, a list, a bigint) is no set's half
-    if (typeof lo !== "number" || typeof hi !== "number")
-      throw new ArgumentError(`a CapSet's halves are numbers (32-bit words), got ${typeof lo} and ${typeof hi}`);
+    // numbers only: anything else (a string, a list, a bigint) is no set's half (the throw is
+    // out of line: this constructor runs for every set the engine hands back, and must inline)
+    if (typeof lo !== "number" || typeof hi !== "number") badHalves(lo, hi);
     this.lo = lo >>> 0;
     this.hi = hi >>> 0;
   }
@@ -139,3 +139,7 @@ function popcount(x: number): number {
 
 /** CAP_FS_SET (include/linux/capability.h): what the fsuid fix-up moves in and out of effective. */
 export const CAP_FS_SET = CapSet.of(0, 1, 2, 3, 4, 9, 27, 32);
+
+function badHalves(lo: unknown, hi: unknown): never {
+  throw new ArgumentError(`a CapSet's halves are numbers (32-bit words), got ${typeof lo} and ${typeof hi}`);
+}

@@ -85,16 +85,31 @@ export function writeIds(
   hidden?: readonly number[] | null,
   first = 0,
 ): void {
-  for (const g of ids)
-    if (g !== g >>> 0 || (g === ID_UNMAPPED && !ns))
-      throw new StateError(`impossible state: groups must hold gids from 0 to 4294967294, got ${String(g)}`);
+  const n = Math.min(ids.length, GROUPS_MAX);
+  w[at] = ids.length;
+  if (!ns) {
+    // the initial namespace: each gid checked as it is written (ID_UNMAPPED is no gid there)
+    for (let i = 0; i < n; i++) {
+      const g = ids[i]!; // (i < n <= ids.length)
+      if (g !== g >>> 0 || g === ID_UNMAPPED) badGroup(g);
+      w[at + 1 + i] = g;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const g = ids[i]!; // (as above)
+    if (g !== g >>> 0) badGroup(g);
+  }
   // the hidden kernel gids line up with the groups only when the list is the one read
   const h = hidden && hidden.length === first + ids.length ? hidden : null;
-  const k = ns && ids.length ? ids.map((g, i) => kernelId(ns, g, true, h, first + i)).sort((a, b) => a - b) : ids;
+  const k = ids.map((g, i) => kernelId(ns, g, true, h, first + i)).sort((a, b) => a - b);
   // only the count and the groups: the engine reads no further
-  const n = Math.min(k.length, GROUPS_MAX);
-  w[at] = k.length;
   for (let i = 0; i < n; i++) w[at + 1 + i] = k[i]!; // (n <= k.length)
+}
+
+/** A group that is no gid (kept out of writeIds, so that it stays small enough to inline). */
+function badGroup(g: unknown): never {
+  throw new StateError(`impossible state: groups must hold gids from 0 to 4294967294, got ${String(g)}`);
 }
 
 function readMap(w: Uint32Array, at: number, count: number): IdExtent[] {
