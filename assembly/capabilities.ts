@@ -1,15 +1,7 @@
-// Capability numbers the rules refer to, from include/uapi/linux/capability.h.
-export const CAP_CHOWN: u64 = 0;
-export const CAP_DAC_OVERRIDE: u64 = 1;
-export const CAP_DAC_READ_SEARCH: u64 = 2;
-export const CAP_FOWNER: u64 = 3;
-export const CAP_FSETID: u64 = 4;
-export const CAP_SETGID: u64 = 6;
-export const CAP_SETUID: u64 = 7;
-export const CAP_SETPCAP: u64 = 8;
-export const CAP_LINUX_IMMUTABLE: u64 = 9;
-export const CAP_MKNOD: u64 = 27;
-export const CAP_MAC_OVERRIDE: u64 = 32;
+// Capability numbers the rules refer to: include/uapi/linux/capability.h, declared in
+// contract/kernel.json (assembly/kernel.ts is its generated mirror).
+import { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_MKNOD, CAP_MAC_OVERRIDE, CAP_LINUX_IMMUTABLE } from "./kernel";
+export { CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_SYS_RESOURCE, CAP_PERFMON } from "./kernel";
 
 // CAP_FS_SET (include/linux/capability.h): CAP_FS_MASK plus CAP_LINUX_IMMUTABLE, the set the
 // fsuid fix-up drops from and raises into effective (cap_drop_fs_set / cap_raise_fs_set).

@@ -146,13 +146,16 @@ export const ERANGE: u32 = 34;
 export const EUSERS: u32 = 87;
 
 export const LAST_CAP_MASK: u32 = 255;
-export const FEAT_NO_NEW_PRIVS: u32 = 1 << 8; // 3.5: PR_SET/GET_NO_NEW_PRIVS
-export const FEAT_AMBIENT: u32 = 1 << 9; // 4.3: PR_CAP_AMBIENT, SECBIT_NO_CAP_AMBIENT_RAISE
-export const FEAT_FCAPS_V3: u32 = 1 << 10; // 4.14: VFS_CAP_REVISION_3 (namespaced file caps)
-export const FEAT_EXEC_SECUREBITS: u32 = 1 << 11; // 6.14: SECBIT_EXEC_RESTRICT_FILE/_DENY_INTERACTIVE
-export const FEAT_EXEC_ID_CHANGED: u32 = 1 << 12; // exec: Correct the permission check for unsafe exec: set-id compares the new euid with the old euid
-export const FEAT_CAP_ELEVATED: u32 = 1 << 13; // 4.14: AT_SECURE decided in cap_bprm_set_creds (bprm->cap_elevated), from the set-id test; before, cap_bprm_secureexec looked at the committed credentials
-export const FEAT_VALID_MASK: u32 = 1 << 14; // 3.16: CAP_FULL_SET is CAP_VALID_MASK, and capset and file capabilities are masked to it; before, the full set was all 64 bits and nothing was masked
+export const VERSION_SHIFT: u32 = 20;
+export const FEAT_NO_NEW_PRIVS: u32 = 1 << 8; // PR_SET/GET_NO_NEW_PRIVS
+export const FEAT_AMBIENT: u32 = 1 << 9; // PR_CAP_AMBIENT, SECBIT_NO_CAP_AMBIENT_RAISE
+export const FEAT_FCAPS_V3: u32 = 1 << 10; // VFS_CAP_REVISION_3 (namespaced file caps)
+export const FEAT_EXEC_SECUREBITS: u32 = 1 << 11; // SECBIT_EXEC_RESTRICT_FILE/_DENY_INTERACTIVE
+export const FEAT_EXEC_ID_CHANGED: u32 = 1 << 12; // exec's set-id test: the new euid against the old euid, the new egid by in_group_p
+export const FEAT_CAP_ELEVATED: u32 = 1 << 13; // AT_SECURE decided in cap_bprm_set_creds (bprm->cap_elevated), from the set-id test
+export const FEAT_VALID_MASK: u32 = 1 << 14; // CAP_FULL_SET is CAP_VALID_MASK, and capset and file capabilities are masked to it
+export const FEAT_SETRES_NOOP: u32 = 1 << 15; // a set*resuid/gid call that changes nothing returns 0 with no fix-up
+export const FEAT_USERNS_EXEC_SECUREBITS: u32 = 1 << 16; // a new user namespace's creator keeps the exec securebits and their locks
 
 export enum Rule {
   CapgetOk = 1, // capget.ok
@@ -236,6 +239,7 @@ export enum Rule {
   ExecveXattrTooLong = 73, // execve.xattr-too-long
   StateImpossible = 98, // engine.state-impossible
   OpUnknown = 99, // engine.op-unknown
+  PrctlOtherArchitecture = 105, // prctl.other-architecture
 }
 
 // Notes: silent side effects of a step, reported beside the deciding rule (a bit set).

@@ -45,12 +45,12 @@ export function evaluate(profile: u32, st: usize, op: usize, res: usize, out: us
     case OPK_SETUID:
     case OPK_SETEUID:
     case OPK_SETREUID:
-    case OPK_SETRESUID: return setxuid(kind, st, op, res, out);
+    case OPK_SETRESUID: return setxuid(profile, kind, st, op, res, out);
     case OPK_SETFSUID: return setfsuid(st, op, res, out);
     case OPK_SETGID:
     case OPK_SETEGID:
     case OPK_SETREGID:
-    case OPK_SETRESGID: return setxuid(kind, st, op, res, out);
+    case OPK_SETRESGID: return setxuid(profile, kind, st, op, res, out);
     case OPK_SETFSGID: return setfsgid(st, op, res, out);
     case OPK_SETGROUPS: return setgroups(st, op, res, out);
     case OPK_UNSHARE: return unshare(profile, st, op, res, out);

@@ -4,45 +4,22 @@
 // modelled (its outcome depends on what the engine does not hold); a number no kernel knows is
 // EINVAL, as the default case of sys_prctl says.
 import { OP_A, OP_X0, OP_X1, OP_X2, OP_X3, ST_EFFECTIVE, ST_SECUREBITS, ST_FLAGS, FLAG_NO_NEW_PRIVS, FEAT_AMBIENT, FEAT_NO_NEW_PRIVS, Rule, EPERM, EINVAL } from "./contract";
-import { has, lastCap, bit } from "./profile";
+import { has, lastCap, bit, kernelVersion } from "./profile";
 import { SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED, setSecurebits } from "./securebits";
 import { boundingRead, boundingDrop } from "./bounding";
 import { ambient } from "./ambient";
 import { succeed, fail, outside } from "./rules";
+import { CAP_SYS_RESOURCE, CAP_PERFMON } from "./capabilities";
+import { PR_GET_KEEPCAPS, PR_SET_KEEPCAPS, PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_SET_MM, PR_SET_IO_FLUSHER, PR_GET_IO_FLUSHER, prctlHandling, PRCTL_UNKNOWN, PRCTL_REFUSED } from "./kernel";
 import { inInitialNs } from "./userns";
 
-export const PR_GET_KEEPCAPS: i32 = 7;
-export const PR_SET_KEEPCAPS: i32 = 8;
-export const PR_CAPBSET_READ: i32 = 23;
-export const PR_CAPBSET_DROP: i32 = 24;
-export const PR_GET_SECUREBITS: i32 = 27;
-export const PR_SET_SECUREBITS: i32 = 28;
-export const PR_SET_NO_NEW_PRIVS: i32 = 38;
-export const PR_GET_NO_NEW_PRIVS: i32 = 39;
-export const PR_CAP_AMBIENT: i32 = 47;
-export const PR_SET_MM: i32 = 35;
-export const PR_SET_IO_FLUSHER: i32 = 57;
-export const PR_GET_IO_FLUSHER: i32 = 58;
+// Option numbers, and how each is answered on a kernel of a given version, are declared in
+// contract/kernel.json (assembly/kernel.ts is the generated mirror).
 // PR_SET_MM sub-options that take the checkpoint/restore path before the capability check.
 const PR_SET_MM_MAP: u64 = 14;
 const PR_SET_MM_MAP_SIZE: u64 = 15;
-// The highest option number of include/uapi/linux/prctl.h up to 6.18 (PR_FUTEX_HASH, 6.16):
-// every number from 1 to it names an option some kernel (or architecture) has. Measured on
-// 6.18: prctl(79) and prctl(80) are EINVAL, prctl(3) returns 1.
-const PR_HIGHEST_NUMBERED: i32 = 78;
-// Options numbered by a magic word rather than in sequence (Yama's PR_SET_PTRACER, PR_SET_VMA,
-// PR_GET_AUXV).
-const PR_SET_PTRACER: i32 = 0x59616d61;
-const PR_SET_VMA: i32 = 0x53564d41;
-const PR_GET_AUXV: i32 = 0x41555856;
-const CAP_SYS_RESOURCE: u64 = 24;
-// CAP_PERFMON (38) arrived in 5.8: a profile that has it is new enough for PR_SET_IO_FLUSHER
-// (5.6) and for the order of checks in prctl_set_mm modelled below.
-const CAP_PERFMON: u32 = 38;
-
-function knownOption(option: i32): bool {
-  return (option >= 1 && option <= PR_HIGHEST_NUMBERED) || option == PR_SET_PTRACER || option == PR_SET_VMA || option == PR_GET_AUXV;
-}
+// CAP_PERFMON arrived in 5.8: a profile that has it is new enough for the order of checks in
+// prctl_set_mm modelled below.
 
 // capable(CAP_SYS_RESOURCE): the effective set, and only in the initial user namespace (a
 // thread in a child namespace holds its capabilities there, not over the initial one).
@@ -91,16 +68,23 @@ export function prctl(profile: u32, st: usize, op: usize, res: usize, out: usize
     case PR_GET_IO_FLUSHER:
       // kernel/sys.c: "if (!capable(CAP_SYS_RESOURCE)) return -EPERM;" before the arguments
       // are looked at; with it, what happens is the task's I/O flags, outside the model.
-      if (lastCap(profile) >= CAP_PERFMON && !sysResource(st))
+      if (prctlHandling(option, kernelVersion(profile)) == PRCTL_UNKNOWN) break; // before 5.6
+      if (lastCap(profile) >= <u32>CAP_PERFMON && !sysResource(st))
         return needsSysResource(st, res);
       return outside(res, Rule.PrctlNotModelled);
     case PR_SET_MM:
       // prctl_set_mm: stray arguments are EINVAL and PR_SET_MM_MAP(_SIZE) go to the
       // checkpoint/restore path first (both outside the model); then CAP_SYS_RESOURCE.
-      if (lastCap(profile) >= CAP_PERFMON && arg4 == 0 && arg5 == 0 && (arg2 & 0xffffffff) != PR_SET_MM_MAP && (arg2 & 0xffffffff) != PR_SET_MM_MAP_SIZE && !sysResource(st))
+      if (prctlHandling(option, kernelVersion(profile)) == PRCTL_UNKNOWN) break; // before 3.3
+      if (lastCap(profile) >= <u32>CAP_PERFMON && arg4 == 0 && arg5 == 0 && (arg2 & 0xffffffff) != PR_SET_MM_MAP && (arg2 & 0xffffffff) != PR_SET_MM_MAP_SIZE && !sysResource(st))
         return needsSysResource(st, res);
       return outside(res, Rule.PrctlNotModelled);
   }
-  if (knownOption(option)) return outside(res, Rule.PrctlNotModelled);
-  return fail(res, EINVAL, Rule.PrctlOptionUnknown, 0);
+  // Every other option, by contract/kernel.json: one this kernel does not know is EINVAL (the
+  // default case of sys_prctl); another architecture's is EINVAL from its arch hook on x86-64;
+  // the rest depend on what the engine does not hold.
+  const handling = prctlHandling(option, kernelVersion(profile));
+  if (handling == PRCTL_UNKNOWN) return fail(res, EINVAL, Rule.PrctlOptionUnknown, 0);
+  if (handling == PRCTL_REFUSED) return fail(res, EINVAL, Rule.PrctlOtherArchitecture, 0);
+  return outside(res, Rule.PrctlNotModelled);
 }

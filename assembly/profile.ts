@@ -1,10 +1,15 @@
-// A kernel profile is one u32: bits 0..7 hold CAP_LAST_CAP, the bits above say which
-// features that kernel has (FEAT_*, declared in contract/engine.json). src/kernel/profiles.ts
-// builds it from a "MAJOR.MINOR" version.
-import { LAST_CAP_MASK, FEAT_VALID_MASK } from "./contract";
+// A kernel profile is one u32: bits 0..7 hold CAP_LAST_CAP, bits 8..19 the features that
+// kernel has (FEAT_*, declared in contract/engine.json, each one's first kernel in
+// contract/kernel.json), bits 20..31 its version. src/kernel/profiles.ts builds it.
+import { LAST_CAP_MASK, VERSION_SHIFT, FEAT_VALID_MASK } from "./contract";
 
 @inline export function lastCap(profile: u32): u32 {
   return profile & LAST_CAP_MASK;
+}
+
+// The profile's kernel version, MAJOR << 8 | MINOR (what contract/kernel.json's first kernels are compared with).
+@inline export function kernelVersion(profile: u32): u32 {
+  return profile >>> VERSION_SHIFT;
 }
 
 @inline export function has(profile: u32, feature: u32): bool {

@@ -5,16 +5,9 @@ import { has, bit } from "./profile";
 import { CAP_SETPCAP } from "./capabilities";
 import { succeed, fail } from "./rules";
 
-export const SECBIT_NOROOT: u32 = 1 << 0;
-export const SECBIT_NOROOT_LOCKED: u32 = 1 << 1;
-export const SECBIT_NO_SETUID_FIXUP: u32 = 1 << 2;
-export const SECBIT_NO_SETUID_FIXUP_LOCKED: u32 = 1 << 3;
-export const SECBIT_KEEP_CAPS: u32 = 1 << 4;
-export const SECBIT_KEEP_CAPS_LOCKED: u32 = 1 << 5;
-export const SECBIT_NO_CAP_AMBIENT_RAISE: u32 = 1 << 6;
-export const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: u32 = 1 << 7;
-export const SECBIT_EXEC_RESTRICT_FILE: u32 = 1 << 8;
-export const SECBIT_EXEC_DENY_INTERACTIVE: u32 = 1 << 10;
+// The bits themselves are declared in contract/kernel.json (assembly/kernel.ts mirrors them).
+import { SECBIT_NOROOT, SECBIT_NO_SETUID_FIXUP, SECBIT_KEEP_CAPS, SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_EXEC_RESTRICT_FILE, SECBIT_EXEC_DENY_INTERACTIVE } from "./kernel";
+export { SECBIT_NOROOT, SECBIT_NOROOT_LOCKED, SECBIT_NO_SETUID_FIXUP, SECBIT_NO_SETUID_FIXUP_LOCKED, SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, SECBIT_EXEC_RESTRICT_FILE, SECBIT_EXEC_DENY_INTERACTIVE } from "./kernel";
 
 // SECURE_ALL_BITS of the profile: the value bits that kernel knows.
 @inline export function allBits(profile: u32): u32 {
@@ -25,7 +18,7 @@ export const SECBIT_EXEC_DENY_INTERACTIVE: u32 = 1 << 10;
 }
 
 // SECURE_ALL_UNPRIVILEGED (6.14) with its locks: the bits user space enforces on itself.
-const UNPRIVILEGED_AND_LOCKS: u32 = 0x500 | (0x500 << 1);
+export const UNPRIVILEGED_AND_LOCKS: u32 = (SECBIT_EXEC_RESTRICT_FILE | SECBIT_EXEC_DENY_INTERACTIVE) * 3;
 
 export function setSecurebits(profile: u32, st: usize, arg2: u64, res: usize, out: usize): u32 {
   const old = load<u32>(st + ST_SECUREBITS);

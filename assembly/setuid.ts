@@ -4,8 +4,8 @@
 // which only the uid calls have. The state holds kernel ids (as struct cred does); the calls
 // take ids of the thread's own user namespace (make_kuid), an id with no mapping there being
 // EINVAL before any other check; "root" is the kernel id of that namespace's uid 0.
-import { OP_A, OP_B, OP_C, ST_PERMITTED, ST_EFFECTIVE, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, RS_FAULT, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETGID, Rule, EPERM, EINVAL, OVERFLOW_ID, ID_UNMAPPED, NOTE_FIXUP_DISABLED, NOTE_LEFT_ROOT_CLEARED, NOTE_LEFT_ROOT_KEPT, NOTE_AMBIENT_CLEARED, NOTE_EFFECTIVE_CLEARED, NOTE_EFFECTIVE_RAISED, NOTE_FS_DROPPED, NOTE_FS_RAISED } from "./contract";
-import { bit } from "./profile";
+import { OP_A, OP_B, OP_C, ST_PERMITTED, ST_EFFECTIVE, ST_AMBIENT, ST_SECUREBITS, ST_RUID, ST_EUID, ST_SUID, ST_FSUID, ST_RGID, ST_EGID, ST_SGID, ST_FSGID, RS_FAULT, OPK_SETUID, OPK_SETEUID, OPK_SETREUID, OPK_SETRESUID, OPK_SETGID, FEAT_SETRES_NOOP, Rule, EPERM, EINVAL, OVERFLOW_ID, ID_UNMAPPED, NOTE_FIXUP_DISABLED, NOTE_LEFT_ROOT_CLEARED, NOTE_LEFT_ROOT_KEPT, NOTE_AMBIENT_CLEARED, NOTE_EFFECTIVE_CLEARED, NOTE_EFFECTIVE_RAISED, NOTE_FS_DROPPED, NOTE_FS_RAISED } from "./contract";
+import { bit, has } from "./profile";
 import { CAP_SETUID, CAP_SETGID, CAP_FS_SET } from "./capabilities";
 import { idDown, uidUp, gidUp, rootUid } from "./userns";
 import { SECBIT_NO_SETUID_FIXUP, SECBIT_KEEP_CAPS } from "./securebits";
@@ -74,7 +74,7 @@ function fixup(st: usize, ruid: u32, euid: u32, suid: u32, out: usize): u32 {
   return notes;
 }
 
-export function setxuid(kind: u32, st: usize, op: usize, res: usize, out: usize): u32 {
+export function setxuid(profile: u32, kind: u32, st: usize, op: usize, res: usize, out: usize): u32 {
   const gid = kind >= OPK_SETGID;
   const at = base(gid), cap = capOf(gid);
   const oldR = load<u32>(st + at), oldE = load<u32>(st + at + 4);
@@ -114,8 +114,10 @@ export function setxuid(kind: u32, st: usize, op: usize, res: usize, out: usize)
       if (a == ID_UNMAPPED) return fail(res, EINVAL, unmappedRule(gid), 0);
       nr = UNCHANGED; ne = a; ns = UNCHANGED;
     } else if (unmapped(ra, a) || unmapped(rb, b) || unmapped(rc, c)) return fail(res, EINVAL, unmappedRule(gid), 0);
-    // The no-op shortcut: nothing would change, so return 0 without any fix-up.
-    if ((nr == UNCHANGED || nr == oldR) && (ne == UNCHANGED || (ne == oldE && ne == oldFs)) &&
+    // The no-op shortcut (6.3, "fix and improve control flow in __sys_setres[ug]id()"; in
+    // 5.10.179 and 6.1.26 too): nothing would change, so return 0 without any fix-up. Before,
+    // such a call went on and set the fs id to the effective one.
+    if (has(profile, FEAT_SETRES_NOOP) && (nr == UNCHANGED || nr == oldR) && (ne == UNCHANGED || (ne == oldE && ne == oldFs)) &&
         (ns == UNCHANGED || ns == oldS)) return succeed(res, 0, noopRule(gid), 0);
     const rNew = nr != UNCHANGED && nr != oldR && nr != oldE && nr != oldS;
     const eNew = ne != UNCHANGED && ne != oldR && ne != oldE && ne != oldS;

@@ -5,8 +5,9 @@
 // (make_kuid: ID_UNMAPPED when it has no mapping); what the thread sees is mapped up (the
 // kernel shows an id without a mapping as the overflow id, 65534). A file's owner, group and
 // v3 rootid are kernel ids too (a file system of the initial namespace).
-import { ST_NS, NS_LEVEL, NS_FLAGS, NS_OWNER, NS_UID_COUNT, NS_UID_MAP, NS_GID_COUNT, NS_GID_MAP, NS_ROOTS, NSF_SETGROUPS_DENY, NS_EXTENTS_MAX, NS_LEVELS_MAX, NS_LEVEL_LIMIT, ID_UNMAPPED, OP_C, OP_LIST, OPF_MULTITHREADED, OPF_SETGROUPS_DENY, OPF_UID_MAP, OPF_GID_MAP, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_EUID, ST_EGID, USERNS_SIZE, Rule, EINVAL, EPERM, EUSERS, NOTE_UNSHARE_MAP_REFUSED, NOTE_UNSHARE_NO_MAP } from "./contract";
-import { fullSet } from "./profile";
+import { ST_NS, NS_LEVEL, NS_FLAGS, NS_OWNER, NS_UID_COUNT, NS_UID_MAP, NS_GID_COUNT, NS_GID_MAP, NS_ROOTS, NSF_SETGROUPS_DENY, NS_EXTENTS_MAX, NS_LEVELS_MAX, NS_LEVEL_LIMIT, ID_UNMAPPED, OP_C, OP_LIST, OPF_MULTITHREADED, OPF_SETGROUPS_DENY, OPF_UID_MAP, OPF_GID_MAP, ST_PERMITTED, ST_EFFECTIVE, ST_INHERITABLE, ST_BOUNDING, ST_AMBIENT, ST_SECUREBITS, ST_EUID, ST_EGID, USERNS_SIZE, FEAT_USERNS_EXEC_SECUREBITS, Rule, EINVAL, EPERM, EUSERS, NOTE_UNSHARE_MAP_REFUSED, NOTE_UNSHARE_NO_MAP } from "./contract";
+import { fullSet, has } from "./profile";
+import { UNPRIVILEGED_AND_LOCKS } from "./securebits";
 import { succeed, fail, outside } from "./rules";
 
 // One extent is three u32: first inside id, first initial-namespace id, count.
@@ -179,13 +180,16 @@ export function unshare(profile: u32, st: usize, op: usize, res: usize, out: usi
   // through the new maps.
 
   // set_cred_user_ns: the creator gets every capability in the new namespace, and nothing
-  // to inherit; securebits are reset.
+  // to inherit; securebits are reset to SECUREBITS_DEFAULT, except (7.3) the exec securebits
+  // and their locks (SECURE_ALL_UNPRIVILEGED): they grant nothing, they are restrictions the
+  // task placed on itself.
   const all = fullSet(profile); // CAP_FULL_SET
   store<u64>(out + ST_PERMITTED, all);
   store<u64>(out + ST_EFFECTIVE, all);
   store<u64>(out + ST_BOUNDING, all);
   store<u64>(out + ST_INHERITABLE, 0);
   store<u64>(out + ST_AMBIENT, 0);
-  store<u32>(out + ST_SECUREBITS, 0);
+  const kept = has(profile, FEAT_USERNS_EXEC_SECUREBITS) ? load<u32>(st + ST_SECUREBITS) & UNPRIVILEGED_AND_LOCKS : 0;
+  store<u32>(out + ST_SECUREBITS, kept);
   return succeed(res, 0, Rule.UnshareOk, notes);
 }

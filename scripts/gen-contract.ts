@@ -2,6 +2,7 @@
 // names.go): assembly/contract.ts for the engine, src/engine/contract.ts for the API and the
 // shim, native/contract.h for the kernel runner. test/abi.test.ts renders them again and fails
 // when a file on disk differs. Run: npm run contract.
+import { readKernelFacts, renderKernelFacts, withFeatureTable, type KernelFacts } from "./gen-kernel-facts.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -54,7 +55,11 @@ export interface ContractSpec {
   readonly limits: Record<string, number>;
   readonly nsFlags: Record<string, number>;
   readonly errnos: Record<string, number>;
-  readonly profile: { readonly lastCapMask: number; readonly features: Record<string, readonly [number, string]> };
+  readonly profile: {
+    readonly lastCapMask: number;
+    readonly versionShift: number;
+    readonly features: Record<string, readonly [number, string]>;
+  };
   readonly runner: {
     readonly about: string;
     readonly setupStages: ReadonlyArray<readonly [string, number, string]>;
@@ -132,6 +137,7 @@ function assemblyMirror(spec: ContractSpec): string {
   lines.push("");
   for (const [name, n] of Object.entries(spec.errnos)) lines.push(`export const ${name}: u32 = ${n};`);
   lines.push("", `export const LAST_CAP_MASK: u32 = ${spec.profile.lastCapMask};`);
+  lines.push(`export const VERSION_SHIFT: u32 = ${spec.profile.versionShift};`);
   for (const [name, [bit, about]] of Object.entries(spec.profile.features))
     lines.push(`export const FEAT_${name}: u32 = 1 << ${bit}; // ${about}`);
   lines.push("", "export enum Rule {");
@@ -174,6 +180,7 @@ function typescriptMirror(spec: ContractSpec): string {
   );
   lines.push(`export type EngineErrno = keyof typeof ERRNO;`, "");
   lines.push(`export const LAST_CAP_MASK = ${spec.profile.lastCapMask};`);
+  lines.push(`export const VERSION_SHIFT = ${spec.profile.versionShift};`);
   lines.push(`/** Feature bits of the profile word. */`);
   lines.push(
     `export const FEATURE = { ${Object.entries(spec.profile.features)
@@ -574,7 +581,23 @@ export function readContract(root: string): ContractSpec {
   return JSON.parse(readFileSync(`${root}contract/engine.json`, "utf8")) as ContractSpec;
 }
 
+/** The engine's feature bits and the kernel facts' features name the same features. */
+export function checkFeatureNames(spec: ContractSpec, facts: KernelFacts): void {
+  const bits = Object.keys(spec.profile.features).sort(),
+    rows = Object.keys(facts.features).sort();
+  if (bits.join() !== rows.join())
+    throw new Error(
+      `contract: engine.json profile.features (${bits.join(", ")}) and kernel.json features (${rows.join(", ")}) differ`,
+    );
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL("../../", import.meta.url));
-  for (const [file, text] of Object.entries(renderContract(readContract(root)))) writeFileSync(`${root}${file}`, text);
+  const spec = readContract(root),
+    facts = readKernelFacts(root);
+  checkFeatureNames(spec, facts);
+  for (const [file, text] of Object.entries(renderContract(spec))) writeFileSync(`${root}${file}`, text);
+  for (const [file, text] of Object.entries(renderKernelFacts(facts))) writeFileSync(`${root}${file}`, text);
+  const doc = `${root}docs/KERNELS.md`;
+  writeFileSync(doc, withFeatureTable(readFileSync(doc, "utf8"), facts));
 }

@@ -109,7 +109,7 @@ async function main(chosen: ReadonlyArray<{ series: string; pkg: ImagePackage; i
       rows.push([
         series,
         r.release ?? "?",
-        `${profile.version}${profile.newerThanModelled ? " (newest)" : ""}`,
+        `${profile.version}${profile.newerThanProfile ? " (newest; newer kernel)" : ""}`,
         String(r.trials),
         String(r.steps),
         `${r.divergences.length}${r.harnessFaults.length ? ` (+${r.harnessFaults.length} harness faults)` : ""}${r.setupFailures.length ? ` (+${r.setupFailures.length} setup failures)` : ""}`,

@@ -8,7 +8,7 @@
 // been applied. The CLI only turns flags into a LaunchRequest and renders the plan.
 import { CapSet } from "../src/capabilities/set.js";
 import type { ExecFile, Op } from "../src/ops.js";
-import type { KernelProfile } from "../src/kernel/profiles.js";
+import { profileFields, type KernelProfile } from "../src/kernel/profiles.js";
 import type { ThreadState } from "../src/state.js";
 import { CapgateInputError, CapgateSystemError } from "../src/errors.js";
 import { isList } from "../src/args.js";
@@ -418,8 +418,10 @@ export class Launcher {
    */
   /** A plan as `capgate exec --json` prints it (steps with their verdicts, the predicted state, warnings). */
   planJson(planned: LaunchPlan = this.plan()): Record<string, unknown> {
-    if (!planned.ok) return { ok: false, reasons: planned.reasons, searched: planned.searched };
+    if (!planned.ok)
+      return { ...profileFields(this.profile), ok: false, reasons: planned.reasons, searched: planned.searched };
     return {
+      ...profileFields(this.profile),
       ok: true,
       program: planned.path,
       steps: planned.steps.map((s) => ({ ...verdictJson(s.verdict), call: describeOp(s.verdict.op), why: s.why })),

@@ -7,7 +7,14 @@ import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { engine } from "../src/engine/wasm.js";
 import { STATE_SIZE, OP_SIZE, RESULT_SIZE, CHECK_SIZE } from "../src/engine/contract.js";
-import { renderContract, readContract, layout, CONTRACT_FILES } from "../scripts/gen-contract.js";
+import { renderContract, readContract, layout, CONTRACT_FILES, checkFeatureNames } from "../scripts/gen-contract.js";
+import {
+  readKernelFacts,
+  renderKernelFacts,
+  withFeatureTable,
+  KERNEL_FILES,
+  type KernelFacts,
+} from "../scripts/gen-kernel-facts.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -16,6 +23,29 @@ test("the generated mirrors of the contract (AssemblyScript, TypeScript, C) are 
   for (const file of CONTRACT_FILES) {
     assert.equal(readFileSync(`${root}${file}`, "utf8"), rendered[file], `${file} is stale: run npm run contract`);
   }
+});
+
+test("the kernel facts are one declaration: its mirrors (TypeScript, AssemblyScript, C) and docs/KERNELS.md's table are fresh", () => {
+  const facts = readKernelFacts(root);
+  checkFeatureNames(readContract(root), facts);
+  const rendered = renderKernelFacts(facts);
+  for (const file of KERNEL_FILES)
+    assert.equal(readFileSync(`${root}${file}`, "utf8"), rendered[file], `${file} is stale: run npm run contract`);
+  const doc = readFileSync(`${root}docs/KERNELS.md`, "utf8");
+  assert.equal(doc, withFeatureTable(doc, facts), "docs/KERNELS.md's feature table is stale: run npm run contract");
+  // control: a new capability row changes every mirror, so a stale one cannot pass
+  const grown: KernelFacts = { ...facts, capabilities: [...facts.capabilities, ["NEW_ONE", "7.4", "a test row"]] };
+  const again = renderKernelFacts(grown);
+  for (const file of KERNEL_FILES) assert.notEqual(again[file], rendered[file], `${file} follows the declaration`);
+  // and the engine's feature bits must name the declaration's features
+  assert.throws(
+    () =>
+      checkFeatureNames(readContract(root), {
+        ...facts,
+        features: { ...facts.features, NEW_FEATURE: facts.features["AMBIENT"]! },
+      }),
+    /differ/,
+  );
 });
 
 test("the contract's records are laid out in order, aligned, within their sizes; a bad one is refused", () => {

@@ -209,7 +209,7 @@ const bad: Array<[string, unknown, RegExp]> = [
   [
     "securebits no kernel has",
     { state: { securebits: 0x1000 }, steps: [] },
-    /state: impossible state: securebits 0x1000 holds 0x1000, bits kernel 6\.18 does not have/,
+    /state: impossible state: securebits 0x1000 holds 0x1000, bits kernel 7\.3 does not have/,
   ],
   ["bad kernel", { kernel: "2.4", steps: [] }, /kernel: kernel 2\.4 is older than the oldest modelled kernel/],
   [

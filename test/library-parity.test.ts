@@ -10,7 +10,13 @@ import { CapSet, explain, explanationJson, kernelProfile, threadState, CAP } fro
 import { parseCapText } from "../src/formats/libcap-text.js";
 import { Launcher } from "../shim/launcher.js";
 import { parseScenario } from "../src/scenario/parse.js";
-import { runnerUnavailable, runningKernel, verifyScenario, scenarioReportJson, scenarioOutcome } from "../verify/index.js";
+import {
+  runnerUnavailable,
+  runningKernel,
+  verifyScenario,
+  scenarioReportJson,
+  scenarioOutcome,
+} from "../verify/index.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
@@ -49,7 +55,16 @@ test("explain: the library's explanation is what capgate explain --json prints",
 });
 
 test("exec: the Launcher's plan is what capgate exec --dry-run --json and --scenario print", () => {
-  const args = ["--user", "65534", "--group", "65534", "--clear-groups", "--keep", "net_bind_service", "--no-new-privs"];
+  const args = [
+    "--user",
+    "65534",
+    "--group",
+    "65534",
+    "--clear-groups",
+    "--keep",
+    "net_bind_service",
+    "--no-new-privs",
+  ];
   const cli = capgate(["exec", "--dry-run", "--json", ...args, "--", "/bin/true"]);
   const request = {
     program: "/bin/true",

@@ -9,7 +9,7 @@ import { simulateSequence, type Verdict } from "../src/simulate.js";
 import type { Op } from "../src/ops.js";
 import { CapgateSystemError } from "../src/errors.js";
 import { errnoName } from "../src/kernel/errno-text.js";
-import type { KernelProfile } from "../src/kernel/profiles.js";
+import { profileFields, type KernelProfile } from "../src/kernel/profiles.js";
 import { describeOp } from "../src/formats/describe.js";
 import { toScenario } from "../src/scenario/emit.js";
 import { parseScenario, type Scenario } from "../src/scenario/parse.js";
@@ -426,9 +426,8 @@ export function scenarioOutcome(r: ScenarioReport): VerifyOutcome {
 export function campaignJson(r: FuzzCampaignResult, booted: boolean): Record<string, unknown> {
   const profile = r.profile;
   return {
-    kernel: profile.version,
-    ...(booted && { booted: r.release, profile: profile.version }),
-    ...(profile.newerThanModelled && { newerThanProfile: true }),
+    ...profileFields(profile),
+    ...(booted && { booted: r.release }),
     seed: r.seed,
     trials: r.trials,
     steps: r.steps,
@@ -449,9 +448,8 @@ export function campaignJson(r: FuzzCampaignResult, booted: boolean): Record<str
 /** A scenario run as `capgate verify FILE --json` prints it. */
 export function scenarioReportJson(r: ScenarioReport, booted: boolean): Record<string, unknown> {
   return {
-    kernel: r.profile.version,
-    ...(booted && { booted: r.release, profile: r.profile.version }),
-    ...(r.profile.newerThanModelled && { newerThanProfile: true }),
+    ...profileFields(r.profile),
+    ...(booted && { booted: r.release }),
     steps: r.steps.map(({ verdict: x, kernel: k, differences }) => ({
       op: x.op.op,
       engine: {

@@ -2,6 +2,8 @@
 // any accepted form, and the kernel's verdict for every step, with its rule and fix. The flags
 // become a library request (src/explain/explain.ts decides); this file reads the start state
 // (this process, a pid, a status file, a mask or capability text) and renders the answer.
+import { kernelArg } from "./args.js";
+import { profileText } from "../kernel/profiles.js";
 import { noteProfile } from "./profile.js";
 import { readFileSync, statSync } from "node:fs";
 import { namespaceOfProcess } from "./procfs.js";
@@ -213,7 +215,7 @@ function signedUid(text: string, option: string): number {
 }
 
 export async function explainCommand(opts: ExplainOptions): Promise<number> {
-  const profile = noteProfile(opts.kernel ? kernelProfile(opts.kernel) : kernelProfile());
+  const profile = noteProfile(opts.kernel ? kernelArg(opts.kernel) : kernelProfile());
   const { state, source } = await startState(opts, profile);
   const e = explain(state, await request(opts, profile), { kernel: profile });
   const status = e.ok ? 0 : 1;
@@ -222,7 +224,7 @@ export async function explainCommand(opts: ExplainOptions): Promise<number> {
     return status;
   }
   const out: string[] = [
-    `${style.bold("from")} ${terminalSafe(source)}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profile.version})`,
+    `${style.bold("from")} ${terminalSafe(source)}: ${formatCapText(state, profile)} (uid ${state.ruid}/${state.euid}, kernel ${profileText(profile)})`,
     "",
   ];
   const rows = [[style.dim("#"), style.dim("call"), style.dim("result"), style.dim("rule"), style.dim("changed")]];

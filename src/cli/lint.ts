@@ -1,3 +1,4 @@
+import { kernelArg } from "./args.js";
 import { noteProfile } from "./profile.js";
 import { readFileSync } from "node:fs";
 import { kernelProfile } from "../kernel/profiles.js";
@@ -9,7 +10,7 @@ import { style } from "./style.js";
 export function lintCommand(files: string[], opts: { json?: boolean; kernel?: string; kind?: string }): number {
   if (opts.kind !== undefined && !["kubernetes", "compose", "systemd"].includes(opts.kind))
     throw new UsageError(`--kind must be kubernetes, compose or systemd, got ${JSON.stringify(opts.kind)}`);
-  const profile = noteProfile(kernelProfile(opts.kernel));
+  const profile = noteProfile(opts.kernel === undefined ? kernelProfile() : kernelArg(opts.kernel));
   const results = files.map((file) => {
     let text: string;
     try {

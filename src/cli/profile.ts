@@ -1,15 +1,15 @@
 // A kernel profile chosen on the command line or in a scenario: say so when it is newer than
 // anything capgate has been proven on, instead of answering for it without a word.
 import type { KernelProfile } from "../kernel/profiles.js";
-import { DEFAULT_KERNEL } from "../kernel/profiles.js";
+import { NEWEST_KERNEL } from "../kernel/profiles.js";
 
 const notes = new Set<string>();
 
 /** Notes a profile newer than any modelled; the line is printed when the command has run (flushNotes). */
 export function noteProfile(profile: KernelProfile): KernelProfile {
-  if (profile.newerThanModelled)
+  if (profile.newerThanProfile)
     notes.add(
-      `kernel ${profile.version} is newer than the newest modelled (${DEFAULT_KERNEL}); answered as ${DEFAULT_KERNEL} would`,
+      `kernel ${profile.kernel} is newer than the newest profile (${NEWEST_KERNEL}); answered as ${NEWEST_KERNEL} would`,
     );
   return profile;
 }

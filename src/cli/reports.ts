@@ -2,6 +2,7 @@
 // TAP, GitHub workflow annotations pointing at the failing step's line, and a Markdown table a
 // teacher can paste into notes or a pull-request comment. One testcase per step with an
 // expectation; a failure carries the rule, the message and the hint.
+import { profileText } from "../kernel/profiles.js";
 import type { ScenarioResult } from "../scenario/run.js";
 import { describeOp, describeChange, outcomeText } from "../formats/describe.js";
 import { jsonDocument } from "../lint/tree.js";
@@ -141,7 +142,7 @@ export function markdown(results: readonly FileResult[]): string {
         rows.push(
           `| ${ran + i + 1} | \`${cell(describeOp(s.op))}\` | not run | | | step ${ran} is outside the model | |`,
         );
-      const head = `### ${cell(file)} (kernel ${result.scenario.profile.version})\n\n${result.scenario.description ? `${cell(result.scenario.description)}\n\n` : ""}`;
+      const head = `### ${cell(file)} (kernel ${profileText(result.scenario.profile)})\n\n${result.scenario.description ? `${cell(result.scenario.description)}\n\n` : ""}`;
       return `${head}| # | call | result | rule | changed | why | expectation |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
     })
     .join("\n");

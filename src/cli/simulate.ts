@@ -1,3 +1,5 @@
+import { kernelArg } from "./args.js";
+import { profileText } from "../kernel/profiles.js";
 import { noteProfile } from "./profile.js";
 import { parseJson } from "../parse/json.js";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -38,6 +40,8 @@ export function loadScenario(file: string, kernel?: string): Scenario {
 }
 
 function scenarioOf(file: string, doc: unknown, kernel?: string): Scenario {
+  // a bad --kernel is the command line's fault, not the file's
+  if (kernel !== undefined) kernelArg(kernel);
   try {
     return parseScenario(kernel && typeof doc === "object" && doc ? { ...doc, kernel } : doc);
   } catch (e) {
@@ -98,7 +102,7 @@ export function formatResult(file: string, result: ScenarioResult): string {
   const out: string[] = [];
   const { scenario } = result;
   out.push(
-    `${style.bold(terminalSafe(file))} · kernel ${scenario.profile.version} · ${scenario.steps.length} step${scenario.steps.length === 1 ? "" : "s"}`,
+    `${style.bold(terminalSafe(file))} · kernel ${profileText(scenario.profile)} · ${scenario.steps.length} step${scenario.steps.length === 1 ? "" : "s"}`,
   );
   if (scenario.description) out.push(style.dim(terminalSafe(scenario.description)));
   out.push("");

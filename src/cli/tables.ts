@@ -1,11 +1,11 @@
+import { kernelArg } from "./args.js";
 import { noteProfile } from "./profile.js";
 import { CAPABILITIES } from "../capabilities/table.js";
-import { kernelProfile } from "../kernel/profiles.js";
 import { RULES } from "../rules/catalog.js";
 import { style, table } from "./style.js";
 
 export function capsCommand(opts: { json?: boolean; kernel?: string }): void {
-  const last = opts.kernel ? noteProfile(kernelProfile(opts.kernel)).lastCap : CAPABILITIES.length - 1;
+  const last = opts.kernel ? noteProfile(kernelArg(opts.kernel)).lastCap : CAPABILITIES.length - 1;
   const caps = CAPABILITIES.filter((c) => c.number <= last);
   if (opts.json) {
     process.stdout.write(JSON.stringify(caps, null, 2) + "\n");

@@ -1,6 +1,7 @@
 // capgate verify: the flags, the kernel side they choose, and the rendering. What it decides
 // (the campaign, the comparison, whether a divergence is a fact) is verify/'s, reachable from
 // the library as `capgate/verify`; this file is loaded only for this command.
+import { profileText } from "../kernel/profiles.js";
 import { noteProfile } from "./profile.js";
 import { terminalSafe } from "./escape.js";
 import { EXIT_NOT_MODELLED, loadScenario } from "./simulate.js";
@@ -157,8 +158,8 @@ async function fuzz(
           )
         : style.green("the model held on every step");
   const where = booted
-    ? `on the booted kernel ${r.release} (profile ${profile.version})`
-    : `on kernel ${profile.version}`;
+    ? `on the booted kernel ${r.release} (profile ${profile.version}${profile.newerThanProfile ? ", the newest" : ""})`
+    : `on kernel ${profileText(profile)}`;
   process.stdout.write(
     `${r.trials} trials (${r.steps} steps) ${where}, seed ${seed}: ${verdict}` +
       ` (${String(summary["trialsPerSecond"])} trials/s${r.everyId ? "" : "; uid changes left out: not root over every id"})\n`,
@@ -210,7 +211,7 @@ async function scenario(
       ]),
     );
     process.stdout.write(
-      `${style.bold(terminalSafe(file))} ${where} (model: ${s.profile.version})\n\n${table(rows)}\n\n${
+      `${style.bold(terminalSafe(file))} ${where} (model: ${profileText(s.profile)})\n\n${table(rows)}\n\n${
         r.harnessFault
           ? style.red(
               `${disagree} step(s) disagreed, but not when the scenario ran again: a fault of the test harness, not of the model`,

@@ -6,7 +6,7 @@ import { formatCapText } from "../formats/libcap-text.js";
 import { FormatError } from "../formats/errors.js";
 import { classifyChange, type Observed, type Classification } from "../watch/classify.js";
 import { parseTraceeLine } from "../watch/tracee.js";
-import { Poller } from "../watch/poller.js";
+import { Poller, type Change } from "../watch/poller.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
@@ -197,25 +197,31 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
   });
   poller.poll(); // the first look: what every thread holds now
   let anomalies = 0;
+  /** Reports changes; true when one is an anomaly that ends the watch (--fail-on-anomaly). */
+  const report = (changes: readonly Change[]): boolean => {
+    for (const { before, after, exec, nsMove, first } of changes) {
+      const c = classifyChange(before, after, exec, nsMove);
+      if (!c.changed.length) continue;
+      if (c.anomaly) anomalies++;
+      const e = event(new Date().toISOString(), after.pid, after.tid, after.command, after.ruid, before, after, c);
+      // a new task is judged against the task that made it
+      if (first) e.creator = { pid: before.pid, tid: before.tid };
+      emit(e, Boolean(opts.json));
+      if (c.anomaly && opts.failOnAnomaly) return true;
+    }
+    return false;
+  };
   try {
     for (;;) {
       const left = duration - (Date.now() - start);
       if (left <= 0) break;
       await new Promise((r) => setTimeout(r, Math.min(interval, left)));
-      const changes = poller.poll();
+      if (report(poller.poll())) return 1;
       // Watching given processes ends when every one of them is gone.
       if (pids && poller.size === 0) break;
-      for (const { before, after, exec, nsMove, first } of changes) {
-        const c = classifyChange(before, after, exec, nsMove);
-        if (!c.changed.length) continue;
-        if (c.anomaly) anomalies++;
-        const e = event(new Date().toISOString(), after.pid, after.tid, after.command, after.ruid, before, after, c);
-        // a new task is judged against the task that made it
-        if (first) e.creator = { pid: before.pid, tid: before.tid };
-        emit(e, Boolean(opts.json));
-        if (c.anomaly && opts.failOnAnomaly) return 1;
-      }
     }
+    // what the last look held back for an exec event (a process's last change is judged too)
+    if (report(poller.flush())) return 1;
   } finally {
     poller.close();
     source?.close();

@@ -67,8 +67,9 @@ export const ERRNO = { EPERM: 1, ESRCH: 3, EFAULT: 14, EINVAL: 22, ERANGE: 34, E
 export type EngineErrno = keyof typeof ERRNO;
 
 export const LAST_CAP_MASK = 255;
+export const VERSION_SHIFT = 20;
 /** Feature bits of the profile word. */
-export const FEATURE = { NO_NEW_PRIVS: 256, AMBIENT: 512, FCAPS_V3: 1024, EXEC_SECUREBITS: 2048, EXEC_ID_CHANGED: 4096, CAP_ELEVATED: 8192, VALID_MASK: 16384 } as const;
+export const FEATURE = { NO_NEW_PRIVS: 256, AMBIENT: 512, FCAPS_V3: 1024, EXEC_SECUREBITS: 2048, EXEC_ID_CHANGED: 4096, CAP_ELEVATED: 8192, VALID_MASK: 16384, SETRES_NOOP: 32768, USERNS_EXEC_SECUREBITS: 65536 } as const;
 
 /** The kernel runner's own numbers (native/capfuzz.c): the setup stage a trial's start state failed at (its trial header), the exit statuses that say why a runner stopped, and the frames a booted guest sends its answers in (a second serial port, never the console). */
 export const SETUP_STAGES: Readonly<Record<number, string>> = {
@@ -207,6 +208,7 @@ export const RULE_CODES = {
   "execve.xattr-too-long": 73,
   "engine.state-impossible": 98,
   "engine.op-unknown": 99,
+  "prctl.other-architecture": 105,
 } as const;
 export type RuleId = keyof typeof RULE_CODES;
 

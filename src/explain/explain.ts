@@ -3,7 +3,7 @@
 // verdict for each, up to the first refusal (a script would not go on either). `capgate explain`
 // is this with its flags parsed and its answer rendered; explanationJson is its --json output.
 import type { CapSet } from "../capabilities/set.js";
-import type { KernelProfile } from "../kernel/profiles.js";
+import { profileFields, type KernelProfile } from "../kernel/profiles.js";
 import { PRCTL, AMBIENT_SUBOP } from "../kernel/constants.js";
 import { requireState, type ThreadState } from "../state.js";
 import { simulateSequence, profileOf, Verdict, type SimulateOptions } from "../simulate.js";
@@ -148,7 +148,7 @@ export function explanationJson(e: Explanation, from: string): Record<string, un
   requireState(e.final, "explanationJson");
   argText(from, "explanationJson: from");
   return {
-    kernel: e.profile.version,
+    ...profileFields(e.profile),
     from,
     ok: e.ok,
     steps: e.steps.map(verdictJson),

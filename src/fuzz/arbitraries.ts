@@ -2,7 +2,8 @@
 // tests and for users' (import from "capgate/testing"; fast-check is a peer dependency).
 import fc from "fast-check";
 import { CapSet } from "../capabilities/set.js";
-import { kernelProfile, knownSecurebits, type KernelProfile } from "../kernel/profiles.js";
+import { kernelProfile, knownSecurebits, prctlHandling, type KernelProfile } from "../kernel/profiles.js";
+import { PRCTL_ROWS } from "../kernel/facts.js";
 import { CAPABILITY_VERSION, PRCTL } from "../kernel/constants.js";
 import { PID_MAX_LIMIT } from "../engine/contract.js";
 import { DEFAULT_TID, requireState, threadState, type ThreadState } from "../state.js";
@@ -181,6 +182,17 @@ function initialStateArb(profile: KernelProfile): fc.Arbitrary<ThreadState> {
     );
 }
 
+/** The prctl options the model answers with EINVAL on the profile's kernel (contract/kernel.json). */
+function einvalOptions(profile: KernelProfile): number[] {
+  const highest = Math.max(...PRCTL_ROWS.filter((r) => r.number < 0x10000).map((r) => r.number));
+  const out: number[] = [];
+  for (let n = 1; n <= highest + 3; n++) {
+    const h = prctlHandling(profile, n);
+    if (h === "unknown" || h === "refused") out.push(n);
+  }
+  return out;
+}
+
 /** The state's flags (true or false, each a bit of the record's flags word). */
 const FLAG_FIELDS: readonly string[] = STATE_FORMS.filter((f) => f.form === "flag").map((f) => f.field);
 
@@ -295,6 +307,10 @@ export function prctlOpArb(state?: ThreadState, profile: KernelProfile = kernelP
         ),
       }),
       fc.record({ option: fc.constant(PRCTL.PR_GET_NO_NEW_PRIVS), arg2: smallArb }),
+      // the options the model answers with EINVAL on this kernel: numbers it does not know
+      // (between options, above the highest, or brought by a later kernel) and other
+      // architectures' options, with any small arguments
+      fc.record({ option: fc.constantFrom(...einvalOptions(profile)), arg2: smallArb, arg3: smallArb }),
       fc.record({
         option: fc.constant(PRCTL.PR_SET_NO_NEW_PRIVS),
         arg2: fc.oneof(

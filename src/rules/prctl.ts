@@ -1,5 +1,7 @@
 // prctl(2) dispatch, keep-caps and no_new_privs: kernel/sys.c, cap_task_prctl (assembly/prctl.ts)
 import { PRCTL } from "../kernel/constants.js";
+import { PRCTL_ROWS } from "../kernel/facts.js";
+import { CAP } from "../capabilities/table.js";
 import { rule, type RuleInfo } from "./rule.js";
 
 export const PRCTL_RULES: readonly RuleInfo[] = [
@@ -10,9 +12,9 @@ export const PRCTL_RULES: readonly RuleInfo[] = [
       "An option number the kernel does not have fails with EINVAL: no kernel knows it, or the capability option arrived in a later kernel.",
     message: (c) => {
       const option = c.op.op === "prctl" ? c.op.option : -1;
-      const known = (Object.values(PRCTL) as number[]).includes(option);
-      return known
-        ? `prctl option ${option} does not exist in kernel ${c.profile.version}`
+      const row = PRCTL_ROWS.find((r) => r.number === option);
+      return row
+        ? `prctl option ${option} (${row.name}) does not exist in kernel ${c.profile.version} (added in ${row.since})`
         : `prctl option ${option} is not an option of any kernel`;
     },
     hint: (c) => {
@@ -22,6 +24,18 @@ export const PRCTL_RULES: readonly RuleInfo[] = [
         return "no_new_privs needs Linux 3.5 or later";
       return "check the option number against <linux/prctl.h>";
     },
+  }),
+  rule("prctl.other-architecture", {
+    errno: "EINVAL",
+    kernel: "sys_prctl: the architecture's hook (SET_UNALIGN_CTL, SVE_SET_VL, PAC_RESET_KEYS, ...) defaults to -EINVAL",
+    summary:
+      "An option of another architecture (arm64's SVE, SME and pointer authentication, RISC-V's vector and CFI, PowerPC's FPEXC and DEXCR, MIPS's FP mode, ia64's unaligned access): x86-64 refuses it with EINVAL whatever the arguments.",
+    message: (c) => {
+      const option = c.op.op === "prctl" ? c.op.option : -1;
+      const row = PRCTL_ROWS.find((r) => r.number === option);
+      return `prctl option ${option}${row ? ` (${row.name})` : ""} belongs to another architecture: x86-64 refuses it`;
+    },
+    hint: () => "nothing to fix on x86-64: the option has no meaning there",
   }),
   rule("prctl.not-modelled", {
     errno: null,
@@ -51,7 +65,7 @@ export const PRCTL_RULES: readonly RuleInfo[] = [
       "PR_SET_MM (other than PR_SET_MM_MAP) and the IO_FLUSHER options need CAP_SYS_RESOURCE in the initial user namespace, checked before anything else they do.",
     message: () => "CAP_SYS_RESOURCE is not in the effective set, which this prctl option requires",
     hint: (c) =>
-      c.before.permitted.has(24)
+      c.before.permitted.has(CAP.SYS_RESOURCE)
         ? "raise CAP_SYS_RESOURCE into the effective set first (capset)"
         : "CAP_SYS_RESOURCE must be permitted and effective (a container or sandbox may have dropped it from the bounding set)",
   }),

@@ -1,3 +1,4 @@
+import { profileFields } from "../kernel/profiles.js";
 import type { CapSet } from "../capabilities/set.js";
 import { simulateSequence, Verdict } from "../simulate.js";
 import { ArgumentError } from "../errors.js";
@@ -160,7 +161,7 @@ export function scenarioResultJson(result: ScenarioResult): Record<string, unkno
   if (typeof result !== "object" || result === null || !isList(result.steps) || typeof result.scenario !== "object")
     throw new ArgumentError("scenarioResultJson: expected a result (runScenario makes one)");
   return {
-    kernel: result.scenario.profile.version,
+    ...profileFields(result.scenario.profile),
     steps: [
       ...result.steps.map((s) => {
         const out = verdictJson(s.verdict);

@@ -460,6 +460,12 @@ export class Poller {
     const forks = exact
       ? new Map(exact.events.flatMap((e) => (e.kind === "fork" ? [[e.tid, e.parentTid] as const] : [])))
       : null;
+    // The changes held back at the last look, now with the exec events that have come since.
+    const held = this.#held;
+    this.#held = [];
+    const ready: Change[] = held.map((c) =>
+      !c.exec && execs?.has(c.after.pid) ? { ...c, exec: this.#execEvidence(c.after.pid) } : c,
+    );
     const list =
       this.pids ??
       readdirSync("/proc")
@@ -537,7 +543,25 @@ export class Poller {
     }
     this.#lastSeen = new Map();
     for (const proc of this.#procs.values()) for (const t of proc.tasks.values()) this.#lastSeen.set(t.tid, t.seen);
-    return changes;
+    // The kernel reports an exec (proc_exec_connector) after it has committed the new
+    // credentials: a look can read those before the event is sent. So with the kernel's events,
+    // a change seen without an exec waits one look for it before it is judged.
+    if (!exact) return [...ready, ...changes];
+    for (const c of changes) (c.exec ? ready : this.#held).push(c);
+    return ready;
+  }
+
+  /** Changes seen without an exec event, judged at the next look (see the end of poll). */
+  #held: Change[] = [];
+
+  /** The changes still held when watching ends, with the exec events that have come since. */
+  flush(): Change[] {
+    const drained = this.helpers.events?.drain();
+    const execs =
+      drained && !drained.lost ? new Set(drained.events.filter((e) => e.kind === "exec").map((e) => e.pid)) : null;
+    const held = this.#held;
+    this.#held = [];
+    return held.map((c) => (!c.exec && execs?.has(c.after.pid) ? { ...c, exec: this.#execEvidence(c.after.pid) } : c));
   }
 
   /** Closes every descriptor. */
