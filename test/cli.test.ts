@@ -74,6 +74,10 @@ const LESSONS: Record<string, { example: string; rules?: string[]; notes?: strin
   "a backup job's plan": { example: "plan-backup-job.json", rules: ["nnp.set", "ambient.raise"] },
   "a web server's plan": { example: "plan-web-server.json", rules: ["keepcaps.set", "ambient.raise"] },
   "a bounding set cut to size": { example: "plan-tracee-style.json", rules: ["bounding.drop"] },
+  "a container's cap_add for a non-root user": {
+    example: "container-docker-nonroot-cap-add.json",
+    rules: ["bounding.drop", "keepcaps.set", "setgroups.ok", "setuid.ok", "capset.ok", "execve.ok"],
+  },
 };
 
 for (const [lesson, want] of Object.entries(LESSONS)) {

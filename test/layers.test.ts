@@ -26,7 +26,7 @@ function layer(file: string): { name: string; rank: number } {
     [/^src\/(simulate|check-batch|describe|reference|compare)\.ts$/, "model", 3],
     [/^src\/rules\//, "model", 3],
     [/^src\/(formats|parse)\//, "formats", 4],
-    [/^src\/(plan|watch|lint|scenario|fuzz|explain)\//, "features", 5],
+    [/^src\/(plan|watch|lint|scenario|fuzz|explain|container)\//, "features", 5],
     [/^src\/(index\.ts|testing\/)/, "api", 6],
     [/^shim\//, "shim", 6],
     [/^verify\//, "verify", 7],

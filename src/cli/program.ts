@@ -14,6 +14,7 @@ import { verifyCommand, type VerifyOptions } from "./verify.js";
 import { explainCommand, type ExplainOptions } from "./explain.js";
 import { fileCommand } from "./file.js";
 import { lintCommand } from "./lint.js";
+import { containerCommand, type ContainerOptions } from "./container.js";
 import { execCommand, type ExecOptions } from "./exec.js";
 import { watchCommand, type WatchOptions } from "./watch.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
@@ -156,6 +157,54 @@ Examples:
     )
     .action((files: string[], opts: { json?: boolean; kernel?: string; kind?: string }) => {
       process.exitCode = lintCommand(files, opts);
+    });
+
+  program
+    .command("container")
+    .description(
+      "Predict the capabilities a container's process really gets: the engine's OCI process, the runtime's calls, execve of the entrypoint.",
+    )
+    .argument(
+      "[file...]",
+      "an OCI config.json, a Kubernetes manifest or a Compose file (- reads standard input); with --docker, the words of a docker run command",
+    )
+    .option(
+      "--docker",
+      "read a docker run command line instead of files: capgate container --docker -- run --user 1000 IMAGE",
+    )
+    .option(
+      "--engine <engine>",
+      "docker, podman or containerd (default: docker for Compose and docker run, containerd for Kubernetes)",
+    )
+    .option("--runtime <runtime>", "the OCI runtime: runc (1.1, the one modelled)")
+    .option(
+      "--rootfs <dir>",
+      "the image's root directory (docker export, a bundle's rootfs): its /etc/passwd, /etc/group and entrypoint are read",
+    )
+    .addOption(new Option("--kernel <version>", "the kernel the container runs on (default: the newest modelled)"))
+    .option("--json", "print JSON: one object per container")
+    .option(
+      "--scenario",
+      "print the runtime's calls as a scenario for capgate simulate and the playground (one container)",
+    )
+    .addHelpText(
+      "after",
+      `
+For each container: the OCI process section the engine hands the runtime (user, the five
+capability lists, noNewPrivileges) with the engine rule behind each value; runc's calls in its
+order (bounding drops, keep-caps, setgroups, setgid, setuid, capset, ambient), each judged as
+the kernel judges it; execve of the entrypoint; the process's final state; and for every
+capability asked for that is not effective, why and how to get it. Nothing is run. Exit
+status 0 when every capability asked for is effective, 1 when one is not or the container
+would not start, 2 for bad input. See docs/CONTAINERS.md.
+
+Examples:
+  capgate container deploy.yaml
+  capgate container bundle/config.json
+  capgate container --docker -- run --user 1000 --cap-add NET_BIND_SERVICE nginx`,
+    )
+    .action(async (files: string[], opts: ContainerOptions) => {
+      process.exitCode = await containerCommand(files, opts);
     });
 
   program
@@ -338,6 +387,14 @@ Examples:
       "--qemu <program>",
       "the qemu-system-x86_64 to boot with (with --boot; as root the only way to use another than the system's)",
     )
+    .option(
+      "--container",
+      "run random container specs for real (root) and compare each process with capgate container's prediction",
+    )
+    .option(
+      "--runtime <runtime>",
+      "with --container: runc (default; bundles on a private state root) or docker (a private dockerd)",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -356,7 +413,8 @@ the answers from a serial port of their own; the JSON report then names the boot
 Examples:
   capgate verify examples/ambient-keep-across-setuid.json
   capgate verify --fuzz --trials 20000 --seed 7
-  capgate verify --boot /boot/vmlinuz-6.1.0-47-cloud-amd64 --fuzz --trials 2000`,
+  capgate verify --boot /boot/vmlinuz-6.1.0-47-cloud-amd64 --fuzz --trials 2000
+  capgate verify --container --runtime docker --trials 300`,
     )
     .action(async (file: string | undefined, opts: VerifyOptions) => {
       process.exitCode = await verifyCommand(file, opts);

@@ -33,6 +33,8 @@ export interface VerifyOptions {
   boot?: string;
   cc?: string;
   qemu?: string;
+  container?: boolean;
+  runtime?: string;
 }
 
 type Verify = typeof import("../../verify/index.js");
@@ -64,6 +66,8 @@ function onInterrupt(v: Verify): () => void {
 }
 
 export async function verifyCommand(file: string | undefined, opts: VerifyOptions): Promise<number> {
+  if (opts.runtime !== undefined && !opts.container) throw new UsageError("--runtime goes with --container");
+  if (opts.container) return containers(file, opts);
   const v = await import("../../verify/index.js");
   const { currentProfile } = await import("../../shim/thread-state.js");
   if (opts.fuzz && file) throw new UsageError("give either a scenario FILE or --fuzz, not both");
@@ -231,4 +235,34 @@ async function scenario(
       "capgate: note: as a normal user the throwaway namespace maps only uid 0 and gid 0, so calls to other ids fail there with EINVAL; run capgate verify as root to check them\n",
     );
   return STATUS[v.scenarioOutcome(r)];
+}
+
+/** verify --container: random container specs run by runc or a private dockerd, compared with the prediction. */
+async function containers(file: string | undefined, opts: VerifyOptions): Promise<number> {
+  if (file || opts.fuzz || opts.boot !== undefined)
+    throw new UsageError("--container runs its own random container specs: no FILE, --fuzz or --boot");
+  const runtime = opts.runtime ?? "runc";
+  if (runtime !== "runc" && runtime !== "docker")
+    throw new UsageError(`--runtime must be runc or docker, got ${JSON.stringify(runtime)}`);
+  const trials = opts.trials === undefined ? (runtime === "runc" ? 300 : 60) : Number(opts.trials);
+  if (!/^\d+$/.test(opts.trials ?? "1") || trials < 1 || trials > 1_000_000)
+    throw new UsageError(`--trials must be an integer from 1 to 1000000, got ${opts.trials}`);
+  const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
+  if (!/^-?\d+$/.test(opts.seed ?? "0") || !Number.isSafeInteger(seed))
+    throw new UsageError(`--seed must be an integer, got ${opts.seed}`);
+  const { currentProfile } = await import("../../shim/thread-state.js");
+  const profile = noteProfile(opts.kernel ? kernelArg(opts.kernel) : currentProfile());
+  const c = await import("../../verify/container.js");
+  const progress = process.stderr.isTTY === true && !opts.json;
+  const r = await c.runContainerCampaign({
+    runtime,
+    trials,
+    seed,
+    profile,
+    onProgress: progress ? (done, total) => process.stderr.write(`\r\x1b[K  ${done}/${total} containers`) : undefined,
+  });
+  if (progress) process.stderr.write("\r\x1b[K");
+  if (opts.json) process.stdout.write(JSON.stringify(c.containerCampaignJson(r), null, 2) + "\n");
+  else process.stdout.write(c.containerCampaignText(r, terminalSafe) + "\n");
+  return r.divergences.length ? 1 : r.faults.length ? EXIT_HARNESS_FAULT : 0;
 }

@@ -7,6 +7,9 @@ import { CapSet } from "../capabilities/set.js";
 import { CAPABILITIES, capabilityInfo, capabilityNumber } from "../capabilities/table.js";
 import { kernelProfile, type KernelProfile } from "../kernel/profiles.js";
 import { CONTAINER_DEFAULT_CAPS } from "../formats/names.js";
+import { containerDocuments } from "../container/documents.js";
+import { predictContainer } from "../container/predict.js";
+import { ContainerInputError } from "../container/errors.js";
 
 export type LintKind = "kubernetes" | "compose" | "systemd";
 export interface Finding {
@@ -261,6 +264,54 @@ function lintYaml(text: string, kind: "kubernetes" | "compose", profile: KernelP
   return findings;
 }
 
+/**
+ * The capabilities a container asks for that its process will not have effective, from the
+ * same prediction as `capgate container` (the engine's rules, runc's calls, execve), which
+ * verify --container proves against runc and Docker. Without the image, the entrypoint is taken
+ * for a program without set-id bits or file capabilities, and the fix says how to read it.
+ */
+function notEffective(path: string, text: string, profile: KernelProfile): Finding[] {
+  let docs;
+  try {
+    docs = containerDocuments(path, text, profile);
+  } catch (e) {
+    if (e instanceof ContainerInputError) return []; // (what lint reports itself, or not a container file)
+    throw e;
+  }
+  const findings: Finding[] = [];
+  for (const doc of docs) {
+    const p = predictContainer(
+      {
+        file: path,
+        name: doc.name,
+        source: doc.source,
+        accounts: doc.image?.accounts,
+        entrypoint: doc.image?.entrypoint,
+      },
+      profile,
+    );
+    if (p.failed) {
+      findings.push({
+        line: doc.line,
+        severity: "error",
+        rule: "lint.will-not-start",
+        message: `${doc.name}: the container will not start: ${p.failed.message}`,
+        fix: "see capgate container",
+      });
+      continue;
+    }
+    for (const m of p.missing)
+      findings.push({
+        line: doc.line,
+        severity: "warning",
+        rule: "lint.not-effective",
+        message: `${doc.name}: ${m.capability} is asked for but will not be effective: ${m.reason}${doc.image?.entrypoint ? "" : " (the program taken for one without file capabilities)"}`,
+        fix: m.fixes[0] ?? "see capgate container",
+      });
+  }
+  return findings;
+}
+
 export function lintText(
   path: string,
   text: string,
@@ -273,5 +324,7 @@ export function lintText(
   const kind = options.kind ?? detectKind(path, text);
   const profile = options.kernel ?? kernelProfile();
   const findings = kind === "systemd" ? lintSystemd(text, profile) : lintYaml(text, kind, profile);
+  if (kind !== "systemd" && !findings.some((f) => f.severity === "error"))
+    findings.push(...notEffective(path, text, profile));
   return { kind, findings: [...findings].sort((a, b) => a.line - b.line) };
 }
