@@ -6,7 +6,7 @@ import { parseScenario } from "../src/scenario/parse.js";
 import { runScenario, type ScenarioResult } from "../src/scenario/run.js";
 import { describeOp, outcomeText } from "../src/formats/describe.js";
 import { capabilityName } from "../src/capabilities/table.js";
-import { PROFILE_MILESTONES } from "../src/kernel/profiles.js";
+import { PROFILE_MILESTONES, kernelProfile } from "../src/kernel/profiles.js";
 import { securebitNames } from "../src/kernel/constants.js";
 import { SET_NAMES, type ThreadState } from "../src/state.js";
 import { CapgateInputError } from "../src/errors.js";
@@ -39,9 +39,42 @@ function encode(text: string): string {
   const bin = Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join("");
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
-function decode(b64: string): string {
-  const bin = atob(b64.replace(/-/g, "+").replace(/_/g, "/"));
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+
+/** A link's problem, shown above the editor until the next good link or edit; the page stays usable. */
+function linkProblem(text: string): void {
+  $("linkerror").textContent = text;
+}
+
+/** The scenario a link carries, or null (with the reason shown) when #s= is not base64url of UTF-8 text. */
+function linkScenario(b64: string): string | null {
+  try {
+    if (!/^[A-Za-z0-9_-]*$/.test(b64)) throw new Error("it holds characters base64url does not have");
+    return new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(atob(b64.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)),
+    );
+  } catch (e) {
+    linkProblem(
+      `This link's scenario (#s=…) cannot be read: ${e instanceof Error ? e.message : String(e)}. Showing an example instead.`,
+    );
+    return null;
+  }
+}
+
+/**
+ * &kernel=: a profile version as the picker lists it, or any version kernelProfile takes
+ * (6.12, 4.2), added to the picker; anything else is said, and the scenario's own is used.
+ */
+function linkKernel(v: string | null): string {
+  if (v === null || v === "") return "";
+  try {
+    const profile = kernelProfile(v);
+    if (![...kernelPick.options].some((o) => o.value === v))
+      kernelPick.append(el("option", { value: v }, `${v} (profile ${profile.version})`));
+    return v;
+  } catch (e) {
+    linkProblem(`&kernel=${v}: ${e instanceof Error ? e.message : String(e)}; the scenario's own kernel is used.`);
+    return "";
+  }
 }
 
 function hashParams(): URLSearchParams {
@@ -142,12 +175,19 @@ function renderState(before: ThreadState, after: ThreadState, lastCap: number): 
   grid.replaceChildren();
   const head = el("tr");
   head.append(el("th"));
+  // the capabilities' short names on the axis (rotated), with the number
   for (let c = 0; c <= lastCap; c++)
-    head.append(el("th", { style: "font-size:8px;font-weight:400;text-align:center" }, c % 5 === 0 ? String(c) : ""));
+    head.append(
+      el(
+        "th",
+        { class: "capname", "data-cap": String(c), title: capabilityName(c) },
+        `${capabilityName(c).replace(/^CAP_/, "").toLowerCase()} ${c}`,
+      ),
+    );
   grid.append(head);
   for (const set of SET_NAMES) {
     const tr = el("tr");
-    tr.append(el("th", { title: set }, SET_LABEL[set]));
+    tr.append(el("th", { title: set }, `${SET_LABEL[set]} ${set}`));
     for (let c = 0; c <= lastCap; c++) {
       const on = after[set].has(c),
         was = before[set].has(c);
@@ -175,15 +215,16 @@ async function start(): Promise<void> {
   for (const k of [...PROFILE_MILESTONES].reverse()) kernelPick.append(el("option", { value: k }, k));
   const p = hashParams();
   const shared = p.get("s");
-  if (shared) {
-    editor.value = decode(shared);
+  const fromLink = shared === null ? null : linkScenario(shared);
+  if (fromLink !== null) {
+    editor.value = fromLink;
     // a shared example keeps its name in the picker
     examplePick.value = Object.keys(examples).find((name) => examples[name] === editor.value) ?? "";
   } else {
     examplePick.value = "ambient-keep-across-setuid.json";
     editor.value = examples[examplePick.value] ?? "";
   }
-  kernelPick.value = p.get("kernel") ?? "";
+  kernelPick.value = linkKernel(p.get("kernel"));
   selected = Math.max(0, Number(p.get("step") ?? 1) - 1);
   examplePick.addEventListener("change", () => {
     if (!examplePick.value) return; // "your own scenario": keep what is in the editor
@@ -198,6 +239,7 @@ async function start(): Promise<void> {
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
   editor.addEventListener("input", () => {
+    linkProblem("");
     if (examples[examplePick.value] !== editor.value) examplePick.value = "";
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -205,14 +247,19 @@ async function start(): Promise<void> {
       writeHash();
     }, 150);
   });
+  // a link opened in this tab later: read it as the first one was; a bad one says so and leaves the page as it is
   window.addEventListener("hashchange", () => {
     const q = hashParams();
     const shared = q.get("s");
-    if (shared && decode(shared) !== editor.value) {
-      editor.value = decode(shared);
-      selected = Math.max(0, Number(q.get("step") ?? 1) - 1);
-      run();
-    }
+    linkProblem("");
+    const text = shared === null ? null : linkScenario(shared);
+    const kernel = linkKernel(q.get("kernel"));
+    if (text === null) return;
+    editor.value = text;
+    kernelPick.value = kernel;
+    examplePick.value = Object.keys(examples).find((name) => examples[name] === editor.value) ?? "";
+    selected = Math.max(0, Number(q.get("step") ?? 1) - 1);
+    run();
   });
   run();
   // for tests and the README's measurement: how long from navigation (performance's time origin:

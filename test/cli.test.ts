@@ -443,3 +443,54 @@ test("simulate and explain escape what comes from files: the file name, descript
   assert.match(e.stdout, /^from .*st\\x1b\[2J\.txt: /);
   assert.doesNotMatch(e.stdout, /\u001b/);
 });
+
+test("issue 24 #5: no escaped newline in errors; -v, -V and version; --json errors on stdout; decode keeps labels; show -q; completion values; rules by id", () => {
+  const plan = capgate(["plann"]);
+  assert.equal(plan.code, 2);
+  assert.doesNotMatch(plan.stderr, /\\x0a/);
+  assert.equal(plan.stderr.trim().split("\n").length, 1);
+  for (const v of [["-v"], ["-V"], ["--version"], ["version"]]) {
+    const r = capgate(v);
+    assert.equal(r.code, 0, v.join(" "));
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  }
+  const missing = capgate(["simulate", "/nonexistent.json", "--json"]);
+  assert.equal(missing.code, 2);
+  const err = JSON.parse(missing.stdout) as {
+    error: { message: string; file: string | null; path: string | null; exitStatus: number };
+  };
+  assert.equal(err.error.exitStatus, 2);
+  assert.match(err.error.message, /nonexistent\.json/);
+  assert.match(missing.stderr, /^capgate: /);
+  const bad = scenarioFile({ state: { uid: 1000 }, steps: [{ op: "capset", permitted: ["CAP_NOPE"] }] });
+  const at = JSON.parse(capgate(["simulate", bad, "--json"]).stdout) as {
+    error: { file: string | null; path: string | null };
+  };
+  assert.equal(at.error.file, bad);
+  assert.match(at.error.path ?? "", /steps\[0\]/);
+  const decoded = spawnSync(process.execPath, [bin, "decode", "-"], {
+    input: "CapInh:\t0000000000000000\nCapPrm:\t0000000000003000\n",
+    encoding: "utf8",
+  });
+  assert.equal(decoded.status, 0, decoded.stderr);
+  assert.match(decoded.stdout, /^CapInh: /m);
+  assert.match(decoded.stdout, /^CapPrm: .*cap_net_admin/m);
+  const q = capgate(["show", String(process.pid), "--cap", "net_admin", "-q"]);
+  assert.equal(q.stdout, "");
+  const status = readFileSync("/proc/self/status", "utf8");
+  const held = (key: string) =>
+    (BigInt(`0x${new RegExp(`^${key}:\\s*([0-9a-f]+)`, "m").exec(status)?.[1] ?? "0"}`) >> 12n) & 1n;
+  assert.equal(q.code, held("CapPrm") || held("CapEff") ? 0 : 1);
+  assert.equal(capgate(["show", "--cap", "chown", "-q", "--json"]).code, 2);
+  const bash = capgate(["completion", "bash"]).stdout;
+  assert.match(bash, /--keep\) COMPREPLY=\(\$\(compgen -P "\$pre" -W "cap_chown /);
+  assert.match(bash, /completion\) COMPREPLY=\(\$\(compgen -W "bash zsh fish"/);
+  assert.match(bash, /rules\) COMPREPLY=\(\$\(compgen -W "[^"]*capset\.permitted-grows/);
+  const rules = capgate(["rules", "capset.permitted-grows", "--json"]);
+  assert.deepEqual(
+    (JSON.parse(rules.stdout) as Array<{ id: string }>).map((r) => r.id),
+    ["capset.permitted-grows"],
+  );
+  assert.ok((JSON.parse(capgate(["rules", "ambient", "--json"]).stdout) as unknown[]).length > 2);
+  assert.equal(capgate(["rules", "no.such-rule"]).code, 2);
+});

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { lintText } from "../src/lint/lint.js";
+import { lintText, parseUnit } from "../src/lint/lint.js";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { kernelProfile } from "../src/index.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -89,6 +91,62 @@ test("systemd: the prefix, merging of repeated lines, ~ inversion, ambient outsi
     "an empty assignment resets",
   );
   assert.deepEqual(rules("e.service", "[Service]\nAmbientCapabilities=net_raw\n"), ["2 lint.systemd.prefix"]);
+});
+
+test("systemd units are read as systemd reads them: sections, continuation lines, comments, empty and ~ assignments", () => {
+  assert.deepEqual(
+    parseUnit(
+      "[Unit]\nDescription=x \\\n  y\n# c\n[Service]\nCapabilityBoundingSet = CAP_A \\\n# inside\n  CAP_B\n; semi\n",
+    ).map((e) => `${e.section}.${e.key}=${e.value}@${e.line}`),
+    ["Unit.Description=x y@2", "Service.CapabilityBoundingSet=CAP_A CAP_B@6"],
+  );
+  // a directive outside [Service] is not the service's
+  assert.deepEqual(
+    rules("f.service", "[Unit]\nAmbientCapabilities=CAP_NET_RAW\n[Service]\nCapabilityBoundingSet=CAP_CHOWN\n"),
+    [],
+  );
+  // continuation: the ambient capability on the second line counts
+  assert.deepEqual(
+    rules("g.service", "[Service]\nCapabilityBoundingSet=CAP_CHOWN\nAmbientCapabilities=CAP_CHOWN \\\n  CAP_NET_RAW\n"),
+    ["3 lint.systemd.ambient-outside-bounding"],
+  );
+  // a later ~ line ANDs with what came before; an empty AmbientCapabilities= resets it
+  assert.deepEqual(
+    rules(
+      "h.service",
+      "[Service]\nCapabilityBoundingSet=CAP_CHOWN CAP_NET_RAW\nCapabilityBoundingSet=~CAP_NET_RAW\nAmbientCapabilities=CAP_NET_RAW\n",
+    ),
+    ["4 lint.systemd.ambient-outside-bounding"],
+  );
+  assert.deepEqual(
+    rules(
+      "i.service",
+      "[Service]\nCapabilityBoundingSet=CAP_CHOWN\nAmbientCapabilities=CAP_NET_RAW\nAmbientCapabilities=\n",
+    ),
+    [],
+  );
+});
+
+test("systemd drop-ins: UNIT.d/*.conf are read after the unit, in name order, and findings name the drop-in", () => {
+  const dir = mkdtempSync(join(tmpdir(), "capgate-unit-"));
+  const unit = join(dir, "web.service");
+  writeFileSync(
+    unit,
+    "[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n",
+  );
+  mkdirSync(`${unit}.d`);
+  writeFileSync(join(`${unit}.d`, "20-raw.conf"), "[Service]\nAmbientCapabilities=CAP_NET_RAW\n");
+  writeFileSync(join(`${unit}.d`, "10-reset.conf"), "[Service]\nAmbientCapabilities=\n");
+  const r = spawnSync(process.execPath, [join(root, "dist/src/cli/main.js"), "lint", unit], { encoding: "utf8" });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `${join(`${unit}.d`, "20-raw.conf").replace(/[.]/g, "\\.")}:2: error lint\\.systemd\\.ambient-outside-bounding: AmbientCapabilities has CAP_NET_RAW\\b`,
+    ),
+  );
+  // without the drop-ins the unit is clean
+  assert.deepEqual(rules("web.service", readFileSync(unit, "utf8")), []);
 });
 
 test("capgate lint on the bundled examples: findings with lines and fixes, exit 1; bad input exit 2", () => {

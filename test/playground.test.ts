@@ -108,6 +108,50 @@ test(
         await page.$("td.changed[data-set='ambient'][data-cap='10']"),
         "step 6 raised CAP_NET_BIND_SERVICE into ambient: that cell is outlined",
       );
+      // issue 24 #2: a bad link says so in the page and leaves it usable; a later link in the
+      // same tab works without a reload; &kernel= picks that profile or says why not
+      await page.goto("about:blank");
+      await page.goto(`${server.url}#s=!!!garbage`);
+      await page.waitForSelector("tr[data-step]");
+      assert.match(
+        await page.$eval("#linkerror", (e) => e.textContent ?? ""),
+        /This link's scenario \(#s=…\) cannot be read/,
+      );
+      await page.evaluate((h) => (location.hash = h), `s=${encode(ambient)}&step=2`);
+      await page.waitForSelector("tr.selected[data-step='2']");
+      assert.equal(await page.$eval("#linkerror", (e) => e.textContent ?? ""), "", "a good link clears the message");
+      assert.match(await page.$eval("#why", (e) => e.textContent ?? ""), /^2\. /);
+      await page.goto("about:blank");
+      await page.goto(`${server.url}#s=${encode(ambient)}&kernel=6.12`);
+      await page.waitForSelector("tr[data-step]");
+      assert.match(await page.$eval("#title", (e) => e.textContent ?? ""), /kernel 6\.12,/);
+      await page.goto("about:blank");
+      await page.goto(`${server.url}#s=${encode(ambient)}&kernel=4.2`);
+      await page.waitForSelector("tr[data-step]");
+      assert.match(await page.$eval("#title", (e) => e.textContent ?? ""), /kernel 4\.2,/);
+      await page.goto("about:blank");
+      await page.goto(`${server.url}#s=${encode(ambient)}&kernel=banana`);
+      await page.waitForSelector("tr[data-step]");
+      assert.match(
+        await page.$eval("#linkerror", (e) => e.textContent ?? ""),
+        /&kernel=banana: .*the scenario's own kernel is used/,
+      );
+      // the grid's legend and the capability names on its axis
+      const legend = await page.$eval("#legend", (e) => e.textContent ?? "");
+      for (const word of [
+        "P permitted",
+        "E effective",
+        "I inheritable",
+        "B bounding",
+        "A ambient",
+        "changed by the selected step",
+      ])
+        assert.ok(legend.includes(word), `the legend says ${word}`);
+      const axis = await page.$$eval("th.capname", (ths) => ths.map((t) => t.textContent));
+      assert.equal(axis.length, 41);
+      assert.equal(axis[0], "chown 0");
+      assert.equal(axis[13], "net_raw 13");
+      await page.setViewport({ width: 1400, height: 1000 });
       const first = Number(await page.$eval("body", (b) => (b as HTMLElement).dataset["firstResultMs"]));
       assert.ok(first > 0 && first < 5000, `first result after ${first} ms`);
       mkdirSync(OUTPUT, { recursive: true });

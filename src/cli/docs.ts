@@ -26,16 +26,70 @@ function commandsOf(program: Command): Described[] {
 
 const flags = (o: Option) => [o.short, o.long].filter((f): f is string => Boolean(f));
 
+/** What a shell may offer after an option or as a command's argument (names, ids, versions). */
+export interface CompletionValues {
+  /** Capability names (libcap's lower-case spelling). */
+  readonly capabilities: readonly string[];
+  readonly rules: readonly string[];
+  readonly kernels: readonly string[];
+}
+/** The options that take capability names (comma-separated lists complete item by item). */
+const CAP_OPTIONS = new Set([
+  "--keep",
+  "--ambient",
+  "--bounding",
+  "--drop",
+  "--cap",
+  "--bounding-drop",
+  "--ambient-raise",
+  "--ambient-lower",
+]);
+function optionValues(o: Option, v: CompletionValues): readonly string[] | null {
+  if (o.long && CAP_OPTIONS.has(o.long)) return v.capabilities;
+  if (o.long === "--kernel") return v.kernels;
+  if (o.long === "--engine") return ["docker", "podman", "containerd"];
+  if (o.long === "--runtime") return ["runc", "docker"];
+  if (o.long === "--kind") return ["kubernetes", "compose", "systemd"];
+  if (o.long === "--format") return ["table", "json", "markdown"];
+  return null;
+}
+function argumentValues(command: string, v: CompletionValues): readonly string[] | null {
+  if (command === "completion") return ["bash", "zsh", "fish"];
+  if (command === "rules") return v.rules;
+  return null;
+}
+
 /** A completion script for bash, zsh or fish: command names, then each command's options. */
-export function completionScript(program: Command, shell: string): string {
+export function completionScript(program: Command, shell: string, values: CompletionValues): string {
   const cmds = commandsOf(program);
   const name = program.name();
   if (shell === "bash") {
+    // option values first (capability lists complete after their last comma), then arguments
+    const valueCases = new Map<string, string>();
+    for (const c of cmds)
+      for (const o of c.options) {
+        const vals = optionValues(o, values);
+        if (vals && o.long) valueCases.set(o.long, vals.join(" "));
+      }
     return [
       `# bash completion for ${name} (generated: ${name} completion bash)`,
       `_${name}() {`,
-      `  local cur=\${COMP_WORDS[COMP_CWORD]} cmd=\${COMP_WORDS[1]}`,
+      `  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd=\${COMP_WORDS[1]} pre=""`,
       `  if [ "$COMP_CWORD" -eq 1 ]; then COMPREPLY=($(compgen -W "${cmds.map((c) => c.name).join(" ")} --help --version" -- "$cur")); return; fi`,
+      `  case "$cur" in *,*) pre="\${cur%,*},"; cur="\${cur##*,}" ;; esac`,
+      `  case "$prev" in`,
+      ...[...valueCases].map(
+        ([opt, vals]) => `    ${opt}) COMPREPLY=($(compgen -P "$pre" -W "${vals}" -- "$cur")); return ;;`,
+      ),
+      `  esac`,
+      `  case "$cur" in -*) ;; *)`,
+      `    case "$cmd" in`,
+      ...cmds.flatMap((c) => {
+        const vals = argumentValues(c.name, values);
+        return vals ? [`      ${c.name}) COMPREPLY=($(compgen -W "${vals.join(" ")}" -- "$cur")); return ;;`] : [];
+      }),
+      `    esac ;;`,
+      `  esac`,
       `  case "$cmd" in`,
       ...cmds.map(
         (c) =>
@@ -60,7 +114,18 @@ export function completionScript(program: Command, shell: string): string {
       `  case $words[2] in`,
       ...cmds.map(
         (c) =>
-          `    ${c.name}) _arguments ${c.options.flatMap((o) => flags(o).map((f) => `'${f}[${q(o.description)}]'`)).join(" ")} '*:file:_files' ;;`,
+          `    ${c.name}) _arguments ${c.options
+            .flatMap((o) => {
+              const vals = optionValues(o, values);
+              const arg =
+                o.required || o.optional
+                  ? `:${o.long?.replace(/^--/, "") ?? "value"}:${vals ? `(${vals.join(" ")})` : "_files"}`
+                  : "";
+              return flags(o).map((f) => `'${f}[${q(o.description)}]${arg}'`);
+            })
+            .join(
+              " ",
+            )} ${argumentValues(c.name, values) ? `'*:${c.name}:(${argumentValues(c.name, values)?.join(" ")})'` : "'*:file:_files'"} ;;`,
       ),
       `  esac`,
       `}`,
@@ -77,9 +142,13 @@ export function completionScript(program: Command, shell: string): string {
       ...cmds.flatMap((c) =>
         c.options.map(
           (o) =>
-            `complete -c ${name} -n '__fish_seen_subcommand_from ${c.name}'${o.long ? ` -l ${o.long.replace(/^--/, "")}` : ""}${o.short ? ` -s ${o.short.replace(/^-/, "")}` : ""}${o.required || o.optional ? " -r" : ""} -d ${q(o.description)}`,
+            `complete -c ${name} -n '__fish_seen_subcommand_from ${c.name}'${o.long ? ` -l ${o.long.replace(/^--/, "")}` : ""}${o.short ? ` -s ${o.short.replace(/^-/, "")}` : ""}${o.required || o.optional ? " -r" : ""}${optionValues(o, values) ? ` -a ${q(optionValues(o, values)?.join(" ") ?? "")}` : ""} -d ${q(o.description)}`,
         ),
       ),
+      ...cmds.flatMap((c) => {
+        const vals = argumentValues(c.name, values);
+        return vals ? [`complete -c ${name} -n '__fish_seen_subcommand_from ${c.name}' -a ${q(vals.join(" "))}`] : [];
+      }),
       "",
     ].join("\n");
   }

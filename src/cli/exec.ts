@@ -10,6 +10,7 @@ import { CapSet } from "../capabilities/set.js";
 import { parseAnyNames } from "../formats/names.js";
 import { FormatError } from "../formats/errors.js";
 import type { KernelProfile } from "../kernel/profiles.js";
+import type { ThreadState } from "../state.js";
 import { securebitsArg } from "./args.js";
 import { ExitError, UsageError } from "./errors.js";
 import { terminalSafe, jsonSafe } from "./escape.js";
@@ -222,7 +223,8 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
       process.stdout.write(
         `${table(rows)}\n\n${terminalSafe(program)} would run as ${idText} with ${describeCaps(predicted, profile)}` +
           `, bounding ${abbreviateSet(predicted.bounding, { all: profile.all, prefix: true })}` +
-          `${predicted.noNewPrivs ? ", no_new_privs" : ""}${predicted.securebits ? `, securebits 0x${predicted.securebits.toString(16)}` : ""}\n`,
+          `${predicted.noNewPrivs ? ", no_new_privs" : ""}${predicted.securebits ? `, securebits 0x${predicted.securebits.toString(16)}` : ""}\n` +
+          regainNote(predicted, profile),
       );
     }
     if (opts.dryRun) return 0;
@@ -232,7 +234,8 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
     if (!opts.quiet && !p.bypass)
       process.stderr.write(
         `capgate: ${p.calls.map((c) => c.label).join("; ")}${p.calls.length ? "; " : ""}execve\n` +
-          `capgate: ${terminalSafe(program)} runs as ${idText} with ${describeCaps(predicted, profile)}\n`,
+          `capgate: ${terminalSafe(program)} runs as ${idText} with ${describeCaps(predicted, profile)}\n` +
+          regainNote(predicted, profile).replace(/^(?=.)/, "capgate: "),
       );
   }
   // For real: each call applied and read back (a refused one throws LaunchRefused, exit 1), then execve.
@@ -241,4 +244,19 @@ export async function execCommand(program: string, args: string[], opts: ExecOpt
   } catch (e) {
     throw e instanceof ExecError ? execFailure(e, program, p.calls.length) : e;
   }
+}
+
+/**
+ * What a later exec could give back: with no_new_privs unset and capabilities left in bounding
+ * beyond what the program holds, a set-uid-root program (or one with file capabilities) it runs
+ * regains them. One line saying so and which flag prevents it; empty when nothing can be regained.
+ */
+function regainNote(predicted: ThreadState, profile: KernelProfile): string {
+  if (predicted.noNewPrivs) return "";
+  const regainable = predicted.bounding.difference(predicted.permitted);
+  if (regainable.isEmpty) return "";
+  const what = regainable.equals(profile.all.difference(predicted.permitted))
+    ? "every capability"
+    : abbreviateSet(regainable, { all: profile.all, prefix: true });
+  return `note: the bounding set keeps ${regainable.size === 1 ? what : `${regainable.size} capabilities (${what})`} the program does not hold: a set-uid-root program it runs could regain ${regainable.size === 1 ? "it" : "them"}; --no-regain (or --bounding, --no-new-privs) prevents that\n`;
 }

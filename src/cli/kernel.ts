@@ -112,9 +112,11 @@ function processRow(
 
 export async function showCommand(
   pid: string | undefined,
-  opts: { json?: boolean; all?: boolean; cap?: string },
+  opts: { json?: boolean; all?: boolean; cap?: string; quiet?: boolean },
 ): Promise<number> {
   const profile = kernelProfile();
+  if (opts.quiet && opts.cap === undefined) throw new UsageError("-q goes with --cap (the answer is the exit status)");
+  if (opts.quiet && opts.json) throw new UsageError("-q prints nothing: leave out --json");
   if (pid !== undefined && !/^\d+$/.test(pid)) throw new UsageError(`PID must be a number, got ${JSON.stringify(pid)}`);
   if (pid !== undefined && opts.all) throw new UsageError("give a PID or --all, not both");
   let filter: number | undefined;
@@ -171,6 +173,8 @@ export async function showCommand(
     if (opts.json) process.stdout.write("null\n");
     return 1;
   }
+  // -q: like grep -q, the exit status alone (0 some process holds it, 1 none)
+  if (opts.quiet) return shown.length ? 0 : 1;
   if (opts.json) {
     process.stdout.write(jsonSafe(opts.all ? shown : (shown[0] ?? null), 2) + "\n");
     return 0;
@@ -247,8 +251,10 @@ export function decodeCommand(masks: string[], opts: { json?: boolean }): number
       : [m],
   );
   const decoded = all.map((m) => {
+    // a /proc status line keeps its label (CapInh, CapPrm, ...), so five lines are not anonymous
+    const label = /^\s*(Cap[A-Za-z]+):/.exec(m)?.[1] ?? null;
     try {
-      return { mask: m, set: parseMask(m) };
+      return { mask: m, label, set: parseMask(m) };
     } catch (e) {
       if (e instanceof FormatError) throw new UsageError(e.message);
       throw e;
@@ -257,8 +263,9 @@ export function decodeCommand(masks: string[], opts: { json?: boolean }): number
   if (opts.json)
     process.stdout.write(
       JSON.stringify(
-        decoded.map(({ mask, set }) => ({
+        decoded.map(({ mask, label, set }) => ({
           mask,
+          ...(label && { label }),
           hex: `0x${set.toStatusHex()}`,
           names: set.names().map((n) => n.toLowerCase()),
           numbers: set.toArray(),
@@ -267,6 +274,6 @@ export function decodeCommand(masks: string[], opts: { json?: boolean }): number
         2,
       ) + "\n",
     );
-  else for (const { set } of decoded) process.stdout.write(formatDecode(set) + "\n");
+  else for (const { label, set } of decoded) process.stdout.write(`${label ? `${label}: ` : ""}${formatDecode(set)}\n`);
   return 0;
 }

@@ -1,8 +1,9 @@
 import { kernelArg } from "./args.js";
 import { noteProfile } from "./profile.js";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { kernelProfile } from "../kernel/profiles.js";
-import { lintText, LintInputError, type LintKind } from "../lint/lint.js";
+import { lintText, LintInputError, type LintKind, type UnitSource } from "../lint/lint.js";
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
 import { style } from "./style.js";
@@ -19,8 +20,19 @@ export function lintCommand(files: string[], opts: { json?: boolean; kernel?: st
       const code = (e as NodeJS.ErrnoException).code;
       throw new InputError(file, code === "ENOENT" ? "no such file" : `cannot read (${code})`);
     }
+    // a unit's drop-ins (UNIT.d/*.conf beside it), in name order, as systemd reads them
+    const dropIns: UnitSource[] = [];
+    const dir = `${file}.d`;
+    if (file !== "-" && existsSync(dir) && statSync(dir).isDirectory())
+      for (const name of readdirSync(dir)
+        .filter((n) => n.endsWith(".conf"))
+        .sort())
+        dropIns.push({ file: join(dir, name), text: readFileSync(join(dir, name), "utf8") });
     try {
-      return { file, ...lintText(file, text, { kernel: profile, ...(opts.kind && { kind: opts.kind as LintKind }) }) };
+      return {
+        file,
+        ...lintText(file, text, { kernel: profile, dropIns, ...(opts.kind && { kind: opts.kind as LintKind }) }),
+      };
     } catch (e) {
       if (e instanceof LintInputError) throw new InputError(file, e.message);
       throw e;
@@ -32,7 +44,9 @@ export function lintCommand(files: string[], opts: { json?: boolean; kernel?: st
     for (const r of results)
       for (const f of r.findings) {
         const sev = f.severity === "error" ? style.red("error") : style.yellow("warning");
-        process.stdout.write(`${r.file}:${f.line}: ${sev} ${f.rule}: ${f.message}\n  ${style.cyan("fix:")} ${f.fix}\n`);
+        process.stdout.write(
+          `${f.file ?? r.file}:${f.line}: ${sev} ${f.rule}: ${f.message}\n  ${style.cyan("fix:")} ${f.fix}\n`,
+        );
       }
     process.stdout.write(
       count

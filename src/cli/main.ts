@@ -5,6 +5,14 @@
 import { main } from "./program.js";
 import { setCallerIgnoredSignals } from "./exec.js";
 
+// A reader that stops early (capgate exec --help | head) closes the pipe: end quietly, as
+// other tools do, never with a stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+
 const args = process.argv.slice(2);
 const noted = /^--caller-sigign=([0-9a-fA-F]{0,16})$/.exec(args[0] ?? "");
 if (noted) {

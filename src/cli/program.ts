@@ -1,11 +1,14 @@
 import { Command, CommanderError, Option } from "commander";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { CapgateInputError, CapgateSystemError } from "../errors.js";
 import { errorLine } from "./escape.js";
 import { flushNotes } from "./profile.js";
 import { completionScript, manPage } from "./docs.js";
 import { playgroundCommand } from "./playground.js";
 import { UsageError } from "./errors.js";
+import { CAPABILITIES } from "../capabilities/table.js";
+import { RULES } from "../rules/catalog.js";
+import { PROFILE_MILESTONES } from "../kernel/profiles.js";
 import { simulateCommand, type SimulateOptions } from "./simulate.js";
 import { capsCommand, rulesCommand } from "./tables.js";
 
@@ -28,17 +31,70 @@ function version(): string {
   }
 }
 
+/** exec's options, shared with plan (which is exec --dry-run under its own name). */
+function execOptions(command: Command): Command {
+  return command
+    .option(
+      "--user <user>",
+      "run as this user (name or uid), with its primary group and groups from the user database; capabilities are kept across the change",
+    )
+    .option("--group <group>", "run with this gid (name or number) instead of the user's primary group")
+    .option("--groups <groups>", "the supplementary groups, exactly these (names or numbers, comma-separated)")
+    .option("--clear-groups", "no supplementary groups")
+    .option("--keep-groups", "keep this process's supplementary groups across the uid change (never the default)")
+    .option(
+      "--keep <caps>",
+      "capabilities the program holds, permitted and effective (the planner uses ambient where execve would drop them otherwise, so the plan is often the same as --ambient's)",
+    )
+    .option(
+      "--ambient <caps>",
+      "capabilities the program holds as ambient too, always (so the programs it runs keep them as well)",
+    )
+    .option("--bounding <caps>", "the program's bounding set, exactly")
+    .option("--drop <caps>", "capabilities out of the program's bounding set")
+    .option("--no-new-privs", "set no_new_privs")
+    .option("--secbits <bits>", "securebits to set (SECBIT_NOROOT,...)")
+    .option("--no-regain", "make sure no later exec can grant the program anything more")
+    .option("--dry-run", "print the plan and the program's predicted state; run nothing")
+    .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
+    .option(
+      "--json",
+      "print the plan as JSON: on stdout with --dry-run, else on stderr (or --json-fd) so stdout stays the program's",
+    )
+    .option("--json-fd <fd>", "with --json: write the plan to this descriptor instead of stderr")
+    .option("--quiet", "do not print the plan or warnings on stderr before running")
+    .option(
+      "--reset-env",
+      "a clean environment, like setpriv's: TERM kept; HOME, USER, LOGNAME, SHELL from the user database; PATH",
+    )
+    .option(
+      "--keep-fds <fds>",
+      "descriptors above 2 the program inherits (e.g. 3,4); every other one is closed (LISTEN_FDS for this pid passes too)",
+    )
+    .option(
+      "--capabilities <spec>",
+      "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable); the CAPABILITIES_BYPASS variable is ignored",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    );
+}
+
 export function buildProgram(): Command {
   const program = new Command("capgate")
     .description(
       "A kernel-exact model of Linux process capabilities: simulate, pre-flight and explain capset, prctl, setuid and execve.",
     )
-    .version(version())
+    .version(version(), "-v, --version", "print the version (also -V)")
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
       // commander's own usage errors: one line, like every other error
       outputError: (s, write) =>
-        write(`capgate: ${errorLine(s.trim().replace(/^error: /, ""))} (see --help)
+        // commander's "(Did you mean man?)" comes on a line of its own: one line, no escaped newline
+        write(`capgate: ${errorLine(
+          s
+            .trim()
+            .replace(/^error: /, "")
+            .replace(/\s*\n\s*/g, " "),
+        )} (see --help)
 `),
     })
     .exitOverride()
@@ -79,13 +135,16 @@ Examples:
 
   program
     .command("rules")
-    .description("List the kernel rules capgate models, with their stable ids.")
+    .description(
+      "List the kernel rules capgate models, with their stable ids (or only the rules given, or under a prefix).",
+    )
+    .argument("[id...]", "rule ids (capset.permitted-grows) or prefixes (capset)")
     .option("--json", "print JSON")
     .addHelpText(
       "after",
       "\nExamples:\n  capgate rules\n  capgate rules --json | jq -r '.[] | select(.errno == \"EPERM\") | .id'",
     )
-    .action((opts: { json?: boolean }) => rulesCommand(opts));
+    .action((ids: string[], opts: { json?: boolean }) => rulesCommand(ids, opts));
 
   program
     .command("show")
@@ -95,9 +154,13 @@ Examples:
     .argument("[pid]", "process id")
     .option("--all", "every process: pid, command, uid, capabilities in libcap text, flags")
     .option("--cap <name>", "only processes holding this capability (permitted or effective)")
+    .option("-q, --quiet", "with --cap: print nothing; the exit status answers (0 holds it, 1 not), like grep -q")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  capgate show\n  capgate show 1 --json\n  capgate show --all --cap net_raw")
-    .action(async (pid: string | undefined, opts: { json?: boolean; all?: boolean; cap?: string }) => {
+    .addHelpText(
+      "after",
+      "\nExamples:\n  capgate show\n  capgate show 1 --json\n  capgate show --all --cap net_raw\n  capgate show $$ --cap net_admin -q && echo yes",
+    )
+    .action(async (pid: string | undefined, opts: { json?: boolean; all?: boolean; cap?: string; quiet?: boolean }) => {
       process.exitCode = await showCommand(pid, opts);
     });
 
@@ -207,49 +270,12 @@ Examples:
       process.exitCode = await containerCommand(files, opts);
     });
 
-  program
-    .command("exec")
+  execOptions(program.command("exec"))
     .description(
       "Run PROGRAM with exactly the asked-for capabilities: plan the calls, pre-flight and apply them on this thread, then execve.",
     )
     .argument("<program>", "the program (a path, or a name on PATH)")
     .argument("[args...]", "its arguments (after --)")
-    .option(
-      "--user <user>",
-      "run as this user (name or uid), with its primary group and groups from the user database; capabilities are kept across the change",
-    )
-    .option("--group <group>", "run with this gid (name or number) instead of the user's primary group")
-    .option("--groups <groups>", "the supplementary groups, exactly these (names or numbers, comma-separated)")
-    .option("--clear-groups", "no supplementary groups")
-    .option("--keep-groups", "keep this process's supplementary groups across the uid change (never the default)")
-    .option("--keep <caps>", "capabilities the program holds, permitted and effective")
-    .option("--ambient <caps>", "capabilities the program holds as ambient too (so its own children keep them)")
-    .option("--bounding <caps>", "the program's bounding set, exactly")
-    .option("--drop <caps>", "capabilities out of the program's bounding set")
-    .option("--no-new-privs", "set no_new_privs")
-    .option("--secbits <bits>", "securebits to set (SECBIT_NOROOT,...)")
-    .option("--no-regain", "make sure no later exec can grant the program anything more")
-    .option("--dry-run", "print the plan and the program's predicted state; run nothing")
-    .option("--scenario", "print the plan as a scenario file (with expectations) for capgate simulate")
-    .option(
-      "--json",
-      "print the plan as JSON: on stdout with --dry-run, else on stderr (or --json-fd) so stdout stays the program's",
-    )
-    .option("--json-fd <fd>", "with --json: write the plan to this descriptor instead of stderr")
-    .option("--quiet", "do not print the plan or warnings on stderr before running")
-    .option(
-      "--reset-env",
-      "a clean environment, like setpriv's: TERM kept; HOME, USER, LOGNAME, SHELL from the user database; PATH",
-    )
-    .option(
-      "--keep-fds <fds>",
-      "descriptors above 2 the program inherits (e.g. 3,4); every other one is closed (LISTEN_FDS for this pid passes too)",
-    )
-    .option(
-      "--capabilities <spec>",
-      "Tracee's form: add=cap_x,cap_y | drop=cap_z | bypass=true (repeatable); the CAPABILITIES_BYPASS variable is ignored",
-      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
-    )
     .passThroughOptions()
     .addHelpText(
       "after",
@@ -278,6 +304,35 @@ not run), 2 bad input, 126 the program cannot be executed, 127 it is not found.`
     .action(async (program: string, args: string[], opts: ExecOptions & { newPrivs?: boolean; regain?: boolean }) => {
       // commander turns --no-X into X: false
       const o: ExecOptions = { ...opts, noNewPrivs: opts.newPrivs === false, noRegain: opts.regain === false };
+      delete (o as { newPrivs?: boolean }).newPrivs;
+      delete (o as { regain?: boolean }).regain;
+      process.exitCode = await execCommand(program, args, o);
+    });
+
+  execOptions(program.command("plan"))
+    .description(
+      "Plan and pre-flight the calls that would run PROGRAM with exactly the asked-for capabilities, and run nothing (exec --dry-run).",
+    )
+    .argument("<program>", "the program (a path or a name on PATH; it need not exist yet)")
+    .argument("[args...]", "its arguments (after --)")
+    .passThroughOptions()
+    .addHelpText(
+      "after",
+      `
+The same as capgate exec --dry-run (every option of exec, see capgate exec --help): the plan
+table, each call's rule, and the state the program would start with.
+
+Examples:
+  capgate plan --user 1000 --keep net_bind_service -- ./server --port 80
+  capgate plan --keep net_admin --no-regain --json -- ./tracer`,
+    )
+    .action(async (program: string, args: string[], opts: ExecOptions & { newPrivs?: boolean; regain?: boolean }) => {
+      const o: ExecOptions = {
+        ...opts,
+        dryRun: true,
+        noNewPrivs: opts.newPrivs === false,
+        noRegain: opts.regain === false,
+      };
       delete (o as { newPrivs?: boolean }).newPrivs;
       delete (o as { regain?: boolean }).regain;
       process.exitCode = await execCommand(program, args, o);
@@ -431,7 +486,13 @@ Examples:
     .action((shell: string) => {
       if (!["bash", "zsh", "fish"].includes(shell))
         throw new UsageError(`completion: expected bash, zsh or fish, got ${JSON.stringify(shell)}`);
-      process.stdout.write(completionScript(program, shell));
+      process.stdout.write(
+        completionScript(program, shell, {
+          capabilities: CAPABILITIES.map((c) => c.name.toLowerCase()),
+          rules: RULES.map((r) => r.id),
+          kernels: [...PROFILE_MILESTONES],
+        }),
+      );
     });
 
   program
@@ -447,6 +508,13 @@ Examples:
     });
 
   program
+    .command("version")
+    .description("Print the version (as --version).")
+    .action(() => {
+      process.stdout.write(`${version()}\n`);
+    });
+
+  program
     .command("man")
     .description("Print the capgate(1) man page (roff), generated from the same help text.")
     .addHelpText("after", "\nExamples:\n  capgate man | man -l -\n  capgate man > /usr/local/share/man/man1/capgate.1")
@@ -457,8 +525,28 @@ Examples:
   return program;
 }
 
+/**
+ * The error as `--json` callers read it on stdout: `{"error": {"message", "file", "path",
+ * "exitStatus"}}`; file is the input file the error names (when it is one), path where in it.
+ */
+function writeJsonError(message: string, where: string | null, exitStatus: number): void {
+  let file: string | null = null,
+    path: string | null = where;
+  if (where) {
+    const [head = "", ...rest] = where.split(": ");
+    const candidate = head.replace(/:\d+$/, "");
+    if (candidate === "-" || existsSync(candidate)) {
+      file = candidate;
+      path = rest.length ? rest.join(": ") : null;
+    }
+  }
+  process.stdout.write(JSON.stringify({ error: { message, file, path, exitStatus } }) + "\n");
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // -V, commander's own short flag for the version, is kept beside -v
+  if (argv.length === 1 && argv[0] === "-V") argv = ["--version"];
   try {
     await program.parseAsync(argv, { from: "user" });
     const status = typeof process.exitCode === "number" ? process.exitCode : 0;
@@ -466,13 +554,19 @@ export async function main(argv: string[]): Promise<number> {
     return status;
   } catch (e) {
     flushNotes(e instanceof CapgateSystemError);
+    // with --json, a script reading stdout gets the error as JSON too (the line stays on stderr)
+    const dashDash = argv.indexOf("--");
+    const json = (dashDash < 0 ? argv : argv.slice(0, dashDash)).includes("--json");
     if (e instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
+      if (e.exitCode !== 0 && json)
+        writeJsonError(e.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " "), null, 2);
       return e.exitCode === 0 ? 0 : 2;
     }
     // The one place errors become exit statuses: bad input 2, the system's refusals their own.
     if (e instanceof CapgateInputError || e instanceof CapgateSystemError) {
       process.stderr.write(`capgate: ${errorLine(e.message)}\n`);
+      if (json) writeJsonError(e.message, "path" in e && typeof e.path === "string" ? e.path : null, e.exitStatus);
       return e.exitStatus;
     }
     process.stderr.write(`capgate: internal error: ${errorLine(e instanceof Error ? e.message : String(e))}\n`);

@@ -1,3 +1,4 @@
+import { UsageError } from "./errors.js";
 import { kernelArg } from "./args.js";
 import { noteProfile } from "./profile.js";
 import { CAPABILITIES } from "../capabilities/table.js";
@@ -16,11 +17,16 @@ export function capsCommand(opts: { json?: boolean; kernel?: string }): void {
   process.stdout.write(table(rows) + "\n");
 }
 
-export function rulesCommand(opts: { json?: boolean }): void {
+export function rulesCommand(ids: readonly string[], opts: { json?: boolean }): void {
+  // an id, or a prefix ("capset" is every capset.* rule); an unknown one is bad input
+  const chosen = ids.length ? RULES.filter((r) => ids.some((id) => r.id === id || r.id.startsWith(`${id}.`))) : RULES;
+  for (const id of ids)
+    if (!RULES.some((r) => r.id === id || r.id.startsWith(`${id}.`)))
+      throw new UsageError(`no rule ${JSON.stringify(id)} (capgate rules lists them)`);
   if (opts.json) {
     process.stdout.write(
       JSON.stringify(
-        RULES.map(({ id, errno, kernel, summary }) => ({ id, errno, kernel, summary })),
+        chosen.map(({ id, errno, kernel, summary }) => ({ id, errno, kernel, summary })),
         null,
         2,
       ) + "\n",
@@ -28,6 +34,6 @@ export function rulesCommand(opts: { json?: boolean }): void {
     return;
   }
   const rows = [[style.dim("rule"), style.dim("errno"), style.dim("kernel"), style.dim("summary")]];
-  for (const r of RULES) rows.push([r.id, r.errno ?? "—", r.kernel, r.summary]);
+  for (const r of chosen) rows.push([r.id, r.errno ?? "—", r.kernel, r.summary]);
   process.stdout.write(table(rows) + "\n");
 }

@@ -13,6 +13,8 @@ import { ContainerInputError } from "../container/errors.js";
 
 export type LintKind = "kubernetes" | "compose" | "systemd";
 export interface Finding {
+  /** A systemd drop-in the finding is in (absent: the file linted). */
+  readonly file?: string;
   readonly line: number;
   readonly severity: "error" | "warning";
   /** Stable id, e.g. "lint.k8s.cap-prefix". */
@@ -97,62 +99,121 @@ export function detectKind(path: string, text: string): LintKind {
   );
 }
 
-function lintSystemd(text: string, profile: KernelProfile): Finding[] {
+/** One assignment of a unit file, as systemd reads it. */
+export interface UnitEntry {
+  readonly section: string;
+  readonly key: string;
+  readonly value: string;
+  /** The line the assignment starts on. */
+  readonly line: number;
+}
+
+/**
+ * A unit file as systemd's config parser reads it: `[Section]` headers, `#` and `;` comments,
+ * a trailing backslash joining the next line (with a space; comment lines inside are skipped),
+ * whitespace around `=` ignored.
+ */
+export function parseUnit(text: string): UnitEntry[] {
+  const out: UnitEntry[] = [];
+  const lines = text.split("\n");
+  let section = "";
+  for (let i = 0; i < lines.length; i++) {
+    const start = i + 1;
+    let l = (lines[i] ?? "").trim();
+    if (l === "" || l.startsWith("#") || l.startsWith(";")) continue;
+    while (l.endsWith("\\") && i + 1 < lines.length) {
+      let next = (lines[++i] ?? "").trim();
+      while ((next.startsWith("#") || next.startsWith(";")) && i + 1 < lines.length) next = (lines[++i] ?? "").trim();
+      l = `${l.slice(0, -1).trimEnd()} ${next}`;
+    }
+    if (l.endsWith("\\")) l = l.slice(0, -1);
+    const header = /^\[([^\]]+)\]$/.exec(l);
+    if (header) {
+      section = header[1] ?? "";
+      continue;
+    }
+    const eq = l.indexOf("=");
+    if (eq < 0) continue;
+    out.push({ section, key: l.slice(0, eq).trim(), value: l.slice(eq + 1).trim(), line: start });
+  }
+  return out;
+}
+
+/** The sections whose processes the capability directives of systemd.exec(5) apply to. */
+const EXEC_SECTIONS = new Set(["Service", "Socket", "Mount", "Swap"]);
+
+/** A unit and its drop-ins (UNIT.d/*.conf, in name order), each with the name findings use. */
+export interface UnitSource {
+  readonly file: string;
+  readonly text: string;
+}
+
+function lintSystemd(text: string, profile: KernelProfile, dropIns: readonly UnitSource[] = []): Finding[] {
   const findings: Finding[] = [];
+  // systemd's config_parse_capability_set: unset until the first assignment; an empty one
+  // resets; "~" inverts the list; then the first assignment sets, a later plain one ORs and a
+  // later inverted one ANDs (CapabilityBoundingSet's unset value is every capability,
+  // AmbientCapabilities' none)
   let bounding: CapSet | undefined;
-  let ambient = CapSet.EMPTY;
-  let ambientLine = 0;
-  text.split("\n").forEach((raw, i) => {
-    const line = i + 1;
-    const m = /^\s*(CapabilityBoundingSet|AmbientCapabilities)\s*=\s*(.*)$/.exec(raw);
-    if (!m) return;
-    const [, key = "", rest = ""] = m;
-    const value = rest.trim();
-    // An empty assignment resets the list; "~" makes it "everything but".
-    const invert = value.startsWith("~");
-    let set = CapSet.EMPTY;
-    for (const token of value.replace(/^~/, "").split(/\s+/).filter(Boolean)) {
-      if (/^\d+$/.test(token)) {
-        // systemd takes capability numbers too (capability_from_name)
-        const n = Number(token);
-        if (n > profile.lastCap)
+  let ambient: CapSet | undefined;
+  let ambientAt: { line: number; file?: string } = { line: 0 };
+  const sources: Array<UnitSource & { dropIn: boolean }> = [
+    { file: "", text, dropIn: false },
+    ...dropIns.map((d) => ({ ...d, dropIn: true })),
+  ];
+  for (const source of sources)
+    for (const entry of parseUnit(source.text)) {
+      if (!EXEC_SECTIONS.has(entry.section)) continue;
+      if (entry.key !== "CapabilityBoundingSet" && entry.key !== "AmbientCapabilities") continue;
+      const line = entry.line;
+      const at = source.dropIn ? { file: source.file } : {};
+      const before = findings.length;
+      const value = entry.value;
+      const invert = value.startsWith("~");
+      let set = CapSet.EMPTY;
+      for (const token of value.replace(/^~/, "").split(/\s+/).filter(Boolean)) {
+        if (/^\d+$/.test(token)) {
+          // systemd takes capability numbers too (capability_from_name)
+          const n = Number(token);
+          if (n > profile.lastCap)
+            findings.push({
+              line,
+              severity: "error",
+              rule: "lint.not-in-kernel",
+              message: `capability ${n} does not exist in kernel ${profile.version} (CAP_LAST_CAP is ${profile.lastCap})`,
+              fix: "remove it",
+            });
+          else set = set.with(n);
+          continue;
+        }
+        if (!/^cap_/i.test(token)) {
           findings.push({
             line,
             severity: "error",
-            rule: "lint.not-in-kernel",
-            message: `capability ${n} does not exist in kernel ${profile.version} (CAP_LAST_CAP is ${profile.lastCap})`,
-            fix: "remove it",
+            rule: "lint.systemd.prefix",
+            message: `systemd capability names carry the CAP_ prefix: ${JSON.stringify(token)}`,
+            fix: `write CAP_${token.toUpperCase()}`,
           });
-        else set = set.with(n);
-        continue;
+          continue;
+        }
+        const n = checkName(token, line, profile, findings, (x) => `CAP_${x}`);
+        if (n !== undefined) set = set.with(n);
       }
-      if (!/^cap_/i.test(token)) {
-        findings.push({
-          line,
-          severity: "error",
-          rule: "lint.systemd.prefix",
-          message: `systemd capability names carry the CAP_ prefix: ${JSON.stringify(token)}`,
-          fix: `write CAP_${token.toUpperCase()}`,
-        });
-        continue;
+      for (let k = before; k < findings.length; k++) findings[k] = { ...findings[k]!, ...at }; // (k < length)
+      const sum = invert ? profile.all.difference(set) : set;
+      if (entry.key === "CapabilityBoundingSet") {
+        if (value === "") bounding = undefined;
+        else bounding = bounding === undefined ? sum : invert ? bounding.intersect(sum) : bounding.union(sum);
+      } else {
+        if (value === "") ambient = undefined;
+        else ambient = ambient === undefined ? sum : invert ? ambient.intersect(sum) : ambient.union(sum);
+        ambientAt = { line, ...at };
       }
-      const n = checkName(token, line, profile, findings, (s) => `CAP_${s}`);
-      if (n !== undefined) set = set.with(n);
     }
-    // systemd.exec(5): repeated lines merge by OR, "~" lines by AND; an empty one resets.
-    if (key === "CapabilityBoundingSet") {
-      if (value === "") bounding = undefined;
-      else if (invert) bounding = (bounding ?? profile.all).intersect(profile.all.difference(set));
-      else bounding = (bounding ?? CapSet.EMPTY).union(set);
-    } else {
-      ambient = value === "" ? CapSet.EMPTY : invert ? profile.all.difference(set) : ambient.union(set);
-      ambientLine = line;
-    }
-  });
-  if (bounding && !ambient.difference(bounding).isEmpty) {
+  if (bounding && ambient && !ambient.difference(bounding).isEmpty) {
     const outside = ambient.difference(bounding);
     findings.push({
-      line: ambientLine,
+      ...ambientAt,
       severity: "error",
       rule: "lint.systemd.ambient-outside-bounding",
       message: `AmbientCapabilities has ${outside.names().join(", ")}, which CapabilityBoundingSet excludes: the unit fails to start (an ambient capability must first enter inheritable, and capset refuses that once it is out of the bounding set: capset.inheritable-outside-bounding)`,
@@ -315,7 +376,7 @@ function notEffective(path: string, text: string, profile: KernelProfile): Findi
 export function lintText(
   path: string,
   text: string,
-  options: { kind?: LintKind; kernel?: KernelProfile } = {},
+  options: { kind?: LintKind; kernel?: KernelProfile; dropIns?: readonly UnitSource[] } = {},
 ): LintResult {
   argText(path, "lintText: the path");
   argText(text, "lintText: the text");
@@ -323,7 +384,8 @@ export function lintText(
   argProfile(options.kernel, "lintText: options.kernel");
   const kind = options.kind ?? detectKind(path, text);
   const profile = options.kernel ?? kernelProfile();
-  const findings = kind === "systemd" ? lintSystemd(text, profile) : lintYaml(text, kind, profile);
+  const findings =
+    kind === "systemd" ? lintSystemd(text, profile, options.dropIns ?? []) : lintYaml(text, kind, profile);
   if (kind !== "systemd" && !findings.some((f) => f.severity === "error"))
     findings.push(...notEffective(path, text, profile));
   return { kind, findings: [...findings].sort((a, b) => a.line - b.line) };
