@@ -2,7 +2,7 @@
 // kernel image's version (the boots themselves run in `npm run verify:kernels`, which CI runs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newcArchive } from "../verify/boot.js";
@@ -106,8 +106,27 @@ test("a guest that never answers ends at the timeout with a BootFailure naming i
   const crash = fakeQemu(dir, "echo 'Kernel panic - not syncing: VFS'; exit 1");
   await assert.rejects(
     runOnBootedKernel(image, [{ state: threadState(), ops: [{ op: "capget" }] }], { qemu: crash }),
-    (e: Error) => e instanceof BootFailure && /gave no answer \(qemu exited with 1\).*Kernel panic/.test(e.message),
+    (e: Error) =>
+      e instanceof BootFailure && /the booted kernel panicked: Kernel panic - not syncing: VFS/.test(e.message),
   );
+  // a panic is never an answer: bootedKernel boots once more, and names a second panic; the
+  // oops and the function it hit are in the message (TCG's early-boot int3, issue 22)
+  const counter = join(dir, "boots");
+  const oops = fakeQemu(
+    dir,
+    `echo x >> ${counter}\necho '[ 2.3] Oops: int3: 0000 [#1] SMP NOPTI'\necho '[ 2.3] RIP: 0010:sched_clock_idle_wakeup_event+0x5/0x50'\necho '[ 2.3] Kernel panic - not syncing: Fatal exception in interrupt'\nexit 0`,
+  );
+  const { bootedKernel, GuestPanic } = await import("../verify/boot.js");
+  await assert.rejects(
+    bootedKernel(image, { qemu: oops }).run([{ state: threadState(), ops: [{ op: "capget" }] }]),
+    (e: Error) =>
+      e instanceof GuestPanic &&
+      e.exitStatus === 5 &&
+      /panicked: Kernel panic - not syncing: Fatal exception in interrupt \(Oops: int3: 0000 in sched_clock_idle_wakeup_event\).*the second boot in a row to panic/.test(
+        e.message,
+      ),
+  );
+  assert.equal(readFileSync(counter, "utf8"), "x\nx\n", "booted twice");
   assert.deepEqual(
     readdirSync(tmpdir()).filter((f) => f.startsWith("capgate-boot-")),
     [],

@@ -20,13 +20,14 @@ import type { Scenario } from "capgate/scenario";
 import { plan } from "capgate/plan";
 import { lintText } from "capgate/lint";
 import { predictContainer } from "capgate/container";
-import { threadStateArb } from "capgate/testing";
+import { fc, threadStateArb, opArb } from "capgate/testing";
 import type { LaunchRequest } from "capgate/shim";
 import type { FuzzCampaignOptions } from "capgate/verify";
 const s = threadState({ uid: 1000, permitted: parseCapText("cap_net_raw=p").permitted, effective: CapSet.EMPTY });
 export const ok: boolean = simulate(s, { op: "capget" }).ok && preflightCapset(s, { effective: CapSet.EMPTY }).ok;
 export type Used = [Scenario, LaunchRequest, FuzzCampaignOptions];
-export const used = [plan, lintText, predictContainer, threadStateArb];
+export const used = [plan, lintText, predictContainer];
+fc.assert(fc.property(threadStateArb(), opArb(), (st, op) => typeof simulate(st, op).ok === "boolean"), { numRuns: 20 });
 `;
 
 function project(kind: "module" | "commonjs", compilerOptions: Record<string, unknown>): string {

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { CapgateInputError, CapgateSystemError } from "../errors.js";
 import { errorLine } from "./escape.js";
 import { flushNotes } from "./profile.js";
@@ -21,6 +22,11 @@ import { containerCommand, type ContainerOptions } from "./container.js";
 import { execCommand, type ExecOptions } from "./exec.js";
 import { watchCommand, type WatchOptions } from "./watch.js";
 // Exit codes: 0 success, 1 an expectation unmet or a disagreement, 2 usage or input error.
+
+/** Where a document of the package's docs/ is on this machine (the package ships docs/). */
+function docPath(name: string): string {
+  return fileURLToPath(new URL(`../../../docs/${name}`, import.meta.url));
+}
 
 function version(): string {
   try {
@@ -102,7 +108,9 @@ export function buildProgram(): Command {
 
   program
     .command("simulate")
-    .description("Run scenario files (see docs/SCENARIOS.md) on the engine and check their expectations.")
+    .description(
+      `Run scenario files (described in ${docPath("SCENARIOS.md")}) on the engine and check their expectations.`,
+    )
     .argument("<file...>", "scenario JSON files, or - for standard input")
     .option("--json", "print the result document instead of a table (a list of them for several files)")
     .addOption(new Option("--format <format>", "table, json or markdown (a table to paste into notes or a PR comment)"))
@@ -259,7 +267,7 @@ order (bounding drops, keep-caps, setgroups, setgid, setuid, capset, ambient), e
 the kernel judges it; execve of the entrypoint; the process's final state; and for every
 capability asked for that is not effective, why and how to get it. Nothing is run. Exit
 status 0 when every capability asked for is effective, 1 when one is not or the container
-would not start, 2 for bad input. See docs/CONTAINERS.md.
+would not start, 2 for bad input. See ${docPath("CONTAINERS.md")}.
 
 Examples:
   capgate container deploy.yaml
