@@ -121,7 +121,11 @@ export function buildProgram(): Command {
     .addHelpText(
       "after",
       `
-Exit status: 0 every expectation met, 1 one is not, 2 bad input.
+A state's fields all have defaults (a root shell with every capability); one that gives
+"permitted" and not "effective" means effective = permitted. "kernel" takes MAJOR.MINOR or
+what uname -r prints.
+
+Exit status: 0 every expectation met, 1 one is not, 2 bad input, 3 a step outside the model.
 
 Examples:
   capgate simulate examples/capset-permitted-grows.json
