@@ -89,15 +89,15 @@ test("explain: --no-new-privs is applied; a directory cannot be exec'd; --uid -1
   );
 });
 
-test("decode takes leading zeros, CapEff: lines and standard input, like capsh --decode", () => {
+test("decode takes leading zeros, CapEff: lines and standard input, like capsh --decode, and keeps a line's label", () => {
   assert.equal(parseMask("000000000000000000003000").toHex(), "0x3000");
   assert.equal(
     capgate(["decode", "000000000000000000003000", "CapEff:\t0000000000003000"]).stdout,
-    "0x0000000000003000=cap_net_admin,cap_net_raw\n".repeat(2),
+    "0x0000000000003000=cap_net_admin,cap_net_raw\nCapEff: 0x0000000000003000=cap_net_admin,cap_net_raw\n",
   );
   assert.equal(
     capgate(["decode", "-"], "CapPrm:\t0000000000002000\nName:\tx\n").stdout,
-    "0x0000000000002000=cap_net_raw\n",
+    "CapPrm: 0x0000000000002000=cap_net_raw\n",
   );
   assert.equal(capgate(["decode", "0x1ffffffffffffffff"]).status, 2);
 });
