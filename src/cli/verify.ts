@@ -119,12 +119,8 @@ async function fuzz(
   currentProfile: () => KernelProfile,
 ): Promise<number> {
   const profile = noteProfile(opts.kernel ? kernelArg(opts.kernel) : (bootProfile ?? currentProfile()));
-  const trials = opts.trials === undefined ? 5000 : Number(opts.trials);
-  const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
-  if (!/^\d+$/.test(opts.trials ?? "1") || !Number.isInteger(trials) || trials < 1 || trials > 10_000_000)
-    throw new UsageError(`--trials must be an integer from 1 to 10000000, got ${opts.trials}`);
-  if (!/^-?\d+$/.test(opts.seed ?? "0") || !Number.isSafeInteger(seed))
-    throw new UsageError(`--seed must be an integer, got ${opts.seed}`);
+  const trials = trialsArg(opts.trials, 5000, 10_000_000);
+  const seed = seedArg(opts.seed);
   const progress = process.stderr.isTTY === true && !opts.json;
   const r = await v.runFuzzCampaign({
     profile,
@@ -244,12 +240,8 @@ async function containers(file: string | undefined, opts: VerifyOptions): Promis
   const runtime = opts.runtime ?? "runc";
   if (runtime !== "runc" && runtime !== "docker")
     throw new UsageError(`--runtime must be runc or docker, got ${JSON.stringify(runtime)}`);
-  const trials = opts.trials === undefined ? (runtime === "runc" ? 300 : 60) : Number(opts.trials);
-  if (!/^\d+$/.test(opts.trials ?? "1") || trials < 1 || trials > 1_000_000)
-    throw new UsageError(`--trials must be an integer from 1 to 1000000, got ${opts.trials}`);
-  const seed = opts.seed === undefined ? Date.now() % 2 ** 31 : Number(opts.seed);
-  if (!/^-?\d+$/.test(opts.seed ?? "0") || !Number.isSafeInteger(seed))
-    throw new UsageError(`--seed must be an integer, got ${opts.seed}`);
+  const trials = trialsArg(opts.trials, runtime === "runc" ? 300 : 60, 1_000_000);
+  const seed = seedArg(opts.seed);
   const { currentProfile } = await import("../../shim/thread-state.js");
   const profile = noteProfile(opts.kernel ? kernelArg(opts.kernel) : currentProfile());
   const c = await import("../../verify/container.js");
@@ -265,4 +257,21 @@ async function containers(file: string | undefined, opts: VerifyOptions): Promis
   if (opts.json) process.stdout.write(JSON.stringify(c.containerCampaignJson(r), null, 2) + "\n");
   else process.stdout.write(c.containerCampaignText(r, terminalSafe) + "\n");
   return r.divergences.length ? 1 : r.faults.length ? EXIT_HARNESS_FAULT : 0;
+}
+
+/** --trials: a whole number from 1 to `max` (default `fallback`). */
+function trialsArg(text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--trials must be an integer from 1 to ${max}, got ${text}`);
+  return n;
+}
+
+/** --seed: any safe integer (default: from the clock). */
+function seedArg(text: string | undefined): number {
+  if (text === undefined) return Date.now() % 2 ** 31;
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`--seed must be an integer, got ${text}`);
+  return n;
 }

@@ -78,39 +78,26 @@ export interface EnginePlan {
 
 const MOBY_DEFAULTS = "moby oci/caps/defaults.go DefaultCapabilities";
 /** moby's and containerd's default capabilities (moby oci/caps/defaults.go, containerd oci/spec.go). */
+const MOBY_DEFAULT_CAPS = [
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FSETID",
+  "FOWNER",
+  "MKNOD",
+  "NET_RAW",
+  "SETGID",
+  "SETUID",
+  "SETFCAP",
+  "SETPCAP",
+  "NET_BIND_SERVICE",
+  "SYS_CHROOT",
+  "KILL",
+  "AUDIT_WRITE",
+] as const;
 const DEFAULT_CAPS: Readonly<Record<EngineName, readonly string[]>> = {
-  docker: [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FSETID",
-    "FOWNER",
-    "MKNOD",
-    "NET_RAW",
-    "SETGID",
-    "SETUID",
-    "SETFCAP",
-    "SETPCAP",
-    "NET_BIND_SERVICE",
-    "SYS_CHROOT",
-    "KILL",
-    "AUDIT_WRITE",
-  ],
-  containerd: [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FSETID",
-    "FOWNER",
-    "MKNOD",
-    "NET_RAW",
-    "SETGID",
-    "SETUID",
-    "SETFCAP",
-    "SETPCAP",
-    "NET_BIND_SERVICE",
-    "SYS_CHROOT",
-    "KILL",
-    "AUDIT_WRITE",
-  ],
+  docker: MOBY_DEFAULT_CAPS,
+  // the same list (containerd oci/spec.go defaultUnixCaps)
+  containerd: MOBY_DEFAULT_CAPS,
   // containers.conf default_capabilities since Podman 4.0 (no NET_RAW, MKNOD, AUDIT_WRITE)
   podman: [
     "CHOWN",
