@@ -134,6 +134,26 @@ test("a guest that never answers ends at the timeout with a BootFailure naming i
   );
 });
 
+test("an interrupted boot (abandonBoots, as verify's signal handler calls it) kills qemu and removes its private directory at once", async () => {
+  const { openKernelImage, runOnBootedKernel, abandonBoots } = await import("../verify/boot.js");
+  const { runnerUnavailable } = await import("../verify/runner.js");
+  if (runnerUnavailable()) return; // no C compiler: nothing can be booted (CI has one)
+  const dir = mkdtempSync(join(tmpdir(), "capgate-abandon-"));
+  const image = openKernelImage(fakeImage(dir, Buffer.from("garbage".repeat(1000))));
+  const hang = fakeQemu(dir, "sleep 600");
+  const run = runOnBootedKernel(image, [{ state: threadState(), ops: [{ op: "capget" }] }], {
+    qemu: hang,
+    timeoutMs: 60_000,
+  });
+  const boots = () => readdirSync(tmpdir()).filter((f) => f.startsWith("capgate-boot-"));
+  for (let i = 0; i < 100 && boots().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(boots().length, 1, "the boot made its private directory");
+  abandonBoots();
+  // the signal handler exits right after: nothing may be left for a finally block to do
+  assert.deepEqual(boots(), []);
+  await run.catch(() => undefined);
+});
+
 test("the answer port's frames: lengths and checksums are checked, a lost or damaged answer is named, never decoded (issue 22)", async () => {
   const { decodeAnswer, readFrames, BootFailure } = await import("../verify/boot.js");
   const { ANSWER } = await import("../src/engine/contract.js");

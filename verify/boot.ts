@@ -397,7 +397,14 @@ export async function runOnBootedKernel(
         timedOut = true;
         killAll();
       }, timeoutMs);
-      const handle = { kill: killAll };
+      // an interrupted verify exits from its signal handler, past the finally below: the
+      // handle removes the private directory too
+      const handle = {
+        kill: () => {
+          killAll();
+          cleanup();
+        },
+      };
       liveBoots.add(handle);
       child.on("error", (e) => {
         clearTimeout(timer);
