@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { CapSet } from "../src/capabilities/set.js";
+import { CONTAINER_DEFAULT_CAPS } from "../src/formats/names.js";
 import type { KernelProfile } from "../src/kernel/profiles.js";
 import { stateFromStatus } from "../src/formats/proc-status.js";
 import { diffStates, type ThreadState } from "../src/state.js";
@@ -100,7 +101,6 @@ export interface ContainerCampaignResult {
 
 const capSetArb = (profile: KernelProfile, maxLength = 8): fc.Arbitrary<CapSet> =>
   fc.array(fc.integer({ min: 0, max: profile.lastCap }), { maxLength }).map((l) => CapSet.of(...l));
-const DOCKER_DEFAULTS = CapSet.of(0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31);
 
 const idArb = fc.oneof(fc.constantFrom(0, 1000, 65534, SETGID_GROUP), fc.integer({ min: 1, max: 70000 }));
 
@@ -108,7 +108,7 @@ const idArb = fc.oneof(fc.constantFrom(0, 1000, 65534, SETGID_GROUP), fc.integer
 export function ociTrialArb(profile: KernelProfile): fc.Arbitrary<ContainerTrial> {
   const bounding = fc.oneof(
     fc.constant(profile.all),
-    fc.constant(DOCKER_DEFAULTS),
+    fc.constant(CONTAINER_DEFAULT_CAPS),
     capSetArb(profile, 12),
     fc.tuple(fc.constant(profile.all), capSetArb(profile, 4)).map(([a, d]) => a.difference(d)),
   );
