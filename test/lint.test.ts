@@ -177,3 +177,12 @@ test("capgate lint on the bundled examples: findings with lines and fixes, exit 
   assert.equal(notYaml.status, 2);
   assert.match(notYaml.stderr, /cannot tell what this file is/);
 });
+
+test("lint escapes what a file names before it reaches the terminal (a service called ESC[31m...)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "capgate-lint-esc-"));
+  const file = join(dir, "c.yml");
+  writeFileSync(file, 'services:\n  "\\e[31mweb\\e]0;x\\a":\n    user: "1000"\n    cap_add: [NET_RAW]\n');
+  const r = spawnSync(process.execPath, [join(root, "dist/src/cli/main.js"), "lint", file], { encoding: "utf8" });
+  assert.match(r.stdout, /lint\.not-effective: \\x1b\[31mweb\\x1b\]0;x\\x07: CAP_NET_RAW/);
+  assert.doesNotMatch(r.stdout, /\u001b/);
+});

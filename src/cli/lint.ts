@@ -7,6 +7,7 @@ import { lintText, LintInputError, type LintKind, type UnitSource } from "../lin
 import { InputError } from "../parse/errors.js";
 import { UsageError } from "./errors.js";
 import { style } from "./style.js";
+import { terminalSafe } from "./escape.js";
 
 export function lintCommand(files: string[], opts: { json?: boolean; kernel?: string; kind?: string }): number {
   if (opts.kind !== undefined && !["kubernetes", "compose", "systemd"].includes(opts.kind))
@@ -45,7 +46,7 @@ export function lintCommand(files: string[], opts: { json?: boolean; kernel?: st
       for (const f of r.findings) {
         const sev = f.severity === "error" ? style.red("error") : style.yellow("warning");
         process.stdout.write(
-          `${f.file ?? r.file}:${f.line}: ${sev} ${f.rule}: ${f.message}\n  ${style.cyan("fix:")} ${f.fix}\n`,
+          `${terminalSafe(f.file ?? r.file)}:${f.line}: ${sev} ${f.rule}: ${terminalSafe(f.message)}\n  ${style.cyan("fix:")} ${terminalSafe(f.fix)}\n`,
         );
       }
     process.stdout.write(
