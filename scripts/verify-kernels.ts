@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { closeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { kernelProfile, releaseProfile } from "../src/kernel/profiles.js";
-import { bootUnavailable, bootedKernel, openKernelImage, BootFailure } from "../verify/boot.js";
+import { abandonBoots, bootUnavailable, bootedKernel, openKernelImage, BootFailure } from "../verify/boot.js";
 import { runFuzzCampaign, describeDivergence, describeHarnessFault } from "../verify/campaign.js";
 import {
   ArchiveError,
@@ -40,6 +40,14 @@ function fail(message: string, status = 1): never {
   process.stderr.write(`verify:kernels: ${message}\n`);
   process.exit(status);
 }
+
+// interrupted (Ctrl-C, CI's timeout): the guest killed and its private files removed, as verify does
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+  process.on(signal, () => {
+    abandonBoots();
+    process.stderr.write(`\nverify:kernels: interrupted (${signal}); the guest and its files are gone\n`);
+    process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
+  });
 
 if (!Number.isInteger(TRIALS) || TRIALS < 1) fail("--trials (or CAPGATE_BOOT_TRIALS) must be a positive integer", 2);
 if (!Number.isSafeInteger(SEED)) fail("--seed (or CAPGATE_SEED) must be an integer", 2);

@@ -428,7 +428,9 @@ test(
       [
         `ln -s ${dir}/suid ${dir}/link`,
         `${dir}/swap ${dir}/prog ${dir}/link & SWAP=$!`,
-        `seq ${RUNS} | xargs -P 4 -I N sh -c 'node ${bin} exec --json --user 54321 --group 54321 --clear-groups -- ${dir}/prog > ${dir}/out.N 2> ${dir}/plan.N; echo $? > ${dir}/status.N'`,
+        // the run number comes as $1, never substituted into the text: xargs -I N replaced every
+        // N, the ones in a temporary directory's random name too (a flake in 1 run of ~3)
+        `seq ${RUNS} | xargs -P 4 -n 1 sh -c 'node ${bin} exec --json --user 54321 --group 54321 --clear-groups -- ${dir}/prog > ${dir}/out.$1 2> ${dir}/plan.$1; echo $? > ${dir}/status.$1' sh`,
         "kill $SWAP",
         "",
       ].join("\n"),
